@@ -1,0 +1,30 @@
+// One Add*Command per subcommand (etcdctl keeps one file per command group; so do we).
+// Each command resolves Settings, runs one ops/ workflow, prints, and leaves its exit code in
+// Context: 0 ok, 1 failed or inconsistent, 2 usage or configuration error.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+#include "cli/config.h"
+
+namespace CLI {
+class App;
+}
+
+namespace lifeboat::cli {
+
+struct Context {
+  Flags flags;
+  int exit_code = 0;
+  // Prints "lifeboat: <message>" to stderr and records the exit code.
+  void Fail(const Status& s);
+};
+
+void AddStatusCommand(CLI::App& app, Context& ctx);
+void AddCheckCommand(CLI::App& app, Context& ctx);
+void AddBackupCommand(CLI::App& app, Context& ctx);
+void AddListCommand(CLI::App& app, Context& ctx);
+void AddFetchCommand(CLI::App& app, Context& ctx);
+
+}  // namespace lifeboat::cli

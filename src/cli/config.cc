@@ -1,0 +1,233 @@
+#include "cli/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace lifeboat::cli {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+// The first non-empty of: flag, environment variable, config value.
+std::string Pick(const std::string& flag, const char* env, const std::string& config) {
+  if (!flag.empty()) return flag;
+  if (std::string e = Env(env); !e.empty()) return e;
+  return config;
+}
+
+struct FileConfig {
+  std::string endpoints, cacert, cert, key, user, password, password_file, dial_timeout, command_timeout;
+  std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
+};
+
+Result<std::string> Scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
+  if (n.IsSequence() && key == "endpoints") {
+    std::string joined;
+    for (const auto& e : n) joined += (joined.empty() ? "" : ",") + e.as<std::string>();
+    return joined;
+  }
+  if (!n.IsScalar()) {
+    return Status::InvalidArgument("config " + path + ": '" + key + "' must be a single value");
+  }
+  return n.as<std::string>();
+}
+
+Result<FileConfig> LoadConfig(const std::string& path) {
+  FileConfig fc;
+  if (path.empty()) return fc;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return Status::InvalidArgument("cannot read config file " + path + " (check the --config path)");
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("config " + path + " is not valid YAML: line " + std::to_string(e.mark.line + 1) +
+                                   ": " + e.msg + " (fix the file)");
+  }
+  if (root.IsNull()) return fc;
+  if (!root.IsMap()) return Status::InvalidArgument("config " + path + " must be a YAML mapping of key: value");
+  const std::map<std::string, std::string*> top = {
+      {"endpoints", &fc.endpoints}, {"cacert", &fc.cacert},
+      {"cert", &fc.cert},           {"key", &fc.key},
+      {"user", &fc.user},           {"password", &fc.password},
+      {"password-file", &fc.password_file}, {"dial-timeout", &fc.dial_timeout},
+      {"command-timeout", &fc.command_timeout}, {"store", &fc.store},
+      {"prefix", &fc.prefix},       {"cluster-name", &fc.cluster_name},
+  };
+  const std::map<std::string, std::string*> backup = {
+      {"source", &fc.source}, {"max-lag", &fc.max_lag}, {"stall-timeout", &fc.stall_timeout},
+      {"max-rate", &fc.max_rate}, {"tier", &fc.tier},
+  };
+  try {
+    for (const auto& kv : root) {
+      std::string k = kv.first.as<std::string>();
+      if (k == "backup") {
+        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'backup' must be a mapping");
+        for (const auto& b : kv.second) {
+          std::string bk = b.first.as<std::string>();
+          auto it = backup.find(bk);
+          if (it == backup.end()) {
+            return Status::InvalidArgument("config " + path + ": unknown key 'backup." + bk +
+                                           "' (known: source, max-lag, stall-timeout, max-rate, tier)");
+          }
+          LB_ASSIGN_OR_RETURN(*it->second, Scalar(b.second, bk, path));
+        }
+        continue;
+      }
+      auto it = top.find(k);
+      if (it == top.end()) {
+        std::string known;
+        for (const auto& [name, _] : top) known += name + ", ";
+        return Status::InvalidArgument("config " + path + ": unknown key '" + k + "' (known: " + known + "backup)");
+      }
+      LB_ASSIGN_OR_RETURN(*it->second, Scalar(kv.second, k, path));
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("config " + path + ": " + e.msg + " (fix the file)");
+  }
+  return fc;
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const std::string& what) {
+  auto bad = [&] {
+    return Status::InvalidArgument(what + " '" + text + "' is not a duration (write it like 500ms, 5s, 2m)");
+  };
+  if (text.empty()) return bad();
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    return bad();
+  }
+  std::string unit = text.substr(pos);
+  double ms;
+  if (unit == "ms") ms = v;
+  else if (unit == "s" || unit.empty()) ms = v * 1000;
+  else if (unit == "m") ms = v * 60000;
+  else if (unit == "h") ms = v * 3600000;
+  else return bad();
+  if (ms < 0 || !std::isfinite(ms)) return bad();
+  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
+
+Result<uint64_t> ParseBytes(const std::string& text, const std::string& what) {
+  auto bad = [&] {
+    return Status::InvalidArgument(what + " '" + text + "' is not a size (write it like 0, 512k, 50MB, 1GiB)");
+  };
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    return bad();
+  }
+  std::string unit = text.substr(pos);
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!unit.empty() && unit.back() == 's' && unit.size() > 1 && unit[unit.size() - 2] == '/') unit.resize(unit.size() - 2);
+  const std::map<std::string, double> units = {
+      {"", 1}, {"b", 1}, {"k", 1e3}, {"kb", 1e3}, {"kib", 1024}, {"m", 1e6}, {"mb", 1e6}, {"mib", 1048576},
+      {"g", 1e9}, {"gb", 1e9}, {"gib", 1073741824.0}};
+  auto it = units.find(unit);
+  if (it == units.end() || v < 0 || !std::isfinite(v)) return bad();
+  return static_cast<uint64_t>(v * it->second);
+}
+
+void AddGlobalFlags(CLI::App& app, Flags& f) {
+  app.add_option("--config", f.config, "YAML config file (env LIFEBOAT_CONFIG)");
+  app.add_option("--endpoints", f.endpoints, "comma-separated etcd client URLs (env ETCDCTL_ENDPOINTS)");
+  app.add_option("--cacert", f.cacert, "CA bundle that signed the etcd server certificates (env ETCDCTL_CACERT)");
+  app.add_option("--cert", f.cert, "client certificate (env ETCDCTL_CERT)");
+  app.add_option("--key", f.key, "client certificate key (env ETCDCTL_KEY)");
+  app.add_option("--user", f.user, "NAME[:PASSWORD] for etcd authentication (env ETCDCTL_USER)");
+  app.add_option("--password", f.password, "password, when not given in --user (env ETCDCTL_PASSWORD)");
+  app.add_option("--dial-timeout", f.dial_timeout, "time to connect to a member (default 2s)");
+  app.add_option("--command-timeout", f.command_timeout, "time for one request (default 5s)");
+  app.add_option("-w,--write-out", f.write_out, "output format: table, json or simple")
+      ->check(CLI::IsMember({"table", "json", "simple"}));
+  app.add_option("--store", f.store, "backup store URL, e.g. file:///var/backups/etcd (env LIFEBOAT_STORE)");
+  app.add_option("--prefix", f.prefix, "key prefix of lifeboat's objects in the store (default db-etcd)");
+  app.add_option("--cluster-name", f.cluster_name, "name used in backup object names (default: the cluster id)");
+}
+
+Result<Settings> Resolve(const Flags& flags) {
+  Settings s;
+  LB_ASSIGN_OR_RETURN(FileConfig fc, LoadConfig(Pick(flags.config, "LIFEBOAT_CONFIG", "")));
+
+  std::string endpoints = Pick(flags.endpoints, "ETCDCTL_ENDPOINTS", fc.endpoints);
+  s.client.endpoints = SplitComma(endpoints.empty() ? "127.0.0.1:2379" : endpoints);
+  s.client.cacert = Pick(flags.cacert, "ETCDCTL_CACERT", fc.cacert);
+  s.client.cert = Pick(flags.cert, "ETCDCTL_CERT", fc.cert);
+  s.client.key = Pick(flags.key, "ETCDCTL_KEY", fc.key);
+
+  std::string user = Pick(flags.user, "ETCDCTL_USER", fc.user);
+  std::string password = Pick(flags.password, "ETCDCTL_PASSWORD", fc.password);
+  if (auto colon = user.find(':'); colon != std::string::npos) {
+    password = user.substr(colon + 1);
+    user.resize(colon);
+  }
+  if (!user.empty() && password.empty() && !fc.password_file.empty()) {
+    std::ifstream in(fc.password_file);
+    if (!in || !std::getline(in, password)) {
+      return Status::InvalidArgument("cannot read password-file " + fc.password_file + " (check the config)");
+    }
+  }
+  if (!user.empty() && password.empty()) {
+    return Status::InvalidArgument("user '" + user + "' has no password (use --user NAME:PASSWORD, --password, "
+                                   "ETCDCTL_PASSWORD or password-file in the config)");
+  }
+  s.client.user = user;
+  s.client.password = password;
+
+  if (std::string d = Pick(flags.dial_timeout, "ETCDCTL_DIAL_TIMEOUT", fc.dial_timeout); !d.empty()) {
+    LB_ASSIGN_OR_RETURN(s.client.dial_timeout, ParseDuration(d, "--dial-timeout"));
+  }
+  if (std::string d = Pick(flags.command_timeout, "ETCDCTL_COMMAND_TIMEOUT", fc.command_timeout); !d.empty()) {
+    LB_ASSIGN_OR_RETURN(s.client.command_timeout, ParseDuration(d, "--command-timeout"));
+  }
+  s.write_out = flags.write_out;
+  if (std::string v = Pick(flags.store, "LIFEBOAT_STORE", fc.store); !v.empty()) s.store = v;
+  if (std::string v = Pick(flags.prefix, "LIFEBOAT_PREFIX", fc.prefix); !v.empty()) s.prefix = v;
+  s.cluster_name = Pick(flags.cluster_name, "LIFEBOAT_CLUSTER_NAME", fc.cluster_name);
+  if (!fc.source.empty()) s.source = fc.source;
+  if (!fc.tier.empty()) s.tier = fc.tier;
+  if (!fc.max_lag.empty()) {
+    try {
+      s.max_lag = std::stoull(fc.max_lag);
+    } catch (...) {
+      return Status::InvalidArgument("config backup.max-lag '" + fc.max_lag + "' is not a number of raft entries");
+    }
+  }
+  if (!fc.stall_timeout.empty()) {
+    LB_ASSIGN_OR_RETURN(s.stall_timeout, ParseDuration(fc.stall_timeout, "backup.stall-timeout"));
+  }
+  if (!fc.max_rate.empty()) {
+    LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
+  }
+  return s;
+}
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,57 @@
+// Global settings, resolved the way etcdctl users expect: a flag beats the environment
+// (ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ..., LIFEBOAT_STORE), which beats the YAML config file
+// (--config or LIFEBOAT_CONFIG), which beats the built-in defaults. docs/configuration.md lists
+// every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "etcd/options.h"
+
+namespace CLI {
+class App;
+}
+
+namespace lifeboat::cli {
+
+// Raw values as given on the command line; empty = not given.
+struct Flags {
+  std::string config;
+  std::string endpoints;
+  std::string cacert, cert, key;
+  std::string user, password;
+  std::string dial_timeout, command_timeout;
+  std::string write_out = "table";
+  std::string store, prefix, cluster_name;
+};
+
+struct Settings {
+  etcd::ClientOptions client;
+  std::string write_out = "table";
+  std::string store = "file:///var/lib/lifeboat/backups";
+  std::string prefix = "db-etcd";
+  std::string cluster_name;
+  // backup: section
+  std::string source = "follower";
+  uint64_t max_lag = 1000;
+  std::chrono::milliseconds stall_timeout{30000};
+  uint64_t max_rate = 0;
+  std::string tier = "hourly";
+};
+
+// Registers the global flags on `app` (etcdctl's names).
+void AddGlobalFlags(CLI::App& app, Flags& flags);
+
+// Flags + environment + config file -> Settings. InvalidArgument on a malformed config or value.
+Result<Settings> Resolve(const Flags& flags);
+
+// "500ms", "5s", "2m", "1h", or a bare number of seconds.
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const std::string& what);
+// "0", "50MB", "1.5GiB", "100k": bytes (or bytes per second).
+Result<uint64_t> ParseBytes(const std::string& text, const std::string& what);
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,37 @@
+// lifeboat: keeps etcd clusters recoverable. See README.md.
+#include <csignal>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  // A write past RLIMIT_FSIZE must fail with EFBIG (reported as a full disk), not kill us.
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"lifeboat: backups, consistency checks and recovery for etcd clusters"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lifeboat ") + LIFEBOAT_VERSION);
+  lifeboat::cli::Context ctx;
+  lifeboat::cli::AddGlobalFlags(app, ctx.flags);
+  lifeboat::cli::AddStatusCommand(app, ctx);
+  lifeboat::cli::AddCheckCommand(app, ctx);
+  lifeboat::cli::AddBackupCommand(app, ctx);
+  lifeboat::cli::AddListCommand(app, ctx);
+  lifeboat::cli::AddFetchCommand(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "lifeboat: %s (see lifeboat --help)\n", e.what());
+    return 2;
+  }
+  return ctx.exit_code;
+}

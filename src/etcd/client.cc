@@ -1,0 +1,368 @@
+#include "etcd/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "rpc.grpc.pb.h"
+
+namespace lifeboat::etcd {
+
+namespace pb = etcdserverpb;
+using Clock = std::chrono::steady_clock;
+
+std::string IdHex(uint64_t id) {
+  std::ostringstream os;
+  os << std::hex << id;
+  return os.str();
+}
+
+namespace {
+
+Result<std::string> ReadPem(const std::string& path, const char* flag, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::InvalidArgument(std::string("cannot read ") + flag + " " + path + " (pass " + what + ")");
+  }
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+Header FromPb(const pb::ResponseHeader& h) {
+  return Header{h.cluster_id(), h.member_id(), h.revision(), h.raft_term()};
+}
+
+std::string Seconds(std::chrono::milliseconds d) {
+  std::ostringstream os;
+  os << static_cast<double>(d.count()) / 1000.0 << "s";
+  return os.str();
+}
+
+bool Contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
+
+}  // namespace
+
+struct Client::Impl {
+  Endpoint ep;
+  ClientOptions opts;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::KV::Stub> kv;
+  std::unique_ptr<pb::Cluster::Stub> cluster;
+  std::unique_ptr<pb::Maintenance::Stub> maintenance;
+  std::unique_ptr<pb::Auth::Stub> auth;
+  std::string token;
+
+  void Prepare(grpc::ClientContext& ctx, std::chrono::milliseconds timeout) const {
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    if (!token.empty()) ctx.AddMetadata("token", token);
+  }
+
+  // Turns a gRPC failure into a one-line message that names the member, what failed and the fix.
+  lifeboat::Status Map(const grpc::Status& s, const std::string& what) const {
+    const std::string& m = s.error_message();
+    const std::string at = ep.url + ": " + what;
+    if (Contains(m, "authentication failed")) {
+      return lifeboat::Status::Unauthenticated(at + ": wrong user name or password for user '" + opts.user +
+                                               "' (check --user/--password)");
+    }
+    if (Contains(m, "user name is empty") || Contains(m, "user name not found")) {
+      return lifeboat::Status::PermissionDenied(
+          at + ": the cluster has authentication enabled (pass --user NAME:PASSWORD)");
+    }
+    if (Contains(m, "permission denied")) {
+      return lifeboat::Status::PermissionDenied(at + ": user '" + opts.user +
+                                                "' is not allowed to do this (use a user with the root role)");
+    }
+    if (Contains(m, "required revision has been compacted")) {
+      return lifeboat::Status::FailedPrecondition(at + ": required revision has been compacted");
+    }
+    switch (s.error_code()) {
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        return lifeboat::Status::DeadlineExceeded(at + ": no answer within " + Seconds(opts.command_timeout) +
+                                                  " (raise --command-timeout or check the member)");
+      case grpc::StatusCode::UNAVAILABLE:
+        if (Contains(m, "andshake") || Contains(m, "CERTIFICATE") || Contains(m, "certificate") ||
+            Contains(m, "SSL") || Contains(m, "ssl")) {
+          return lifeboat::Status::Unauthenticated(
+              at + ": TLS handshake failed: " + m +
+              " (check that --cacert is the CA that signed etcd's certificate and that --cert/--key are a pair "
+              "etcd trusts)");
+        }
+        return lifeboat::Status::Unavailable(at + ": unreachable: " + m +
+                                             " (check that etcd runs there and that --endpoints is right)");
+      case grpc::StatusCode::UNAUTHENTICATED:
+        return lifeboat::Status::Unauthenticated(at + ": " + m + " (check --user/--password)");
+      case grpc::StatusCode::PERMISSION_DENIED:
+        return lifeboat::Status::PermissionDenied(at + ": " + m + " (use a user with the root role)");
+      case grpc::StatusCode::CANCELLED:
+        return lifeboat::Status::Aborted(at + ": cancelled: " + m);
+      default:
+        return lifeboat::Status::Unavailable(at + ": " + m);
+    }
+  }
+
+  static bool TokenExpired(const grpc::Status& s) {
+    return Contains(s.error_message(), "invalid auth token") || Contains(s.error_message(), "invalid auth revision");
+  }
+
+  lifeboat::Status Authenticate() {
+    token.clear();
+    pb::AuthenticateRequest req;
+    req.set_name(opts.user);
+    req.set_password(opts.password);
+    pb::AuthenticateResponse resp;
+    grpc::ClientContext ctx;
+    Prepare(ctx, opts.command_timeout);
+    grpc::Status s = auth->Authenticate(&ctx, req, &resp);
+    if (!s.ok()) return Map(s, "authenticate");
+    token = resp.token();
+    return lifeboat::Status::OK();
+  }
+
+  // Runs one unary call; re-authenticates once when the server says the token has expired.
+  template <typename Fn>
+  lifeboat::Status Call(const std::string& what, Fn&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      grpc::ClientContext ctx;
+      Prepare(ctx, opts.command_timeout);
+      grpc::Status s = fn(ctx);
+      if (s.ok()) return lifeboat::Status::OK();
+      if (attempt == 0 && !opts.user.empty() && TokenExpired(s)) {
+        LB_RETURN_IF_ERROR(Authenticate());
+        continue;
+      }
+      return Map(s, what);
+    }
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+const Endpoint& Client::endpoint() const { return impl_->ep; }
+
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, const ClientOptions& options) {
+  bool have_tls_files = !options.cacert.empty() || !options.cert.empty() || !options.key.empty();
+  LB_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(endpoint, have_tls_files));
+  if (options.cert.empty() != options.key.empty()) {
+    return Status::InvalidArgument("--cert and --key go together (pass both, or neither)");
+  }
+
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (ep.tls) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.cacert.empty()) {
+      LB_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                          ReadPem(options.cacert, "--cacert", "the CA certificate that signed etcd's certificate"));
+    }
+    if (!options.cert.empty()) {
+      LB_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(options.cert, "--cert", "a client certificate"));
+      LB_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(options.key, "--key", "the client certificate's key"));
+    }
+    creds = grpc::SslCredentials(ssl);
+  } else {
+    creds = grpc::InsecureChannelCredentials();
+  }
+
+  grpc::ChannelArguments args;
+  // Reconnect fast: members restart during recovery and we poll them with short deadlines.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  // One channel per member: never share a subchannel between two Clients of the same endpoint,
+  // so a stalled snapshot stream cannot block another client's calls.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+
+  auto impl = std::make_unique<Impl>();
+  impl->ep = ep;
+  impl->opts = options;
+  impl->channel = grpc::CreateCustomChannel(ep.target, creds, args);
+  impl->kv = pb::KV::NewStub(impl->channel);
+  impl->cluster = pb::Cluster::NewStub(impl->channel);
+  impl->maintenance = pb::Maintenance::NewStub(impl->channel);
+  impl->auth = pb::Auth::NewStub(impl->channel);
+
+  if (!impl->channel->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout)) {
+    // A fail-fast call on a failed channel returns gRPC's reason (refused, TLS handshake, ...).
+    pb::StatusRequest req;
+    pb::StatusResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::Status s = impl->maintenance->Status(&ctx, req, &resp);
+    if (s.ok() || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return Status::Unavailable(ep.url + ": cannot connect within " + Seconds(options.dial_timeout) +
+                                 " (check that etcd runs there, or raise --dial-timeout)");
+    }
+    return impl->Map(s, "connect");
+  }
+  if (!options.user.empty()) LB_RETURN_IF_ERROR(impl->Authenticate());
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Result<MemberStatus> Client::Status() {
+  pb::StatusRequest req;
+  pb::StatusResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("status", [&](grpc::ClientContext& ctx) {
+    return impl_->maintenance->Status(&ctx, req, &resp);
+  }));
+  MemberStatus st;
+  st.header = FromPb(resp.header());
+  st.version = resp.version();
+  st.db_size = resp.dbsize();
+  st.db_size_in_use = resp.dbsizeinuse();
+  st.leader = resp.leader();
+  st.raft_index = resp.raftindex();
+  st.raft_term = resp.raftterm();
+  st.raft_applied_index = resp.raftappliedindex();
+  st.errors.assign(resp.errors().begin(), resp.errors().end());
+  st.is_learner = resp.islearner();
+  return st;
+}
+
+Result<std::vector<Member>> Client::MemberList() {
+  pb::MemberListRequest req;
+  pb::MemberListResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("member list", [&](grpc::ClientContext& ctx) {
+    return impl_->cluster->MemberList(&ctx, req, &resp);
+  }));
+  std::vector<Member> out;
+  for (const auto& m : resp.members()) {
+    Member mm;
+    mm.id = m.id();
+    mm.name = m.name();
+    mm.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
+    mm.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
+    mm.is_learner = m.islearner();
+    out.push_back(std::move(mm));
+  }
+  return out;
+}
+
+Result<std::vector<Alarm>> Client::Alarms() {
+  pb::AlarmRequest req;
+  req.set_action(pb::AlarmRequest::GET);
+  pb::AlarmResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("alarm list", [&](grpc::ClientContext& ctx) {
+    return impl_->maintenance->Alarm(&ctx, req, &resp);
+  }));
+  std::vector<Alarm> out;
+  for (const auto& a : resp.alarms()) {
+    out.push_back(Alarm{a.memberid(), pb::AlarmType_Name(a.alarm())});
+  }
+  return out;
+}
+
+Result<KvHash> Client::HashKV(int64_t revision) {
+  pb::HashKVRequest req;
+  req.set_revision(revision);
+  pb::HashKVResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("hashkv", [&](grpc::ClientContext& ctx) {
+    return impl_->maintenance->HashKV(&ctx, req, &resp);
+  }));
+  return KvHash{FromPb(resp.header()), resp.hash(), resp.compact_revision()};
+}
+
+Result<int64_t> Client::Count(const std::string& key, const std::string& range_end, int64_t revision,
+                              bool serializable) {
+  pb::RangeRequest req;
+  req.set_key(key);
+  req.set_range_end(range_end);
+  req.set_revision(revision);
+  req.set_serializable(serializable);
+  req.set_count_only(true);
+  pb::RangeResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("count keys", [&](grpc::ClientContext& ctx) {
+    return impl_->kv->Range(&ctx, req, &resp);
+  }));
+  return resp.count();
+}
+
+Result<int64_t> Client::Put(const std::string& key, const std::string& value) {
+  pb::PutRequest req;
+  req.set_key(key);
+  req.set_value(value);
+  pb::PutResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("put", [&](grpc::ClientContext& ctx) {
+    return impl_->kv->Put(&ctx, req, &resp);
+  }));
+  return resp.header().revision();
+}
+
+lifeboat::Status Client::Snapshot(const SnapshotSink& sink, std::chrono::milliseconds idle_timeout) {
+  // No overall deadline: a large snapshot legitimately takes minutes. A watchdog cancels the
+  // stream instead when the member stops sending (stalled, partitioned, paused).
+  grpc::ClientContext ctx;
+  if (!impl_->token.empty()) ctx.AddMetadata("token", impl_->token);
+  pb::SnapshotRequest req;
+  auto reader = impl_->maintenance->Snapshot(&ctx, req);
+
+  std::atomic<int64_t> last_ns{Clock::now().time_since_epoch().count()};
+  std::atomic<bool> stalled{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lk(mu);
+    while (!done) {
+      cv.wait_for(lk, std::chrono::milliseconds(100));
+      if (done) break;
+      auto idle = Clock::now() - Clock::time_point(Clock::duration(last_ns.load()));
+      if (idle > idle_timeout) {
+        stalled = true;
+        ctx.TryCancel();
+        break;
+      }
+    }
+  });
+
+  lifeboat::Status sink_status;
+  uint64_t received = 0;
+  uint64_t image_size = 0;
+  bool first = true;
+  pb::SnapshotResponse resp;
+  while (reader->Read(&resp)) {
+    last_ns = Clock::now().time_since_epoch().count();
+    if (first) {
+      image_size = resp.remaining_bytes() + resp.blob().size();
+      first = false;
+    }
+    const auto& blob = resp.blob();
+    received += blob.size();
+    sink_status = sink(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(blob.data()), blob.size()),
+                       image_size);
+    if (!sink_status.ok()) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  {
+    std::lock_guard lk(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+
+  if (!sink_status.ok()) return sink_status;
+  if (stalled) {
+    return lifeboat::Status::DeadlineExceeded(
+        impl_->ep.url + ": snapshot stream stalled: no data for " + Seconds(idle_timeout) + " after " +
+        std::to_string(received) + " bytes (check the member, or raise --stall-timeout)");
+  }
+  if (!s.ok()) return impl_->Map(s, "snapshot failed after " + std::to_string(received) + " bytes");
+  if (first || received != image_size + 32) {
+    return lifeboat::Status::Corruption(impl_->ep.url + ": snapshot stream ended after " + std::to_string(received) +
+                                        " of " + std::to_string(image_size + 32) +
+                                        " bytes (the member may have restarted; run the backup again)");
+  }
+  return lifeboat::Status::OK();
+}
+
+}  // namespace lifeboat::etcd

@@ -1,0 +1,52 @@
+// Plain C++ views of the etcd responses lifeboat uses, so no other module sees protobuf types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lifeboat::etcd {
+
+struct Header {
+  uint64_t cluster_id = 0;
+  uint64_t member_id = 0;
+  int64_t revision = 0;
+  uint64_t raft_term = 0;
+};
+
+struct Member {
+  uint64_t id = 0;
+  std::string name;  // empty for a member that was added but has not started yet
+  std::vector<std::string> peer_urls;
+  std::vector<std::string> client_urls;
+  bool is_learner = false;
+};
+
+struct MemberStatus {
+  Header header;
+  std::string version;
+  int64_t db_size = 0;
+  int64_t db_size_in_use = 0;
+  uint64_t leader = 0;
+  uint64_t raft_index = 0;
+  uint64_t raft_term = 0;
+  uint64_t raft_applied_index = 0;
+  std::vector<std::string> errors;
+  bool is_learner = false;
+};
+
+struct KvHash {
+  Header header;
+  uint32_t hash = 0;
+  int64_t compact_revision = 0;
+};
+
+struct Alarm {
+  uint64_t member_id = 0;
+  std::string type;  // "NOSPACE", "CORRUPT"
+};
+
+// Formats a member or cluster id the way etcdctl prints it (lowercase hex, no padding).
+std::string IdHex(uint64_t id);
+
+}  // namespace lifeboat::etcd

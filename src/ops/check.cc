@@ -1,0 +1,118 @@
+#include "ops/check.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "etcd/types.h"
+
+namespace lifeboat::ops {
+namespace {
+
+std::string Label(const MemberReport& r) { return r.name.empty() ? r.endpoint : r.name; }
+
+// Why a and b cannot hold the same data, or "" when nothing shows they differ.
+std::string Difference(const ClusterReport& rep, const MemberReport& a, const MemberReport& b) {
+  const auto& sa = a.status;
+  const auto& sb = b.status;
+  // Every applied raft entry raises the revision by at most one, so two members that applied the
+  // same log can be apart in revision by no more than they are apart in applied index.
+  int64_t drev = std::llabs(sa.header.revision - sb.header.revision);
+  int64_t didx = std::llabs(static_cast<int64_t>(sa.raft_applied_index) - static_cast<int64_t>(sb.raft_applied_index));
+  int64_t slack = rep.settled ? 0 : 2;
+  if (drev > didx + slack) {
+    return "revision " + std::to_string(sa.header.revision) + " vs " + std::to_string(sb.header.revision) +
+           " at raft applied index " + std::to_string(sa.raft_applied_index) + " vs " +
+           std::to_string(sb.raft_applied_index);
+  }
+  if (a.hash && b.hash && a.compact_revision == b.compact_revision && *a.hash != *b.hash) {
+    return "HashKV at revision " + std::to_string(rep.common_revision) + " " + std::to_string(*a.hash) + " vs " +
+           std::to_string(*b.hash);
+  }
+  if (rep.settled && (a.hash.has_value() != b.hash.has_value())) {
+    const MemberReport& failed = a.hash ? b : a;
+    return "HashKV at revision " + std::to_string(rep.common_revision) + " fails on " + Label(failed) + " (" +
+           failed.hash_error + ")";
+  }
+  if (a.keys_at_common && b.keys_at_common && *a.keys_at_common != *b.keys_at_common) {
+    return std::to_string(*a.keys_at_common) + " vs " + std::to_string(*b.keys_at_common) + " keys at revision " +
+           std::to_string(rep.common_revision);
+  }
+  if (rep.settled && a.keys && b.keys && *a.keys != *b.keys) {
+    return std::to_string(*a.keys) + " vs " + std::to_string(*b.keys) + " keys now";
+  }
+  return "";
+}
+
+}  // namespace
+
+const char* VerdictName(CheckResult::Verdict v) {
+  switch (v) {
+    case CheckResult::Verdict::kConsistent: return "consistent";
+    case CheckResult::Verdict::kDivergent: return "DIVERGENT";
+    case CheckResult::Verdict::kIncomplete: return "incomplete";
+    case CheckResult::Verdict::kCannotJudge: return "cannot judge";
+  }
+  return "?";
+}
+
+CheckResult Judge(const ClusterReport& report) {
+  CheckResult out;
+  std::vector<size_t> live;
+  for (size_t i = 0; i < report.reports.size(); ++i) {
+    const auto& r = report.reports[i];
+    if (r.reachable) {
+      live.push_back(i);
+      for (const auto& a : r.alarms) out.findings.push_back(Label(r) + " has alarm " + a);
+    } else {
+      out.findings.push_back(Label(r) + " not checked: " + r.error);
+    }
+  }
+  if (live.size() < 2 && report.reports.size() > 1) {
+    out.verdict = CheckResult::Verdict::kCannotJudge;
+    out.findings.push_back("only " + std::to_string(live.size()) + " of " + std::to_string(report.reports.size()) +
+                           " members answered: at least 2 are needed to compare");
+    return out;
+  }
+
+  // Greedy grouping: a member joins the first group whose first member shows no difference.
+  for (size_t i : live) {
+    bool placed = false;
+    for (auto& g : out.groups) {
+      if (Difference(report, report.reports[g.front()], report.reports[i]).empty()) {
+        g.push_back(i);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) out.groups.push_back({i});
+  }
+  auto has_leader = [&](const std::vector<size_t>& g) {
+    return std::any_of(g.begin(), g.end(), [&](size_t i) { return report.reports[i].is_leader; });
+  };
+  std::stable_sort(out.groups.begin(), out.groups.end(), [&](const auto& x, const auto& y) {
+    if (x.size() != y.size()) return x.size() > y.size();
+    return has_leader(x) && !has_leader(y);
+  });
+
+  if (out.groups.size() > 1) {
+    const MemberReport& ref = report.reports[out.groups.front().front()];
+    for (size_t g = 1; g < out.groups.size(); ++g) {
+      for (size_t i : out.groups[g]) {
+        out.divergent.push_back(i);
+        const MemberReport& m = report.reports[i];
+        out.findings.push_back(Label(m) + " differs from " + Label(ref) + ": " + Difference(report, m, ref));
+      }
+    }
+    out.verdict = CheckResult::Verdict::kDivergent;
+    return out;
+  }
+  if (!report.settled) {
+    out.findings.push_back("members did not reach the same applied index while checking (busy cluster): "
+                           "revisions compared with a tolerance");
+  }
+  out.verdict = live.size() == report.reports.size() ? CheckResult::Verdict::kConsistent
+                                                     : CheckResult::Verdict::kIncomplete;
+  return out;
+}
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,26 @@
+// Check: judges from a ClusterReport (taken with hashes) whether every member holds the same data.
+// Members that agree form a group; when there is more than one group, every member outside the
+// largest group (ties: the leader's group) is divergent. The findings say how they differ, in
+// numbers an operator can check with etcdctl.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/survey.h"
+
+namespace lifeboat::ops {
+
+struct CheckResult {
+  enum class Verdict { kConsistent, kDivergent, kIncomplete, kCannotJudge };
+  Verdict verdict = Verdict::kCannotJudge;
+  std::vector<std::vector<size_t>> groups;  // indexes into ClusterReport::reports, largest first
+  std::vector<size_t> divergent;            // indexes of members outside the reference group
+  std::vector<std::string> findings;        // one line each
+};
+
+CheckResult Judge(const ClusterReport& report);
+
+const char* VerdictName(CheckResult::Verdict v);
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,61 @@
+// Store: where backups live. An object store seen as flat keys ("a/b/c.db") holding byte streams.
+// Writers are atomic: an object becomes visible (List/Read/Stat) only after Commit() succeeds;
+// a writer destroyed or aborted before Commit leaves nothing behind. Keys use '/' separators,
+// never start with '/', and never contain "." or ".." segments.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace lifeboat::store {
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  int64_t mtime_unix = 0;  // seconds since the epoch, UTC
+};
+
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Status Append(std::span<const uint8_t> data) = 0;
+  // Makes the object durable and visible under its key. After a failed Commit the object is absent.
+  virtual Status Commit() = 0;
+  // Drops everything written so far. Safe to call more than once, and after a failed Commit.
+  virtual void Abort() = 0;
+};
+
+// Called with consecutive chunks of an object; a non-OK return stops the read with that Status.
+using ChunkSink = std::function<Status(std::span<const uint8_t>)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Starts writing `key`; an existing object of that key is replaced only at Commit.
+  virtual Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key) = 0;
+  // Streams the object's bytes to `sink`.
+  virtual Status Read(std::string_view key, const ChunkSink& sink) = 0;
+  virtual Result<ObjectInfo> Stat(std::string_view key) = 0;
+  // Every committed object whose key starts with `prefix`, in key order.
+  virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+  // Removes one object; NotFound when absent.
+  virtual Status Delete(std::string_view key) = 0;
+  // The store's URL with any secret removed: for logs and manifests.
+  virtual std::string Describe() const = 0;
+};
+
+// Opens a store from its URL. Supported: file:///absolute/path (the local-folder store).
+// InvalidArgument for a malformed or unsupported URL.
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
+
+// Checks a key against the rules above.
+Status ValidateKey(std::string_view key);
+
+}  // namespace lifeboat::store
