@@ -48,7 +48,8 @@ void RunCheck(Context& ctx, const std::string& settle) {
       }
       t.AddRow({r.name, r.endpoint, r.is_leader ? "*" : "", std::to_string(r.status.raft_applied_index),
                 std::to_string(r.status.header.revision), Opt(r.keys), Opt(r.keys_at_common),
-                r.hash ? std::to_string(*r.hash) : "error", std::to_string(r.compact_revision),
+                r.hash ? std::to_string(*r.hash) : "error",
+                r.compact_revision > 0 ? std::to_string(r.compact_revision) : "-",
                 divergent[i] ? "DIVERGENT" : "ok"});
     }
     t.Print(std::cout, settings->write_out);

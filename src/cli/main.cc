@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"lifeboat: backups, consistency checks and recovery for etcd clusters"};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the subcommand, as with etcdctl
   app.set_version_flag("--version", std::string("lifeboat ") + LIFEBOAT_VERSION);
   lifeboat::cli::Context ctx;
   lifeboat::cli::AddGlobalFlags(app, ctx.flags);

@@ -1,10 +1,12 @@
 #include "etcd/client.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <cstdlib>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -46,6 +48,16 @@ std::string Seconds(std::chrono::milliseconds d) {
 
 bool Contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
 
+// gRPC logs every failed handshake and reconnect to stderr itself; lifeboat reports each failure
+// once, as a Status with a fix. LIFEBOAT_GRPC_LOG=1 keeps gRPC's own lines for debugging.
+void QuietGrpcLogs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* keep = std::getenv("LIFEBOAT_GRPC_LOG");
+    if (keep == nullptr || std::string(keep) != "1") gpr_set_log_function([](gpr_log_func_args*) {});
+  });
+}
+
 }  // namespace
 
 struct Client::Impl {
@@ -71,9 +83,15 @@ struct Client::Impl {
       return lifeboat::Status::Unauthenticated(at + ": wrong user name or password for user '" + opts.user +
                                                "' (check --user/--password)");
     }
-    if (Contains(m, "user name is empty") || Contains(m, "user name not found")) {
+    if (Contains(m, "user name is empty")) {
       return lifeboat::Status::PermissionDenied(
           at + ": the cluster has authentication enabled (pass --user NAME:PASSWORD)");
+    }
+    if (Contains(m, "user not found") || Contains(m, "user name not found")) {
+      return lifeboat::Status::PermissionDenied(
+          at + ": etcd does not know the user " +
+          (opts.user.empty() ? std::string("named by the client certificate's CN") : "'" + opts.user + "'") +
+          " (pass --user NAME:PASSWORD of an etcd user with the root role)");
     }
     if (Contains(m, "permission denied")) {
       return lifeboat::Status::PermissionDenied(at + ": user '" + opts.user +
@@ -93,6 +111,13 @@ struct Client::Impl {
               at + ": TLS handshake failed: " + m +
               " (check that --cacert is the CA that signed etcd's certificate and that --cert/--key are a pair "
               "etcd trusts)");
+        }
+        if (ep.tls && (Contains(m, "Endpoint read failed") || Contains(m, "Socket closed"))) {
+          // The server hangs up mid-handshake when it rejects our client certificate.
+          return lifeboat::Status::Unauthenticated(
+              at + ": the server closed the TLS connection: " + m +
+              " (it probably rejected the client certificate: check that --cert/--key are signed by a CA etcd "
+              "trusts)");
         }
         return lifeboat::Status::Unavailable(at + ": unreachable: " + m +
                                              " (check that etcd runs there and that --endpoints is right)");
@@ -148,6 +173,7 @@ Client::~Client() = default;
 const Endpoint& Client::endpoint() const { return impl_->ep; }
 
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, const ClientOptions& options) {
+  QuietGrpcLogs();
   bool have_tls_files = !options.cacert.empty() || !options.cert.empty() || !options.key.empty();
   LB_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(endpoint, have_tls_files));
   if (options.cert.empty() != options.key.empty()) {

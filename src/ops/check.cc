@@ -10,6 +10,11 @@ namespace {
 
 std::string Label(const MemberReport& r) { return r.name.empty() ? r.endpoint : r.name; }
 
+std::string Facts(const MemberReport& r) {
+  return "revision " + std::to_string(r.status.header.revision) +
+         (r.keys ? ", " + std::to_string(*r.keys) + " keys" : std::string());
+}
+
 // Why a and b cannot hold the same data, or "" when nothing shows they differ.
 std::string Difference(const ClusterReport& rep, const MemberReport& a, const MemberReport& b) {
   const auto& sa = a.status;
@@ -95,12 +100,16 @@ CheckResult Judge(const ClusterReport& report) {
   });
 
   if (out.groups.size() > 1) {
-    const MemberReport& ref = report.reports[out.groups.front().front()];
+    const auto& ref_group = out.groups.front();
+    const MemberReport& ref = report.reports[ref_group.front()];
+    std::string ref_names;
+    for (size_t i : ref_group) ref_names += (ref_names.empty() ? "" : ", ") + Label(report.reports[i]);
     for (size_t g = 1; g < out.groups.size(); ++g) {
       for (size_t i : out.groups[g]) {
         out.divergent.push_back(i);
         const MemberReport& m = report.reports[i];
-        out.findings.push_back(Label(m) + " differs from " + Label(ref) + ": " + Difference(report, m, ref));
+        out.findings.push_back(Label(m) + " (" + Facts(m) + ") holds different data than " + ref_names + " (" +
+                               Facts(ref) + "): " + Difference(report, m, ref));
       }
     }
     out.verdict = CheckResult::Verdict::kDivergent;

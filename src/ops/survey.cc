@@ -148,6 +148,17 @@ Result<ClusterReport> Survey(const etcd::ClientOptions& client, const SurveyOpti
     report.reports.push_back(std::move(r));
   }
 
+  // Rows in the order the operator gave the endpoints; members found only in the member list last.
+  auto rank = [&](const MemberReport& r) {
+    std::string url = Normalise(r.endpoint, client);
+    for (size_t i = 0; i < client.endpoints.size(); ++i) {
+      if (Normalise(client.endpoints[i], client) == url) return i;
+    }
+    return client.endpoints.size();
+  };
+  std::stable_sort(report.reports.begin(), report.reports.end(),
+                   [&](const MemberReport& a, const MemberReport& b) { return rank(a) < rank(b); });
+
   // Leader and cluster id as the reachable members see them.
   std::map<uint64_t, int> leader_votes;
   for (const auto& r : report.reports) {
