@@ -1,0 +1,184 @@
+#include "catalog/catalog.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "base/sha256.h"
+#include "base/timefmt.h"
+#include "catalog/layout.h"
+#include "fmt/format.h"
+
+namespace lifeboat::catalog {
+
+namespace {
+
+// Manifests are a few hundred bytes; anything much bigger is not one of ours, and reading it
+// whole could exhaust memory.
+constexpr size_t kMaxManifestBytes = 1 << 20;
+
+std::string_view BaseName(std::string_view key) {
+  size_t slash = key.find_last_of('/');
+  return slash == std::string_view::npos ? key : key.substr(slash + 1);
+}
+
+Result<std::string> ReadSmallObject(store::Store& store, const std::string& key) {
+  std::string body;
+  Status s = store.Read(key, [&body](std::span<const uint8_t> chunk) {
+    if (body.size() + chunk.size() > kMaxManifestBytes) {
+      return Status::Corruption(fmt::format("manifest is larger than {} bytes, so it is not a lifeboat manifest "
+                                            "(move it out of the store)",
+                                            kMaxManifestBytes));
+    }
+    body.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return body;
+}
+
+std::chrono::system_clock::time_point FinishedAt(const Manifest& m) {
+  // ParseManifest already checked the time stamp, so this cannot fail for listed backups.
+  auto t = ParseRFC3339(m.finished_at);
+  return t.ok() ? t.value() : std::chrono::system_clock::time_point{};
+}
+
+std::string Where(store::Store& store, const std::string& prefix, std::string_view tier) {
+  std::string where = store.Describe();
+  if (!prefix.empty()) where += "/" + prefix;
+  if (!tier.empty()) where += fmt::format(" in tier {}", tier);
+  return where;
+}
+
+}  // namespace
+
+Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::string_view tier) {
+  LB_RETURN_IF_ERROR(ValidatePrefix(prefix));
+  if (!tier.empty()) LB_RETURN_IF_ERROR(ValidateName(tier));
+  const std::string normal = NormalizePrefix(prefix);
+  const std::string list_prefix = normal.empty() ? "" : normal + "/";
+  const std::string scope = tier.empty() ? list_prefix : fmt::format("{}{}/", list_prefix, tier);
+
+  LB_ASSIGN_OR_RETURN(std::vector<store::ObjectInfo> objects, store.List(list_prefix));
+  std::unordered_map<std::string, uint64_t> sizes;
+  for (const store::ObjectInfo& o : objects) sizes.emplace(o.key, o.size);
+
+  Listing out;
+  for (const store::ObjectInfo& o : objects) {
+    if (!IsManifestKey(o.key) || o.key.compare(0, scope.size(), scope) != 0) continue;
+    auto problem = [&](const std::string& why) { out.problems.push_back(fmt::format("{}: {}", o.key, why)); };
+    Result<std::string> body = ReadSmallObject(store, o.key);
+    if (!body.ok()) {
+      problem(body.status().message());
+      continue;
+    }
+    Result<Manifest> m = ParseManifest(body.value());
+    if (!m.ok()) {
+      problem(m.status().message());
+      continue;
+    }
+    if (!tier.empty() && m->tier != tier) {
+      problem(fmt::format("manifest says tier \"{}\" but is stored under tier \"{}\" (move it to its tier's folder)",
+                          m->tier, tier));
+      continue;
+    }
+    auto object = sizes.find(m->object_key);
+    if (object == sizes.end()) {
+      problem(fmt::format("its backup object {} is missing (restore the object or delete this manifest)",
+                          m->object_key));
+      continue;
+    }
+    if (object->second != m->size) {
+      problem(fmt::format("backup object {} is {} bytes but the manifest says {} (it is damaged or incomplete; "
+                          "delete it and this manifest)",
+                          m->object_key, object->second, m->size));
+      continue;
+    }
+    out.backups.push_back(BackupEntry{std::move(m).value(), o.key});
+  }
+  std::sort(out.backups.begin(), out.backups.end(), [](const BackupEntry& a, const BackupEntry& b) {
+    auto ta = FinishedAt(a.manifest), tb = FinishedAt(b.manifest);
+    if (ta != tb) return ta > tb;
+    return a.manifest.object_key > b.manifest.object_key;
+  });
+  return out;
+}
+
+Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, std::string_view tier,
+                                  std::string_view ref) {
+  if (ref.empty()) {
+    return Status::InvalidArgument("no backup given (pass latest, a key or a file name shown by `lifeboat list`)");
+  }
+  LB_ASSIGN_OR_RETURN(Listing listing, ListBackups(store, prefix, tier));
+  const std::string normal = NormalizePrefix(prefix);
+  const Status not_found = Status::NotFound(fmt::format(
+      "no backup matches {} under {} (run `lifeboat list` to see what exists)", ref, Where(store, normal, tier)));
+
+  if (ref == "latest") {
+    if (listing.backups.empty()) return not_found;
+    return listing.backups.front();
+  }
+
+  // Full keys first, so that a complete key is never reported as ambiguous.
+  const std::string with_prefix = normal.empty() ? std::string(ref) : fmt::format("{}/{}", normal, ref);
+  std::vector<const BackupEntry*> matches;
+  for (const BackupEntry& e : listing.backups) {
+    const std::string& object_key = e.manifest.object_key;
+    if (object_key == ref || e.manifest_key == ref || object_key == with_prefix || e.manifest_key == with_prefix) {
+      matches.push_back(&e);
+    }
+  }
+  if (matches.empty()) {
+    for (const BackupEntry& e : listing.backups) {
+      std::string_view base = BaseName(e.manifest.object_key);
+      std::string_view stem = base;
+      if (stem.ends_with(kObjectSuffix)) stem.remove_suffix(kObjectSuffix.size());
+      if (base == ref || stem == ref || BaseName(e.manifest_key) == ref) matches.push_back(&e);
+    }
+  }
+  if (matches.empty()) return not_found;
+  if (matches.size() > 1) {
+    std::string keys;
+    for (const BackupEntry* e : matches) keys += (keys.empty() ? "" : ", ") + e->manifest.object_key;
+    return Status::InvalidArgument(
+        fmt::format("backup name {} is ambiguous: it matches {} (pass the full key or a --tier)", ref, keys));
+  }
+  return *matches.front();
+}
+
+Status WriteManifest(store::Store& store, const Manifest& m) {
+  const std::string key = ManifestKey(m.object_key);
+  const std::string body = ToJson(m) + "\n";
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectWriter> w, store.Create(key));
+  Status s = w->Append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+  if (s.ok()) s = w->Commit();
+  if (!s.ok()) w->Abort();
+  return s;
+}
+
+Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink) {
+  Sha256 hash;
+  uint64_t seen = 0;
+  LB_RETURN_IF_ERROR(src.Read(m.object_key, [&](std::span<const uint8_t> chunk) {
+    seen += chunk.size();
+    // Stop as soon as the object is provably wrong rather than streaming the whole excess.
+    if (seen > m.size) {
+      return Status::Corruption(fmt::format(
+          "backup {} is corrupt: it is longer than the {} bytes the manifest says (fetch another backup)",
+          m.object_key, m.size));
+    }
+    hash.Update(chunk);
+    return sink(chunk);
+  }));
+  if (seen != m.size) {
+    return Status::Corruption(fmt::format("backup {} is corrupt: {} bytes, manifest says {} (fetch another backup)",
+                                          m.object_key, seen, m.size));
+  }
+  const std::string actual = HexEncode(hash.Finish());
+  if (actual != m.sha256) {
+    return Status::Corruption(fmt::format("backup {} is corrupt: sha256 {}, manifest says {} (fetch another backup)",
+                                          m.object_key, actual, m.sha256));
+  }
+  return Status::OK();
+}
+
+}  // namespace lifeboat::catalog

@@ -1,0 +1,46 @@
+// The catalog: which backups a store holds, read from their manifests. A backup counts only
+// when its manifest parses and its object is present with the manifest's size; anything else
+// is reported as a problem, never silently skipped and never fatal for the other backups.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "catalog/manifest.h"
+#include "store/store.h"
+
+namespace lifeboat::catalog {
+
+struct BackupEntry {
+  Manifest manifest;
+  std::string manifest_key;
+};
+
+struct Listing {
+  std::vector<BackupEntry> backups;   // newest first: finished_at descending, then key descending
+  std::vector<std::string> problems;  // "<manifest key>: <why>", in key order
+};
+
+// Lists "<prefix>/" once and reads every manifest in it. `tier` empty means all tiers;
+// otherwise only "<prefix>/<tier>/..." is considered.
+Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::string_view tier);
+
+// `ref` is "latest" (the newest, within `tier` when given), an object key, a manifest key
+// (either may omit the prefix), or an object's file name with or without ".db" that matches
+// exactly one backup. NotFound when nothing matches; InvalidArgument listing the candidates
+// when several do.
+Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, std::string_view tier,
+                                  std::string_view ref);
+
+// Stores ManifestKey(m.object_key) atomically. Write it after the object has been committed,
+// so that every manifest points at a complete object.
+Status WriteManifest(store::Store& store, const Manifest& m);
+
+// Streams the backup's object to `sink` while checking it against the manifest's size and
+// sha256. Corruption is only certain at the end, so on any error the caller must throw away
+// what `sink` received (e.g. Abort() its ObjectWriter).
+Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink);
+
+}  // namespace lifeboat::catalog

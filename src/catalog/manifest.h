@@ -1,0 +1,52 @@
+// Manifest: what lifeboat knows about one backup object, stored next to it as
+// "<object>.manifest.json". ToJson writes every field in a fixed order; ParseManifest requires
+// every field, ignores unknown ones (written by newer lifeboats) and refuses newer formats.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "nlohmann/json_fwd.hpp"
+
+namespace lifeboat::catalog {
+
+inline constexpr int kManifestFormatVersion = 1;
+
+struct Manifest {
+  int format_version = kManifestFormatVersion;
+  std::string object_key;
+  std::string sha256;     // hex SHA-256 of the whole stored object (bbolt image + 32-byte trailer)
+  std::string db_sha256;  // hex of etcd's 32-byte trailer, i.e. SHA-256 of the bbolt image
+  uint64_t size = 0;      // bytes of the stored object
+  int64_t revision = 0;
+  uint64_t cluster_id = 0;  // JSON: 16 lowercase hex digits, like etcdctl prints it
+  std::string cluster_name;
+  std::string member_name;
+  uint64_t member_id = 0;  // JSON: hex
+  std::string member_endpoint;
+  std::string leader_name;
+  uint64_t leader_id = 0;  // JSON: hex
+  bool source_is_leader = false;
+  std::string etcd_version;
+  uint64_t raft_term = 0;
+  uint64_t raft_index = 0;
+  uint64_t raft_applied_index = 0;
+  std::string started_at;   // RFC 3339, UTC
+  std::string finished_at;  // RFC 3339, UTC
+  std::string tool_version;
+  std::string tier;
+  std::string store;  // Store::Describe() of where the backup was written
+
+  bool operator==(const Manifest&) const = default;
+};
+
+// Pretty JSON (2-space indent) with the fields in declaration order, ending without a newline.
+std::string ToJson(const Manifest& m);
+// The same fields as a JSON value, for embedding in other output (e.g. `list --json`).
+nlohmann::json ToJsonValue(const Manifest& m);
+// Corruption naming the missing or malformed field, or a format newer than this lifeboat.
+Result<Manifest> ParseManifest(std::string_view json);
+
+}  // namespace lifeboat::catalog
