@@ -1,0 +1,299 @@
+// fork/execvpe-based process control for the integration harness (see process.h for the contract).
+// Everything the child needs is prepared before fork(), so the child only makes async-signal-safe
+// calls and the helpers stay usable from multi-threaded tests.
+#include "harness/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <gtest/gtest.h>
+
+#ifndef LB_BINARY
+#error "LB_BINARY must name the lifeboat binary (tests/CMakeLists.txt defines it)"
+#endif
+
+extern char** environ;
+
+namespace lifeboat::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// argv/envp as the NULL-terminated char* arrays exec wants; owns the strings.
+class ExecArgs {
+ public:
+  ExecArgs(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env)
+      : argv_strings_(argv) {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+      std::string kv(*e);
+      auto eq = kv.find('=');
+      if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    for (const auto& [k, v] : extra_env) env[k] = v;
+    for (const auto& [k, v] : env) env_strings_.push_back(k + "=" + v);
+    for (auto& s : argv_strings_) argv_.push_back(s.data());
+    argv_.push_back(nullptr);
+    for (auto& s : env_strings_) envp_.push_back(s.data());
+    envp_.push_back(nullptr);
+  }
+  char* const* argv() { return argv_.data(); }
+  char* const* envp() { return envp_.data(); }
+  const char* file() const { return argv_strings_.empty() ? "" : argv_strings_[0].c_str(); }
+
+ private:
+  std::vector<std::string> argv_strings_, env_strings_;
+  std::vector<char*> argv_, envp_;
+};
+
+std::string Describe(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+int DecodeStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Child side of fork(): own process group (so a timeout can kill the whole tree), stdin from
+// /dev/null, stdout/stderr to the given fds. On exec failure errno travels back through
+// exec_err_fd, which is close-on-exec and therefore reads as EOF when exec succeeds.
+[[noreturn]] void ExecChild(ExecArgs& args, int out_fd, int err_fd, int exec_err_fd) {
+  setpgid(0, 0);
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+  dup2(out_fd, STDOUT_FILENO);
+  dup2(err_fd, STDERR_FILENO);
+  execvpe(args.file(), args.argv(), args.envp());
+  int e = errno;
+  ssize_t ignored = write(exec_err_fd, &e, sizeof e);
+  (void)ignored;
+  _exit(127);
+}
+
+// Forks and execs; returns the pid, or -1 with *error describing why the exec failed.
+pid_t ForkExec(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+               int out_fd, int err_fd, std::string* error) {
+  if (argv.empty()) {
+    *error = "empty argv";
+    return -1;
+  }
+  ExecArgs args(argv, env);
+  int status_pipe[2];
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+    *error = std::string("pipe2: ") + std::strerror(errno);
+    return -1;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    *error = std::string("fork: ") + std::strerror(errno);
+    close(status_pipe[0]);
+    close(status_pipe[1]);
+    return -1;
+  }
+  if (pid == 0) ExecChild(args, out_fd, err_fd, status_pipe[1]);
+  setpgid(pid, pid);  // also from the parent: no window in which a kill(-pid) would miss
+  close(status_pipe[1]);
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = read(status_pipe[0], &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  close(status_pipe[0]);
+  if (n > 0) {
+    int st;
+    waitpid(pid, &st, 0);
+    *error = "cannot execute " + argv[0] + ": " + std::strerror(child_errno);
+    return -1;
+  }
+  return pid;
+}
+
+// Waits for pid until deadline; SIGKILLs its process group when the deadline passes.
+// Returns the decoded exit code, or -1 on timeout.
+int ReapOrKill(pid_t pid, Clock::time_point deadline, bool* timed_out) {
+  int st = 0;
+  *timed_out = false;
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) return DecodeStatus(st);
+    if (r < 0 && errno != EINTR) return -1;
+    if (Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  *timed_out = true;
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return -1;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Output files of children started by Spawn, so Wait can return their contents.
+std::mutex g_spawned_mu;
+std::map<pid_t, std::pair<std::string, std::string>> g_spawned;
+
+}  // namespace
+
+ProcResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+               std::chrono::seconds timeout) {
+  ProcResult res;
+  const auto deadline = Clock::now() + timeout;
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+    res.err = std::string("pipe2: ") + std::strerror(errno);
+    return res;
+  }
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    res.err = std::string("pipe2: ") + std::strerror(errno);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return res;
+  }
+  std::string error;
+  pid_t pid = ForkExec(argv, extra_env, out_pipe[1], err_pipe[1], &error);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (pid < 0) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    res.err = error;
+    return res;
+  }
+
+  // Drain both pipes together: reading one to EOF first would deadlock once the child fills
+  // the other pipe's buffer.
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&res.out, &res.err};
+  int open_fds = 2;
+  bool timed_out = false;
+  char buf[65536];
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    int r = poll(fds, 2, static_cast<int>(std::min<long long>(left, 1000)));
+    if (r < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(fds[i].fd);
+        fds[i].fd = -1;  // poll() ignores negative fds
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  bool reap_timed_out = false;
+  res.exit_code = ReapOrKill(pid, timed_out ? Clock::now() : deadline, &reap_timed_out);
+  if (timed_out || reap_timed_out) {
+    res.exit_code = -1;
+    res.err += "\n[harness] timed out after " + std::to_string(timeout.count()) + "s, killed: " +
+               Describe(argv) + "\n";
+  }
+  return res;
+}
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file, const std::string& err_file,
+            const std::map<std::string, std::string>& extra_env) {
+  int out_fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int err_fd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (out_fd < 0 || err_fd < 0) {
+    ADD_FAILURE() << "Spawn: cannot open " << out_file << " / " << err_file << ": " << std::strerror(errno);
+    if (out_fd >= 0) close(out_fd);
+    if (err_fd >= 0) close(err_fd);
+    return -1;
+  }
+  std::string error;
+  pid_t pid = ForkExec(argv, extra_env, out_fd, err_fd, &error);
+  close(out_fd);
+  close(err_fd);
+  if (pid < 0) {
+    ADD_FAILURE() << "Spawn: " << error;
+    return -1;
+  }
+  std::lock_guard<std::mutex> lock(g_spawned_mu);
+  g_spawned[pid] = {out_file, err_file};
+  return pid;
+}
+
+ProcResult Wait(pid_t pid, std::chrono::seconds timeout) {
+  ProcResult res;
+  bool timed_out = false;
+  res.exit_code = ReapOrKill(pid, Clock::now() + timeout, &timed_out);
+  std::pair<std::string, std::string> files;
+  {
+    std::lock_guard<std::mutex> lock(g_spawned_mu);
+    auto it = g_spawned.find(pid);
+    if (it != g_spawned.end()) {
+      files = it->second;
+      g_spawned.erase(it);
+    }
+  }
+  if (!files.first.empty()) res.out = ReadWholeFile(files.first);
+  if (!files.second.empty()) res.err = ReadWholeFile(files.second);
+  if (timed_out) {
+    res.exit_code = -1;
+    res.err += "\n[harness] timed out after " + std::to_string(timeout.count()) + "s, killed pid " +
+               std::to_string(pid) + "\n";
+  }
+  return res;
+}
+
+bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& cond,
+               std::chrono::milliseconds interval) {
+  const auto end = Clock::now() + deadline;
+  for (;;) {
+    if (cond()) return true;
+    auto now = Clock::now();
+    if (now >= end) return false;
+    std::this_thread::sleep_for(std::min<Clock::duration>(interval, end - now));
+  }
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string templ = "/tmp/" + prefix + "XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp(" << templ << "): " << std::strerror(errno);
+    return "";
+  }
+  return templ;
+}
+
+ProcResult Lifeboat(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                    std::chrono::seconds timeout) {
+  std::vector<std::string> argv{LB_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, env, timeout);
+}
+
+}  // namespace lifeboat::harness

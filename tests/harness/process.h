@@ -1,0 +1,51 @@
+// Child processes for integration tests: run one to completion with its output captured, or spawn
+// one in the background and wait for it later. Nothing here can hang a test: every wait has a
+// deadline, and a child that overruns it is killed together with its process group.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lifeboat::harness {
+
+struct ProcResult {
+  int exit_code = -1;  // exit status; 128+N when killed by signal N; -1 on timeout or exec failure
+  std::string out, err;
+  bool ok() const { return exit_code == 0; }
+};
+
+// Runs argv (PATH lookup) with stdin from /dev/null and stdout/stderr captured through pipes.
+// extra_env is added to (and overrides) this process's environment. On timeout the child's
+// process group is SIGKILLed, exit_code is -1 and err ends with a note naming the timeout.
+ProcResult Run(const std::vector<std::string>& argv,
+               const std::map<std::string, std::string>& extra_env = {},
+               std::chrono::seconds timeout = std::chrono::seconds(120));
+
+// Starts argv in the background with stdout/stderr appended to out_file/err_file (created if
+// needed). Returns the pid, or -1 (and fails the current test) if it could not be started.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file,
+            const std::string& err_file, const std::map<std::string, std::string>& extra_env = {});
+
+// Reaps a child started by Spawn; out/err are the contents of its files. On timeout the child's
+// process group is SIGKILLed and exit_code is -1.
+ProcResult Wait(pid_t pid, std::chrono::seconds timeout = std::chrono::seconds(120));
+
+// Calls cond every `interval` until it returns true (-> true) or `deadline` has passed (-> false).
+bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& cond,
+               std::chrono::milliseconds interval = std::chrono::milliseconds(50));
+
+// Creates a fresh directory /tmp/<prefix>XXXXXX and returns its path; on failure fails the
+// current test and returns "".
+std::string MakeTempDir(const std::string& prefix);
+
+// Runs the lifeboat CLI under test (LB_BINARY) with args.
+ProcResult Lifeboat(const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env = {},
+                    std::chrono::seconds timeout = std::chrono::seconds(120));
+
+}  // namespace lifeboat::harness
