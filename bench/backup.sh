@@ -22,8 +22,10 @@ echo "loading ~${MB} MB of keys ..."
 bash scripts/etcd-cluster load "$WORK/cluster" "$MB" >/dev/null
 LEADER=$(bash scripts/etcd-cluster leader "$WORK/cluster")
 # Both tools read from the same follower.
-for n in $NAMES; do [ "$n" != "$LEADER" ] && { SRC=$n; break; }; done
-SRC_EP=$(ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" member list -w simple | awk -F', ' -v n="$SRC" '$3==n {print $5}')
+for i in $(seq 1 "$MEMBERS"); do
+  name_var=M${i}_NAME client_var=M${i}_CLIENT
+  if [ "${!name_var}" != "$LEADER" ]; then SRC=${!name_var}; SRC_EP=${!client_var}; break; fi
+done
 echo "source member: $SRC ($SRC_EP), leader: $LEADER"
 
 measure() {  # prints "wall cpu" of the command

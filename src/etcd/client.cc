@@ -3,6 +3,7 @@
 #include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
@@ -152,10 +153,11 @@ struct Client::Impl {
 
   // Runs one unary call; re-authenticates once when the server says the token has expired.
   template <typename Fn>
-  lifeboat::Status Call(const std::string& what, Fn&& fn) {
+  lifeboat::Status Call(const std::string& what, Fn&& fn, std::chrono::milliseconds timeout = {}) {
+    if (timeout.count() == 0) timeout = opts.command_timeout;
     for (int attempt = 0;; ++attempt) {
       grpc::ClientContext ctx;
-      Prepare(ctx, opts.command_timeout);
+      Prepare(ctx, timeout);
       grpc::Status s = fn(ctx);
       if (s.ok()) return lifeboat::Status::OK();
       if (attempt == 0 && !opts.user.empty() && TokenExpired(s)) {
@@ -289,9 +291,11 @@ Result<KvHash> Client::HashKV(int64_t revision) {
   pb::HashKVRequest req;
   req.set_revision(revision);
   pb::HashKVResponse resp;
-  LB_RETURN_IF_ERROR(impl_->Call("hashkv", [&](grpc::ClientContext& ctx) {
-    return impl_->maintenance->HashKV(&ctx, req, &resp);
-  }));
+  // HashKV reads the member's whole key space: etcd 3.4's first one on a GB-sized db takes longer
+  // than etcdctl's 5 s default (measured), so it gets at least a minute.
+  auto timeout = std::max(impl_->opts.command_timeout, std::chrono::milliseconds(60000));
+  LB_RETURN_IF_ERROR(impl_->Call(
+      "hashkv", [&](grpc::ClientContext& ctx) { return impl_->maintenance->HashKV(&ctx, req, &resp); }, timeout));
   return KvHash{FromPb(resp.header()), resp.hash(), resp.compact_revision()};
 }
 

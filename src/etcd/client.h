@@ -36,7 +36,8 @@ class Client {
   Result<MemberStatus> Status();
   Result<std::vector<Member>> MemberList();
   Result<std::vector<Alarm>> Alarms();
-  // HashKV of this member's keyspace up to `revision` (0 = current).
+  // HashKV of this member's keyspace up to `revision` (0 = current). Its deadline is at least
+  // 60 s whatever the command timeout: it reads the whole key space.
   Result<KvHash> HashKV(int64_t revision);
   // Number of keys in [key, range_end) at `revision` (0 = current); `serializable` reads this
   // member's local state instead of going through the leader.

@@ -157,6 +157,9 @@ std::unique_ptr<EtcdCluster> EtcdCluster::Start(const Options& options) {
   ProcResult r = Run(argv, {}, kScriptTimeout);
   if (!r.ok()) {
     ADD_FAILURE() << Failure("etcd-cluster start " + dir, r);
+    // The script stops what it started when it fails, but not when it was killed on timeout;
+    // `stop` also finds members by their data dirs, so nothing outlives the test.
+    Run({kScript, "stop", dir}, {}, kScriptTimeout);
     return nullptr;
   }
   bool ok = false;
