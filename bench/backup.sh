@@ -8,10 +8,14 @@ ROOT=$PWD
 MB=${1:-300}
 ROUNDS=${2:-3}
 
-bash scripts/setup >/dev/null
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build lifeboat >/dev/null
-LB=$ROOT/build/lifeboat
+# LIFEBOAT_BIN=path measures an already built binary.
+LB=${LIFEBOAT_BIN:-}
+if [ -z "$LB" ]; then
+  bash scripts/setup >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C build lifeboat >/dev/null
+  LB=$ROOT/build/lifeboat
+fi
 
 WORK=$(mktemp -d /tmp/lifeboat-bench.XXXXXX)
 trap 'bash "$ROOT/scripts/etcd-cluster" stop "$WORK/cluster" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -29,9 +33,9 @@ done
 echo "source member: $SRC ($SRC_EP), leader: $LEADER"
 
 measure() {  # prints "wall cpu" of the command
-  local out
-  out=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  awk '{printf "%.2f %.2f\n", $1, $2 + $3}' <<<"$out"
+  /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/cmd.err" ||
+    { echo "bench: command failed: $* ($(tail -1 "$WORK/cmd.err"))" >&2; exit 1; }
+  awk '{printf "%.2f %.2f\n", $1, $2 + $3}' "$WORK/time.txt"
 }
 
 declare -a E_WALL E_CPU L_WALL L_CPU
