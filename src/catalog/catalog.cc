@@ -53,7 +53,7 @@ std::string Where(store::Store& store, const std::string& prefix, std::string_vi
 
 Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::string_view tier) {
   LB_RETURN_IF_ERROR(ValidatePrefix(prefix));
-  if (!tier.empty()) LB_RETURN_IF_ERROR(ValidateName(tier));
+  if (!tier.empty()) LB_RETURN_IF_ERROR(ValidatePrefix(tier));
   const std::string normal = NormalizePrefix(prefix);
   const std::string list_prefix = normal.empty() ? "" : normal + "/";
   const std::string scope = tier.empty() ? list_prefix : fmt::format("{}{}/", list_prefix, tier);
@@ -74,11 +74,6 @@ Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::s
     Result<Manifest> m = ParseManifest(body.value());
     if (!m.ok()) {
       problem(m.status().message());
-      continue;
-    }
-    if (!tier.empty() && m->tier != tier) {
-      problem(fmt::format("manifest says tier \"{}\" but is stored under tier \"{}\" (move it to its tier's folder)",
-                          m->tier, tier));
       continue;
     }
     auto object = sizes.find(m->object_key);

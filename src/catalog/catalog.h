@@ -23,8 +23,9 @@ struct Listing {
   std::vector<std::string> problems;  // "<manifest key>: <why>", in key order
 };
 
-// Lists "<prefix>/" once and reads every manifest in it. `tier` empty means all tiers;
-// otherwise only "<prefix>/<tier>/..." is considered.
+// Lists "<prefix>/" once and reads every manifest in it. `tier` is a tier's folder (by default
+// its name; see catalog/tiers.h): empty means all tiers, otherwise only "<prefix>/<tier>/..."
+// is considered.
 Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::string_view tier);
 
 // `ref` is "latest" (the newest, within `tier` when given), an object key, a manifest key

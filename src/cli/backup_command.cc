@@ -3,7 +3,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include "catalog/manifest.h"
+#include "catalog/layout.h"
+#include "catalog/tiers.h"
 #include "cli/commands.h"
 #include "cli/printer.h"
 #include "cli/progress.h"
@@ -14,7 +18,8 @@ namespace lifeboat::cli {
 namespace {
 
 struct BackupArgs {
-  std::string source, tier, stall_timeout, max_rate;
+  std::string source, stall_timeout, max_rate;
+  std::vector<std::string> tiers;
   int64_t max_lag = -1;
 };
 
@@ -26,7 +31,16 @@ void RunBackup(Context& ctx, const BackupArgs& a) {
   bo.cluster_name = settings->cluster_name;
   bo.source.mode = a.source.empty() ? settings->source : a.source;
   bo.source.max_lag = a.max_lag >= 0 ? static_cast<uint64_t>(a.max_lag) : settings->max_lag;
-  bo.tier = a.tier.empty() ? settings->tier : a.tier;
+  bo.tiers.clear();
+  for (const auto& name : a.tiers.empty() ? std::vector<std::string>{settings->tier} : a.tiers) {
+    // A configured tier writes to its folder; any other name is an ad-hoc tier (e.g. "manual")
+    // that prune leaves alone.
+    const catalog::Tier* t = catalog::FindTier(settings->tiers, name);
+    if (t == nullptr) {
+      if (Status s = catalog::ValidateName(name); !s.ok()) return ctx.Fail(s.Annotate("--tier"));
+    }
+    bo.tiers.push_back({name, t ? t->folder : name});
+  }
   bo.stall_timeout = settings->stall_timeout;
   bo.max_rate = settings->max_rate;
   if (!a.stall_timeout.empty()) {
@@ -41,21 +55,52 @@ void RunBackup(Context& ctx, const BackupArgs& a) {
   }
   if (Status s = ops::ValidateSourceMode(bo.source.mode); !s.ok()) return ctx.Fail(s);
 
-  auto store = store::OpenStore(settings->store);
-  if (!store.ok()) return ctx.Fail(store.status());
+  std::vector<std::unique_ptr<store::Store>> owned;
+  std::vector<store::Store*> stores;
+  std::vector<std::string> urls = {settings->store};
+  urls.insert(urls.end(), settings->extra_stores.begin(), settings->extra_stores.end());
+  std::vector<ops::StoredCopy> unopened;  // a store that cannot even be opened fails alone
+  for (const auto& url : urls) {
+    auto st = store::OpenStore(url);
+    if (!st.ok()) {
+      if (st.status().code() == Status::Code::kInvalidArgument || urls.size() == 1) return ctx.Fail(st.status());
+      for (const auto& t : bo.tiers) unopened.push_back({url, t.name, "", st.status()});
+      continue;
+    }
+    stores.push_back(st->get());
+    owned.push_back(std::move(*st));
+  }
+  if (stores.empty()) return ctx.Fail(unopened.front().status);
   Progress progress("snapshot");
-  auto m = ops::RunBackup(settings->client, bo, **store, [&](uint64_t d, uint64_t t) { progress.Update(d, t); });
+  auto res = ops::RunBackup(settings->client, bo, stores, [&](uint64_t d, uint64_t t) { progress.Update(d, t); });
   progress.Finish();
-  if (!m.ok()) return ctx.Fail(m.status());
+  if (!res.ok()) return ctx.Fail(res.status());
+  res->copies.insert(res->copies.end(), unopened.begin(), unopened.end());
+  const catalog::Manifest& m = res->manifest;
 
   if (settings->write_out == "json") {
-    std::cout << catalog::ToJsonValue(*m).dump(2) << "\n";
-    return;
+    nlohmann::json j = catalog::ToJsonValue(m);
+    j["copies"] = nlohmann::json::array();
+    for (const auto& c : res->copies) {
+      j["copies"].push_back({{"store", c.store}, {"tier", c.tier}, {"object_key", c.object_key},
+                             {"ok", c.status.ok()}, {"error", c.status.ok() ? "" : c.status.message()}});
+    }
+    std::cout << j.dump(2) << "\n";
+  } else {
+    double mbps = res->seconds > 0 ? static_cast<double>(m.size) / res->seconds : 0;
+    std::cout << "snapshot of " << m.member_name << (m.source_is_leader ? " (the leader)" : " (follower; leader ")
+              << (m.source_is_leader ? "" : m.leader_name + ")") << " at revision " << m.revision << ": "
+              << HumanBytes(m.size) << " in " << fmt::format("{:.1f}", res->seconds) << "s ("
+              << HumanBytes(static_cast<uint64_t>(mbps)) << "/s), sha256 " << m.sha256.substr(0, 16) << "\n";
+    Table t({"TIER", "STORE", "OBJECT", "RESULT"});
+    for (const auto& c : res->copies) {
+      t.AddRow({c.tier, c.store, c.object_key, c.status.ok() ? "stored" : "FAILED: " + c.status.message()});
+    }
+    t.Print(std::cout, settings->write_out);
   }
-  Table t({"TIER", "MEMBER", "LEADER", "REVISION", "SIZE", "SHA256", "OBJECT"});
-  t.AddRow({m->tier, m->member_name, m->source_is_leader ? "true" : "false", std::to_string(m->revision),
-            HumanBytes(m->size), m->sha256.substr(0, 16), (*store)->Describe() + "/" + m->object_key});
-  t.Print(std::cout, settings->write_out);
+  for (const auto& c : res->copies) {
+    if (!c.status.ok()) ctx.Fail(c.status.Annotate("copy to " + c.store + " (" + c.tier + ")"));
+  }
 }
 
 }  // namespace
@@ -65,7 +110,7 @@ void AddBackupCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("backup", "snapshot a (non-leader) member into the store, verified");
   cmd->add_option("--source", a->source, "follower (default), leader, any (follower, else leader), or a member name");
   cmd->add_option("--max-lag", a->max_lag, "a follower may trail the leader by at most this many raft entries (1000)");
-  cmd->add_option("--tier", a->tier, "tier name, the folder under the prefix (default hourly)");
+  cmd->add_option("--tier", a->tiers, "tier to write (repeat for several; default hourly)");
   cmd->add_option("--stall-timeout", a->stall_timeout, "abort when the member sends nothing for this long (30s)");
   cmd->add_option("--max-rate", a->max_rate, "limit the snapshot rate, e.g. 50MB (default: unlimited)");
   cmd->callback([&ctx, a] { RunBackup(ctx, *a); });

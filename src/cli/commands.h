@@ -26,5 +26,12 @@ void AddCheckCommand(CLI::App& app, Context& ctx);
 void AddBackupCommand(CLI::App& app, Context& ctx);
 void AddListCommand(CLI::App& app, Context& ctx);
 void AddFetchCommand(CLI::App& app, Context& ctx);
+void AddPruneCommand(CLI::App& app, Context& ctx);
+void AddDaemonCommand(CLI::App& app, Context& ctx);
+
+// A tier name from --tier -> its folder in the store (configured tiers), or the name itself.
+std::string TierFolder(const Settings& settings, const std::string& name);
+void AddSnapshotCommand(CLI::App& app, Context& ctx);
+void AddVerifyCommand(CLI::App& app, Context& ctx);
 
 }  // namespace lifeboat::cli

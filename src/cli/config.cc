@@ -37,6 +37,9 @@ std::string Pick(const std::string& flag, const char* env, const std::string& co
 }
 
 struct FileConfig {
+  std::vector<std::string> stores;
+  std::vector<catalog::Tier> tiers;
+  std::string timezone, jitter, metrics_listen, prune;
   std::string endpoints, cacert, cert, key, user, password, password_file, dial_timeout, command_timeout;
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
 };
@@ -51,6 +54,39 @@ Result<std::string> Scalar(const YAML::Node& n, const std::string& key, const st
     return Status::InvalidArgument("config " + path + ": '" + key + "' must be a single value");
   }
   return n.as<std::string>();
+}
+
+Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::string& path) {
+  if (!n.IsSequence()) {
+    return Status::InvalidArgument("config " + path + ": 'tiers' must be a list of {name, folder, schedule, keep}");
+  }
+  std::vector<catalog::Tier> out;
+  for (const auto& t : n) {
+    if (!t.IsMap()) return Status::InvalidArgument("config " + path + ": each tier must be a mapping");
+    catalog::Tier tier;
+    std::string schedule, keep;
+    for (const auto& kv : t) {
+      std::string k = kv.first.as<std::string>();
+      std::string v = kv.second.as<std::string>();
+      if (k == "name") tier.name = v;
+      else if (k == "folder" || k == "prefix") tier.folder = v;
+      else if (k == "schedule") schedule = v;
+      else if (k == "keep") keep = v;
+      else return Status::InvalidArgument("config " + path + ": unknown tier key '" + k + "' (known: name, folder, schedule, keep)");
+    }
+    if (tier.name.empty()) return Status::InvalidArgument("config " + path + ": a tier has no name");
+    if (tier.folder.empty()) tier.folder = tier.name;
+    if (schedule.empty()) return Status::InvalidArgument("config " + path + ": tier " + tier.name + " has no schedule");
+    auto cron = catalog::CronSchedule::Parse(schedule);
+    if (!cron.ok()) return cron.status().Annotate("config " + path + ": tier " + tier.name);
+    tier.schedule = *cron;
+    auto k = catalog::ParseRetention(keep.empty() ? "0s" : keep);
+    if (!k.ok()) return k.status().Annotate("config " + path + ": tier " + tier.name);
+    tier.keep = *k;
+    out.push_back(std::move(tier));
+  }
+  LB_RETURN_IF_ERROR(catalog::ValidateTiers(out).Annotate("config " + path));
+  return out;
 }
 
 Result<FileConfig> LoadConfig(const std::string& path) {
@@ -79,9 +115,37 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       {"source", &fc.source}, {"max-lag", &fc.max_lag}, {"stall-timeout", &fc.stall_timeout},
       {"max-rate", &fc.max_rate}, {"tier", &fc.tier},
   };
+  const std::map<std::string, std::string*> daemon = {
+      {"jitter", &fc.jitter}, {"metrics-listen", &fc.metrics_listen}, {"prune", &fc.prune}};
   try {
     for (const auto& kv : root) {
       std::string k = kv.first.as<std::string>();
+      if (k == "timezone") {
+        LB_ASSIGN_OR_RETURN(fc.timezone, Scalar(kv.second, k, path));
+        continue;
+      }
+      if (k == "stores") {
+        if (!kv.second.IsSequence()) return Status::InvalidArgument("config " + path + ": 'stores' must be a list of URLs");
+        for (const auto& u : kv.second) fc.stores.push_back(u.as<std::string>());
+        continue;
+      }
+      if (k == "tiers") {
+        LB_ASSIGN_OR_RETURN(fc.tiers, ParseTiers(kv.second, path));
+        continue;
+      }
+      if (k == "daemon") {
+        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'daemon' must be a mapping");
+        for (const auto& d : kv.second) {
+          std::string dk = d.first.as<std::string>();
+          auto it = daemon.find(dk);
+          if (it == daemon.end()) {
+            return Status::InvalidArgument("config " + path + ": unknown key 'daemon." + dk +
+                                           "' (known: jitter, metrics-listen, prune)");
+          }
+          LB_ASSIGN_OR_RETURN(*it->second, Scalar(d.second, dk, path));
+        }
+        continue;
+      }
       if (k == "backup") {
         if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'backup' must be a mapping");
         for (const auto& b : kv.second) {
@@ -99,7 +163,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       if (it == top.end()) {
         std::string known;
         for (const auto& [name, _] : top) known += name + ", ";
-        return Status::InvalidArgument("config " + path + ": unknown key '" + k + "' (known: " + known + "backup)");
+        return Status::InvalidArgument("config " + path + ": unknown key '" + k + "' (known: " + known +
+                                       "stores, timezone, tiers, backup, daemon)");
       }
       LB_ASSIGN_OR_RETURN(*it->second, Scalar(kv.second, k, path));
     }
@@ -209,7 +274,22 @@ Result<Settings> Resolve(const Flags& flags) {
     LB_ASSIGN_OR_RETURN(s.client.command_timeout, ParseDuration(d, "--command-timeout"));
   }
   s.write_out = flags.write_out;
+  if (!fc.store.empty() && !fc.stores.empty()) {
+    return Status::InvalidArgument("config has both 'store' and 'stores' (keep one)");
+  }
+  if (!fc.stores.empty()) {
+    fc.store = fc.stores.front();
+    s.extra_stores.assign(fc.stores.begin() + 1, fc.stores.end());
+  }
   if (std::string v = Pick(flags.store, "LIFEBOAT_STORE", fc.store); !v.empty()) s.store = v;
+  if (!flags.store.empty() || !Env("LIFEBOAT_STORE").empty()) s.extra_stores.clear();  // an explicit store wins
+  if (!fc.tiers.empty()) s.tiers = fc.tiers;
+  if (!fc.timezone.empty()) s.timezone = fc.timezone;
+  if (!fc.jitter.empty()) {
+    LB_ASSIGN_OR_RETURN(s.jitter, ParseDuration(fc.jitter, "daemon.jitter"));
+  }
+  if (!fc.metrics_listen.empty()) s.metrics_listen = fc.metrics_listen;
+  if (!fc.prune.empty()) s.prune_after_backup = fc.prune == "true" || fc.prune == "yes";
   if (std::string v = Pick(flags.prefix, "LIFEBOAT_PREFIX", fc.prefix); !v.empty()) s.prefix = v;
   s.cluster_name = Pick(flags.cluster_name, "LIFEBOAT_CLUSTER_NAME", fc.cluster_name);
   if (!fc.source.empty()) s.source = fc.source;

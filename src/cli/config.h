@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "catalog/tiers.h"
 #include "etcd/options.h"
 
 namespace CLI {
@@ -33,6 +34,13 @@ struct Settings {
   etcd::ClientOptions client;
   std::string write_out = "table";
   std::string store = "file:///var/lib/lifeboat/backups";
+  std::vector<std::string> extra_stores;  // config `stores:` beyond the first: every backup goes to all
+  std::vector<catalog::Tier> tiers = catalog::DefaultTiers();
+  std::string timezone = "UTC";           // for tier schedules
+  // daemon: section
+  std::chrono::milliseconds jitter{0};
+  std::string metrics_listen = "127.0.0.1:9437";
+  bool prune_after_backup = true;
   std::string prefix = "db-etcd";
   std::string cluster_name;
   // backup: section

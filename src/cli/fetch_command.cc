@@ -29,7 +29,7 @@ void RunFetch(Context& ctx, const FetchArgs& a) {
   }
   auto store = store::OpenStore(settings->store);
   if (!store.ok()) return ctx.Fail(store.status());
-  auto entry = catalog::ResolveBackup(**store, settings->prefix, a.tier, a.ref);
+  auto entry = catalog::ResolveBackup(**store, settings->prefix, a.tier.empty() ? "" : TierFolder(*settings, a.tier), a.ref);
   if (!entry.ok()) return ctx.Fail(entry.status());
   auto out = AtomicFile::Create(a.output);
   if (!out.ok()) return ctx.Fail(out.status());

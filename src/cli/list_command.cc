@@ -17,7 +17,7 @@ void RunList(Context& ctx, const std::string& tier) {
   if (!settings.ok()) return ctx.Fail(settings.status());
   auto store = store::OpenStore(settings->store);
   if (!store.ok()) return ctx.Fail(store.status());
-  auto listing = catalog::ListBackups(**store, settings->prefix, tier);
+  auto listing = catalog::ListBackups(**store, settings->prefix, tier.empty() ? "" : TierFolder(*settings, tier));
   if (!listing.ok()) return ctx.Fail(listing.status());
   for (const auto& p : listing->problems) std::cerr << "lifeboat: warning: " << p << "\n";
 

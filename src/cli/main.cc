@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   lifeboat::cli::AddBackupCommand(app, ctx);
   lifeboat::cli::AddListCommand(app, ctx);
   lifeboat::cli::AddFetchCommand(app, ctx);
+  lifeboat::cli::AddPruneCommand(app, ctx);
+  lifeboat::cli::AddDaemonCommand(app, ctx);
+  lifeboat::cli::AddSnapshotCommand(app, ctx);
+  lifeboat::cli::AddVerifyCommand(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

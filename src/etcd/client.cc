@@ -69,6 +69,7 @@ struct Client::Impl {
   std::unique_ptr<pb::Cluster::Stub> cluster;
   std::unique_ptr<pb::Maintenance::Stub> maintenance;
   std::unique_ptr<pb::Auth::Stub> auth;
+  std::unique_ptr<pb::Lease::Stub> lease;
   std::string token;
 
   void Prepare(grpc::ClientContext& ctx, std::chrono::milliseconds timeout) const {
@@ -216,6 +217,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, con
   impl->cluster = pb::Cluster::NewStub(impl->channel);
   impl->maintenance = pb::Maintenance::NewStub(impl->channel);
   impl->auth = pb::Auth::NewStub(impl->channel);
+  impl->lease = pb::Lease::NewStub(impl->channel);
 
   if (!impl->channel->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout)) {
     // A fail-fast call on a failed channel returns gRPC's reason (refused, TLS handshake, ...).
@@ -323,6 +325,28 @@ Result<int64_t> Client::Put(const std::string& key, const std::string& value) {
     return impl_->kv->Put(&ctx, req, &resp);
   }));
   return resp.header().revision();
+}
+
+Result<bool> Client::CreateIfAbsent(const std::string& key, const std::string& value, std::chrono::seconds ttl) {
+  pb::LeaseGrantRequest lreq;
+  lreq.set_ttl(ttl.count());
+  pb::LeaseGrantResponse lresp;
+  LB_RETURN_IF_ERROR(impl_->Call("lease grant", [&](grpc::ClientContext& ctx) {
+    return impl_->lease->LeaseGrant(&ctx, lreq, &lresp);
+  }));
+  pb::TxnRequest req;
+  auto* cmp = req.add_compare();
+  cmp->set_key(key);
+  cmp->set_target(pb::Compare::CREATE);
+  cmp->set_result(pb::Compare::EQUAL);
+  cmp->set_create_revision(0);  // "the key does not exist"
+  auto* put = req.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_lease(lresp.id());
+  pb::TxnResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("txn", [&](grpc::ClientContext& ctx) { return impl_->kv->Txn(&ctx, req, &resp); }));
+  return resp.succeeded();
 }
 
 lifeboat::Status Client::Snapshot(const SnapshotSink& sink, std::chrono::milliseconds idle_timeout) {

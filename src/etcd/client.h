@@ -45,6 +45,9 @@ class Client {
                         bool serializable);
   // Returns the revision of the put.
   Result<int64_t> Put(const std::string& key, const std::string& value);
+  // Creates `key` = `value` only if the key does not exist, attached to a new lease of `ttl`
+  // (so claims clean themselves up). True when this call created it, false when it existed.
+  Result<bool> CreateIfAbsent(const std::string& key, const std::string& value, std::chrono::seconds ttl);
   // Streams Maintenance.Snapshot to `sink`. Fails with DeadlineExceeded when no bytes arrive for
   // `idle_timeout` (a stalled member), and with Corruption when the stream ends early.
   lifeboat::Status Snapshot(const SnapshotSink& sink, std::chrono::milliseconds idle_timeout);

@@ -1,6 +1,7 @@
 #include "ops/backup.h"
 
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "base/sha256.h"
@@ -12,8 +13,28 @@
 
 namespace lifeboat::ops {
 
-Result<catalog::Manifest> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
-                                    store::Store& store, const ProgressFn& progress) {
+bool BackupResult::all_ok() const {
+  for (const auto& c : copies) {
+    if (!c.status.ok()) return false;
+  }
+  return !copies.empty();
+}
+
+namespace {
+
+struct Copy {
+  store::Store* store;
+  TierTarget tier;
+  std::string key;
+  std::unique_ptr<store::ObjectWriter> writer;
+  Status status;
+};
+
+}  // namespace
+
+Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
+                               const std::vector<store::Store*>& stores, const ProgressFn& progress) {
+  if (stores.empty() || options.tiers.empty()) return Status::InvalidArgument("backup needs a store and a tier");
   SurveyOptions so;
   so.whole_cluster = true;
   LB_ASSIGN_OR_RETURN(ClusterReport report, Survey(client, so));
@@ -32,65 +53,118 @@ Result<catalog::Manifest> RunBackup(const etcd::ClientOptions& client, const Bac
   auto started = std::chrono::system_clock::now();
   std::string cluster = options.cluster_name.empty() ? etcd::IdHex(before.header.cluster_id) : options.cluster_name;
   std::string member = src.name.empty() ? etcd::IdHex(before.header.member_id) : src.name;
-  std::string key = catalog::ObjectKey(options.prefix, options.tier, cluster, member, before.header.revision, started);
 
-  LB_ASSIGN_OR_RETURN(auto writer, store.Create(key));
+  std::vector<Copy> copies;
+  for (store::Store* st : stores) {
+    for (const auto& tier : options.tiers) {
+      Copy c{st, tier, catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started),
+             nullptr, Status::OK()};
+      auto w = st->Create(c.key);
+      if (w.ok()) {
+        c.writer = std::move(*w);
+      } else {
+        c.status = w.status();
+      }
+      copies.push_back(std::move(c));
+    }
+  }
+  auto live = [&] {
+    size_t n = 0;
+    for (const auto& c : copies) n += c.writer ? 1 : 0;
+    return n;
+  };
+  auto fail_all = [&](const Status& why) {
+    for (auto& c : copies) {
+      if (c.writer) c.writer->Abort();
+      c.writer.reset();
+      if (c.status.ok()) c.status = why;
+    }
+  };
+  const std::string failed = "backup from " + member + " failed, nothing was stored";
+  if (live() == 0) return copies.front().status.Annotate(failed);
+
   snapshot::SnapshotDigest digest;
   auto t0 = std::chrono::steady_clock::now();
   Status st = conn->Snapshot(
       [&](std::span<const uint8_t> blob, uint64_t image_size) -> Status {
         digest.Update(blob);
-        LB_RETURN_IF_ERROR(writer->Append(blob));
+        Status last;
+        for (auto& c : copies) {
+          if (!c.writer) continue;
+          if (Status s = c.writer->Append(blob); !s.ok()) {
+            // This store failed; the others go on.
+            c.writer->Abort();
+            c.writer.reset();
+            c.status = s;
+            last = s;
+          }
+        }
+        if (live() == 0) return last;
         if (progress) progress(digest.bytes(), image_size + 32);
         if (options.max_rate > 0) {
           // Throttle by sleeping until the average rate is back under the limit.
-          auto due = t0 + std::chrono::microseconds(digest.bytes() * 1000000 / options.max_rate);
-          std::this_thread::sleep_until(due);
+          std::this_thread::sleep_until(t0 + std::chrono::microseconds(digest.bytes() * 1000000 / options.max_rate));
         }
         return Status::OK();
       },
       options.stall_timeout);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!st.ok()) {
-    writer->Abort();
-    return st.Annotate("backup from " + member + " failed, nothing was stored");
+    fail_all(st);
+    return st.Annotate(failed);
   }
   auto digests = digest.Finish();
   if (!digests.ok()) {
-    writer->Abort();
+    fail_all(digests.status());
     return digests.status().Annotate("backup from " + member + " rejected, nothing was stored");
   }
-  Status committed = writer->Commit();
-  if (!committed.ok()) return committed.Annotate("backup from " + member + " not stored");
 
-  catalog::Manifest m;
-  m.object_key = key;
-  m.sha256 = HexEncode(digests->file_sha256);
-  m.db_sha256 = HexEncode(digests->image_sha256);
-  m.size = digest.bytes();
-  m.revision = before.header.revision;
-  m.cluster_id = before.header.cluster_id;
-  m.cluster_name = cluster;
-  m.member_name = src.name;
-  m.member_id = before.header.member_id;
-  m.member_endpoint = src.endpoint;
-  m.leader_id = before.leader;
-  m.leader_name = leader_name;
-  m.source_is_leader = before.leader == before.header.member_id;
-  m.etcd_version = before.version;
-  m.raft_term = before.raft_term;
-  m.raft_index = before.raft_index;
-  m.raft_applied_index = before.raft_applied_index;
-  m.started_at = FormatRFC3339(started);
-  m.finished_at = FormatRFC3339(std::chrono::system_clock::now());
-  m.tool_version = LIFEBOAT_VERSION;
-  m.tier = options.tier;
-  m.store = store.Describe();
-  if (Status ws = catalog::WriteManifest(store, m); !ws.ok()) {
-    // Without its manifest the object is not a backup; do not leave it looking like one.
-    (void)store.Delete(key);
-    return ws.Annotate("backup from " + member + " not stored");
+  catalog::Manifest base;
+  base.sha256 = HexEncode(digests->file_sha256);
+  base.db_sha256 = HexEncode(digests->image_sha256);
+  base.size = digest.bytes();
+  base.revision = before.header.revision;
+  base.cluster_id = before.header.cluster_id;
+  base.cluster_name = cluster;
+  base.member_name = src.name;
+  base.member_id = before.header.member_id;
+  base.member_endpoint = src.endpoint;
+  base.leader_id = before.leader;
+  base.leader_name = leader_name;
+  base.source_is_leader = before.leader == before.header.member_id;
+  base.etcd_version = before.version;
+  base.raft_term = before.raft_term;
+  base.raft_index = before.raft_index;
+  base.raft_applied_index = before.raft_applied_index;
+  base.started_at = FormatRFC3339(started);
+  base.finished_at = FormatRFC3339(std::chrono::system_clock::now());
+  base.tool_version = LIFEBOAT_VERSION;
+
+  BackupResult result;
+  result.seconds = seconds;
+  bool first = true;
+  for (auto& c : copies) {
+    if (c.writer) {
+      c.status = c.writer->Commit();
+      c.writer.reset();
+      if (c.status.ok()) {
+        catalog::Manifest m = base;
+        m.object_key = c.key;
+        m.tier = c.tier.name;
+        m.store = c.store->Describe();
+        c.status = catalog::WriteManifest(*c.store, m);
+        // Without its manifest the object is not a backup; do not leave it looking like one.
+        if (!c.status.ok()) (void)c.store->Delete(c.key);
+        if (c.status.ok() && first) {
+          result.manifest = m;
+          first = false;
+        }
+      }
+    }
+    result.copies.push_back({c.store->Describe(), c.tier.name, c.key, c.status});
   }
-  return m;
+  if (first) return result.copies.front().status.Annotate("backup from " + member + " not stored");
+  return result;
 }
 
 }  // namespace lifeboat::ops

@@ -1,7 +1,8 @@
-// Backup: snapshot one member into a store. Picks the source (ops/source.h), streams
-// Maintenance.Snapshot straight into a store writer while checking etcd's SHA-256 trailer, and
-// commits the object only when the trailer matches; the manifest is written last, so a backup
-// is listed only once it is whole. On any failure nothing new is visible in the store.
+// Backup: snapshot one member into one or more stores and tiers. Picks the source
+// (ops/source.h), streams Maintenance.Snapshot straight into one writer per (store, tier) while
+// checking etcd's SHA-256 trailer, and commits each copy only when the trailer matches; each
+// manifest is written after its object, so a copy is listed only once it is whole. A copy whose
+// store fails is aborted on its own; the others go on. A failed copy leaves nothing visible.
 #pragma once
 
 #include <chrono>
@@ -17,10 +18,15 @@
 
 namespace lifeboat::ops {
 
+struct TierTarget {
+  std::string name;    // recorded in the manifest
+  std::string folder;  // under the prefix
+};
+
 struct BackupOptions {
   SourcePolicy source;
   std::string prefix = "db-etcd";
-  std::string tier = "hourly";
+  std::vector<TierTarget> tiers = {{"hourly", "hourly"}};
   std::string cluster_name;  // empty: the cluster id in hex
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;     // bytes per second; 0 = as fast as the member sends
@@ -29,7 +35,22 @@ struct BackupOptions {
 // done and total are bytes of the snapshot stream; total is 0 until the member announces it.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
-Result<catalog::Manifest> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
-                                    store::Store& store, const ProgressFn& progress);
+struct StoredCopy {
+  std::string store;  // Describe() of the store
+  std::string tier;
+  std::string object_key;
+  Status status;      // OK when this copy and its manifest are stored
+};
+
+struct BackupResult {
+  catalog::Manifest manifest;     // of the first stored copy (the others differ in key/tier/store)
+  std::vector<StoredCopy> copies;  // one per (store, tier), in that order
+  double seconds = 0;              // time spent streaming
+  bool all_ok() const;
+};
+
+// Fails only when no copy could be stored; otherwise check copies[i].status.
+Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
+                               const std::vector<store::Store*>& stores, const ProgressFn& progress);
 
 }  // namespace lifeboat::ops

@@ -1,0 +1,105 @@
+// lifeboat daemon --config F: scheduled backups per tier with retention, /metrics and /healthz,
+// clean shutdown on SIGTERM. Several may run against one cluster: each tick is claimed in etcd.
+#include <httplib.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "cli/commands.h"
+#include "daemon/daemon.h"
+#include "daemon/metrics.h"
+
+namespace lifeboat::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+void RunDaemon(Context& ctx, const std::string& listen_flag) {
+  auto settings = Resolve(ctx.flags);
+  if (!settings.ok()) return ctx.Fail(settings.status());
+  // Logs go to stderr (journald and kubectl logs read it); stdout stays free for output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lifeboat"));
+  // Schedules are read in the configured zone ("00:00 and 12:00" are the operators' local times).
+  if (settings->timezone != "UTC" && !std::filesystem::exists("/usr/share/zoneinfo/" + settings->timezone)) {
+    return ctx.Fail(Status::InvalidArgument("unknown timezone '" + settings->timezone +
+                                            "' (use a name from /usr/share/zoneinfo, e.g. Asia/Shanghai)"));
+  }
+  setenv("TZ", settings->timezone.c_str(), 1);
+  tzset();
+
+  daemon::DaemonConfig dc;
+  dc.client = settings->client;
+  dc.store_urls = {settings->store};
+  dc.store_urls.insert(dc.store_urls.end(), settings->extra_stores.begin(), settings->extra_stores.end());
+  dc.prefix = settings->prefix;
+  dc.cluster_name = settings->cluster_name;
+  dc.tiers = settings->tiers;
+  dc.source.mode = settings->source;
+  dc.source.max_lag = settings->max_lag;
+  dc.stall_timeout = settings->stall_timeout;
+  dc.max_rate = settings->max_rate;
+  dc.jitter = settings->jitter;
+  dc.prune = settings->prune_after_backup;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  dc.identity = std::string(host) + ":" + std::to_string(getpid());
+
+  std::string listen = listen_flag.empty() ? settings->metrics_listen : listen_flag;
+  auto colon = listen.rfind(':');
+  int port = 0;
+  try {
+    port = colon == std::string::npos ? -1 : std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return ctx.Fail(Status::InvalidArgument("--metrics-listen '" + listen + "' is not HOST:PORT (e.g. 127.0.0.1:9437)"));
+  }
+
+  daemon::Metrics metrics;
+  httplib::Server http;
+  http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics.Render(), "text/plain; version=0.0.4");
+  });
+  http.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+    std::string err = metrics.LastError();
+    res.set_content(err.empty() ? "ok\n" : "ok (last error: " + err + ")\n", "text/plain");
+  });
+  std::string host_part = listen.substr(0, colon);
+  if (!http.bind_to_port(host_part.c_str(), port)) {
+    return ctx.Fail(Status::Unavailable("cannot listen on " + listen + " for /metrics (is the port taken? set --metrics-listen)"));
+  }
+  std::thread server([&] { http.listen_after_bind(); });
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  spdlog::info("lifeboat daemon {} started: {} tier(s), {} store(s), metrics on {}", dc.identity, dc.tiers.size(),
+               dc.store_urls.size(), listen);
+  daemon::Daemon d(dc, metrics);
+  Status st = d.Run(g_stop);
+  http.stop();
+  server.join();
+  if (!st.ok()) ctx.Fail(st);
+}
+
+}  // namespace
+
+void AddDaemonCommand(CLI::App& app, Context& ctx) {
+  auto listen = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("daemon", "run scheduled backups per tier, with retention and /metrics");
+  cmd->add_option("--metrics-listen", *listen, "HOST:PORT for /metrics and /healthz (default 127.0.0.1:9437)");
+  cmd->callback([&ctx, listen] { RunDaemon(ctx, *listen); });
+}
+
+}  // namespace lifeboat::cli

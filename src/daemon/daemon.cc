@@ -1,0 +1,166 @@
+#include "daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "base/timefmt.h"
+#include "catalog/catalog.h"
+#include "catalog/layout.h"
+#include "daemon/scheduler.h"
+#include "etcd/client.h"
+#include "ops/backup.h"
+#include "ops/retention.h"
+#include "store/store.h"
+
+namespace lifeboat::daemon {
+
+using Clock = std::chrono::system_clock;
+
+std::string Daemon::ClaimKey(Clock::time_point at) const {
+  std::string scope = config_.cluster_name.empty() ? catalog::NormalizePrefix(config_.prefix) : config_.cluster_name;
+  return "/lifeboat/ticks/" + catalog::SanitizeName(scope) + "/" +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count());
+}
+
+bool Daemon::SleepUntil(Clock::time_point t, const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto now = Clock::now();
+    if (now >= t) return true;
+    std::this_thread::sleep_for(std::min<Clock::duration>(t - now, std::chrono::milliseconds(100)));
+  }
+  return false;
+}
+
+Result<bool> Daemon::Claim(Clock::time_point at) {
+  // Any member will do: the claim is a raft write. A day's lease outlives any retry of the tick.
+  Status last = Status::Unavailable("no endpoints");
+  for (const auto& ep : config_.client.endpoints) {
+    auto c = etcd::Client::Connect(ep, config_.client);
+    if (!c.ok()) {
+      last = c.status();
+      continue;
+    }
+    auto won = (*c)->CreateIfAbsent(ClaimKey(at), config_.identity, std::chrono::hours(24));
+    if (won.ok()) return *won;
+    last = won.status();
+  }
+  return last;
+}
+
+void Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point at) {
+  std::string names;
+  for (const auto& t : tiers) names += (names.empty() ? "" : ",") + t.name;
+  auto won = Claim(at);
+  if (!won.ok()) {
+    spdlog::error("tick {} ({}): cannot claim it in etcd: {}", FormatRFC3339(at), names, won.status().message());
+    metrics_.SetLastError(won.status().message());
+    for (const auto& t : tiers) {
+      for (const auto& s : config_.store_urls) metrics_.RecordBackup(t.name, s, false, 0, 0);
+    }
+    return;
+  }
+  metrics_.RecordTick(*won);
+  if (!*won) {
+    spdlog::info("tick {} ({}): another daemon claimed it", FormatRFC3339(at), names);
+    return;
+  }
+
+  std::vector<std::unique_ptr<store::Store>> owned;
+  std::vector<store::Store*> stores;
+  for (const auto& url : config_.store_urls) {
+    auto st = store::OpenStore(url);
+    if (!st.ok()) {
+      spdlog::error("store {}: {}", url, st.status().message());
+      for (const auto& t : tiers) metrics_.RecordBackup(t.name, url, false, 0, 0);
+      continue;
+    }
+    stores.push_back(st->get());
+    owned.push_back(std::move(*st));
+  }
+  if (stores.empty()) return;
+
+  ops::BackupOptions bo;
+  bo.source = config_.source;
+  bo.prefix = config_.prefix;
+  bo.cluster_name = config_.cluster_name;
+  bo.stall_timeout = config_.stall_timeout;
+  bo.max_rate = config_.max_rate;
+  bo.tiers.clear();
+  for (const auto& t : tiers) bo.tiers.push_back({t.name, t.folder});
+  auto res = ops::RunBackup(config_.client, bo, stores, nullptr);
+  if (!res.ok()) {
+    spdlog::error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, res.status().message());
+    metrics_.SetLastError(res.status().message());
+    for (const auto& t : tiers) {
+      for (auto* s : stores) metrics_.RecordBackup(t.name, s->Describe(), false, 0, 0);
+    }
+    return;
+  }
+  for (const auto& c : res->copies) {
+    metrics_.RecordBackup(c.tier, c.store, c.status.ok(), res->seconds, res->manifest.size);
+    if (c.status.ok()) {
+      spdlog::info("tick {}: stored {} ({} bytes, revision {}, from {}) in {}", FormatRFC3339(at), c.object_key,
+                   res->manifest.size, res->manifest.revision, res->manifest.member_name, c.store);
+    } else {
+      spdlog::error("tick {}: copy to {} ({}) failed: {}", FormatRFC3339(at), c.store, c.tier, c.status.message());
+      metrics_.SetLastError(c.status.message());
+    }
+  }
+  if (!config_.prune) return;
+  for (auto* s : stores) {
+    auto plan = ops::PlanPrune(*s, config_.prefix, config_.tiers, Clock::now());
+    if (!plan.ok()) {
+      spdlog::error("prune {}: {}", s->Describe(), plan.status().message());
+      continue;
+    }
+    Status applied = ops::ApplyPrune(*s, *plan);
+    for (const auto& i : *plan) {
+      if (i.action == ops::PruneItem::Action::kDelete) {
+        spdlog::info("prune {}: deleted {} ({})", s->Describe(), i.object_key, i.why);
+      } else if (i.action == ops::PruneItem::Action::kProblem) {
+        spdlog::warn("prune {}: {} left alone: {}", s->Describe(), i.object_key, i.why);
+      }
+    }
+    if (!applied.ok()) spdlog::error("prune {}: {}", s->Describe(), applied.message());
+  }
+}
+
+Status Daemon::Run(const std::atomic<bool>& stop) {
+  LB_RETURN_IF_ERROR(catalog::ValidateTiers(config_.tiers));
+  if (config_.store_urls.empty()) return Status::InvalidArgument("the daemon needs a store (--store or store:)");
+  std::mt19937_64 rng(std::random_device{}());
+
+  // Make up a tick missed while no daemon ran (judged from the first store's newest backups).
+  if (auto st = store::OpenStore(config_.store_urls.front()); st.ok()) {
+    std::vector<Clock::time_point> newest;
+    for (const auto& t : config_.tiers) {
+      Clock::time_point n = Clock::time_point::min();
+      if (auto l = catalog::ListBackups(**st, config_.prefix, t.folder); l.ok() && !l->backups.empty()) {
+        if (auto f = ParseRFC3339(l->backups.front().manifest.finished_at); f.ok()) n = *f;
+      }
+      newest.push_back(n);
+    }
+    Tick missed = MissedTick(config_.tiers, newest, Clock::now());
+    if (!missed.tiers.empty()) {
+      spdlog::info("start-up: the tick of {} was missed; running it now", FormatRFC3339(missed.at));
+      RunTick(missed.tiers, missed.at);
+    }
+  }
+
+  while (!stop.load()) {
+    Tick next = NextTick(config_.tiers, Clock::now());
+    if (next.at == Clock::time_point::max()) return Status::InvalidArgument("no tier schedule ever fires");
+    auto delay = config_.jitter.count() > 0
+                     ? std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, config_.jitter.count())(rng))
+                     : std::chrono::milliseconds(0);
+    if (!SleepUntil(next.at + delay, stop)) break;
+    RunTick(next.tiers, next.at);
+  }
+  spdlog::info("stopping: no backup in progress");
+  return Status::OK();
+}
+
+}  // namespace lifeboat::daemon

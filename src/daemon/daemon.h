@@ -1,0 +1,53 @@
+// Daemon: the scheduled backup loop that replaces the Jenkins job. At each tick it claims the
+// tick in etcd itself (a create-if-absent key with a lease), so when several daemons run for high
+// availability exactly one of them backs up; the winner snapshots once into every due tier and
+// store, then prunes. A tick missed while no daemon ran is made up once at start-up.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "catalog/tiers.h"
+#include "daemon/metrics.h"
+#include "etcd/options.h"
+#include "ops/source.h"
+
+namespace lifeboat::daemon {
+
+struct DaemonConfig {
+  etcd::ClientOptions client;
+  std::vector<std::string> store_urls;
+  std::string prefix = "db-etcd";
+  std::string cluster_name;
+  std::vector<catalog::Tier> tiers;
+  ops::SourcePolicy source;
+  std::chrono::milliseconds stall_timeout{30000};
+  uint64_t max_rate = 0;
+  std::chrono::milliseconds jitter{0};  // random delay after each tick, spreads load across clusters
+  bool prune = true;
+  std::string identity;                 // recorded in the claim key's value (host:pid)
+};
+
+class Daemon {
+ public:
+  Daemon(DaemonConfig config, Metrics& metrics) : config_(std::move(config)), metrics_(metrics) {}
+  // Runs until `stop` becomes true; a backup under way is finished (or fails) first, so no half
+  // object is ever left listed. Errors of single ticks are logged and counted, not returned.
+  Status Run(const std::atomic<bool>& stop);
+
+  // The etcd key that claims the tick at `at`.
+  std::string ClaimKey(std::chrono::system_clock::time_point at) const;
+
+ private:
+  bool SleepUntil(std::chrono::system_clock::time_point t, const std::atomic<bool>& stop);
+  Result<bool> Claim(std::chrono::system_clock::time_point at);
+  void RunTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at);
+
+  DaemonConfig config_;
+  Metrics& metrics_;
+};
+
+}  // namespace lifeboat::daemon

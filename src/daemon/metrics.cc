@@ -1,0 +1,86 @@
+#include "daemon/metrics.h"
+
+#include <fmt/format.h>
+
+namespace lifeboat::daemon {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Label values escape backslash, quote and newline (Prometheus text format).
+std::string Esc(const std::string& v) {
+  std::string o;
+  for (char c : v) {
+    if (c == '\\' || c == '"') o += '\\';
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
+    o += c;
+  }
+  return o;
+}
+
+}  // namespace
+
+void Metrics::RecordBackup(const std::string& tier, const std::string& store, bool ok, double seconds,
+                           uint64_t bytes) {
+  std::lock_guard lk(mu_);
+  Series& s = series_[{tier, store}];
+  if (ok) {
+    s.last_success = Now();
+    s.duration = seconds;
+    s.bytes = bytes;
+    s.successes++;
+  } else {
+    s.failures++;
+  }
+}
+
+void Metrics::RecordTick(bool won) {
+  std::lock_guard lk(mu_);
+  (won ? ticks_won_ : ticks_lost_)++;
+}
+
+void Metrics::SetLastError(const std::string& error) {
+  std::lock_guard lk(mu_);
+  last_error_ = error;
+}
+
+std::string Metrics::LastError() const {
+  std::lock_guard lk(mu_);
+  return last_error_;
+}
+
+std::string Metrics::Render() const {
+  std::lock_guard lk(mu_);
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const auto& [key, s] : series_) {
+      out += fmt::format("{}{{tier=\"{}\",store=\"{}\"}} {}\n", name, Esc(key.first), Esc(key.second), value(s));
+    }
+  };
+  double now = Now();
+  family("lifeboat_backup_last_success_timestamp_seconds", "gauge", "Unix time of the last stored backup.",
+         [](const Series& s) { return fmt::format("{:.3f}", s.last_success); });
+  family("lifeboat_backup_newest_age_seconds", "gauge", "Age of the newest backup this daemon stored (-1: none yet).",
+         [&](const Series& s) { return s.last_success > 0 ? fmt::format("{:.3f}", now - s.last_success) : "-1"; });
+  family("lifeboat_backup_duration_seconds", "gauge", "Duration of the last stored backup.",
+         [](const Series& s) { return fmt::format("{:.3f}", s.duration); });
+  family("lifeboat_backup_size_bytes", "gauge", "Size of the last stored backup.",
+         [](const Series& s) { return std::to_string(s.bytes); });
+  family("lifeboat_backup_success_total", "counter", "Backups stored.",
+         [](const Series& s) { return std::to_string(s.successes); });
+  family("lifeboat_backup_failures_total", "counter", "Backups that failed.",
+         [](const Series& s) { return std::to_string(s.failures); });
+  out += "# HELP lifeboat_ticks_total Scheduled ticks, by whether this daemon claimed them.\n"
+         "# TYPE lifeboat_ticks_total counter\n";
+  out += fmt::format("lifeboat_ticks_total{{result=\"won\"}} {}\nlifeboat_ticks_total{{result=\"lost\"}} {}\n",
+                     ticks_won_, ticks_lost_);
+  return out;
+}
+
+}  // namespace lifeboat::daemon

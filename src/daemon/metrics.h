@@ -1,0 +1,37 @@
+// Metrics the daemon exposes on /metrics in Prometheus text format: per tier and store the last
+// success time, duration, size and failure count, the newest backup's age, and tick claims.
+// Thread-safe: the backup loop records, the HTTP thread renders.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace lifeboat::daemon {
+
+class Metrics {
+ public:
+  void RecordBackup(const std::string& tier, const std::string& store, bool ok, double seconds, uint64_t bytes);
+  void RecordTick(bool won);
+  void SetLastError(const std::string& error);
+  std::string LastError() const;
+  std::string Render() const;
+
+ private:
+  struct Series {
+    double last_success = 0;  // unix seconds
+    double duration = 0;
+    uint64_t bytes = 0;
+    uint64_t failures = 0;
+    uint64_t successes = 0;
+  };
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Series> series_;  // (tier, store)
+  uint64_t ticks_won_ = 0, ticks_lost_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace lifeboat::daemon

@@ -1,0 +1,27 @@
+// Scheduler: when the next tick is and which tiers it serves. A tick is one scheduled second;
+// every tier whose cron schedule matches it is due, and one snapshot serves them all.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "catalog/tiers.h"
+
+namespace lifeboat::daemon {
+
+struct Tick {
+  std::chrono::system_clock::time_point at;
+  std::vector<catalog::Tier> tiers;  // due at `at`
+};
+
+// The earliest tick strictly after `after`, with every tier due then.
+Tick NextTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point after);
+
+// On start-up: for each tier, its most recent scheduled time at or before `now`; the tier is
+// overdue when its newest backup finished before that time (or it has none). Returns the
+// latest such time with the overdue tiers, or a Tick with no tiers.
+Tick MissedTick(const std::vector<catalog::Tier>& tiers,
+                const std::vector<std::chrono::system_clock::time_point>& newest_backup,  // per tier; min() = none
+                std::chrono::system_clock::time_point now);
+
+}  // namespace lifeboat::daemon

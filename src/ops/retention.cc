@@ -1,0 +1,69 @@
+#include "ops/retention.h"
+
+#include <set>
+
+#include "base/timefmt.h"
+#include "catalog/catalog.h"
+#include "catalog/layout.h"
+
+namespace lifeboat::ops {
+
+Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string& prefix,
+                                         const std::vector<catalog::Tier>& tiers,
+                                         std::chrono::system_clock::time_point now) {
+  LB_RETURN_IF_ERROR(catalog::ValidateTiers(tiers));
+  std::vector<PruneItem> plan;
+  for (const auto& tier : tiers) {
+    LB_ASSIGN_OR_RETURN(catalog::Listing listing, catalog::ListBackups(store, prefix, tier.folder));
+    for (const auto& p : listing.problems) {
+      plan.push_back({PruneItem::Action::kProblem, tier.name, p.substr(0, p.find(": ")), p, Status::OK()});
+    }
+    // Objects with no manifest at all: report, never delete (they may be someone's only copy).
+    std::string folder = catalog::NormalizePrefix(prefix);
+    folder = (folder.empty() ? "" : folder + "/") + catalog::NormalizePrefix(tier.folder) + "/";
+    LB_ASSIGN_OR_RETURN(auto objects, store.List(folder));
+    std::set<std::string> keys;
+    for (const auto& o : objects) keys.insert(o.key);
+    for (const auto& o : objects) {
+      if (catalog::IsManifestKey(o.key) || keys.count(catalog::ManifestKey(o.key))) continue;
+      plan.push_back({PruneItem::Action::kProblem, tier.name, o.key, "no manifest: left alone", Status::OK()});
+    }
+    bool newest = true;  // listing is newest first
+    for (const auto& b : listing.backups) {
+      PruneItem item{PruneItem::Action::kKeep, tier.name, b.manifest.object_key, "", Status::OK()};
+      auto finished = ParseRFC3339(b.manifest.finished_at);
+      if (!finished.ok()) {
+        item.action = PruneItem::Action::kProblem;
+        item.why = "unreadable finished_at: left alone";
+      } else {
+        auto expires = *finished + tier.keep;
+        std::string when = FormatRFC3339(expires);
+        if (newest) {
+          item.why = expires <= now ? "expired " + when + " but the newest of its tier: kept"
+                                    : "newest; expires " + when;
+        } else if (expires <= now) {
+          item.action = PruneItem::Action::kDelete;
+          item.why = "expired " + when + " (kept " + catalog::FormatRetention(tier.keep) + ")";
+        } else {
+          item.why = "expires " + when;
+        }
+      }
+      newest = false;
+      plan.push_back(std::move(item));
+    }
+  }
+  return plan;
+}
+
+Status ApplyPrune(store::Store& store, std::vector<PruneItem>& plan) {
+  Status first;
+  for (auto& item : plan) {
+    if (item.action != PruneItem::Action::kDelete) continue;
+    item.result = store.Delete(catalog::ManifestKey(item.object_key));
+    if (item.result.ok() || item.result.code() == Status::Code::kNotFound) item.result = store.Delete(item.object_key);
+    if (!item.result.ok() && first.ok()) first = item.result;
+  }
+  return first;
+}
+
+}  // namespace lifeboat::ops

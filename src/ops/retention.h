@@ -1,0 +1,34 @@
+// Retention: which backups of each tier have expired, and deleting exactly those. A backup
+// expires when its manifest's finished_at + the tier's keep is before `now`. Never deleted: the
+// newest backup of a tier (however old), anything whose manifest is missing or unreadable
+// (reported instead), and anything outside the tiers' folders.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "catalog/tiers.h"
+#include "store/store.h"
+
+namespace lifeboat::ops {
+
+struct PruneItem {
+  enum class Action { kKeep, kDelete, kProblem };
+  Action action = Action::kKeep;
+  std::string tier;
+  std::string object_key;  // for problems: the key the problem is about
+  std::string why;
+  Status result;           // after ApplyPrune: what deleting did
+};
+
+Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string& prefix,
+                                         const std::vector<catalog::Tier>& tiers,
+                                         std::chrono::system_clock::time_point now);
+
+// Deletes every kDelete item: manifest first (so it stops being listed as a backup), then the
+// object. Fills each item's result; returns the first failure, after trying them all.
+Status ApplyPrune(store::Store& store, std::vector<PruneItem>& plan);
+
+}  // namespace lifeboat::ops

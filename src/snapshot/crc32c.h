@@ -1,0 +1,19 @@
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) with Go's crc32.Update semantics: the
+// state is inverted before and after each update, so Crc32c(Crc32c(c, a), b) == Crc32c(c, a||b)
+// and Crc32c(0, data) is the plain CRC-32C of data. etcd uses it for `snapshot status` hashes,
+// WAL record chains and .snap files.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace lifeboat::snapshot {
+
+uint32_t Crc32c(uint32_t crc, std::span<const uint8_t> data);
+
+inline uint32_t Crc32c(uint32_t crc, std::string_view data) {
+  return Crc32c(crc, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+}
+
+}  // namespace lifeboat::snapshot

@@ -1,0 +1,308 @@
+#include "snapshot/restore.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "base/atomic_file.h"
+#include "base/errno_status.h"
+#include "fmt/format.h"
+#include "snapshot/bbolt_reader.h"
+#include "snapshot/bbolt_writer.h"
+#include "snapshot/cluster_config.h"
+#include "snapshot/raft_messages.h"
+#include "snapshot/snap_file.h"
+#include "snapshot/snapshot_file.h"
+#include "snapshot/snapshot_status.h"
+#include "snapshot/wal_writer.h"
+
+namespace lifeboat::snapshot {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Buckets every restored db has: etcd 3.4 creates key, meta and lease when it opens mvcc and
+// the lessor; 3.5 creates the membership ones. Empty buckets cost nothing.
+const char* const kRequiredBuckets[] = {"cluster", "key", "lease", "members", "members_removed", "meta"};
+
+std::string BigEndian64(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+std::string RevisionKey(int64_t main) { return BigEndian64(static_cast<uint64_t>(main)) + "_" + BigEndian64(0); }
+
+// A bucket's changes: new values (nullopt deletes), and whether every source entry is dropped.
+struct BucketEdit {
+  bool drop_source = false;
+  std::map<std::string, std::optional<std::string>> puts;
+};
+
+// Copies the source db into the writer while applying the edits, merging in key order, and
+// creating the required buckets the source lacks. Also collects the source's status.
+class CopyVisitor : public BboltVisitor {
+ public:
+  CopyVisitor(BboltWriter* w, std::map<std::string, BucketEdit> edits) : w_(w), edits_(std::move(edits)) {
+    for (const char* b : kRequiredBuckets) pending_.insert(b);
+  }
+
+  Status BeginBucket(std::string_view name, uint64_t sequence) override {
+    LB_RETURN_IF_ERROR(EmitMissingBefore(name));
+    pending_.erase(std::string(name));
+    LB_RETURN_IF_ERROR(status_.BeginBucket(name, sequence));
+    LB_RETURN_IF_ERROR(w_->BeginBucket(name, sequence));
+    auto it = edits_.find(std::string(name));
+    edit_ = it == edits_.end() ? nullptr : &it->second;
+    if (edit_) next_ = edit_->puts.begin();
+    return Status::OK();
+  }
+
+  Status Entry(std::string_view key, std::string_view value, bool is_bucket) override {
+    LB_RETURN_IF_ERROR(status_.Entry(key, value, is_bucket));
+    if (is_bucket) {
+      return Status::Corruption(
+          fmt::format("nested bucket \"{}\": etcd never writes one, so this is not an etcd db", key));
+    }
+    if (!edit_) return w_->Put(key, value);
+    while (next_ != edit_->puts.end() && std::string_view(next_->first) < key) LB_RETURN_IF_ERROR(EmitEdit());
+    if (next_ != edit_->puts.end() && next_->first == key) return EmitEdit();
+    return edit_->drop_source ? Status::OK() : w_->Put(key, value);
+  }
+
+  Status EndBucket() override {
+    if (edit_) {
+      while (next_ != edit_->puts.end()) LB_RETURN_IF_ERROR(EmitEdit());
+    }
+    edit_ = nullptr;
+    LB_RETURN_IF_ERROR(status_.EndBucket());
+    return w_->EndBucket();
+  }
+
+  // After the walk: the required buckets that sort after the last source bucket.
+  Status Finish() { return EmitMissingBefore(std::string_view("\xff\xff\xff\xff", 4), true); }
+  SnapshotStatus SourceStatus() { return status_.Finish(); }
+
+ private:
+  Status EmitEdit() {
+    const auto& [k, v] = *next_;
+    ++next_;
+    return v ? w_->Put(k, *v) : Status::OK();
+  }
+
+  Status EmitMissingBefore(std::string_view name, bool all = false) {
+    while (!pending_.empty() && (all || std::string_view(*pending_.begin()) < name)) {
+      const std::string b = *pending_.begin();
+      pending_.erase(pending_.begin());
+      LB_RETURN_IF_ERROR(w_->BeginBucket(b));
+      auto it = edits_.find(b);
+      if (it != edits_.end()) {
+        for (const auto& [k, v] : it->second.puts) {
+          if (v) LB_RETURN_IF_ERROR(w_->Put(k, *v));
+        }
+      }
+      LB_RETURN_IF_ERROR(w_->EndBucket());
+    }
+    return Status::OK();
+  }
+
+  BboltWriter* w_;
+  std::map<std::string, BucketEdit> edits_;
+  std::set<std::string> pending_;
+  BucketEdit* edit_ = nullptr;
+  std::map<std::string, std::optional<std::string>>::iterator next_;
+  StatusCollector status_;
+};
+
+// Temp directories removed (recursively) unless released.
+class TempDirs {
+ public:
+  ~TempDirs() {
+    for (const auto& d : dirs_) {
+      std::error_code ec;
+      fs::remove_all(d, ec);
+    }
+  }
+  void Add(const std::string& d) { dirs_.push_back(d); }
+  void Release() { dirs_.clear(); }
+
+ private:
+  std::vector<std::string> dirs_;
+};
+
+std::string Parent(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.has_filename() == false) p = p.parent_path();
+  fs::path parent = p.parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+std::string Base(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string();
+}
+
+// A target may be absent or an empty directory; anything else is refused before any work.
+Status CheckTarget(const std::string& path, const char* flag) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::OK();
+    return ErrnoStatus(errno, "stat", path, Access::kRead);
+  }
+  std::error_code ec;
+  if (!S_ISDIR(st.st_mode) || !fs::is_empty(path, ec) || ec) {
+    return Status::InvalidArgument(fmt::format(
+        "{} {} already exists and is not empty: restore never overwrites data (move it aside or choose another {})",
+        flag, path, flag));
+  }
+  return Status::OK();
+}
+
+Result<std::string> MakeTempDir(const std::string& parent, const std::string& base) {
+  LB_RETURN_IF_ERROR(MakeDirs(parent, 0700));
+  std::string tmpl = fmt::format("{}/.{}.lifeboat-restore-XXXXXX", parent, base.substr(0, 180));
+  if (mkdtemp(tmpl.data()) == nullptr) return ErrnoStatus(errno, "create a temp dir in", parent);
+  return tmpl;
+}
+
+Status Mkdir(const std::string& path) {
+  if (mkdir(path.c_str(), 0700) != 0) return ErrnoStatus(errno, "create", path);
+  return Status::OK();
+}
+
+Status WriteWal(const std::string& path, const ClusterConfig& c) {
+  const uint64_t n = c.members.size();
+  WalWriter w(path);
+  w.Append(wal::kCrc, {});
+  w.Append(wal::kMetadata, raftmsg::Metadata(c.local_id, c.cluster_id));
+  w.Append(wal::kSnapshot, raftmsg::WalSnapshot(0, 0));
+  for (uint64_t i = 0; i < n; ++i) {
+    const auto& m = c.members[i];
+    const std::string cc = raftmsg::ConfChange(0, raftmsg::kAddNode, m.id, MemberJson(m));
+    w.Append(wal::kEntry, raftmsg::Entry(raftmsg::kEntryConfChange, 1, i + 1, cc));
+  }
+  w.Append(wal::kState, raftmsg::HardState(1, c.members.front().id, n));
+  w.Append(wal::kSnapshot, raftmsg::WalSnapshot(n, 1));
+  return w.Finish();
+}
+
+Status RenameInto(const std::string& from, const std::string& to) {
+  if (rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus(errno, "rename into place", to);
+  return FsyncDir(Parent(to));
+}
+
+}  // namespace
+
+Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
+  // 1. Everything that can be refused is refused before a byte is written.
+  if (o.mark_compacted && o.bump_revision == 0) {
+    return Status::InvalidArgument(
+        "--mark-compacted needs --bump-revision N > 0 (compacting at the current revision would overwrite its key)");
+  }
+  LB_ASSIGN_OR_RETURN(ClusterConfig cluster,
+                      PlanCluster(o.name, o.initial_cluster, o.initial_cluster_token, o.initial_advertise_peer_urls));
+  RestoreResult result;
+  result.data_dir = o.data_dir.empty() ? o.name + ".etcd" : o.data_dir;
+  const bool separate_wal = !o.wal_dir.empty();
+  result.wal_dir = separate_wal ? o.wal_dir : result.data_dir + "/member/wal";
+  LB_RETURN_IF_ERROR(CheckTarget(result.data_dir, "--data-dir"));
+  if (separate_wal) LB_RETURN_IF_ERROR(CheckTarget(result.wal_dir, "--wal-dir"));
+
+  LB_ASSIGN_OR_RETURN(SnapshotFileInfo info, InspectSnapshotFile(o.snapshot_path));
+  if (!info.has_trailer && !o.skip_hash_check) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: snapshot missing hash but --skip-hash-check=false ({} bytes: no SHA-256 trailer; a db copied from a "
+        "data dir needs --skip-hash-check)",
+        o.snapshot_path, info.file_size));
+  }
+  if (info.has_trailer && !o.skip_hash_check) LB_RETURN_IF_ERROR(VerifySnapshotTrailer(info));
+  LB_ASSIGN_OR_RETURN(auto src, BboltReader::Open(o.snapshot_path, info.image_size));
+
+  // 2. The edits: only the new members; consistent_index = N (raft index of the last
+  // ConfChange); optionally a higher revision, marked compacted.
+  const uint64_t n = cluster.members.size();
+  std::map<std::string, BucketEdit> edits;
+  edits["members"].drop_source = true;
+  for (const auto& m : cluster.members) edits["members"].puts[IdString(m.id)] = MemberJson(m);
+  edits["members_removed"].drop_source = true;
+  edits["meta"].puts["consistent_index"] = BigEndian64(n);
+  if (o.bump_revision > 0) {
+    // The latest revision: last key of `key` (found by descending, not scanning), or a
+    // finished compaction above it.
+    int64_t latest = 0;
+    {
+      LB_ASSIGN_OR_RETURN(auto fin, src->Get("meta", "finishedCompactRev"));
+      int64_t main = 0, sub = 0;
+      bool t = false;
+      if (fin && ParseRevisionKey(*fin, &main, &sub, &t)) latest = main;
+    }
+    LB_ASSIGN_OR_RETURN(SnapshotStatus pre, ComputeStatus(*src));  // also checks every page before writing
+    latest = std::max(latest, pre.revision);
+    const int64_t bumped = latest + static_cast<int64_t>(o.bump_revision);
+    // etcdutl 3.5.10+: an entry with an empty value at the bumped revision makes mvcc resume
+    // there; scheduledCompactRev makes etcd compact everything below it at start.
+    edits["key"].puts[RevisionKey(bumped)] = std::string();
+    if (o.mark_compacted) edits["meta"].puts["scheduledCompactRev"] = RevisionKey(bumped);
+  }
+
+  // 3. Build the data dir in a temp dir next to the target.
+  TempDirs temps;
+  LB_ASSIGN_OR_RETURN(std::string tmp, MakeTempDir(Parent(result.data_dir), Base(result.data_dir)));
+  temps.Add(tmp);
+  const std::string member = tmp + "/member", snapdir = member + "/snap";
+  LB_RETURN_IF_ERROR(Mkdir(member));
+  LB_RETURN_IF_ERROR(Mkdir(snapdir));
+  std::string waltmp = member + "/wal";
+  if (separate_wal) {
+    LB_ASSIGN_OR_RETURN(waltmp, MakeTempDir(Parent(result.wal_dir), Base(result.wal_dir)));
+    temps.Add(waltmp);
+  } else {
+    LB_RETURN_IF_ERROR(Mkdir(waltmp));
+  }
+
+  SnapshotStatus source;
+  {
+    LB_ASSIGN_OR_RETURN(auto writer, BboltWriter::Create(snapdir + "/db"));
+    CopyVisitor copy(writer.get(), std::move(edits));
+    Status s = src->Walk(copy);
+    if (s.ok()) s = copy.Finish();
+    if (s.ok()) s = writer->Finish();
+    if (!s.ok())
+      return s.Annotate(fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));
+    source = copy.SourceStatus();
+  }
+  // 3.4 order: db, WAL, .snap.
+  LB_RETURN_IF_ERROR(WriteWal(waltmp + "/" + wal::kFirstSegmentName, cluster));
+  LB_RETURN_IF_ERROR(WriteSnapFile(snapdir, cluster, 1, n));
+  LB_RETURN_IF_ERROR(FsyncDir(snapdir));
+  LB_RETURN_IF_ERROR(FsyncDir(waltmp));
+  LB_RETURN_IF_ERROR(FsyncDir(member));
+  LB_RETURN_IF_ERROR(FsyncDir(tmp));
+
+  // 4. Into place: the WAL dir first, so that a data dir never appears without its WAL.
+  if (separate_wal) LB_RETURN_IF_ERROR(RenameInto(waltmp, result.wal_dir));
+  Status s = RenameInto(tmp, result.data_dir);
+  if (!s.ok()) {
+    if (separate_wal) temps.Add(result.wal_dir);
+    return s;
+  }
+  temps.Release();
+
+  result.member_id = cluster.local_id;
+  result.cluster_id = cluster.cluster_id;
+  result.members = n;
+  result.revision = source.current_revision;
+  if (o.bump_revision > 0)
+    result.revision = std::max(source.current_revision, source.revision) + static_cast<int64_t>(o.bump_revision);
+  result.live_keys = source.live_keys;
+  return result;
+}
+
+}  // namespace lifeboat::snapshot

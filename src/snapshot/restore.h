@@ -1,0 +1,40 @@
+// RestoreSnapshot: etcd 3.4's `etcdctl snapshot restore` (flags, ids, WAL, .snap) with 3.5's
+// backend semantics: the db is rewritten with only the new members (members_removed emptied),
+// consistent_index = number of members, no user key ever deleted. Nothing is written before
+// the flags, the target and (unless skipped) the SHA-256 trailer have been checked; everything
+// is built in a temp dir next to the target, fsynced, and renamed into place.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace lifeboat::snapshot {
+
+struct RestoreOptions {
+  std::string snapshot_path;
+  std::string name = "default";
+  std::string initial_cluster = "default=http://localhost:2380";
+  std::string initial_cluster_token = "etcd-cluster";
+  std::string initial_advertise_peer_urls = "http://localhost:2380";  // comma-separated
+  std::string data_dir;                                               // empty: "<name>.etcd"
+  std::string wal_dir;                                                // empty: "<data-dir>/member/wal"
+  bool skip_hash_check = false;
+  uint64_t bump_revision = 0;  // etcdutl 3.5.10+: needs mark_compacted
+  bool mark_compacted = false;
+};
+
+struct RestoreResult {
+  std::string data_dir, wal_dir;
+  uint64_t member_id = 0, cluster_id = 0;
+  size_t members = 0;
+  int64_t revision = 0;  // the revision etcd will resume at
+  uint64_t live_keys = 0;
+};
+
+// InvalidArgument for bad flags (name not in --initial-cluster, duplicate URLs, ...) or an
+// existing non-empty target; Corruption for a damaged snapshot (target untouched).
+Result<RestoreResult> RestoreSnapshot(const RestoreOptions& options);
+
+}  // namespace lifeboat::snapshot

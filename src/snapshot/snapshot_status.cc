@@ -1,0 +1,254 @@
+#include "snapshot/snapshot_status.h"
+
+#include <nlohmann/json.hpp>
+
+#include "fmt/format.h"
+#include "snapshot/crc32c.h"
+#include "snapshot/proto_wire.h"
+
+namespace lifeboat::snapshot {
+namespace {
+
+// User keys seen in `key`, each with "is its newest entry a put". Revisions come in ascending
+// order, so the last entry of a key decides. Keys are held as 64-bit hashes (16 bytes per key
+// at most, open addressing), not as strings: a 1M-key db needs 16 MB instead of the keys'
+// size, and two of a million keys sharing a hash (p ~ 1e-8) would only miscount by one.
+class LiveKeySet {
+ public:
+  LiveKeySet() : slots_(1 << 16, 0) {}
+  void Set(std::string_view key, bool live) {
+    if ((used_ + 1) * 2 > slots_.size()) Grow();
+    uint64_t h = Hash(key) & ~uint64_t{1};
+    if (h == 0) h = 2;  // 0 marks an empty slot
+    uint64_t* slot = Find(slots_, h);
+    if (*slot == 0) ++used_;
+    *slot = h | (live ? 1 : 0);
+  }
+  uint64_t CountLive() const {
+    uint64_t n = 0;
+    for (uint64_t s : slots_) n += (s & 1);
+    return n;
+  }
+
+ private:
+  static uint64_t Hash(std::string_view s) {
+    // MurmurHash64A-style mixing: fast and well spread for short keys.
+    const uint64_t m = 0xc6a4a7935bd1e995ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (s.size() * m);
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t k;
+      std::memcpy(&k, s.data() + i, 8);
+      k *= m;
+      k ^= k >> 47;
+      k *= m;
+      h ^= k;
+      h *= m;
+    }
+    uint64_t tail = 0;
+    for (size_t j = 0; i + j < s.size(); ++j) tail |= uint64_t{static_cast<uint8_t>(s[i + j])} << (8 * j);
+    h ^= tail;
+    h *= m;
+    h ^= h >> 47;
+    h *= m;
+    h ^= h >> 47;
+    return h;
+  }
+  static uint64_t* Find(std::vector<uint64_t>& slots, uint64_t h) {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = (h >> 1) & mask;; i = (i + 1) & mask) {
+      if (slots[i] == 0 || (slots[i] & ~uint64_t{1}) == h) return &slots[i];
+    }
+  }
+  void Grow() {
+    std::vector<uint64_t> bigger(slots_.size() * 2, 0);
+    for (uint64_t s : slots_) {
+      if (s != 0) *Find(bigger, s & ~uint64_t{1}) = s;
+    }
+    slots_.swap(bigger);
+  }
+
+  std::vector<uint64_t> slots_;
+  size_t used_ = 0;
+};
+
+std::string UserKeyOf(std::string_view kv, bool* ok) {
+  proto::Reader r(kv);
+  std::string key;
+  while (r.Next()) {
+    if (r.field() == 1 && r.type() == proto::kBytes) key.assign(r.bytes());
+  }
+  *ok = r.ok();
+  return key;
+}
+
+std::string AlarmName(uint64_t v) {
+  switch (v) {
+    case 1:
+      return "NOSPACE";
+    case 2:
+      return "CORRUPT";
+    default:
+      return std::to_string(v);
+  }
+}
+
+}  // namespace
+
+class StatusCollector::LiveKeys : public LiveKeySet {};
+
+StatusCollector::StatusCollector() : st_(&own_), live_(std::make_unique<LiveKeys>()) {}
+StatusCollector::~StatusCollector() = default;
+
+Status StatusCollector::BeginBucket(std::string_view name, uint64_t) {
+  bucket_.assign(name);
+  st_->buckets.push_back(bucket_);
+  hash_ = Crc32c(hash_, name);
+  return Status::OK();
+}
+
+Status StatusCollector::Entry(std::string_view key, std::string_view value, bool) {
+  hash_ = Crc32c(Crc32c(hash_, key), value);
+  ++st_->total_keys;
+  if (bucket_ == "key") return KeyEntry(key, value);
+  if (bucket_ == "meta") return MetaEntry(key, value);
+  if (bucket_ == "members") {
+    auto m = ParseMemberJson(value);
+    if (!m.ok()) return m.status().Annotate(fmt::format("members/{}", key));
+    st_->members.push_back(std::move(*m));
+  } else if (bucket_ == "members_removed") {
+    uint64_t id = 0;
+    if (!ParseHexId(key, &id))
+      return Status::Corruption(fmt::format("members_removed: key \"{}\" is not a hex member id", key));
+    st_->removed_member_ids.push_back(id);
+  } else if (bucket_ == "cluster" && key == "clusterVersion") {
+    st_->cluster_version.assign(value);
+  } else if (bucket_ == "auth" && key == "authEnabled") {
+    st_->auth_enabled = value.size() == 1 && value[0] == 1;
+  } else if (bucket_ == "authUsers") {
+    ++st_->auth_users;
+  } else if (bucket_ == "authRoles") {
+    ++st_->auth_roles;
+  } else if (bucket_ == "lease") {
+    ++st_->leases;
+  } else if (bucket_ == "alarm") {
+    StoredAlarm a;
+    proto::Reader r(key);
+    while (r.Next()) {
+      if (r.field() == 1 && r.type() == proto::kVarint) a.member_id = r.varint();
+      if (r.field() == 2 && r.type() == proto::kVarint) a.alarm = AlarmName(r.varint());
+    }
+    if (!r.ok()) return Status::Corruption("alarm bucket: a key is not an AlarmMember");
+    st_->alarms.push_back(a);
+  }
+  return Status::OK();
+}
+
+Status StatusCollector::EndBucket() { return Status::OK(); }
+
+SnapshotStatus StatusCollector::Finish() {
+  st_->hash = hash_;
+  st_->live_keys = live_->CountLive();
+  st_->current_revision = std::max<int64_t>(last_main_, 1);
+  if (st_->compacted_revision && *st_->compacted_revision > st_->current_revision) {
+    st_->current_revision = *st_->compacted_revision;
+  }
+  return *st_;
+}
+
+Status StatusCollector::KeyEntry(std::string_view key, std::string_view value) {
+  int64_t main = 0, sub = 0;
+  bool tombstone = false;
+  if (!ParseRevisionKey(key, &main, &sub, &tombstone)) {
+    return Status::Corruption(fmt::format("key bucket: a {}-byte key is not an mvcc revision", key.size()));
+  }
+  st_->revision = main;  // etcdctl: the main revision of the last entry
+  last_main_ = main;
+  ++st_->key_entries;
+  bool ok = true;
+  const std::string user_key = UserKeyOf(value, &ok);
+  if (!ok)
+    return Status::Corruption(fmt::format("key bucket: the value at revision {}_{} is not a KeyValue", main, sub));
+  if (tombstone) ++st_->tombstones;
+  live_->Set(user_key, !tombstone);
+  return Status::OK();
+}
+
+Status StatusCollector::MetaEntry(std::string_view key, std::string_view value) {
+  auto u64 = [&](std::optional<uint64_t>* out) {
+    if (value.size() != 8) return Status::Corruption(fmt::format("meta/{} is {} bytes, not 8", key, value.size()));
+    *out = LoadBigEndian64(value);
+    return Status::OK();
+  };
+  auto rev = [&](std::optional<int64_t>* out) {
+    int64_t main = 0, sub = 0;
+    bool t = false;
+    if (!ParseRevisionKey(value, &main, &sub, &t))
+      return Status::Corruption(fmt::format("meta/{} is not a revision", key));
+    *out = main;
+    return Status::OK();
+  };
+  if (key == "consistent_index") return u64(&st_->consistent_index);
+  if (key == "term") return u64(&st_->term);
+  if (key == "finishedCompactRev") return rev(&st_->compacted_revision);
+  if (key == "scheduledCompactRev") return rev(&st_->scheduled_compaction);
+  return Status::OK();
+}
+
+bool StatusCollector::ParseHexId(std::string_view s, uint64_t* id) {
+  if (s.empty() || s.size() > 16) return false;
+  *id = 0;
+  for (char c : s) {
+    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    if (d < 0) return false;
+    *id = (*id << 4) | static_cast<uint64_t>(d);
+  }
+  return true;
+}
+
+uint64_t LoadBigEndian64(std::string_view b) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b[i]);
+  return v;
+}
+
+bool ParseRevisionKey(std::string_view key, int64_t* main, int64_t* sub, bool* tombstone) {
+  if ((key.size() != 17 && key.size() != 18) || key[8] != '_') return false;
+  if (key.size() == 18 && key[17] != 't') return false;
+  *main = static_cast<int64_t>(LoadBigEndian64(key));
+  *sub = static_cast<int64_t>(LoadBigEndian64(key.substr(9)));
+  *tombstone = key.size() == 18;
+  return true;
+}
+
+Result<StoredMember> ParseMemberJson(std::string_view json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("member record is not JSON");
+  StoredMember m;
+  try {
+    if (!j.contains("id") || !j["id"].is_number_unsigned()) return Status::Corruption("member record has no id");
+    m.id = j["id"].get<uint64_t>();
+    if (j.contains("name")) m.name = j["name"].get<std::string>();
+    if (j.contains("peerURLs") && !j["peerURLs"].is_null()) m.peer_urls = j["peerURLs"].get<std::vector<std::string>>();
+    if (j.contains("clientURLs") && !j["clientURLs"].is_null())
+      m.client_urls = j["clientURLs"].get<std::vector<std::string>>();
+    if (j.contains("isLearner")) m.is_learner = j["isLearner"].get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(std::string("member record: ") + e.what());
+  }
+  return m;
+}
+
+Result<SnapshotStatus> ComputeStatus(BboltReader& db) {
+  StatusCollector v;
+  BboltWalkStats ws;
+  LB_RETURN_IF_ERROR(db.Walk(v, &ws));
+  SnapshotStatus st = v.Finish();
+  st.total_size = db.total_size();
+  st.page_size = db.page_size();
+  st.pages_reachable = ws.pages_reachable;
+  st.pages_free = ws.pages_free;
+  return st;
+}
+
+}  // namespace lifeboat::snapshot
