@@ -52,6 +52,30 @@ TEST(DaemonTest, TwoDaemonsOneClusterExactlyOneBackupPerTick) {
   EXPECT_NE((ra.err + rb.err).find("stored db-etcd/fast/"), std::string::npos);
 }
 
+TEST(DaemonTest, SigtermDuringABackupLeavesOnlyWholeBackups) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->Load(4));
+  std::string dir = MakeTempDir("lb-sigterm-");
+  std::string store = dir + "/store";
+  // Throttled to ~1 MB/s, the snapshot takes seconds: long enough to be interrupted.
+  std::ofstream(dir + "/d.yaml") << "endpoints: [" << c->endpoints() << "]\nstore: file://" << store
+                                 << "\nbackup:\n  max-rate: 1MB\ntiers:\n  - name: fast\n    schedule: \"* * * * * *\"\n"
+                                    "    keep: 1h\n";
+  pid_t d = Spawn({LB_BINARY, "--config", dir + "/d.yaml", "daemon", "--metrics-listen", "127.0.0.1:0"},
+                  dir + "/out", dir + "/err");
+  // Wait until the snapshot is being written (a temp file exists), then stop the daemon.
+  ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] { return !FilesUnder(store).empty(); }));
+  kill(d, SIGTERM);
+  ProcResult r = Wait(d, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto files = FilesUnder(store);
+  EXPECT_EQ(CountSuffix(files, ".manifest.json"), CountSuffix(files, ".db")) << "every object has its manifest";
+  EXPECT_EQ(files.size(), static_cast<size_t>(2 * CountSuffix(files, ".db"))) << "no temp file left behind";
+  EXPECT_GE(CountSuffix(files, ".db"), 1) << "the backup under way was finished, not dropped: " << r.err;
+  EXPECT_EQ(Lifeboat({"--store", "file://" + store, "fetch", "latest", "-o", dir + "/x.db"}).exit_code, 0);
+}
+
 TEST(DaemonTest, MetricsAndHealthz) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
