@@ -4,6 +4,10 @@
 #include <bit>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace lifeboat::snapshot {
 namespace {
 
@@ -29,6 +33,28 @@ constexpr Tables MakeTables() {
 
 constexpr Tables kTables = MakeTables();
 
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes exactly this CRC (Castagnoli, reflected) 8 bytes at a
+// time, several times faster than the tables; chosen at run time so the binary still runs on
+// CPUs without it.
+__attribute__((target("sse4.2"))) uint32_t HardwareCrc(uint32_t c, const uint8_t* p, size_t n) {
+  uint64_t c64 = c;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c64 = _mm_crc32_u64(c64, v);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c64);
+  while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
+  return c32;
+}
+
+bool HaveHardwareCrc() {
+  static const bool have = __builtin_cpu_supports("sse4.2");
+  return have;
+}
+#endif
+
 }  // namespace
 
 static_assert(std::endian::native == std::endian::little, "Crc32c assumes little-endian loads");
@@ -37,6 +63,9 @@ uint32_t Crc32c(uint32_t crc, std::span<const uint8_t> data) {
   uint32_t c = ~crc;
   const uint8_t* p = data.data();
   size_t n = data.size();
+#if defined(__x86_64__)
+  if (HaveHardwareCrc()) return ~HardwareCrc(c, p, n);
+#endif
   while (n >= 8) {
     uint32_t lo, hi;
     std::memcpy(&lo, p, 4);  // the tables assume little-endian loads (x86-64, arm64)
