@@ -2,6 +2,7 @@
 
 #include "fmt/format.h"
 #include "store/local_store.h"
+#include "store/s3_store.h"
 
 namespace lifeboat::store {
 
@@ -24,10 +25,12 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
   } else if (StartsWith(url, "/")) {
     path = url;
   } else if (StartsWith(url, "s3://")) {
-    return Status::InvalidArgument("s3:// stores are not supported yet (use file:///path)");
+    LB_ASSIGN_OR_RETURN(std::unique_ptr<S3Store> s3, S3Store::Open(url));
+    return std::unique_ptr<Store>(std::move(s3));
   } else {
     return Status::InvalidArgument(fmt::format(
-        "unsupported store \"{}\" (use file:///absolute/path or an absolute path like /backups/etcd)", url));
+        "unsupported store \"{}\" (use file:///absolute/path, an absolute path like /backups/etcd, or "
+        "s3://bucket/prefix)", url));
   }
   // Operators expect a fresh --store folder to just work, so the store root is created here.
   LB_ASSIGN_OR_RETURN(std::unique_ptr<LocalStore> local, LocalStore::Open(path, /*create=*/true));

@@ -51,7 +51,8 @@ class Store {
   virtual std::string Describe() const = 0;
 };
 
-// Opens a store from its URL. Supported: file:///absolute/path (the local-folder store).
+// Opens a store from its URL. Supported: file:///absolute/path (the local-folder store) and
+// s3://bucket/prefix?endpoint=URL&region=R&style=virtual|path (s3_store.h).
 // InvalidArgument for a malformed or unsupported URL.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
 
