@@ -254,6 +254,27 @@ TEST_F(S3StoreTest, LifecycleApplyShowAndRadosgwExpiresTheTier) {
   EXPECT_NE(r.err.find("prune"), std::string::npos) << r.err;
 }
 
+TEST_F(S3StoreTest, PruneWithAFakeClockDeletesExpiredObjectsOnly) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  std::string url = server_->Url(bucket_, "pr");
+  for (int i = 0; i < 3; ++i) {
+    ProcResult b = Lb(url, {"backup", "--tier", "hourly", "--tier", "twice-daily"}, c->endpoints());
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    ASSERT_TRUE(c->Etcdctl({"put", "/k", std::to_string(i)}).ok());
+  }
+  std::string four_days = harness::Run({"date", "-u", "-d", "+4 days", "+%Y-%m-%dT%H:%M:%SZ"}).out;
+  four_days.pop_back();
+  ProcResult p = Lb(url, {"prune", "--now", four_days, "-w", "json"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  int deleted = 0;
+  for (const auto& i : ParseJson(p.out)) deleted += i["deleted"].get<bool>();
+  EXPECT_EQ(deleted, 2) << p.out;
+  auto listing = ParseJson(Lb(url, {"list", "-w", "json"}).out);
+  EXPECT_EQ(listing.size(), 4u) << "the newest hourly and all three twice-daily";
+  EXPECT_EQ(Keys(*server_->Open(bucket_, "pr")).size(), 8u) << "objects and manifests: no orphans";
+}
+
 TEST_F(S3StoreTest, LifeboatBackupListFetchAndAwsCliRestore) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
