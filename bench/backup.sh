@@ -3,19 +3,9 @@
 # Usage: bench/backup.sh [MB=300] [ROUNDS=3]. Prints wall time and client CPU (user+sys) of each
 # round and the ratios of the medians (lifeboat / etcdctl). Targets: wall <= 1.0x, CPU <= 0.25x.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/lib.sh"
 MB=${1:-300}
 ROUNDS=${2:-3}
-
-# LIFEBOAT_BIN=path measures an already built binary.
-LB=${LIFEBOAT_BIN:-}
-if [ -z "$LB" ]; then
-  bash scripts/setup >/dev/null
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C build lifeboat >/dev/null
-  LB=$ROOT/build/lifeboat
-fi
 
 WORK=$(mktemp -d /tmp/lifeboat-bench.XXXXXX)
 trap 'bash "$ROOT/scripts/etcd-cluster" stop "$WORK/cluster" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT

@@ -4,18 +4,10 @@
 # (scripts/s3-server), same run. Usage: bench/backup_s3.sh [MB=300] [ROUNDS=3]. Prints both
 # wall times and MB/s per round and the ratio of the medians. Target: lifeboat <= 0.5x wall.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/lib.sh"
 MB=${1:-300}
 ROUNDS=${2:-3}
 
-LB=${LIFEBOAT_BIN:-}
-if [ -z "$LB" ]; then
-  bash scripts/setup >/dev/null
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C build lifeboat >/dev/null
-  LB=$ROOT/build/lifeboat
-fi
 command -v aws >/dev/null || { echo "bench: the aws CLI is missing (scripts/setup installs awscli)" >&2; exit 2; }
 
 WORK=$(mktemp -d /tmp/lifeboat-bench-s3.XXXXXX)

@@ -7,18 +7,10 @@
 # ratios of the medians. Targets: restore <= 0.2x wall and <= 100 MB RSS; status <= 0.3x wall
 # and <= 64 MB RSS. SNAPSHOT=path skips the load and measures an existing snapshot file.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+source "$(dirname "$0")/lib.sh"
 MB=${1:-1100}
 ROUNDS=${2:-3}
 
-LB=${LIFEBOAT_BIN:-}
-if [ -z "$LB" ]; then
-  bash scripts/setup >/dev/null
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C build lifeboat >/dev/null
-  LB=$ROOT/build/lifeboat
-fi
 export ETCDCTL_API=3
 
 WORK=$(mktemp -d /tmp/lifeboat-bench-restore.XXXXXX)
