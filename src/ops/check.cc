@@ -8,8 +8,6 @@
 namespace lifeboat::ops {
 namespace {
 
-std::string Label(const MemberReport& r) { return r.name.empty() ? r.endpoint : r.name; }
-
 std::string Facts(const MemberReport& r) {
   return "revision " + std::to_string(r.status.header.revision) +
          (r.keys ? ", " + std::to_string(*r.keys) + " keys" : std::string());
@@ -35,7 +33,7 @@ std::string Difference(const ClusterReport& rep, const MemberReport& a, const Me
   }
   if (rep.settled && (a.hash.has_value() != b.hash.has_value())) {
     const MemberReport& failed = a.hash ? b : a;
-    return "HashKV at revision " + std::to_string(rep.common_revision) + " fails on " + Label(failed) + " (" +
+    return "HashKV at revision " + std::to_string(rep.common_revision) + " fails on " + failed.label() + " (" +
            failed.hash_error + ")";
   }
   if (a.keys_at_common && b.keys_at_common && *a.keys_at_common != *b.keys_at_common) {
@@ -67,9 +65,9 @@ CheckResult Judge(const ClusterReport& report) {
     const auto& r = report.reports[i];
     if (r.reachable) {
       live.push_back(i);
-      for (const auto& a : r.alarms) out.findings.push_back(Label(r) + " has alarm " + a);
+      for (const auto& a : r.alarms) out.findings.push_back(r.label() + " has alarm " + a);
     } else {
-      out.findings.push_back(Label(r) + " not checked: " + r.error);
+      out.findings.push_back(r.label() + " not checked: " + r.error);
     }
   }
   if (live.size() < 2 && report.reports.size() > 1) {
@@ -103,12 +101,12 @@ CheckResult Judge(const ClusterReport& report) {
     const auto& ref_group = out.groups.front();
     const MemberReport& ref = report.reports[ref_group.front()];
     std::string ref_names;
-    for (size_t i : ref_group) ref_names += (ref_names.empty() ? "" : ", ") + Label(report.reports[i]);
+    for (size_t i : ref_group) ref_names += (ref_names.empty() ? "" : ", ") + report.reports[i].label();
     for (size_t g = 1; g < out.groups.size(); ++g) {
       for (size_t i : out.groups[g]) {
         out.divergent.push_back(i);
         const MemberReport& m = report.reports[i];
-        out.findings.push_back(Label(m) + " (" + Facts(m) + ") holds different data than " + ref_names + " (" +
+        out.findings.push_back(m.label() + " (" + Facts(m) + ") holds different data than " + ref_names + " (" +
                                Facts(ref) + "): " + Difference(report, m, ref));
       }
     }

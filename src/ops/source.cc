@@ -6,8 +6,6 @@
 namespace lifeboat::ops {
 namespace {
 
-std::string Label(const MemberReport& r) { return r.name.empty() ? r.endpoint : r.name; }
-
 // Why a member cannot serve a backup, or "" when it can.
 std::string Unfit(const MemberReport& r, uint64_t leader_applied, uint64_t max_lag) {
   if (!r.reachable) return "unreachable";
@@ -49,7 +47,7 @@ Result<size_t> ChooseSource(const ClusterReport& report, const SourcePolicy& pol
   if (mode == "leader") {
     if (!leader) return Status::FailedPrecondition("the cluster has no reachable leader (check `lifeboat status`)");
     if (std::string why = Unfit(rs[*leader], leader_applied, policy.max_lag); !why.empty()) {
-      return Status::FailedPrecondition("the leader " + Label(rs[*leader]) + " cannot serve a backup: " + why);
+      return Status::FailedPrecondition("the leader " + rs[*leader].label() + " cannot serve a backup: " + why);
     }
     return *leader;
   }
@@ -63,7 +61,7 @@ Result<size_t> ChooseSource(const ClusterReport& report, const SourcePolicy& pol
       return i;
     }
     std::string names;
-    for (const auto& r : rs) names += (names.empty() ? "" : ", ") + Label(r);
+    for (const auto& r : rs) names += (names.empty() ? "" : ", ") + r.label();
     return Status::InvalidArgument("--source " + mode + ": no such member (members: " + names +
                                    "; or use follower, leader, any)");
   }
@@ -73,7 +71,7 @@ Result<size_t> ChooseSource(const ClusterReport& report, const SourcePolicy& pol
   for (size_t i = 0; i < rs.size(); ++i) {
     if (leader && i == *leader) continue;
     if (std::string why = Unfit(rs[i], leader_applied, policy.max_lag); !why.empty()) {
-      reasons += (reasons.empty() ? "" : "; ") + Label(rs[i]) + " " + why;
+      reasons += (reasons.empty() ? "" : "; ") + rs[i].label() + " " + why;
       continue;
     }
     auto lag = [&](size_t k) { return leader_applied - std::min(leader_applied, rs[k].status.raft_applied_index); };

@@ -32,6 +32,9 @@ struct MemberReport {
   std::string hash_error;
   std::optional<int64_t> keys;         // live keys now, this member's own view (serializable)
   std::optional<int64_t> keys_at_common;  // live keys at common_revision
+
+  // The member's name, or its endpoint when the name is unknown: for messages.
+  std::string label() const { return name.empty() ? endpoint : name; }
 };
 
 struct ClusterReport {
