@@ -9,17 +9,7 @@ ROUNDS=${2:-3}
 
 WORK=$(mktemp -d /tmp/lifeboat-bench.XXXXXX)
 trap 'bash "$ROOT/scripts/etcd-cluster" stop "$WORK/cluster" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-bash scripts/etcd-cluster start "$WORK/cluster" --quota-bytes 8589934592 >/dev/null
-# shellcheck disable=SC1091
-source "$WORK/cluster/cluster.env"
-echo "loading ~${MB} MB of keys ..."
-bash scripts/etcd-cluster load "$WORK/cluster" "$MB" >/dev/null
-LEADER=$(bash scripts/etcd-cluster leader "$WORK/cluster")
-# Both tools read from the same follower.
-for i in $(seq 1 "$MEMBERS"); do
-  name_var=M${i}_NAME client_var=M${i}_CLIENT
-  if [ "${!name_var}" != "$LEADER" ]; then SRC=${!name_var}; SRC_EP=${!client_var}; break; fi
-done
+start_loaded_cluster "$MB"
 echo "source member: $SRC ($SRC_EP), leader: $LEADER"
 
 measure() {  # prints "wall cpu" of the command

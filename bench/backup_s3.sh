@@ -24,16 +24,7 @@ export AWS_ACCESS_KEY_ID=$ACCESS_KEY AWS_SECRET_ACCESS_KEY=$SECRET_KEY AWS_REGIO
 unset AWS_SESSION_TOKEN AWS_PROFILE
 aws --endpoint-url "$ENDPOINT" s3 mb s3://bench >/dev/null
 
-bash scripts/etcd-cluster start "$WORK/cluster" --quota-bytes 8589934592 >/dev/null
-# shellcheck disable=SC1091
-source "$WORK/cluster/cluster.env"
-echo "loading ~${MB} MB of keys ..."
-bash scripts/etcd-cluster load "$WORK/cluster" "$MB" >/dev/null
-LEADER=$(bash scripts/etcd-cluster leader "$WORK/cluster")
-for i in $(seq 1 "$MEMBERS"); do
-  name_var=M${i}_NAME client_var=M${i}_CLIENT
-  if [ "${!name_var}" != "$LEADER" ]; then SRC=${!name_var}; SRC_EP=${!client_var}; break; fi
-done
+start_loaded_cluster "$MB"
 echo "source member: $SRC ($SRC_EP), leader: $LEADER; S3: radosgw at $ENDPOINT"
 
 now() { date +%s.%N; }
