@@ -41,6 +41,16 @@ Header FromPb(const pb::ResponseHeader& h) {
   return Header{h.cluster_id(), h.member_id(), h.revision(), h.raft_term()};
 }
 
+Member FromPb(const pb::Member& m) {
+  Member mm;
+  mm.id = m.id();
+  mm.name = m.name();
+  mm.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
+  mm.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
+  mm.is_learner = m.islearner();
+  return mm;
+}
+
 std::string Seconds(std::chrono::milliseconds d) {
   std::ostringstream os;
   os << static_cast<double>(d.count()) / 1000.0 << "s";
@@ -98,6 +108,9 @@ struct Client::Impl {
     if (Contains(m, "permission denied")) {
       return lifeboat::Status::PermissionDenied(at + ": user '" + opts.user +
                                                 "' is not allowed to do this (use a user with the root role)");
+    }
+    if (Contains(m, "can only promote a learner member which is in sync with leader")) {
+      return lifeboat::Status::FailedPrecondition(at + ": the learner has not caught up with the leader yet");
     }
     if (Contains(m, "required revision has been compacted")) {
       return lifeboat::Status::FailedPrecondition(at + ": required revision has been compacted");
@@ -263,16 +276,37 @@ Result<std::vector<Member>> Client::MemberList() {
     return impl_->cluster->MemberList(&ctx, req, &resp);
   }));
   std::vector<Member> out;
-  for (const auto& m : resp.members()) {
-    Member mm;
-    mm.id = m.id();
-    mm.name = m.name();
-    mm.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
-    mm.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
-    mm.is_learner = m.islearner();
-    out.push_back(std::move(mm));
-  }
+  for (const auto& m : resp.members()) out.push_back(FromPb(m));
   return out;
+}
+
+Result<Member> Client::MemberAdd(const std::vector<std::string>& peer_urls, bool learner) {
+  pb::MemberAddRequest req;
+  for (const auto& u : peer_urls) req.add_peerurls(u);
+  req.set_islearner(learner);
+  pb::MemberAddResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("member add", [&](grpc::ClientContext& ctx) {
+    return impl_->cluster->MemberAdd(&ctx, req, &resp);
+  }));
+  return FromPb(resp.member());
+}
+
+lifeboat::Status Client::MemberRemove(uint64_t id) {
+  pb::MemberRemoveRequest req;
+  req.set_id(id);
+  pb::MemberRemoveResponse resp;
+  return impl_->Call("member remove " + IdHex(id), [&](grpc::ClientContext& ctx) {
+    return impl_->cluster->MemberRemove(&ctx, req, &resp);
+  });
+}
+
+lifeboat::Status Client::MemberPromote(uint64_t id) {
+  pb::MemberPromoteRequest req;
+  req.set_id(id);
+  pb::MemberPromoteResponse resp;
+  return impl_->Call("member promote " + IdHex(id), [&](grpc::ClientContext& ctx) {
+    return impl_->cluster->MemberPromote(&ctx, req, &resp);
+  });
 }
 
 Result<std::vector<Alarm>> Client::Alarms() {

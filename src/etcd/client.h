@@ -35,6 +35,12 @@ class Client {
 
   Result<MemberStatus> Status();
   Result<std::vector<Member>> MemberList();
+  // Adds a member (as a learner when asked: it gets the data without voting until promoted);
+  // returns the new member (id set, no name until it starts).
+  Result<Member> MemberAdd(const std::vector<std::string>& peer_urls, bool learner);
+  lifeboat::Status MemberRemove(uint64_t id);
+  // FailedPrecondition while the learner is not caught up with the leader (retry later).
+  lifeboat::Status MemberPromote(uint64_t id);
   Result<std::vector<Alarm>> Alarms();
   // HashKV of this member's keyspace up to `revision` (0 = current). Its deadline is at least
   // 60 s whatever the command timeout: it reads the whole key space.
