@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   lifeboat::cli::AddPruneCommand(app, ctx);
   lifeboat::cli::AddDaemonCommand(app, ctx);
   lifeboat::cli::AddLifecycleCommand(app, ctx);
+  lifeboat::cli::AddAgentCommand(app, ctx);
   lifeboat::cli::AddSnapshotCommand(app, ctx);
   lifeboat::cli::AddVerifyCommand(app, ctx);
   try {

@@ -109,6 +109,11 @@ struct Client::Impl {
       return lifeboat::Status::PermissionDenied(at + ": user '" + opts.user +
                                                 "' is not allowed to do this (use a user with the root role)");
     }
+    if (Contains(m, "unhealthy cluster")) {
+      // etcd refuses membership changes until every voter has been connected for 5 s.
+      return lifeboat::Status::FailedPrecondition(at + ": etcd says the cluster is not healthy enough to change "
+                                                  "membership (every member must be connected for 5 s; retry)");
+    }
     if (Contains(m, "can only promote a learner member which is in sync with leader")) {
       return lifeboat::Status::FailedPrecondition(at + ": the learner has not caught up with the leader yet");
     }

@@ -1,0 +1,157 @@
+#include "agent/agent_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "agent.grpc.pb.h"
+
+namespace lifeboat::agent {
+namespace {
+
+namespace pb = ::lifeboat::agent::v1;
+using std::chrono::milliseconds;
+
+Status FromGrpc(const grpc::Status& s, const std::string& address, const char* rpc) {
+  std::string at = "agent " + address + " " + rpc;
+  const std::string& m = s.error_message();
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return Status::Unauthenticated(at + ": " + m);
+    case grpc::StatusCode::UNAVAILABLE:
+      // The agent also answers UNAVAILABLE itself (etcd would not start); only a transport
+      // failure means the agent was not reached.
+      if (m.find("connect") != std::string::npos || m.find("Socket closed") != std::string::npos ||
+          m.find("DNS") != std::string::npos) {
+        return Status::Unavailable(at + ": unreachable: " + m + " (check that the agent runs there and the address)");
+      }
+      return Status::Unavailable(at + ": " + m);
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Status::DeadlineExceeded(at + ": " + m);
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return Status::InvalidArgument(at + ": " + m);
+    case grpc::StatusCode::NOT_FOUND:
+      return Status::NotFound(at + ": " + m);
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return Status::FailedPrecondition(at + ": " + m);
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return Status::PermissionDenied(at + ": " + m);
+    case grpc::StatusCode::DATA_LOSS:
+      return Status::Corruption(at + ": " + m);
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::CANCELLED:
+      return Status::Aborted(at + ": " + m);
+    default:
+      return Status::Internal(at + ": " + m);
+  }
+}
+
+}  // namespace
+
+struct AgentClient::Impl {
+  std::string address, token;
+  milliseconds call_timeout;
+  std::unique_ptr<pb::Agent::Stub> stub;
+
+  void Prepare(grpc::ClientContext* ctx, milliseconds extra) const {
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + call_timeout + extra);
+  }
+};
+
+AgentClient::AgentClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AgentClient::~AgentClient() = default;
+
+Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const std::string& address, const std::string& token,
+                                                          milliseconds call_timeout) {
+  if (address.find(':') == std::string::npos) {
+    return Status::InvalidArgument("agent address '" + address + "' is not HOST:PORT");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->address = address;
+  impl->token = token;
+  impl->call_timeout = call_timeout;
+  impl->stub = pb::Agent::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  return std::unique_ptr<AgentClient>(new AgentClient(std::move(impl)));
+}
+
+Result<AgentStatus> AgentClient::GetStatus() {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, milliseconds(0));
+  pb::GetStatusRequest req;
+  pb::GetStatusResponse r;
+  grpc::Status s = impl_->stub->GetStatus(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "GetStatus");
+  AgentStatus a;
+  a.etcd_running = r.etcd_running();
+  a.pid = r.pid();
+  a.data_dir_present = r.data_dir_present();
+  a.data_dir_bytes = r.data_dir_bytes();
+  a.free_bytes = r.free_bytes();
+  a.etcd_version = r.etcd_version();
+  a.member_name = r.member_name();
+  a.peer_url = r.peer_url();
+  a.client_url = r.client_url();
+  a.data_dir = r.data_dir();
+  a.mode = r.mode();
+  return a;
+}
+
+Result<bool> AgentClient::StopEtcd(milliseconds timeout) {
+  grpc::ClientContext ctx;
+  // The agent may SIGKILL after `timeout` and then wait a little more.
+  impl_->Prepare(&ctx, timeout + std::chrono::seconds(15));
+  pb::StopEtcdRequest req;
+  req.set_timeout_ms(static_cast<uint32_t>(timeout.count()));
+  pb::StopEtcdResponse r;
+  grpc::Status s = impl_->stub->StopEtcd(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "StopEtcd");
+  return r.was_running();
+}
+
+Result<StartResponse> AgentClient::StartEtcd(const StartRequest& in) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, in.timeout);
+  pb::StartEtcdRequest req;
+  req.set_initial_cluster(in.initial_cluster);
+  req.set_initial_cluster_state(in.initial_cluster_state);
+  req.set_initial_cluster_token(in.initial_cluster_token);
+  req.set_timeout_ms(static_cast<uint32_t>(in.timeout.count()));
+  pb::StartEtcdResponse r;
+  grpc::Status s = impl_->stub->StartEtcd(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "StartEtcd");
+  return StartResponse{r.pid(), r.version()};
+}
+
+Result<std::string> AgentClient::MoveDataAside() {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, milliseconds(0));
+  pb::MoveDataAsideRequest req;
+  pb::MoveDataAsideResponse r;
+  grpc::Status s = impl_->stub->MoveDataAside(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "MoveDataAside");
+  return r.new_path();
+}
+
+Result<RestoreResponse> AgentClient::RestoreSnapshot(const RestoreRequest& in) {
+  grpc::ClientContext ctx;
+  // A restore reads and rewrites the whole db: allow it minutes, not the quick-call timeout.
+  impl_->Prepare(&ctx, std::chrono::minutes(30));
+  pb::RestoreSnapshotRequest req;
+  req.set_snapshot_path(in.snapshot_path);
+  req.set_name(in.name);
+  req.set_initial_cluster(in.initial_cluster);
+  req.set_initial_cluster_token(in.initial_cluster_token);
+  req.set_peer_url(in.peer_url);
+  req.set_skip_hash_check(in.skip_hash_check);
+  pb::RestoreSnapshotResponse r;
+  grpc::Status s = impl_->stub->RestoreSnapshot(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "RestoreSnapshot");
+  RestoreResponse o;
+  o.sha256 = r.sha256();
+  o.data_dir = r.data_dir();
+  o.revision = r.revision();
+  o.member_id = r.member_id();
+  o.cluster_id = r.cluster_id();
+  return o;
+}
+
+}  // namespace lifeboat::agent

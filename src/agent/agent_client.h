@@ -1,0 +1,71 @@
+// AgentClient: a coordinator's connection to one host agent (agent.proto), one method per RPC,
+// plain structs in and out. Errors are one line naming the agent's address, what failed and the
+// fix; codes follow base/status.h (a wrong token is Unauthenticated). One caller at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace lifeboat::agent {
+
+struct AgentStatus {
+  bool etcd_running = false;
+  int64_t pid = 0;
+  bool data_dir_present = false;
+  uint64_t data_dir_bytes = 0, free_bytes = 0;
+  std::string etcd_version, member_name, peer_url, client_url, data_dir, mode;
+};
+
+struct StartRequest {
+  std::string initial_cluster, initial_cluster_state = "new", initial_cluster_token;
+  std::chrono::milliseconds timeout{60000};
+};
+struct StartResponse {
+  int64_t pid = 0;
+  std::string version;
+};
+
+struct RestoreRequest {
+  std::string snapshot_path;  // on the agent's host
+  std::string name;           // empty: the agent's member name
+  std::string initial_cluster;        // empty: "<name>=<peer_url>" (one member)
+  std::string initial_cluster_token;  // empty: "etcd-cluster"
+  std::string peer_url;               // empty: the agent's peer URL
+  bool skip_hash_check = false;
+};
+struct RestoreResponse {
+  std::string sha256, data_dir;
+  int64_t revision = 0;
+  uint64_t member_id = 0, cluster_id = 0;
+};
+
+class AgentClient {
+ public:
+  // `address` is HOST:PORT; `token` empty sends no authorization. The connection is made lazily;
+  // `call_timeout` bounds the quick calls (Start/Stop/Restore add their own waits to it).
+  static Result<std::unique_ptr<AgentClient>> Connect(
+      const std::string& address, const std::string& token,
+      std::chrono::milliseconds call_timeout = std::chrono::seconds(10));
+  ~AgentClient();
+  AgentClient(const AgentClient&) = delete;
+  AgentClient& operator=(const AgentClient&) = delete;
+
+  Result<AgentStatus> GetStatus();
+  // Returns whether etcd was running.
+  Result<bool> StopEtcd(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  Result<StartResponse> StartEtcd(const StartRequest& req);
+  // Returns the path the data dir was moved to.
+  Result<std::string> MoveDataAside();
+  Result<RestoreResponse> RestoreSnapshot(const RestoreRequest& req);
+
+ private:
+  struct Impl;
+  explicit AgentClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lifeboat::agent

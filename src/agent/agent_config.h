@@ -1,0 +1,39 @@
+// AgentConfig: what `lifeboat agent --config F` reads: where to listen, the token file, the one
+// member this host runs and how its etcd is controlled. Parsing checks everything up front so a
+// bad config fails at start-up (InvalidArgument, exit 2) instead of in the middle of a recovery.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace lifeboat::agent {
+
+enum class ControlMode { kProcess, kSystemd, kCommands };
+const char* ControlModeName(ControlMode m);
+
+struct AgentConfig {
+  std::string listen = "127.0.0.1:9438";
+  std::string token_file;
+  bool insecure_no_auth = false;
+
+  std::string member_name, data_dir, client_url, peer_url;
+
+  ControlMode mode = ControlMode::kProcess;
+  std::string etcd_binary = "etcd";
+  std::vector<std::string> etcd_extra_args;
+  std::string etcd_log_file;  // process mode; empty: "<data-dir>.log"
+  // TLS material for probing the member's client URL when it is https (optional).
+  std::string etcd_cacert, etcd_cert, etcd_key;
+
+  std::string systemd_unit;
+  std::string command_start, command_stop, command_status;  // run with /bin/sh -c
+};
+
+// Reads and checks the YAML file at `path`.
+Result<AgentConfig> LoadAgentConfig(const std::string& path);
+// The same from YAML text (`origin` names it in errors); for tests.
+Result<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& origin);
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,291 @@
+#include "agent/agent_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "agent.grpc.pb.h"
+#include "agent/controller.h"
+#include "agent/host_ops.h"
+#include "agent/token.h"
+#include "etcd/client.h"
+#include "snapshot/restore.h"
+
+namespace lifeboat::agent {
+namespace {
+
+namespace pb = ::lifeboat::agent::v1;
+using std::chrono::milliseconds;
+
+grpc::Status ToGrpc(const Status& s) {
+  using C = Status::Code;
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  switch (s.code()) {
+    case C::kOk:
+      return grpc::Status::OK;
+    case C::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case C::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case C::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case C::kDeadlineExceeded:
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      break;
+    case C::kUnauthenticated:
+      code = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case C::kPermissionDenied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
+    case C::kCorruption:
+      code = grpc::StatusCode::DATA_LOSS;
+      break;
+    case C::kIOError:
+      code = grpc::StatusCode::INTERNAL;
+      break;
+    case C::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case C::kAborted:
+      code = grpc::StatusCode::ABORTED;
+      break;
+    case C::kInternal:
+      code = grpc::StatusCode::INTERNAL;
+      break;
+  }
+  return grpc::Status(code, s.message());
+}
+
+milliseconds OrDefault(uint32_t ms, milliseconds def) { return ms == 0 ? def : milliseconds(ms); }
+
+class Service final : public pb::Agent::Service {
+ public:
+  Service(AgentConfig c, std::string token) : c_(std::move(c)), token_(std::move(token)), ctl_(NewController(c_)) {}
+
+  EtcdController& controller() { return *ctl_; }
+
+  grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest*, pb::GetStatusResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    auto running = ctl_->IsRunning();
+    if (!running.ok()) return ToGrpc(running.status());
+    out->set_etcd_running(*running);
+    out->set_pid(*running ? ctl_->Pid() : 0);
+    DataDirFacts f = InspectDataDir(c_.data_dir);
+    out->set_data_dir_present(f.present);
+    out->set_data_dir_bytes(f.bytes);
+    out->set_free_bytes(f.free_bytes);
+    out->set_etcd_version(Version());
+    out->set_member_name(c_.member_name);
+    out->set_peer_url(c_.peer_url);
+    out->set_client_url(c_.client_url);
+    out->set_data_dir(c_.data_dir);
+    out->set_mode(ControlModeName(c_.mode));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status StopEtcd(grpc::ServerContext* ctx, const pb::StopEtcdRequest* req, pb::StopEtcdResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    std::lock_guard<std::mutex> l(op_mu_);
+    auto was = ctl_->Stop(OrDefault(req->timeout_ms(), std::chrono::seconds(30)));
+    if (!was.ok()) return ToGrpc(was.status());
+    out->set_was_running(*was);
+    spdlog::info("StopEtcd: {}", *was ? "stopped" : "was not running");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status StartEtcd(grpc::ServerContext* ctx, const pb::StartEtcdRequest* req,
+                         pb::StartEtcdResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    const std::string& state = req->initial_cluster_state();
+    if (!state.empty() && state != "new" && state != "existing") {
+      return ToGrpc(Status::InvalidArgument("initial_cluster_state must be new or existing, not '" + state + "'"));
+    }
+    std::lock_guard<std::mutex> l(op_mu_);
+    auto running = ctl_->IsRunning();
+    if (!running.ok()) return ToGrpc(running.status());
+    if (*running) return ToGrpc(Status::FailedPrecondition("etcd is already running on this host (StopEtcd first)"));
+    StartArgs args{req->initial_cluster(), state, req->initial_cluster_token()};
+    if (Status st = ctl_->Start(args); !st.ok()) return ToGrpc(st);
+    spdlog::info("StartEtcd: launched (state {}), waiting for {}", state.empty() ? "-" : state, c_.client_url);
+    Status st = WaitAnswering(OrDefault(req->timeout_ms(), std::chrono::seconds(60)), out);
+    if (!st.ok()) return ToGrpc(st);
+    out->set_pid(ctl_->Pid());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status MoveDataAside(grpc::ServerContext* ctx, const pb::MoveDataAsideRequest*,
+                             pb::MoveDataAsideResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    std::lock_guard<std::mutex> l(op_mu_);
+    if (Status st = RefuseWhileRunning("move the data dir aside"); !st.ok()) return ToGrpc(st);
+    auto moved = MoveAside(c_.data_dir, std::chrono::system_clock::now());
+    if (!moved.ok()) return ToGrpc(moved.status());
+    spdlog::info("MoveDataAside: {} -> {}", c_.data_dir, *moved);
+    out->set_new_path(*moved);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RestoreSnapshot(grpc::ServerContext* ctx, const pb::RestoreSnapshotRequest* req,
+                               pb::RestoreSnapshotResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    std::lock_guard<std::mutex> l(op_mu_);
+    if (Status st = RefuseWhileRunning("restore"); !st.ok()) return ToGrpc(st);
+    if (!AbsentOrEmpty(c_.data_dir)) {
+      return ToGrpc(Status::FailedPrecondition("data dir " + c_.data_dir +
+                                               " exists and is not empty (MoveDataAside first)"));
+    }
+    // Hashed before the restore reads it: the coordinator compares this across hosts.
+    auto sha = FileSha256(req->snapshot_path());
+    if (!sha.ok()) return ToGrpc(sha.status());
+    snapshot::RestoreOptions o;
+    o.snapshot_path = req->snapshot_path();
+    o.name = req->name().empty() ? c_.member_name : req->name();
+    // Empty: a one-member cluster of this member (the recover-from-one-host case).
+    o.initial_advertise_peer_urls = req->peer_url().empty() ? c_.peer_url : req->peer_url();
+    o.initial_cluster = req->initial_cluster().empty() ? o.name + "=" + o.initial_advertise_peer_urls
+                                                       : req->initial_cluster();
+    if (!req->initial_cluster_token().empty()) o.initial_cluster_token = req->initial_cluster_token();
+    o.data_dir = c_.data_dir;
+    o.skip_hash_check = req->skip_hash_check();
+    auto r = snapshot::RestoreSnapshot(o);
+    if (!r.ok()) return ToGrpc(r.status());
+    spdlog::info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {}", o.snapshot_path, *sha, r->data_dir,
+                 r->revision);
+    out->set_sha256(*sha);
+    out->set_revision(r->revision);
+    out->set_member_id(r->member_id);
+    out->set_cluster_id(r->cluster_id);
+    out->set_data_dir(r->data_dir);
+    return grpc::Status::OK;
+  }
+
+ private:
+  grpc::Status Authorize(grpc::ServerContext* ctx) {
+    if (token_.empty()) return grpc::Status::OK;  // insecure-no-auth
+    const auto& md = ctx->client_metadata();
+    auto it = md.find("authorization");
+    if (it == md.end()) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "no bearer token (send \"authorization: Bearer <token>\" with the agent's token)");
+    }
+    std::string_view got = BearerToken(std::string_view(it->second.data(), it->second.size()));
+    if (!ConstantTimeEquals(got, token_)) {
+      spdlog::warn("refused a call from {}: wrong bearer token", ctx->peer());
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "wrong bearer token (use the token in the agent's token-file)");
+    }
+    return grpc::Status::OK;
+  }
+
+  Status RefuseWhileRunning(const std::string& what) {
+    auto running = ctl_->IsRunning();
+    if (!running.ok()) return running.status();
+    if (*running) {
+      return Status::FailedPrecondition("etcd is running on this host: cannot " + what + " (StopEtcd first)");
+    }
+    return Status::OK();
+  }
+
+  // `etcd --version` runs once; the binary does not change under a running agent.
+  std::string Version() {
+    std::lock_guard<std::mutex> l(version_mu_);
+    if (version_.empty()) version_ = EtcdVersion(c_.etcd_binary);
+    return version_;
+  }
+
+  // Polls Maintenance.Status on the client URL: it answers without a leader, so each member of a
+  // new multi-member cluster can be started in turn.
+  Status WaitAnswering(milliseconds timeout, pb::StartEtcdResponse* out) {
+    etcd::ClientOptions o;
+    o.endpoints = {c_.client_url};
+    o.cacert = c_.etcd_cacert;
+    o.cert = c_.etcd_cert;
+    o.key = c_.etcd_key;
+    o.dial_timeout = milliseconds(500);
+    o.command_timeout = milliseconds(1000);
+    auto until = std::chrono::steady_clock::now() + timeout;
+    std::string last = "no attempt";
+    while (std::chrono::steady_clock::now() < until) {
+      auto running = ctl_->IsRunning();
+      if (running.ok() && !*running) {
+        return Status::Unavailable("etcd exited during start-up; its log ends with:\n" + ctl_->LogTail(20));
+      }
+      auto client = etcd::Client::Connect(c_.client_url, o);
+      if (client.ok()) {
+        auto st = (*client)->Status();
+        if (st.ok()) {
+          out->set_version(st->version);
+          return Status::OK();
+        }
+        last = st.status().message();
+      } else {
+        last = client.status().message();
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return Status::DeadlineExceeded("etcd did not answer on " + c_.client_url + " within " +
+                                    std::to_string(timeout.count()) + " ms (last error: " + last +
+                                    "); its log ends with:\n" + ctl_->LogTail(20));
+  }
+
+  const AgentConfig c_;
+  const std::string token_;
+  std::unique_ptr<EtcdController> ctl_;
+  std::mutex op_mu_;  // one mutating operation at a time
+  std::mutex version_mu_;
+  std::string version_;
+};
+
+}  // namespace
+
+struct AgentServer::Impl {
+  std::unique_ptr<Service> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  bool process_mode = false;
+  bool shut = false;
+};
+
+AgentServer::AgentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AgentServer::~AgentServer() { Shutdown(); }
+
+Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& config, const std::string& token) {
+  if (token.empty() && !config.insecure_no_auth) {
+    return Status::InvalidArgument("the agent needs a token (set token-file; insecure-no-auth: true only for tests)");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->service = std::make_unique<Service>(config, token);
+  impl->process_mode = config.mode == ControlMode::kProcess;
+  grpc::ServerBuilder b;
+  // TLS for the agent is not there yet: the bearer token travels in clear text, so listen on
+  // a private network (see docs/agent.md).
+  b.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &impl->port);
+  b.RegisterService(impl->service.get());
+  impl->server = b.BuildAndStart();
+  if (!impl->server || impl->port == 0) {
+    return Status::Unavailable("cannot listen on " + config.listen + " (is the port taken? change 'listen')");
+  }
+  return std::unique_ptr<AgentServer>(new AgentServer(std::move(impl)));
+}
+
+int AgentServer::port() const { return impl_->port; }
+
+void AgentServer::Shutdown() {
+  if (impl_->shut) return;
+  impl_->shut = true;
+  // In-flight calls get a moment to finish; then they are cancelled (the op mutex keeps etcd consistent).
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (impl_->process_mode) {
+    auto r = impl_->service->controller().Stop(std::chrono::seconds(30));
+    if (r.ok() && *r) spdlog::info("stopped the etcd this agent started");
+  }
+}
+
+}  // namespace lifeboat::agent

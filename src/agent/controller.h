@@ -1,0 +1,48 @@
+// EtcdController: starts, stops and observes the local etcd, in one of three modes: `process`
+// (the agent runs etcd as its child), `systemd` (a unit) or `commands` (operator commands).
+// Start() only launches; the service waits for the member to answer. Calls are serialized by
+// the caller except IsRunning()/Pid(), which may run concurrently with them.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/agent_config.h"
+#include "base/status.h"
+
+namespace lifeboat::agent {
+
+struct StartArgs {
+  std::string initial_cluster;
+  std::string initial_cluster_state;  // new | existing
+  std::string initial_cluster_token;
+};
+
+class EtcdController {
+ public:
+  virtual ~EtcdController() = default;
+  virtual Status Start(const StartArgs& args) = 0;
+  // Idempotent; returns whether etcd was running. DeadlineExceeded when it is still running then.
+  virtual Result<bool> Stop(std::chrono::milliseconds deadline) = 0;
+  virtual Result<bool> IsRunning() = 0;
+  virtual int64_t Pid() { return 0; }  // 0 when unknown or not running
+  // The last lines of etcd's log, quoted when a start fails.
+  virtual std::string LogTail(int lines) = 0;
+};
+
+// Picks the implementation for config.mode.
+std::unique_ptr<EtcdController> NewController(const AgentConfig& config);
+std::unique_ptr<EtcdController> NewProcessController(const AgentConfig& config);
+std::unique_ptr<EtcdController> NewSystemdController(const AgentConfig& config);
+std::unique_ptr<EtcdController> NewCommandsController(const AgentConfig& config);
+
+// etcd's flags for this member: name, data dir, listen/advertise URLs, initial cluster.
+std::vector<std::string> MemberFlags(const AgentConfig& config, const StartArgs& args);
+// The same as ETCD_* variables (etcd reads them when the flag is not given; it refuses to start
+// when a variable and its flag are both set), for the systemd mode.
+std::map<std::string, std::string> MemberEnv(const AgentConfig& config, const StartArgs& args);
+
+}  // namespace lifeboat::agent

@@ -1,0 +1,88 @@
+#include "agent/shell.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "base/errno_status.h"
+
+namespace lifeboat::agent {
+
+Result<ShellResult> RunShell(const std::string& command, const std::map<std::string, std::string>& env,
+                             std::chrono::milliseconds timeout) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "create a pipe for", command);
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return ErrnoStatus(e, "fork for", command);
+  }
+  if (pid == 0) {
+    // Own process group, so a timeout kills everything the command started.
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  ShellResult r;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  char buf[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    int n = poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) continue;
+    ssize_t got = read(fds[0], buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;  // EOF: the command (and anything holding its output) is done
+    r.output.append(buf, static_cast<size_t>(got));
+    if (r.output.size() > 65536) r.output.erase(0, r.output.size() - 65536);
+  }
+  close(fds[0]);
+  if (timed_out) {
+    kill(-pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    r.exit_code = -1;
+    r.output += "\n(killed after " + std::to_string(timeout.count()) + " ms)";
+    return r;
+  }
+  int ws = 0;
+  // Output closed; the shell itself exits right after (a background child may keep it open
+  // longer, which is why the read loop, not this wait, carries the deadline).
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+  return r;
+}
+
+std::string LastLines(const std::string& text, int lines) {
+  size_t end = text.size();
+  while (end > 0 && text[end - 1] == '\n') --end;
+  size_t start = end;
+  for (int i = 0; i < lines; ++i) {
+    size_t nl = start == 0 ? std::string::npos : text.rfind('\n', start - 1);
+    if (nl == std::string::npos) return text.substr(0, end);
+    start = nl;
+  }
+  return text.substr(start + 1, end - start - 1);
+}
+
+}  // namespace lifeboat::agent

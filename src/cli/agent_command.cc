@@ -1,0 +1,65 @@
+// lifeboat agent --config F: the host agent (src/agent) for the one etcd member on this host,
+// serving until SIGTERM/SIGINT. Its config is its own YAML file (docs/agent.md), read through
+// the global --config flag (or LIFEBOAT_CONFIG); it does not use the cluster settings.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "agent/agent_config.h"
+#include "agent/agent_server.h"
+#include "agent/token.h"
+#include "cli/commands.h"
+
+namespace lifeboat::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+void RunAgent(Context& ctx) {
+  std::string path = ctx.flags.config;
+  if (path.empty() && std::getenv("LIFEBOAT_CONFIG")) path = std::getenv("LIFEBOAT_CONFIG");
+  if (path.empty()) {
+    return ctx.Fail(Status::InvalidArgument("lifeboat agent needs --config FILE (see docs/agent.md)"));
+  }
+  auto config = agent::LoadAgentConfig(path);
+  if (!config.ok()) return ctx.Fail(config.status());
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lifeboat-agent"));
+  std::string token;
+  if (!config->token_file.empty()) {
+    auto t = agent::ReadTokenFile(config->token_file);
+    if (!t.ok()) return ctx.Fail(t.status());
+    token = *t;
+  } else {
+    spdlog::warn("insecure-no-auth: true: ANYONE who can reach {} can stop etcd and move its data; use a token-file",
+                 config->listen);
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  auto server = agent::AgentServer::Start(*config, token);
+  if (!server.ok()) return ctx.Fail(server.status());
+  spdlog::info("lifeboat agent for member {} ({} mode) listening on port {}", config->member_name,
+               agent::ControlModeName(config->mode), (*server)->port());
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  spdlog::info("shutting down{}", config->mode == agent::ControlMode::kProcess ? " (stopping the etcd it started)"
+                                                                                  : " (etcd keeps running)");
+  (*server)->Shutdown();
+}
+
+}  // namespace
+
+void AddAgentCommand(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("agent", "serve the host agent for the etcd member on this host (--config FILE)");
+  cmd->callback([&ctx] { RunAgent(ctx); });
+}
+
+}  // namespace lifeboat::cli

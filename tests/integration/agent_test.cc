@@ -1,0 +1,318 @@
+// lifeboat agent against real etcd 3.4.23 on free loopback ports: the agent binary is started
+// with a config, then driven through AgentClient (the coordinator's client) step by step:
+// status, native restore, start, stop, move aside; wrong and missing tokens change nothing.
+// The process mode is the main case; the commands mode runs etcd through a small shell script.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "agent/agent_client.h"
+#include "harness/process.h"
+
+namespace lifeboat::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using agent::AgentClient;
+
+std::vector<int> FreePorts(int n) {
+  std::vector<int> fds, ports;
+  for (int i = 0; i < n; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ports.push_back(ntohs(a.sin_port));
+    fds.push_back(fd);
+  }
+  for (int fd : fds) close(fd);
+  return ports;
+}
+
+bool PortOpen(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+std::set<std::string> FilesUnder(const std::string& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) out.insert(fs::relative(e.path(), dir).string());
+  return out;
+}
+
+// One agent process for member "m1" on free ports, in a fresh temp dir.
+class AgentFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("lb-agent-");
+    ASSERT_FALSE(dir_.empty());
+    auto p = FreePorts(3);
+    client_url_ = "http://127.0.0.1:" + std::to_string(p[0]);
+    peer_url_ = "http://127.0.0.1:" + std::to_string(p[1]);
+    port_ = p[2];
+    address_ = "127.0.0.1:" + std::to_string(port_);
+    data_dir_ = dir_ + "/m1.etcd";
+    token_ = "tok-" + std::to_string(getpid()) + "-agent-test";
+    std::ofstream(dir_ + "/token") << token_ << "\n";
+  }
+
+  void TearDown() override {
+    client_.reset();  // an open connection holds up the server's shutdown for its grace period
+    if (agent_pid_ > 0) {
+      kill(agent_pid_, SIGTERM);
+      auto r = Wait(agent_pid_, std::chrono::seconds(60));
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  // `mode_yaml` is the mode-specific part of the config.
+  void StartAgent(const std::string& mode_yaml) {
+    std::ofstream(dir_ + "/agent.yaml") << "listen: " << address_ << "\n"
+                                        << "token-file: " << dir_ << "/token\n"
+                                        << "member: {name: m1, data-dir: " << data_dir_ << ", client-url: "
+                                        << client_url_ << ", peer-url: " << peer_url_ << "}\n"
+                                        << "etcd:\n  log-file: " << dir_ << "/etcd.log\n"
+                                        << "  extra-args: [--heartbeat-interval, '50', --election-timeout, '500']\n"
+                                        << mode_yaml;
+    agent_pid_ = Spawn({LB_BINARY, "agent", "--config", dir_ + "/agent.yaml"}, dir_ + "/agent.out",
+                       dir_ + "/agent.err");
+    ASSERT_GT(agent_pid_, 0);
+    // Wait for the port first: a gRPC channel that found it closed backs off for seconds.
+    bool listening = PollUntil(std::chrono::seconds(20), [&] { return PortOpen(port_); });
+    ASSERT_TRUE(listening) << "agent did not listen; stderr:\n" << ReadFile(dir_ + "/agent.err");
+    auto c = AgentClient::Connect(address_, token_, std::chrono::seconds(5));
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    client_ = std::move(*c);
+    auto st = client_->GetStatus();
+    ASSERT_TRUE(st.ok()) << st.status().ToString() << "\nagent stderr:\n" << ReadFile(dir_ + "/agent.err");
+  }
+
+  static std::string ReadFile(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  std::unique_ptr<AgentClient> ClientWithToken(const std::string& token) {
+    auto c = AgentClient::Connect(address_, token, std::chrono::seconds(5));
+    EXPECT_TRUE(c.ok());
+    return std::move(*c);
+  }
+
+  agent::RestoreResponse Restore() {
+    agent::RestoreRequest req;
+    req.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+    req.initial_cluster = "m1=" + peer_url_;
+    req.initial_cluster_token = "agent-test";
+    auto r = client_->RestoreSnapshot(req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : agent::RestoreResponse{};
+  }
+
+  int KeyCount() {
+    auto r = harness::Run({"etcdctl", "--endpoints", client_url_, "get", "", "--prefix", "--keys-only"});
+    EXPECT_TRUE(r.ok()) << r.err;
+    int n = 0;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) n += !line.empty();
+    return n;
+  }
+
+  std::string dir_, client_url_, peer_url_, address_, data_dir_, token_;
+  int port_ = 0;
+  pid_t agent_pid_ = -1;
+  std::unique_ptr<AgentClient> client_;
+};
+
+TEST_F(AgentFixture, ProcessModeRestoreStartStopMoveAside) {
+  StartAgent("mode: process\n");
+  if (HasFatalFailure()) return;
+
+  auto st = client_->GetStatus();
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_FALSE(st->etcd_running);
+  EXPECT_FALSE(st->data_dir_present);
+  EXPECT_GT(st->free_bytes, 0u);
+  EXPECT_EQ(st->etcd_version, "3.4.23");
+  EXPECT_EQ(st->member_name, "m1");
+  EXPECT_EQ(st->mode, "process");
+
+  // Wrong and missing tokens: refused, nothing touched.
+  for (const std::string& bad : {std::string("wrong-token"), std::string()}) {
+    auto c = ClientWithToken(bad);
+    auto s = c->GetStatus();
+    EXPECT_EQ(s.status().code(), Status::Code::kUnauthenticated) << s.status().ToString();
+    EXPECT_EQ(s.status().message().find(token_), std::string::npos);
+    agent::RestoreRequest req;
+    req.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+    req.initial_cluster = "m1=" + peer_url_;
+    EXPECT_EQ(c->RestoreSnapshot(req).status().code(), Status::Code::kUnauthenticated);
+    EXPECT_EQ(c->StartEtcd({}).status().code(), Status::Code::kUnauthenticated);
+  }
+  EXPECT_FALSE(fs::exists(data_dir_));
+
+  // Restore: the whole file's sha256 and the snapshot's revision.
+  auto restored = Restore();
+  auto sha = harness::Run({"sha256sum", std::string(LB_TEST_DATA) + "/small-snapshot.db"});
+  ASSERT_TRUE(sha.ok());
+  EXPECT_EQ(restored.sha256, sha.out.substr(0, 64));
+  EXPECT_EQ(restored.revision, 307);
+  EXPECT_EQ(restored.data_dir, data_dir_);
+  {
+    agent::RestoreRequest again;
+    again.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+    again.initial_cluster = "m1=" + peer_url_;
+    auto r = client_->RestoreSnapshot(again);
+    EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition) << r.status().ToString();
+  }
+
+  agent::StartRequest start;
+  start.initial_cluster = "m1=" + peer_url_;
+  start.initial_cluster_state = "new";
+  start.initial_cluster_token = "agent-test";
+  start.timeout = std::chrono::seconds(30);
+  auto started = client_->StartEtcd(start);
+  ASSERT_TRUE(started.ok()) << started.status().ToString() << "\nagent stderr:\n" << ReadFile(dir_ + "/agent.err");
+  EXPECT_EQ(started->version, "3.4.23");
+  EXPECT_GT(started->pid, 0);
+  EXPECT_EQ(KeyCount(), 303);  // `lifeboat snapshot status` of the file: 303 live keys
+
+  st = client_->GetStatus();
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->etcd_running);
+  EXPECT_EQ(st->pid, started->pid);
+  EXPECT_TRUE(st->data_dir_present);
+  EXPECT_GT(st->data_dir_bytes, 0u);
+
+  // While etcd runs: no move aside, no second start; a wrong token cannot stop it.
+  EXPECT_EQ(client_->MoveDataAside().status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(client_->StartEtcd(start).status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(ClientWithToken("wrong-token")->StopEtcd().status().code(), Status::Code::kUnauthenticated);
+  EXPECT_EQ(ClientWithToken("")->MoveDataAside().status().code(), Status::Code::kUnauthenticated);
+  EXPECT_TRUE(fs::exists(data_dir_));
+  EXPECT_TRUE(client_->GetStatus()->etcd_running);
+
+  auto stopped = client_->StopEtcd(std::chrono::seconds(20));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_TRUE(*stopped);
+  EXPECT_FALSE(client_->GetStatus()->etcd_running);
+  EXPECT_EQ(kill(static_cast<pid_t>(started->pid), 0), -1);  // gone (and reaped)
+  auto again = client_->StopEtcd();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(*again);
+
+  auto before = FilesUnder(data_dir_);
+  auto moved = client_->MoveDataAside();
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_TRUE(std::regex_match(*moved, std::regex(std::regex_replace(data_dir_, std::regex("\\."), "\\.") +
+                                                   "\\.lifeboat-[0-9]{8}T[0-9]{6}Z")))
+      << *moved;
+  EXPECT_FALSE(fs::exists(data_dir_));
+  EXPECT_EQ(FilesUnder(*moved), before);
+  st = client_->GetStatus();
+  EXPECT_FALSE(st->data_dir_present);
+  // Nothing left to move: NotFound, never a silent success.
+  EXPECT_EQ(client_->MoveDataAside().status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(AgentFixture, ProcessModeStartFailureQuotesTheLog) {
+  StartAgent("mode: process\n");
+  if (HasFatalFailure()) return;
+  // No restore: etcd bootstraps a new member, and the initial cluster does not name it.
+  agent::StartRequest start;
+  start.initial_cluster = "other=http://127.0.0.1:1";
+  start.initial_cluster_state = "new";
+  start.timeout = std::chrono::seconds(20);
+  auto r = client_->StartEtcd(start);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("log ends with"), std::string::npos) << r.status().ToString();
+  EXPECT_FALSE(client_->GetStatus()->etcd_running);
+}
+
+TEST_F(AgentFixture, SigtermStopsTheEtcdItStartedInProcessMode) {
+  StartAgent("mode: process\n");
+  if (HasFatalFailure()) return;
+  // Only the path: a one-member cluster of this member, etcd's default token.
+  agent::RestoreRequest restore;
+  restore.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+  auto restored = client_->RestoreSnapshot(restore);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  agent::StartRequest start;
+  start.initial_cluster = "m1=" + peer_url_;
+  start.initial_cluster_token = "etcd-cluster";
+  start.timeout = std::chrono::seconds(30);
+  auto started = client_->StartEtcd(start);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(KeyCount(), 303);
+  client_.reset();
+  kill(agent_pid_, SIGTERM);
+  auto r = Wait(agent_pid_, std::chrono::seconds(60));
+  agent_pid_ = -1;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(kill(static_cast<pid_t>(started->pid), 0), -1) << "etcd outlived its agent";
+}
+
+TEST_F(AgentFixture, RefusesToStartWithoutItsTokenFile) {
+  std::ofstream(dir_ + "/agent.yaml") << "listen: " << address_ << "\ntoken-file: " << dir_ << "/missing-token\n"
+                                      << "member: {name: m1, data-dir: " << data_dir_ << ", client-url: " << client_url_
+                                      << ", peer-url: " << peer_url_ << "}\n";
+  auto r = Lifeboat({"agent", "--config", dir_ + "/agent.yaml"}, {}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("missing-token"), std::string::npos) << r.err;
+  std::ofstream(dir_ + "/bad.yaml") << "listen: " << address_ << "\nmember: {name: m1}\n";
+  r = Lifeboat({"agent", "--config", dir_ + "/bad.yaml"}, {}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // Nothing listens there: the coordinator's client says so in one line.
+  auto down = ClientWithToken(token_)->GetStatus();
+  EXPECT_EQ(down.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(down.status().message().find("unreachable"), std::string::npos) << down.status().ToString();
+}
+
+TEST_F(AgentFixture, CommandsModeRunsOperatorCommands) {
+  // The operator's commands: etcd in the background with the flags the agent hands over.
+  std::string pidf = dir_ + "/etcd.pid";
+  StartAgent("mode: commands\ncommands:\n"
+             "  start: 'etcd $LIFEBOAT_ETCD_FLAGS >>" + dir_ + "/etcd.log 2>&1 </dev/null & echo $! >" + pidf + "'\n"
+             "  stop: 'kill $(cat " + pidf + ")'\n"
+             // A zombie (exited, not yet reaped by init) is not running.
+             "  status: 'p=$(cat " + pidf + " 2>/dev/null) && grep -q \"^State:[[:space:]]*[^Z]\" /proc/$p/status'\n");
+  if (HasFatalFailure()) return;
+  EXPECT_FALSE(client_->GetStatus()->etcd_running);
+  Restore();
+  agent::StartRequest start;
+  start.initial_cluster = "m1=" + peer_url_;
+  start.initial_cluster_state = "new";
+  start.initial_cluster_token = "agent-test";
+  start.timeout = std::chrono::seconds(30);
+  auto started = client_->StartEtcd(start);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(KeyCount(), 303);
+  auto st = client_->GetStatus();
+  EXPECT_TRUE(st->etcd_running);
+  EXPECT_EQ(st->mode, "commands");
+  EXPECT_EQ(client_->MoveDataAside().status().code(), Status::Code::kFailedPrecondition);
+  auto stopped = client_->StopEtcd(std::chrono::seconds(20));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_TRUE(*stopped);
+  EXPECT_FALSE(client_->GetStatus()->etcd_running);
+}
+
+}  // namespace
+}  // namespace lifeboat::harness

@@ -1,0 +1,107 @@
+// The agent's config parsing (every mistake is InvalidArgument, exit 2, naming the key) and its
+// token handling (constant-time compare, bearer header, token file).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "agent/agent_config.h"
+#include "agent/host_ops.h"
+#include "agent/token.h"
+
+namespace lifeboat::agent {
+namespace {
+
+const char* kGood = R"(
+listen: 127.0.0.1:9438
+token-file: /etc/lifeboat/agent.token
+member: {name: m1, data-dir: /var/lib/etcd/m1.etcd/, client-url: http://10.0.0.1:2379, peer-url: http://10.0.0.1:2380}
+mode: process
+etcd: {binary: /usr/bin/etcd, extra-args: [--snapshot-count, "10000"]}
+)";
+
+TEST(AgentConfigTest, ParsesAndDefaults) {
+  auto c = ParseAgentConfig(kGood, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->member_name, "m1");
+  EXPECT_EQ(c->data_dir, "/var/lib/etcd/m1.etcd");  // trailing slash dropped
+  EXPECT_EQ(c->etcd_log_file, "/var/lib/etcd/m1.etcd.log");
+  EXPECT_EQ(c->mode, ControlMode::kProcess);
+  EXPECT_EQ(c->etcd_extra_args, (std::vector<std::string>{"--snapshot-count", "10000"}));
+}
+
+void ExpectBad(const std::string& yaml, const std::string& needle) {
+  auto c = ParseAgentConfig(yaml, "t.yaml");
+  ASSERT_FALSE(c.ok()) << yaml;
+  EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(c.status().ExitCode(), 2);
+  EXPECT_NE(c.status().message().find(needle), std::string::npos) << c.status().message();
+}
+
+TEST(AgentConfigTest, RejectsMistakes) {
+  std::string g = kGood;
+  ExpectBad("listen: [", "not valid YAML");
+  ExpectBad("- a\n- b\n", "must be a mapping");
+  ExpectBad(g + "token_file: x\n", "unknown key 'token_file'");
+  ExpectBad("member: {name: m1, data-dir: /d, client-url: http://a:1, peer-url: http://a:2}\n",
+            "'token-file' is required");
+  ExpectBad("token-file: /t\n", "'member' is required");
+  ExpectBad("token-file: /t\nmember: {name: m1, data-dir: d, client-url: http://a:1, peer-url: http://a:2}\n",
+            "absolute path");
+  ExpectBad("token-file: /t\nmember: {name: m1, data-dir: /d, client-url: a:1, peer-url: http://a:2}\n",
+            "member.client-url");
+  ExpectBad("token-file: /t\nmember: {data-dir: /d, client-url: http://a:1, peer-url: http://a:2}\n", "member.name");
+  ExpectBad(g + "listen2: x\n", "unknown key");
+  ExpectBad(std::string(kGood).replace(g.find("mode: process"), 13, "mode: docker"), "'mode' must be");
+  ExpectBad(std::string(kGood).replace(g.find("mode: process"), 13, "mode: systemd"), "systemd.unit");
+  ExpectBad(std::string(kGood).replace(g.find("mode: process"), 13, "mode: commands\ncommands: {start: x}"),
+            "commands.stop");
+  ExpectBad(std::string(kGood).replace(g.find("127.0.0.1:9438"), 14, "nowhere"), "HOST:PORT");
+}
+
+TEST(AgentConfigTest, InsecureNoAuthNeedsNoTokenFile) {
+  auto c = ParseAgentConfig(
+      "insecure-no-auth: true\nmember: {name: m1, data-dir: /d, client-url: http://a:1, peer-url: http://a:2}\n", "t");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->insecure_no_auth);
+}
+
+TEST(AgentTokenTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("s3cret-token", "s3cret-token"));
+  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", "s3cret-tokeN"));
+  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", "s3cret-toke"));
+  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", ""));
+  EXPECT_FALSE(ConstantTimeEquals("", "x"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  std::string a(64, 'a'), b = a;
+  b[0] = 'b';
+  EXPECT_FALSE(ConstantTimeEquals(a, b));
+}
+
+TEST(AgentTokenTest, BearerHeader) {
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("Bearer "), "");
+  EXPECT_EQ(BearerToken("Basic abc"), "");
+  EXPECT_EQ(BearerToken("abc"), "");
+}
+
+TEST(AgentTokenTest, TokenFile) {
+  std::string path = "/tmp/lb-agent-token-" + std::to_string(getpid());
+  std::ofstream(path) << "tok-123\n";
+  auto t = ReadTokenFile(path);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(*t, "tok-123");
+  std::ofstream(path) << "\n";
+  auto e = ReadTokenFile(path);
+  EXPECT_EQ(e.status().code(), Status::Code::kInvalidArgument);
+  unlink(path.c_str());
+  EXPECT_EQ(ReadTokenFile(path).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(AgentHostOpsTest, AsidePathIsUtc) {
+  auto t = std::chrono::system_clock::from_time_t(1700000000);  // 2023-11-14 22:13:20 UTC
+  EXPECT_EQ(AsidePath("/d/m1.etcd", t), "/d/m1.etcd.lifeboat-20231114T221320Z");
+}
+
+}  // namespace
+}  // namespace lifeboat::agent
