@@ -3,10 +3,13 @@
 // calls and the helpers stay usable from multi-threaded tests.
 #include "harness/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -294,6 +297,27 @@ ProcResult Lifeboat(const std::vector<std::string>& args, const std::map<std::st
   std::vector<std::string> argv{LB_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv, env, timeout);
+}
+
+std::vector<int> FreePorts(int n) {
+  std::vector<int> fds, ports;
+  for (int i = 0; i < n; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ADD_FAILURE() << "cannot reserve a loopback port";
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    ports.push_back(ntohs(a.sin_port));
+    fds.push_back(fd);
+  }
+  for (int fd : fds) close(fd);
+  return ports;
 }
 
 }  // namespace lifeboat::harness

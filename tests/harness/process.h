@@ -43,6 +43,9 @@ bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& 
 // current test and returns "".
 std::string MakeTempDir(const std::string& prefix);
 
+// n distinct free TCP ports on 127.0.0.1 (bound together, then released for the caller to use).
+std::vector<int> FreePorts(int n);
+
 // Runs the lifeboat CLI under test (LB_BINARY) with args.
 ProcResult Lifeboat(const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& env = {},

@@ -80,9 +80,7 @@ TEST(DaemonTest, MetricsAndHealthz) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
   std::string dir = MakeTempDir("lb-metrics-");
-  // A free port: bind 0 through python, then hand it over.
-  ProcResult port = harness::Run({"python3", "-c", "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])"});
-  std::string listen = "127.0.0.1:" + port.out.substr(0, port.out.find('\n'));
+  std::string listen = "127.0.0.1:" + std::to_string(FreePorts(1).at(0));
   std::ofstream(dir + "/d.yaml") << "endpoints: [" << c->endpoints() << "]\nstore: file://" << dir
                                  << "/store\ntiers:\n  - name: fast\n    schedule: \"* * * * * *\"\n    keep: 1h\n";
   pid_t d = Spawn({LB_BINARY, "--config", dir + "/d.yaml", "daemon", "--metrics-listen", listen}, dir + "/out",

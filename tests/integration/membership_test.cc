@@ -17,9 +17,7 @@ TEST(MembershipTest, AddLearnerPromoteRefusedRemove) {
   ASSERT_TRUE(client.ok()) << client.status().ToString();
 
   // A learner that never starts: it does not vote, so the cluster keeps its quorum.
-  ProcResult port = harness::Run({"python3", "-c",
-                                  "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])"});
-  std::string peer = "http://127.0.0.1:" + port.out.substr(0, port.out.find('\n'));
+  std::string peer = "http://127.0.0.1:" + std::to_string(FreePorts(1).at(0));
   // etcd accepts membership changes only once every member has been connected for 5 s.
   Result<etcd::Member> added = Status::Unavailable("not tried");
   ASSERT_TRUE(PollUntil(std::chrono::seconds(30), [&] {
