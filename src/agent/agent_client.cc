@@ -92,6 +92,9 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.client_url = r.client_url();
   a.data_dir = r.data_dir();
   a.mode = r.mode();
+  a.min_free_bytes = r.min_free_bytes();
+  a.staging_dir = r.staging_dir();
+  a.staging_free_bytes = r.staging_free_bytes();
   return a;
 }
 
@@ -151,7 +154,24 @@ Result<RestoreResponse> AgentClient::RestoreSnapshot(const RestoreRequest& in) {
   o.revision = r.revision();
   o.member_id = r.member_id();
   o.cluster_id = r.cluster_id();
+  o.live_keys = r.live_keys();
   return o;
 }
+
+Result<FetchResponse> AgentClient::FetchBackup(const FetchRequest& in) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, std::chrono::minutes(60));  // a download of GBs
+  pb::FetchBackupRequest req;
+  req.set_store_url(in.store_url);
+  req.set_object_key(in.object_key);
+  req.set_sha256(in.sha256);
+  req.set_size(in.size);
+  pb::FetchBackupResponse r;
+  grpc::Status s = impl_->stub->FetchBackup(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "FetchBackup");
+  return FetchResponse{r.path(), r.sha256(), r.revision(), r.live_keys(), r.cached()};
+}
+
+const std::string& AgentClient::address() const { return impl_->address; }
 
 }  // namespace lifeboat::agent

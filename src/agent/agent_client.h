@@ -18,6 +18,9 @@ struct AgentStatus {
   bool data_dir_present = false;
   uint64_t data_dir_bytes = 0, free_bytes = 0;
   std::string etcd_version, member_name, peer_url, client_url, data_dir, mode;
+  uint64_t min_free_bytes = 0;
+  std::string staging_dir;
+  uint64_t staging_free_bytes = 0;
 };
 
 struct StartRequest {
@@ -41,6 +44,18 @@ struct RestoreResponse {
   std::string sha256, data_dir;
   int64_t revision = 0;
   uint64_t member_id = 0, cluster_id = 0;
+  uint64_t live_keys = 0;
+};
+
+struct FetchRequest {
+  std::string store_url, object_key, sha256;
+  uint64_t size = 0;
+};
+struct FetchResponse {
+  std::string path, sha256;
+  int64_t revision = 0;
+  uint64_t live_keys = 0;
+  bool cached = false;
 };
 
 class AgentClient {
@@ -61,6 +76,9 @@ class AgentClient {
   // Returns the path the data dir was moved to.
   Result<std::string> MoveDataAside();
   Result<RestoreResponse> RestoreSnapshot(const RestoreRequest& req);
+  // Stages a backup on the agent's host (it reads the store with its own credentials).
+  Result<FetchResponse> FetchBackup(const FetchRequest& req);
+  const std::string& address() const;
 
  private:
   struct Impl;

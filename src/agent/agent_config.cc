@@ -46,7 +46,7 @@ Status CheckUrl(const std::string& url, const std::string& key, const std::strin
 Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   AgentConfig c;
   LB_RETURN_IF_ERROR(CheckKeys(root, "", {"listen", "token-file", "insecure-no-auth", "member", "mode", "etcd",
-                                          "systemd", "commands"},
+                                          "systemd", "commands", "staging-dir", "min-free-bytes"},
                                origin));
   LB_RETURN_IF_ERROR(Str(root, "listen", "", &c.listen, origin));
   LB_RETURN_IF_ERROR(Str(root, "token-file", "", &c.token_file, origin));
@@ -81,6 +81,17 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
   LB_RETURN_IF_ERROR(CheckUrl(c.client_url, "member.client-url", origin));
   LB_RETURN_IF_ERROR(CheckUrl(c.peer_url, "member.peer-url", origin));
+
+  LB_RETURN_IF_ERROR(Str(root, "staging-dir", "", &c.staging_dir, origin));
+  if (c.staging_dir.empty()) c.staging_dir = c.data_dir + ".lifeboat-staging";
+  if (c.staging_dir.front() != '/') return Bad(origin, "'staging-dir' must be an absolute path");
+  if (root["min-free-bytes"]) {
+    try {
+      c.min_free_bytes = root["min-free-bytes"].as<uint64_t>();
+    } catch (const YAML::Exception&) {
+      return Bad(origin, "'min-free-bytes' must be a whole number of bytes");
+    }
+  }
 
   std::string mode = "process";
   LB_RETURN_IF_ERROR(Str(root, "mode", "", &mode, origin));

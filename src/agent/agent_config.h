@@ -3,6 +3,7 @@
 // bad config fails at start-up (InvalidArgument, exit 2) instead of in the middle of a recovery.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct AgentConfig {
   bool insecure_no_auth = false;
 
   std::string member_name, data_dir, client_url, peer_url;
+  // Where FetchBackup stages downloaded backups; default "<data-dir>.lifeboat-staging".
+  std::string staging_dir;
+  // A restore must leave at least this much free on the data dir's file system.
+  uint64_t min_free_bytes = 0;
 
   ControlMode mode = ControlMode::kProcess;
   std::string etcd_binary = "etcd";

@@ -10,6 +10,7 @@
 #include "agent.grpc.pb.h"
 #include "agent/controller.h"
 #include "agent/host_ops.h"
+#include "agent/staging.h"
 #include "agent/token.h"
 #include "etcd/client.h"
 #include "snapshot/restore.h"
@@ -87,6 +88,9 @@ class Service final : public pb::Agent::Service {
     out->set_client_url(c_.client_url);
     out->set_data_dir(c_.data_dir);
     out->set_mode(ControlModeName(c_.mode));
+    out->set_min_free_bytes(c_.min_free_bytes);
+    out->set_staging_dir(c_.staging_dir);
+    out->set_staging_free_bytes(InspectDataDir(c_.staging_dir).free_bytes);
     return grpc::Status::OK;
   }
 
@@ -141,8 +145,9 @@ class Service final : public pb::Agent::Service {
       return ToGrpc(Status::FailedPrecondition("data dir " + c_.data_dir +
                                                " exists and is not empty (MoveDataAside first)"));
     }
-    // Hashed before the restore reads it: the coordinator compares this across hosts.
-    auto sha = FileSha256(req->snapshot_path());
+    // Hashed before the restore reads it (the coordinator compares this across hosts); the same
+    // pass checks etcd's trailer, so the restore need not read the file twice.
+    auto sha = req->skip_hash_check() ? FileSha256(req->snapshot_path()) : CheckSnapshotFile(req->snapshot_path());
     if (!sha.ok()) return ToGrpc(sha.status());
     snapshot::RestoreOptions o;
     o.snapshot_path = req->snapshot_path();
@@ -153,7 +158,7 @@ class Service final : public pb::Agent::Service {
                                                        : req->initial_cluster();
     if (!req->initial_cluster_token().empty()) o.initial_cluster_token = req->initial_cluster_token();
     o.data_dir = c_.data_dir;
-    o.skip_hash_check = req->skip_hash_check();
+    o.skip_hash_check = true;  // checked above, unless the caller asked to skip it
     auto r = snapshot::RestoreSnapshot(o);
     if (!r.ok()) return ToGrpc(r.status());
     spdlog::info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {}", o.snapshot_path, *sha, r->data_dir,
@@ -163,6 +168,24 @@ class Service final : public pb::Agent::Service {
     out->set_member_id(r->member_id);
     out->set_cluster_id(r->cluster_id);
     out->set_data_dir(r->data_dir);
+    out->set_live_keys(r->live_keys);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status FetchBackup(grpc::ServerContext* ctx, const pb::FetchBackupRequest* req,
+                           pb::FetchBackupResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    // Not under op_mu_: a download does not touch etcd or its data dir, and it may take minutes.
+    std::lock_guard<std::mutex> l(fetch_mu_);
+    StageRequest sr{req->store_url(), req->object_key(), req->sha256(), req->size()};
+    auto staged = StageBackup(sr, c_.staging_dir);
+    if (!staged.ok()) return ToGrpc(staged.status());
+    spdlog::info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path, staged->cached ? "already staged" : "downloaded");
+    out->set_path(staged->path);
+    out->set_sha256(staged->sha256);
+    out->set_revision(staged->revision);
+    out->set_live_keys(staged->live_keys);
+    out->set_cached(staged->cached);
     return grpc::Status::OK;
   }
 
@@ -239,6 +262,7 @@ class Service final : public pb::Agent::Service {
   const std::string token_;
   std::unique_ptr<EtcdController> ctl_;
   std::mutex op_mu_;  // one mutating operation at a time
+  std::mutex fetch_mu_;
   std::mutex version_mu_;
   std::string version_;
 };

@@ -47,6 +47,8 @@ class Status {
   std::string ToString() const;
   // Returns a copy whose message is "<context>: <message>".
   Status Annotate(const std::string& context) const;
+  // The same code with another message.
+  Status WithMessage(std::string m) const { return Status(code_, std::move(m)); }
   // 0 ok, 2 usage/config error, 1 anything else.
   int ExitCode() const;
 

@@ -30,6 +30,8 @@ void AddPruneCommand(CLI::App& app, Context& ctx);
 void AddDaemonCommand(CLI::App& app, Context& ctx);
 void AddLifecycleCommand(CLI::App& app, Context& ctx);
 void AddAgentCommand(CLI::App& app, Context& ctx);
+void AddRestoreClusterCommand(CLI::App& app, Context& ctx);
+void AddRecoverMemberCommand(CLI::App& app, Context& ctx);
 
 // A tier name from --tier -> its folder in the store (configured tiers), or the name itself.
 std::string TierFolder(const Settings& settings, const std::string& name);

@@ -42,10 +42,11 @@ struct FileConfig {
   std::string timezone, jitter, metrics_listen, prune;
   std::string endpoints, cacert, cert, key, user, password, password_file, dial_timeout, command_timeout;
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
+  std::string agents, agent_token_file, restore_journal;
 };
 
 Result<std::string> Scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
-  if (n.IsSequence() && key == "endpoints") {
+  if (n.IsSequence() && (key == "endpoints" || key == "agents")) {
     std::string joined;
     for (const auto& e : n) joined += (joined.empty() ? "" : ",") + e.as<std::string>();
     return joined;
@@ -110,6 +111,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       {"password-file", &fc.password_file}, {"dial-timeout", &fc.dial_timeout},
       {"command-timeout", &fc.command_timeout}, {"store", &fc.store},
       {"prefix", &fc.prefix},       {"cluster-name", &fc.cluster_name},
+      {"agents", &fc.agents},       {"agent-token-file", &fc.agent_token_file},
+      {"restore-journal", &fc.restore_journal},
   };
   const std::map<std::string, std::string*> backup = {
       {"source", &fc.source}, {"max-lag", &fc.max_lag}, {"stall-timeout", &fc.stall_timeout},
@@ -306,6 +309,11 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (!fc.max_rate.empty()) {
     LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
+  }
+  s.agents = SplitComma(Pick(flags.agents, "LIFEBOAT_AGENTS", fc.agents));
+  s.agent_token_file = Pick(flags.agent_token_file, "LIFEBOAT_AGENT_TOKEN_FILE", fc.agent_token_file);
+  if (std::string v = Pick(flags.journal, "LIFEBOAT_RESTORE_JOURNAL", fc.restore_journal); !v.empty()) {
+    s.restore_journal = v;
   }
   return s;
 }

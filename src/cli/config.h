@@ -28,6 +28,8 @@ struct Flags {
   std::string dial_timeout, command_timeout;
   std::string write_out = "table";
   std::string store, prefix, cluster_name;
+  // restore-cluster / recover-member (their own flags, resolved here with the rest)
+  std::string agents, agent_token_file, journal;
 };
 
 struct Settings {
@@ -49,6 +51,10 @@ struct Settings {
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;
   std::string tier = "hourly";
+  // Recovery through host agents (restore-cluster, recover-member).
+  std::vector<std::string> agents;  // HOST:PORT of each member's agent
+  std::string agent_token_file;
+  std::string restore_journal = "/var/lib/lifeboat/restore-journal.json";
 };
 
 // Registers the global flags on `app` (etcdctl's names).

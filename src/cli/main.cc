@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   lifeboat::cli::AddDaemonCommand(app, ctx);
   lifeboat::cli::AddLifecycleCommand(app, ctx);
   lifeboat::cli::AddAgentCommand(app, ctx);
+  lifeboat::cli::AddRestoreClusterCommand(app, ctx);
+  lifeboat::cli::AddRecoverMemberCommand(app, ctx);
   lifeboat::cli::AddSnapshotCommand(app, ctx);
   lifeboat::cli::AddVerifyCommand(app, ctx);
   try {

@@ -1,0 +1,34 @@
+// Staging: backups downloaded onto this host before a restore, as "<staging-dir>/<sha256>.db".
+// A staged file is always whole and checked: it is written through an AtomicFile while the
+// object's SHA-256 and etcd's trailer are computed in one pass, and committed only when both
+// match what the coordinator expects. A file already staged is re-checked, never trusted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace lifeboat::agent {
+
+struct StagedBackup {
+  std::string path, sha256;
+  int64_t revision = 0;  // the revision etcd resumes at after restoring it
+  uint64_t live_keys = 0;
+  bool cached = false;
+};
+
+struct StageRequest {
+  std::string store_url, object_key, sha256;
+  uint64_t size = 0;
+};
+
+// Downloads (or re-checks) into `staging_dir`, creating it. Corruption when the bytes do not
+// match; the staging dir then holds nothing new.
+Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir);
+
+// One pass over a snapshot file: hex SHA-256 of the whole file, and Corruption unless etcd's
+// trailer matches the image.
+Result<std::string> CheckSnapshotFile(const std::string& path);
+
+}  // namespace lifeboat::agent

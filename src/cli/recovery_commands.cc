@@ -1,0 +1,268 @@
+// lifeboat restore-cluster and recover-member: the runbook's two recoveries, through the host
+// agents (docs/recovery.md). Step lines go to stderr as they happen; the result table (or JSON
+// with -w json) to stdout.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "agent/token.h"
+#include "base/timefmt.h"
+#include "cli/commands.h"
+#include "cli/printer.h"
+#include "cli/report_json.h"
+#include "ops/recover_member.h"
+#include "ops/restore_cluster.h"
+
+namespace lifeboat::cli {
+namespace {
+
+using nlohmann::json;
+
+json StepsJson(const std::vector<ops::StepReport>& steps) {
+  json a = json::array();
+  for (const auto& s : steps) a.push_back({{"step", s.step}, {"seconds", s.seconds}, {"ok", s.ok}, {"detail", s.detail}});
+  return a;
+}
+
+void PrintSteps(const std::vector<ops::StepReport>& steps, const std::string& format) {
+  Table t({"STEP", "SECONDS", "RESULT"});
+  for (const auto& s : steps) t.AddRow({s.step, fmt::format("{:.1f}", s.seconds), s.ok ? s.detail : "FAILED"});
+  t.Print(std::cout, format);
+}
+
+void PrintMembers(const ops::ClusterReport& rep, const std::string& format) {
+  Table t({"MEMBER", "ENDPOINT", "LEADER", "REVISION", "HASHKV", "KEYS"});
+  for (const auto& r : rep.reports) {
+    t.AddRow({r.label(), r.endpoint, r.is_leader ? "true" : "false",
+              r.reachable ? std::to_string(r.status.header.revision) : "-",
+              r.hash ? fmt::format("{}", *r.hash) : "-", r.keys_at_common ? std::to_string(*r.keys_at_common) : "-"});
+  }
+  t.Print(std::cout, format);
+}
+
+// Settings shared by both commands: the agents and their token.
+struct AgentSettings {
+  std::vector<std::string> agents;
+  std::string token;
+};
+
+Result<AgentSettings> LoadAgents(const Settings& s) {
+  if (s.agents.empty()) {
+    return Status::InvalidArgument("no agents configured (set 'agents:' in the config or --agents HOST:PORT,...)");
+  }
+  if (s.agent_token_file.empty()) {
+    return Status::InvalidArgument("no agent token (set 'agent-token-file:' in the config or --agent-token-file)");
+  }
+  LB_ASSIGN_OR_RETURN(std::string token, agent::ReadTokenFile(s.agent_token_file));
+  return AgentSettings{s.agents, token};
+}
+
+void LogLine(const std::string& line) { std::cerr << "lifeboat: " << line << std::endl; }
+
+// ---- restore-cluster ----
+
+struct RestoreArgs {
+  std::string backup = "latest", at;
+  bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false;
+  std::string verify_timeout = "180s", start_timeout = "120s";
+};
+
+void PrintPlan(const ops::RestoreJournal& j) {
+  std::cerr << "plan: restore every member from " << j.backup_key << "\n"
+            << "      " << j.store << ", sha256 " << j.sha256 << ", " << HumanBytes(j.size) << ", revision "
+            << j.revision << ", " << j.live_keys << " keys, taken from " << j.source_member << " of cluster "
+            << j.source_cluster_name << "\n"
+            << "      new cluster token " << j.cluster_token << ", initial cluster " << j.initial_cluster << "\n";
+  Table t({"MEMBER", "AGENT", "DATA DIR", "MOVED ASIDE TO"});
+  for (const auto& m : j.members) t.AddRow({m.name, m.agent, m.data_dir, m.data_dir + ".lifeboat-<UTC time>"});
+  t.PrintTable(std::cerr);
+}
+
+bool Confirm(const ops::RestoreJournal& j, bool yes) {
+  PrintPlan(j);
+  if (yes) return true;
+  std::cerr << "This stops etcd on every member above and replaces its data (old data dirs are kept).\n"
+            << "Type 'yes' to go on: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
+}
+
+void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
+  auto settings = Resolve(ctx.flags);
+  if (!settings.ok()) return ctx.Fail(settings.status());
+  auto agents = LoadAgents(*settings);
+  if (!agents.ok()) return ctx.Fail(agents.status());
+  if (!a.yes && !a.dry_run && !a.resume && isatty(STDIN_FILENO) == 0) {
+    return ctx.Fail(Status::InvalidArgument("restore-cluster needs --yes when not run on a terminal (or --dry-run "
+                                            "to see the plan)"));
+  }
+  ops::RestoreClusterOptions o;
+  o.agents = agents->agents;
+  o.agent_token = agents->token;
+  o.client = settings->client;
+  o.store_url = settings->store;
+  o.prefix = settings->prefix;
+  o.backup_ref = a.backup;
+  if (!a.at.empty()) {
+    if (a.backup != "latest") return ctx.Fail(Status::InvalidArgument("give --backup or --at, not both"));
+    auto t = ParseRFC3339(a.at);
+    if (!t.ok()) {
+      return ctx.Fail(Status::InvalidArgument("--at '" + a.at + "' is not an RFC 3339 time (e.g. 2026-11-24T12:00:00Z)"));
+    }
+    o.at = *t;
+  }
+  o.cluster_name = settings->cluster_name;
+  o.allow_other_cluster = a.allow_other;
+  o.dry_run = a.dry_run;
+  o.safety_backup = !a.skip_safety;
+  o.journal_path = settings->restore_journal;
+  o.resume = a.resume;
+  auto vt = ParseDuration(a.verify_timeout, "--verify-timeout");
+  if (!vt.ok()) return ctx.Fail(vt.status());
+  o.verify_timeout = *vt;
+  auto st = ParseDuration(a.start_timeout, "--start-timeout");
+  if (!st.ok()) return ctx.Fail(st.status());
+  o.start_timeout = *st;
+  // The safety backup goes to every configured store.
+  std::vector<std::unique_ptr<store::Store>> owned;
+  std::vector<std::string> urls = {settings->store};
+  urls.insert(urls.end(), settings->extra_stores.begin(), settings->extra_stores.end());
+  for (const auto& u : urls) {
+    auto s = store::OpenStore(u);
+    if (!s.ok()) return ctx.Fail(s.status());
+    o.safety_stores.push_back(s->get());
+    owned.push_back(std::move(*s));
+  }
+  o.confirm = [&](const ops::RestoreJournal& j) { return Confirm(j, a.yes); };
+  o.log = LogLine;
+
+  ops::RestoreClusterResult r = ops::RestoreCluster(o);
+  if (a.dry_run && r.status.ok()) PrintPlan(r.journal);
+  const std::string& w = settings->write_out;
+  if (w == "json") {
+    json j = json::parse(ops::ToJson(r.journal));
+    json out = {{"ok", r.status.ok()},
+                {"dry_run", r.dry_run},
+                {"failed_step", r.failed_step},
+                {"error", r.status.ok() ? "" : r.status.message()},
+                {"journal_path", o.journal_path},
+                {"plan", j},
+                {"steps", StepsJson(r.steps)},
+                {"problems", r.problems}};
+    if (r.report) out["cluster"] = ReportToJson(*r.report);
+    std::cout << out.dump(2) << "\n";
+  } else {
+    PrintSteps(r.steps, w);
+    if (r.report) PrintMembers(*r.report, w);
+    for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
+    if (r.status.ok() && !r.dry_run) {
+      std::cout << "restored " << r.journal.members.size() << " members from " << r.journal.backup_key
+                << "; old data dirs kept:";
+      for (const auto& m : r.journal.members) {
+        for (const auto& d : m.moved_to) std::cout << " " << d;
+      }
+      std::cout << "\n";
+    } else if (r.dry_run) {
+      std::cout << "dry run: preflight passed, nothing changed\n";
+    }
+  }
+  if (!r.status.ok()) {
+    std::string hint = r.journaled ? " (fix that, then: lifeboat restore-cluster --resume; journal " + o.journal_path + ")"
+                                   : " (nothing was changed)";
+    std::string at = r.failed_step.empty() ? "restore-cluster" : "restore-cluster failed at " + r.failed_step;
+    ctx.Fail(r.status.WithMessage(at + ": " + r.status.message() + hint));
+  }
+}
+
+// ---- recover-member ----
+
+struct RecoverArgs {
+  std::string name, timeout = "10m";
+  bool auto_pick = false, force = false, no_learner = false;
+};
+
+void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
+  auto settings = Resolve(ctx.flags);
+  if (!settings.ok()) return ctx.Fail(settings.status());
+  if (a.name.empty() == !a.auto_pick) {
+    return ctx.Fail(Status::InvalidArgument("give the member's NAME or --auto (one of them)"));
+  }
+  auto agents = LoadAgents(*settings);
+  if (!agents.ok()) return ctx.Fail(agents.status());
+  ops::RecoverMemberOptions o;
+  o.agents = agents->agents;
+  o.agent_token = agents->token;
+  o.client = settings->client;
+  o.name = a.name;
+  o.auto_pick = a.auto_pick;
+  o.force = a.force;
+  o.learner = !a.no_learner;
+  auto t = ParseDuration(a.timeout, "--timeout");
+  if (!t.ok()) return ctx.Fail(t.status());
+  o.timeout = *t;
+  o.log = LogLine;
+  ops::RecoverMemberResult r = ops::RecoverMember(o);
+  const std::string& w = settings->write_out;
+  if (w == "json") {
+    json out = {{"ok", r.status.ok()},
+                {"nothing_to_do", r.nothing_to_do},
+                {"member", r.name},
+                {"agent", r.agent},
+                {"peer_url", r.peer_url},
+                {"old_id", etcd::IdHex(r.old_id)},
+                {"new_id", etcd::IdHex(r.new_id)},
+                {"moved_to", r.moved_to},
+                {"failed_step", r.failed_step},
+                {"error", r.status.ok() ? "" : r.status.message()},
+                {"steps", StepsJson(r.steps)}};
+    if (r.report) out["cluster"] = ReportToJson(*r.report);
+    std::cout << out.dump(2) << "\n";
+  } else {
+    PrintSteps(r.steps, w);
+    if (r.report && r.status.ok()) PrintMembers(*r.report, w);
+    if (r.nothing_to_do) std::cout << "nothing to recover: every member is healthy and consistent\n";
+  }
+  if (!r.status.ok()) {
+    ctx.Fail(r.status.WithMessage("recover-member failed at " + r.failed_step + ": " + r.status.message()));
+  }
+}
+
+}  // namespace
+
+void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<RestoreArgs>();
+  auto* cmd = app.add_subcommand("restore-cluster", "restore every member from the same backup, through the agents");
+  cmd->add_option("--backup", a->backup, "latest (default), an object key or a backup name (see `lifeboat list`)");
+  cmd->add_option("--at", a->at, "the newest backup finished at or before this RFC 3339 time");
+  cmd->add_flag("--dry-run", a->dry_run, "preflight and print the plan; change nothing");
+  cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
+  cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");
+  cmd->add_flag("--allow-other-cluster", a->allow_other, "restore a backup taken from another cluster");
+  cmd->add_flag("--skip-safety-backup", a->skip_safety, "do not back up what still runs before stopping it");
+  cmd->add_option("--journal", ctx.flags.journal, "journal file (default /var/lib/lifeboat/restore-journal.json)");
+  cmd->add_option("--agents", ctx.flags.agents, "comma-separated HOST:PORT of the agents (env LIFEBOAT_AGENTS)");
+  cmd->add_option("--agent-token-file", ctx.flags.agent_token_file, "file with the agents' bearer token");
+  cmd->add_option("--start-timeout", a->start_timeout, "how long each member may take to answer after start (120s)");
+  cmd->add_option("--verify-timeout", a->verify_timeout, "how long the restored cluster may take to verify (180s)");
+  cmd->callback([&ctx, a] { RunRestoreCluster(ctx, *a); });
+}
+
+void AddRecoverMemberCommand(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<RecoverArgs>();
+  auto* cmd = app.add_subcommand("recover-member", "replace one broken member: remove, re-add, resync");
+  cmd->add_option("name", a->name, "the member to replace");
+  cmd->add_flag("--auto", a->auto_pick, "find the one broken (unreachable or divergent) member");
+  cmd->add_flag("--force", a->force, "replace a member even though it is healthy");
+  cmd->add_flag("--no-learner", a->no_learner, "add it as a voting member at once (default: learner, then promote)");
+  cmd->add_option("--timeout", a->timeout, "deadline for membership changes and the catch-up (10m)");
+  cmd->add_option("--agents", ctx.flags.agents, "comma-separated HOST:PORT of the agents (env LIFEBOAT_AGENTS)");
+  cmd->add_option("--agent-token-file", ctx.flags.agent_token_file, "file with the agents' bearer token");
+  cmd->callback([&ctx, a] { RunRecoverMember(ctx, *a); });
+}
+
+}  // namespace lifeboat::cli

@@ -1,0 +1,284 @@
+#include "ops/recover_member.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "etcd/client.h"
+#include "etcd/types.h"
+#include "ops/recovery_plan.h"
+
+namespace lifeboat::ops {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+bool HasUrl(const etcd::Member& m, const std::string& url) {
+  return std::find(m.peer_urls.begin(), m.peer_urls.end(), url) != m.peer_urls.end();
+}
+
+class Recovery {
+ public:
+  explicit Recovery(const RecoverMemberOptions& o) : o_(o) {}
+
+  RecoverMemberResult Run() {
+    if (!Step("connect agents", [&] { return ConnectFleet(); })) return std::move(r_);
+    if (!Step("survey", [&] { return Choose(); })) return std::move(r_);
+    if (r_.nothing_to_do) return std::move(r_);
+    if (!Step("member remove", [&] { return Remove(); })) return std::move(r_);
+    if (!Step("stop + move aside", [&] { return StopAndMoveAside(); })) return std::move(r_);
+    if (!Step("member add", [&] { return Add(); })) return std::move(r_);
+    if (!Step("start", [&] { return Start(); })) return std::move(r_);
+    if (o_.learner && !Step("promote", [&] { return Promote(); })) return std::move(r_);
+    if (!Step("catch up", [&] { return WaitConsistent(); })) return std::move(r_);
+    return std::move(r_);
+  }
+
+ private:
+  void Log(const std::string& line) {
+    if (o_.log) o_.log(line);
+  }
+
+  bool Step(const std::string& name, const std::function<Status()>& fn) {
+    auto t0 = Clock::now();
+    Status s = fn();
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    r_.steps.push_back({name, secs, detail_, s.ok()});
+    Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
+    detail_.clear();
+    if (s.ok()) return true;
+    r_.status = s;
+    r_.failed_step = name;
+    return false;
+  }
+
+  // Retries `fn` while etcd answers FailedPrecondition/Unavailable (3.4 refuses membership
+  // changes until every member has been connected for 5 s; a learner is promoted only in sync).
+  Status Retry(const std::string& what, const std::function<Status()>& fn) {
+    auto until = Clock::now() + o_.timeout;
+    for (;;) {
+      Status s = fn();
+      if (s.ok()) return s;
+      bool transient = s.code() == Status::Code::kFailedPrecondition || s.code() == Status::Code::kUnavailable ||
+                       s.code() == Status::Code::kDeadlineExceeded;
+      if (!transient || Clock::now() >= until) return s.Annotate(what);
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+  }
+
+  Status ConnectFleet() {
+    LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(o_.agents, o_.agent_token));
+    detail_ = std::to_string(fleet_.members().size()) + " agents answer";
+    return Status::OK();
+  }
+
+  etcd::ClientOptions ClientFor(const std::vector<std::string>& endpoints) const {
+    etcd::ClientOptions c = o_.client;
+    c.endpoints = endpoints;
+    return c;
+  }
+
+  Result<ClusterReport> Look() {
+    SurveyOptions so;
+    so.whole_cluster = false;
+    so.hashes = true;
+    return Survey(ClientFor(fleet_.ClientUrls()), so);
+  }
+
+  Status Choose() {
+    LB_ASSIGN_OR_RETURN(ClusterReport rep, Look());
+    CheckResult chk = Judge(rep);
+    std::string name = o_.name;
+    auto listed = [&](const std::string& n) {
+      return std::any_of(rep.members.begin(), rep.members.end(), [&](const etcd::Member& m) { return m.name == n; });
+    };
+    if (o_.auto_pick) {
+      auto i = FindBrokenMember(rep, chk);
+      if (!i.ok() && i.status().code() == Status::Code::kNotFound) {
+        r_.nothing_to_do = true;
+        detail_ = i.status().message();
+        return Status::OK();
+      }
+      if (!i.ok()) return i.status();
+      name = rep.reports[*i].name;
+      if (name.empty()) return Status::FailedPrecondition("the broken member at " + rep.reports[*i].endpoint +
+                                                          " has no name yet (recover it by name)");
+    } else if (!listed(name) && fleet_.Find(name) >= 0) {
+      // Removed by an earlier, interrupted run: the others must be healthy and agree.
+      for (size_t i = 0; i < rep.reports.size(); ++i) {
+        if (rep.reports[i].name != name && !rep.reports[i].reachable) {
+          return Status::FailedPrecondition(name + " is not a member any more and " + rep.reports[i].label() +
+                                            " does not answer either (fix it first, or restore the whole cluster)");
+        }
+      }
+    } else {
+      LB_RETURN_IF_ERROR(ChooseMemberToRecover(rep, chk, name, o_.force).status());
+    }
+    int a = fleet_.Find(name);
+    if (a < 0) return Status::InvalidArgument("no agent serves member " + name + " (add its agent to 'agents')");
+    agent_ = static_cast<size_t>(a);
+    r_.name = name;
+    r_.agent = fleet_.members()[agent_].address;
+    r_.peer_url = fleet_.members()[agent_].status.peer_url;
+    for (const auto& m : rep.members) {
+      if (m.name == name) r_.old_id = m.id;
+      if (m.name.empty() && HasUrl(m, r_.peer_url)) pending_id_ = m.id;  // added earlier, never started
+    }
+    for (const auto& rr : rep.reports) {
+      if (rr.reachable && rr.name != name) healthy_.push_back(rr.endpoint);
+    }
+    if (healthy_.empty()) return Status::FailedPrecondition("no other member answers (restore the whole cluster)");
+    members_before_ = 1;  // the target, once back, plus every other started member
+    for (const auto& m : rep.members) members_before_ += !m.name.empty() && m.name != name;
+    detail_ = "replacing " + name + (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)");
+    return Status::OK();
+  }
+
+  // A client on a healthy member other than the one being replaced.
+  Result<std::unique_ptr<etcd::Client>> Healthy() {
+    Status last;
+    for (const auto& e : healthy_) {
+      auto c = etcd::Client::Connect(e, ClientFor({e}));
+      if (c.ok()) return c;
+      last = c.status();
+    }
+    return last;
+  }
+
+  Status Remove() {
+    if (r_.old_id == 0) {
+      detail_ = r_.name + " is not listed: nothing to remove";
+      return Status::OK();
+    }
+    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_RETURN_IF_ERROR(Retry("member remove " + r_.name, [&] {
+      Status s = c->MemberRemove(r_.old_id);
+      // Already gone (a retry after a lost answer) is what we wanted.
+      if (!s.ok() && s.message().find("not found") != std::string::npos) return Status::OK();
+      return s;
+    }));
+    detail_ = "removed id " + etcd::IdHex(r_.old_id);
+    return Status::OK();
+  }
+
+  Status StopAndMoveAside() {
+    agent::AgentClient& a = *fleet_.members()[agent_].client;
+    LB_ASSIGN_OR_RETURN(bool was, a.StopEtcd(std::chrono::seconds(30)));
+    auto moved = a.MoveDataAside();
+    if (moved.ok()) {
+      r_.moved_to.push_back(*moved);
+      detail_ = std::string(was ? "stopped; " : "was not running; ") + "data dir moved to " + *moved;
+    } else if (moved.status().code() == Status::Code::kNotFound) {
+      detail_ = std::string(was ? "stopped; " : "was not running; ") + "no data dir to move";
+    } else {
+      return moved.status();
+    }
+    return Status::OK();
+  }
+
+  Status Add() {
+    if (pending_id_ != 0) {
+      r_.new_id = pending_id_;
+      detail_ = "already added as " + etcd::IdHex(pending_id_);
+      return Status::OK();
+    }
+    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_RETURN_IF_ERROR(Retry("member add " + r_.name, [&]() -> Status {
+      auto m = c->MemberAdd({r_.peer_url}, o_.learner);
+      if (!m.ok()) return m.status();
+      r_.new_id = m->id;
+      return Status::OK();
+    }));
+    LB_ASSIGN_OR_RETURN(auto list, c->MemberList());
+    initial_cluster_.clear();
+    for (const auto& m : list) {
+      std::string n = m.id == r_.new_id ? r_.name : m.name;
+      for (const auto& u : m.peer_urls) initial_cluster_ += (initial_cluster_.empty() ? "" : ",") + n + "=" + u;
+    }
+    detail_ = std::string(o_.learner ? "learner " : "member ") + etcd::IdHex(r_.new_id) + " at " + r_.peer_url;
+    return Status::OK();
+  }
+
+  Status Start() {
+    if (initial_cluster_.empty()) {
+      LB_ASSIGN_OR_RETURN(auto c, Healthy());
+      LB_ASSIGN_OR_RETURN(auto list, c->MemberList());
+      for (const auto& m : list) {
+        std::string n = m.id == r_.new_id ? r_.name : m.name;
+        for (const auto& u : m.peer_urls) initial_cluster_ += (initial_cluster_.empty() ? "" : ",") + n + "=" + u;
+      }
+    }
+    agent::StartRequest req;
+    req.initial_cluster = initial_cluster_;
+    req.initial_cluster_state = "existing";
+    req.timeout = std::chrono::duration_cast<milliseconds>(std::min<milliseconds>(o_.timeout, std::chrono::minutes(5)));
+    LB_ASSIGN_OR_RETURN(auto started, fleet_.members()[agent_].client->StartEtcd(req));
+    detail_ = "etcd " + started.version + " answers (initial cluster " + initial_cluster_ + ")";
+    return Status::OK();
+  }
+
+  Status Promote() {
+    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_RETURN_IF_ERROR(Retry("promote " + r_.name, [&] {
+      Status s = c->MemberPromote(r_.new_id);
+      if (!s.ok() && s.message().find("not a learner") != std::string::npos) return Status::OK();
+      return s;
+    }));
+    detail_ = r_.name + " votes";
+    return Status::OK();
+  }
+
+  Status WaitConsistent() {
+    auto until = Clock::now() + o_.timeout;
+    std::string why;
+    for (;;) {
+      auto rep = Look();
+      if (rep.ok()) {
+        CheckResult chk = Judge(*rep);
+        r_.report = *rep;
+        r_.check = chk;
+        why.clear();
+        for (const auto& rr : rep->reports) {
+          if (!rr.reachable) why += rr.label() + " does not answer; ";
+        }
+        if (rep->members.size() != members_before_) {
+          why += fmt::format("{} members listed, {} before; ", rep->members.size(), members_before_);
+        }
+        if (chk.verdict != CheckResult::Verdict::kConsistent) {
+          for (const auto& f : chk.findings) why += f + "; ";
+          if (chk.findings.empty()) why += std::string(VerdictName(chk.verdict)) + "; ";
+        }
+        if (why.empty()) break;
+      } else {
+        why = rep.status().message();
+      }
+      if (Clock::now() >= until) {
+        return Status::DeadlineExceeded(r_.name + " did not catch up within " +
+                                        std::to_string(o_.timeout.count() / 1000) + "s: " + why);
+      }
+      std::this_thread::sleep_for(milliseconds(300));
+    }
+    int64_t rev = 0;
+    for (const auto& rr : r_.report->reports) rev = std::max(rev, rr.status.header.revision);
+    detail_ = fmt::format("revision {} and HashKV equal on {} members", rev, r_.report->reports.size());
+    return Status::OK();
+  }
+
+  const RecoverMemberOptions& o_;
+  RecoverMemberResult r_;
+  Fleet fleet_;
+  size_t agent_ = 0;
+  uint64_t pending_id_ = 0;
+  size_t members_before_ = 0;
+  std::vector<std::string> healthy_;
+  std::string initial_cluster_;
+  std::string detail_;
+};
+
+}  // namespace
+
+RecoverMemberResult RecoverMember(const RecoverMemberOptions& options) { return Recovery(options).Run(); }
+
+}  // namespace lifeboat::ops

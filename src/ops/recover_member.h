@@ -1,0 +1,50 @@
+// RecoverMember: replace one broken member without touching the others, the runbook's
+// one-member recovery: refuse when that would lose quorum or the data (recovery_plan.h); member
+// remove (when still listed); on its host, stop etcd and move the data dir aside; member add as
+// a learner; start it with --initial-cluster-state existing; promote it once the leader says it
+// has caught up; then wait, with a deadline, until its revision and HashKV match the others.
+// Each step is timed. A re-run after a failure picks up where the cluster is (a member already
+// removed, or already added and not started).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "etcd/options.h"
+#include "ops/check.h"
+#include "ops/fleet.h"
+#include "ops/survey.h"
+
+namespace lifeboat::ops {
+
+struct RecoverMemberOptions {
+  std::vector<std::string> agents;  // HOST:PORT, one per member
+  std::string agent_token;
+  etcd::ClientOptions client;       // TLS and credentials; endpoints are the agents' client URLs
+  std::string name;                 // the member to replace; empty with auto_pick
+  bool auto_pick = false;           // find the one broken member
+  bool force = false;               // replace a healthy member
+  bool learner = true;              // add as a learner, promote when caught up
+  std::chrono::milliseconds timeout{600000};  // for membership changes and the catch-up
+  std::function<void(const std::string&)> log;
+};
+
+struct RecoverMemberResult {
+  std::string name, agent, peer_url;
+  uint64_t old_id = 0, new_id = 0;
+  std::vector<std::string> moved_to;
+  std::vector<StepReport> steps;
+  std::optional<ClusterReport> report;  // the final survey
+  std::optional<CheckResult> check;
+  Status status;
+  std::string failed_step;
+  bool nothing_to_do = false;  // --auto found every member healthy
+};
+
+RecoverMemberResult RecoverMember(const RecoverMemberOptions& options);
+
+}  // namespace lifeboat::ops

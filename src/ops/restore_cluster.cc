@@ -1,0 +1,549 @@
+#include "ops/restore_cluster.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/timefmt.h"
+#include "catalog/catalog.h"
+#include "etcd/client.h"
+#include "etcd/types.h"
+#include "ops/backup.h"
+#include "ops/fleet.h"
+
+namespace lifeboat::ops {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr uint64_t kWalBytes = 64ull << 20;  // etcd preallocates its first WAL segment
+
+// Answers from members still running before the restore: whether to take a safety backup, and
+// the cluster id to compare the backup with.
+struct LiveProbe {
+  std::vector<std::string> answering;  // client URLs
+  uint64_t cluster_id = 0;
+  std::string leader;  // client URL of the member that reports itself leader
+};
+
+LiveProbe ProbeLive(const etcd::ClientOptions& base, const std::vector<std::string>& urls) {
+  LiveProbe p;
+  std::vector<uint64_t> ids(urls.size(), 0);
+  std::vector<bool> leads(urls.size(), false);
+  ParallelFor(urls.size(), [&](size_t i) -> Status {
+    etcd::ClientOptions o = base;
+    o.endpoints = {urls[i]};
+    o.dial_timeout = std::min(o.dial_timeout, milliseconds(1500));
+    o.command_timeout = std::min(o.command_timeout, milliseconds(3000));
+    LB_ASSIGN_OR_RETURN(auto c, etcd::Client::Connect(urls[i], o));
+    LB_ASSIGN_OR_RETURN(auto st, c->Status());
+    ids[i] = st.header.cluster_id;
+    leads[i] = st.leader != 0 && st.leader == st.header.member_id;
+    return Status::OK();
+  });
+  for (size_t i = 0; i < urls.size(); ++i) {
+    if (ids[i] == 0) continue;
+    p.answering.push_back(urls[i]);
+    p.cluster_id = ids[i];
+    if (leads[i]) p.leader = urls[i];
+  }
+  return p;
+}
+
+Result<catalog::BackupEntry> PickBackup(store::Store& store, const RestoreClusterOptions& o) {
+  if (o.backup_ref != "latest") return catalog::ResolveBackup(store, o.prefix, "", o.backup_ref);
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
+  for (const auto& b : listing.backups) {  // newest first
+    if (b.manifest.tier == kSafetyTier) continue;
+    if (o.at) {
+      auto t = ParseRFC3339(b.manifest.finished_at);
+      if (!t.ok() || *t > *o.at) continue;
+    }
+    return b;
+  }
+  std::string where = store.Describe() + "/" + o.prefix;
+  if (o.at) {
+    return Status::NotFound("no backup in " + where + " finished at or before " + FormatRFC3339(*o.at) +
+                            " (see `lifeboat list`; pick a later --at)");
+  }
+  return Status::NotFound("no backup in " + where + " (see `lifeboat list`, or check --store and --prefix)");
+}
+
+class Coordinator {
+ public:
+  explicit Coordinator(const RestoreClusterOptions& o) : o_(o) {}
+
+  RestoreClusterResult Run() {
+    if (o_.journal_path.empty()) {
+      return Fail("plan", Status::InvalidArgument("no journal path (set --journal)"));
+    }
+    if (o_.resume) {
+      auto j = LoadJournal(o_.journal_path);
+      if (!j.ok()) {
+        if (j.status().code() == Status::Code::kNotFound) {
+          return Fail("resume", j.status().WithMessage(j.status().message() +
+                                                       ": nothing to resume (run restore-cluster without --resume)"));
+        }
+        return Fail("resume", j.status());
+      }
+      r_.journal = *j;
+      journal_started_ = true;
+      r_.journaled = true;
+      Log("resuming the restore of " + r_.journal.backup_key + " from phase " + PhaseName(r_.journal.phase));
+      std::vector<std::string> addrs;
+      for (const auto& m : r_.journal.members) addrs.push_back(m.agent);
+      if (!Step("connect agents", [&] { return ConnectFleet(addrs); })) return std::move(r_);
+      if (r_.journal.phase < RestorePhase::kRestored && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
+    } else {
+      if (!Preflight()) return std::move(r_);
+      if (o_.dry_run) {
+        r_.dry_run = true;
+        return std::move(r_);
+      }
+      if (o_.confirm && !o_.confirm(r_.journal)) {
+        r_.declined = true;
+        r_.status = Status::Aborted("restore not confirmed: nothing was changed");
+        return std::move(r_);
+      }
+      if (!Step("journal", [&] { return StartJournal(); })) return std::move(r_);
+    }
+    if (!Phase(RestorePhase::kSafetyBackup, "safety backup", [&] { return SafetyBackup(); })) return std::move(r_);
+    if (!Phase(RestorePhase::kStopped, "stop", [&] { return StopAll(); })) return std::move(r_);
+    if (!Phase(RestorePhase::kMovedAside, "move aside", [&] { return MoveAllAside(); })) return std::move(r_);
+    if (!Phase(RestorePhase::kRestored, "restore", [&] { return RestoreAll(); })) return std::move(r_);
+    if (!Phase(RestorePhase::kStarted, "start", [&] { return StartAll(); })) return std::move(r_);
+    if (!Phase(RestorePhase::kVerified, "verify", [&] { return Verify(); })) return std::move(r_);
+    return std::move(r_);
+  }
+
+ private:
+  void Log(const std::string& line) {
+    if (o_.log) o_.log(line);
+  }
+
+  RestoreClusterResult Fail(const std::string& step, const Status& s) {
+    r_.status = s;
+    r_.failed_step = step;
+    return std::move(r_);
+  }
+
+  // Runs one step, timing and recording it. On failure the journal (when there is one) keeps the error.
+  bool Step(const std::string& name, const std::function<Status()>& fn) {
+    auto t0 = Clock::now();
+    Status s = fn();
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    r_.steps.push_back({name, secs, detail_, s.ok()});
+    Log(fmt::format("{:<15} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
+    detail_.clear();
+    if (s.ok()) return true;
+    r_.status = s;
+    r_.failed_step = name;
+    if (journal_started_) {
+      r_.journal.last_error = name + ": " + s.message();
+      Save();
+    }
+    return false;
+  }
+
+  // A journaled phase: skipped when the journal says it is done.
+  bool Phase(RestorePhase p, const std::string& name, const std::function<Status()>& fn) {
+    if (r_.journal.phase >= p) return true;
+    if (!Step(name, fn)) return false;
+    r_.journal.phase = p;
+    r_.journal.last_error.clear();
+    Status s = Save();
+    if (!s.ok()) {
+      r_.status = s.Annotate("write the journal");
+      r_.failed_step = name;
+      return false;
+    }
+    // Fault injection for the tests: die right after a phase is journaled.
+    if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); crash && name_of(p) == crash) {
+      raise(SIGKILL);
+    }
+    return true;
+  }
+  static std::string name_of(RestorePhase p) { return PhaseName(p); }
+
+  Status Save() {
+    std::lock_guard<std::mutex> l(journal_mu_);
+    return SaveJournal(o_.journal_path, r_.journal);
+  }
+
+  Status ConnectFleet(const std::vector<std::string>& addrs) {
+    LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(addrs, o_.agent_token));
+    // The agents must still serve the members the journal (or the plan) names.
+    for (size_t i = 0; i < r_.journal.members.size(); ++i) {
+      const auto& st = fleet_.members()[i].status;
+      if (st.member_name != r_.journal.members[i].name || st.data_dir != r_.journal.members[i].data_dir) {
+        return Status::FailedPrecondition("agent " + addrs[i] + " now serves " + st.member_name + " at " + st.data_dir +
+                                          ", the journal says " + r_.journal.members[i].name + " at " +
+                                          r_.journal.members[i].data_dir + " (fix the agent config)");
+      }
+    }
+    detail_ = std::to_string(addrs.size()) + " agents answer";
+    return Status::OK();
+  }
+
+  bool Preflight() {
+    if (!Step("connect agents", [&] { return ConnectFleet(o_.agents); })) return false;
+    RestoreJournal& j = r_.journal;
+    for (const auto& m : fleet_.members()) {
+      MemberJournal mj;
+      mj.name = m.status.member_name;
+      mj.agent = m.address;
+      mj.client_url = m.status.client_url;
+      mj.peer_url = m.status.peer_url;
+      mj.data_dir = m.status.data_dir;
+      j.members.push_back(mj);
+    }
+    j.initial_cluster = fleet_.InitialCluster();
+    if (!Step("find backup", [&] { return FindBackup(); })) return false;
+    if (!Step("check disk", [&] { return CheckDisk(); })) return false;
+    if (!Step("fetch", [&] { return Fetch(); })) return false;
+    auto now = std::chrono::system_clock::now();
+    j.created_at = FormatRFC3339(now);
+    std::string name = o_.cluster_name.empty() ? j.source_cluster_name : o_.cluster_name;
+    j.cluster_token = "lifeboat-" + name + "-" + FormatCompactUTC(now);
+    return true;
+  }
+
+  Status FindBackup() {
+    RestoreJournal& j = r_.journal;
+    LB_ASSIGN_OR_RETURN(auto store, store::OpenStore(o_.store_url));
+    LB_ASSIGN_OR_RETURN(auto entry, PickBackup(*store, o_));
+    const catalog::Manifest& m = entry.manifest;
+    j.store = o_.store_url;
+    j.backup_key = m.object_key;
+    j.sha256 = m.sha256;
+    j.size = m.size;
+    j.revision = m.revision;
+    j.source_cluster_name = m.cluster_name;
+    j.source_member = m.member_name;
+    live_ = ProbeLive(o_.client, fleet_.ClientUrls());
+    std::string other;
+    if (!o_.cluster_name.empty() && m.cluster_name != o_.cluster_name) {
+      other = "backup " + m.object_key + " is of cluster '" + m.cluster_name + "', not '" + o_.cluster_name + "'";
+    } else if (o_.cluster_name.empty() && live_.cluster_id != 0 && m.cluster_id != live_.cluster_id) {
+      other = "backup " + m.object_key + " is of cluster id " + etcd::IdHex(m.cluster_id) +
+              " but the running members report " + etcd::IdHex(live_.cluster_id);
+    }
+    if (!other.empty()) {
+      if (!o_.allow_other_cluster) {
+        return Status::FailedPrecondition(other + " (pick a backup of this cluster, or pass --allow-other-cluster)");
+      }
+      Log("warning: " + other + "; restoring it anyway (--allow-other-cluster)");
+    }
+    detail_ = m.object_key + " (revision " + std::to_string(m.revision) + ", " + std::to_string(m.size) + " bytes, " +
+              std::to_string(live_.answering.size()) + " members answer now)";
+    return Status::OK();
+  }
+
+  Status CheckDisk() {
+    const uint64_t size = r_.journal.size;
+    std::vector<Status> out;
+    for (const auto& m : fleet_.members()) {
+      const auto& st = m.status;
+      // The staged copy and the restored db (about the snapshot's size), the first WAL segment,
+      // and the configured reserve. The old data dir is renamed, so it costs nothing more.
+      uint64_t need_data = size + kWalBytes + st.min_free_bytes;
+      bool same_fs = st.staging_free_bytes == st.free_bytes;
+      uint64_t need_here = same_fs ? need_data + size : need_data;
+      if (st.free_bytes < need_here) {
+        out.push_back(Status::FailedPrecondition(fmt::format(
+            "{}: disk too small: {} needs {} bytes free for {} (snapshot {} + WAL + reserve {}), has {} (free space or "
+            "lower min-free-bytes)",
+            st.member_name, m.address, need_here, st.data_dir, size, st.min_free_bytes, st.free_bytes)));
+      } else if (!same_fs && st.staging_free_bytes < size) {
+        out.push_back(Status::FailedPrecondition(fmt::format("{}: disk too small: staging dir {} needs {} bytes, has {}",
+                                                             st.member_name, st.staging_dir, size,
+                                                             st.staging_free_bytes)));
+      }
+    }
+    detail_ = "every host has room";
+    return Combine(out);
+  }
+
+  Status Fetch() {
+    RestoreJournal& j = r_.journal;
+    std::vector<agent::FetchResponse> got(fleet_.members().size());
+    auto res = ParallelFor(got.size(), [&](size_t i) -> Status {
+      agent::FetchRequest req{j.store, j.backup_key, j.sha256, j.size};
+      auto f = fleet_.members()[i].client->FetchBackup(req);
+      if (!f.ok()) return f.status().Annotate(j.members[i].name);
+      got[i] = *f;
+      return Status::OK();
+    });
+    LB_RETURN_IF_ERROR(Combine(res));
+    int cached = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i].sha256 != j.sha256 || got[i].revision != got[0].revision || got[i].live_keys != got[0].live_keys) {
+        return Status::Corruption(j.members[i].name + " staged a different snapshot (sha256 " + got[i].sha256 +
+                                  ", revision " + std::to_string(got[i].revision) + ") than " + j.members[0].name +
+                                  " (refusing: every member must restore the same snapshot)");
+      }
+      j.members[i].staged_path = got[i].path;
+      cached += got[i].cached;
+    }
+    j.revision = got[0].revision;
+    j.live_keys = got[0].live_keys;
+    detail_ = fmt::format("staged on {} hosts ({} already there), sha256 {}…, revision {}, {} keys", got.size(), cached,
+                          j.sha256.substr(0, 12), j.revision, j.live_keys);
+    return Status::OK();
+  }
+
+  Status StartJournal() {
+    std::error_code ec;
+    if (std::filesystem::exists(o_.journal_path, ec)) {
+      auto old = LoadJournal(o_.journal_path);
+      if (old.ok() && old->phase != RestorePhase::kVerified) {
+        return Status::FailedPrecondition("an unfinished restore is journaled at " + o_.journal_path + " (phase " +
+                                          PhaseName(old->phase) + "): finish it with --resume, or move the journal away");
+      }
+      // A finished (or unreadable) journal is kept beside, not overwritten.
+      std::string aside = o_.journal_path + "." + FormatCompactUTC(std::chrono::system_clock::now());
+      std::filesystem::rename(o_.journal_path, aside, ec);
+      if (ec) return Status::IOError("cannot move the old journal " + o_.journal_path + " aside: " + ec.message());
+    }
+    journal_started_ = true;
+    r_.journaled = true;
+    detail_ = o_.journal_path;
+    return Save();
+  }
+
+  Status SafetyBackup() {
+    RestoreJournal& j = r_.journal;
+    if (!o_.safety_backup) {
+      j.safety_backup = "skipped (--skip-safety-backup)";
+      detail_ = j.safety_backup;
+      return Status::OK();
+    }
+    live_ = ProbeLive(o_.client, fleet_.ClientUrls());
+    if (live_.answering.empty()) {
+      j.safety_backup = "none: no member answered";
+      detail_ = j.safety_backup;
+      return Status::OK();
+    }
+    if (o_.safety_stores.empty()) return Status::InvalidArgument("no store for the safety backup");
+    etcd::ClientOptions c = o_.client;
+    c.endpoints = live_.answering;
+    BackupOptions bo;
+    bo.source.mode = "any";
+    bo.source.max_lag = UINT64_MAX;  // what is left is what there is
+    bo.prefix = o_.prefix;
+    bo.tiers = {{kSafetyTier, kSafetyTier}};
+    bo.cluster_name = o_.cluster_name;
+    auto b = RunBackup(c, bo, o_.safety_stores, [](uint64_t, uint64_t) {});
+    if (!b.ok()) {
+      return b.status().Annotate("safety backup of the running members (restore with --skip-safety-backup if "
+                                 "what is left is not worth keeping)");
+    }
+    for (const auto& copy : b->copies) {
+      if (!copy.status.ok()) return copy.status.Annotate("safety backup to " + copy.store);
+    }
+    j.safety_backup = b->copies.front().object_key;
+    detail_ = j.safety_backup + " from " + b->manifest.member_name;
+    return Status::OK();
+  }
+
+  // Runs fn for each member in parallel, saving the journal after each member's success.
+  Status ForEachMember(const std::function<Status(size_t, MemberJournal&)>& fn) {
+    auto res = ParallelFor(r_.journal.members.size(), [&](size_t i) -> Status {
+      MemberJournal& mj = r_.journal.members[i];
+      Status s = fn(i, mj);
+      if (!s.ok()) return s.Annotate(mj.name);
+      return Save();
+    });
+    return Combine(res);
+  }
+
+  agent::AgentClient& AgentOf(size_t i) { return *fleet_.members()[i].client; }
+
+  // Followers first, then the leader: a leader stopped while its followers run first tries to
+  // hand over leadership, which takes seconds when they are stopping too; alone, it just stops.
+  Status StopAll() {
+    std::string leader = ProbeLive(o_.client, fleet_.ClientUrls()).leader;
+    for (bool leader_wave : {false, true}) {
+      LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
+        if ((mj.client_url == leader) != leader_wave) return Status::OK();
+        LB_ASSIGN_OR_RETURN(bool was, AgentOf(i).StopEtcd(std::chrono::seconds(30)));
+        (void)was;
+        mj.stopped = true;
+        return Status::OK();
+      }));
+    }
+    detail_ = "every member stopped" + (leader.empty() ? std::string() : " (the leader last)");
+    return Status::OK();
+  }
+
+  // Moves the member's data dir aside when there is one (absent after a disk loss: fine).
+  Status MoveAside(size_t i, MemberJournal& mj) {
+    auto moved = AgentOf(i).MoveDataAside();
+    if (moved.ok()) {
+      std::lock_guard<std::mutex> l(journal_mu_);
+      mj.moved_to.push_back(*moved);
+      return Status::OK();
+    }
+    if (moved.status().code() == Status::Code::kNotFound) return Status::OK();
+    return moved.status();
+  }
+
+  Status MoveAllAside() {
+    LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) { return MoveAside(i, mj); }));
+    int n = 0;
+    for (const auto& m : r_.journal.members) n += !m.moved_to.empty();
+    detail_ = std::to_string(n) + " data dirs moved aside, none deleted";
+    return Status::OK();
+  }
+
+  Status RestoreAll() {
+    RestoreJournal& j = r_.journal;
+    LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
+      if (mj.restored) return Status::OK();
+      // After a crash mid-step the data dir may hold a restore that was not journaled: keep it
+      // aside too and restore again, rather than trust it.
+      LB_ASSIGN_OR_RETURN(auto st, AgentOf(i).GetStatus());
+      if (st.etcd_running) return Status::FailedPrecondition("etcd is running again (stop it and --resume)");
+      if (st.data_dir_present) LB_RETURN_IF_ERROR(MoveAside(i, mj));
+      agent::RestoreRequest req;
+      req.snapshot_path = mj.staged_path;
+      req.name = mj.name;
+      req.initial_cluster = j.initial_cluster;
+      req.initial_cluster_token = j.cluster_token;
+      req.peer_url = mj.peer_url;
+      LB_ASSIGN_OR_RETURN(auto r, AgentOf(i).RestoreSnapshot(req));
+      if (r.sha256 != j.sha256) {
+        return Status::Corruption("restored from a file with sha256 " + r.sha256 + ", not the planned " + j.sha256);
+      }
+      std::lock_guard<std::mutex> l(journal_mu_);
+      mj.restored = true;
+      mj.restored_sha256 = r.sha256;
+      mj.member_id = r.member_id;
+      if (j.cluster_id == 0) j.cluster_id = r.cluster_id;
+      if (r.cluster_id != j.cluster_id) {
+        return Status::Internal("restored with cluster id " + etcd::IdHex(r.cluster_id) + ", the others " +
+                                etcd::IdHex(j.cluster_id));
+      }
+      return Status::OK();
+    }));
+    detail_ = "every member from sha256 " + j.sha256.substr(0, 12) + "…, cluster id " + etcd::IdHex(j.cluster_id) +
+              ", token " + j.cluster_token;
+    return Status::OK();
+  }
+
+  Status StartAll() {
+    RestoreJournal& j = r_.journal;
+    LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
+      if (mj.started) return Status::OK();
+      LB_ASSIGN_OR_RETURN(auto st, AgentOf(i).GetStatus());
+      if (!st.etcd_running) {
+        agent::StartRequest req;
+        req.initial_cluster = j.initial_cluster;
+        req.initial_cluster_state = "new";
+        req.initial_cluster_token = j.cluster_token;
+        req.timeout = o_.start_timeout;
+        LB_RETURN_IF_ERROR(AgentOf(i).StartEtcd(req).status());
+      }
+      std::lock_guard<std::mutex> l(journal_mu_);
+      mj.started = true;
+      return Status::OK();
+    }));
+    detail_ = "every member answers";
+    return Status::OK();
+  }
+
+  Status Verify() {
+    etcd::ClientOptions c = o_.client;
+    c.endpoints = fleet_.ClientUrls();
+    SurveyOptions so;
+    so.whole_cluster = false;
+    so.hashes = true;
+    auto until = Clock::now() + o_.verify_timeout;
+    for (;;) {
+      auto rep = Survey(c, so);
+      if (rep.ok()) {
+        CheckResult chk = Judge(*rep);
+        r_.problems = RestoredClusterProblems(r_.journal, *rep, chk);
+        r_.report = *rep;
+        r_.check = chk;
+      } else {
+        r_.problems = {rep.status().message()};
+      }
+      if (r_.problems.empty()) break;
+      if (Clock::now() >= until) {
+        std::string all;
+        for (const auto& p : r_.problems) all += (all.empty() ? "" : "; ") + p;
+        return Status::FailedPrecondition("the restored cluster did not verify within " +
+                                          std::to_string(o_.verify_timeout.count() / 1000) + "s: " + all);
+      }
+      std::this_thread::sleep_for(milliseconds(300));
+    }
+    detail_ = fmt::format("{} members, leader, revision {}, HashKV equal, {} keys", r_.journal.members.size(),
+                          r_.journal.revision, r_.journal.live_keys);
+    return Status::OK();
+  }
+
+  const RestoreClusterOptions& o_;
+  RestoreClusterResult r_;
+  Fleet fleet_;
+  LiveProbe live_;
+  std::string detail_;
+  std::mutex journal_mu_;
+  bool journal_started_ = false;
+};
+
+}  // namespace
+
+std::vector<std::string> RestoredClusterProblems(const RestoreJournal& j, const ClusterReport& report,
+                                                 const CheckResult& check) {
+  std::vector<std::string> p;
+  uint64_t leader = 0;
+  for (const auto& r : report.reports) {
+    if (!r.reachable) {
+      p.push_back(r.label() + " does not answer: " + r.error);
+      continue;
+    }
+    const auto& st = r.status;
+    if (j.cluster_id != 0 && st.header.cluster_id != j.cluster_id) {
+      p.push_back(r.label() + " is in cluster " + etcd::IdHex(st.header.cluster_id) + ", not the restored " +
+                  etcd::IdHex(j.cluster_id));
+    }
+    if (st.leader == 0) {
+      p.push_back(r.label() + " has no leader");
+    } else if (leader != 0 && st.leader != leader) {
+      p.push_back(r.label() + " follows leader " + etcd::IdHex(st.leader) + ", another member " + etcd::IdHex(leader));
+    }
+    if (st.leader != 0) leader = st.leader;
+    if (st.header.revision < j.revision) {
+      p.push_back(fmt::format("{} is at revision {}, below the snapshot's {}", r.label(), st.header.revision, j.revision));
+    } else if (st.header.revision == j.revision && r.keys_at_common && report.common_revision == j.revision &&
+               static_cast<uint64_t>(*r.keys_at_common) != j.live_keys) {
+      p.push_back(fmt::format("{} holds {} keys at revision {}, the snapshot {}", r.label(), *r.keys_at_common,
+                              j.revision, j.live_keys));
+    }
+  }
+  for (const auto& jm : j.members) {
+    auto it = std::find_if(report.members.begin(), report.members.end(),
+                           [&](const etcd::Member& m) { return m.name == jm.name; });
+    if (it == report.members.end()) p.push_back(jm.name + " is not a started member of the cluster");
+  }
+  if (report.members.size() != j.members.size()) {
+    p.push_back(fmt::format("the member list has {} members, the plan {}", report.members.size(), j.members.size()));
+  }
+  if (check.verdict != CheckResult::Verdict::kConsistent) {
+    for (const auto& f : check.findings) p.push_back(f);
+    if (check.findings.empty()) p.push_back(std::string("check: ") + VerdictName(check.verdict));
+  }
+  return p;
+}
+
+RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options) { return Coordinator(options).Run(); }
+
+}  // namespace lifeboat::ops

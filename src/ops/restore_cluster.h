@@ -1,0 +1,71 @@
+// RestoreCluster: the whole-cluster restore of the runbook, done through one agent per member.
+// Preflight first, changing nothing: every agent reachable and authenticated, the backup found
+// and of the named cluster, enough disk, and the backup staged on every host with its SHA-256
+// checked there. Then: a safety backup while any member still answers, stop every member, move
+// every data dir aside (never delete), restore every member from the same staged snapshot (each
+// agent reports the SHA-256 it restored from; all must equal the manifest's) with one new token
+// and membership, start them all, and verify: one cluster id, every member started, one leader,
+// equal revisions and HashKV, the snapshot's key count. Every step is journaled so a killed
+// coordinator can --resume; a failure names the step and the member.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "etcd/options.h"
+#include "ops/check.h"
+#include "ops/fleet.h"
+#include "ops/restore_journal.h"
+#include "ops/survey.h"
+#include "store/store.h"
+
+namespace lifeboat::ops {
+
+// Safety backups (taken just before a restore) live in this tier folder; "latest" skips them.
+inline constexpr const char* kSafetyTier = "pre-restore";
+
+struct RestoreClusterOptions {
+  std::vector<std::string> agents;  // HOST:PORT, one per member
+  std::string agent_token;
+  etcd::ClientOptions client;       // TLS and credentials for the members; endpoints are the agents'
+  std::string store_url;            // where the backup is; each agent opens it with its own credentials
+  std::string prefix = "db-etcd";
+  std::string backup_ref = "latest";  // latest | key | name
+  std::optional<std::chrono::system_clock::time_point> at;  // newest backup finished at or before
+  std::string cluster_name;         // the cluster being restored; empty: compared by cluster id
+  bool allow_other_cluster = false;
+  bool dry_run = false;
+  bool safety_backup = true;
+  std::vector<store::Store*> safety_stores;  // where the safety backup goes (the configured stores)
+  std::string journal_path;
+  bool resume = false;
+  std::chrono::milliseconds start_timeout{120000};
+  std::chrono::milliseconds verify_timeout{180000};
+  // After the preflight, with the plan: false stops before anything changes (not called on --resume).
+  std::function<bool(const RestoreJournal&)> confirm;
+  std::function<void(const std::string&)> log;  // one line per step
+};
+
+struct RestoreClusterResult {
+  RestoreJournal journal;  // the plan and what was done
+  std::vector<StepReport> steps;
+  std::optional<ClusterReport> report;  // the last verification survey
+  std::optional<CheckResult> check;
+  std::vector<std::string> problems;    // why verification failed, one line each
+  Status status;
+  std::string failed_step;
+  bool dry_run = false, declined = false;
+  bool journaled = false;  // something may have changed: finish with --resume
+};
+
+RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options);
+
+// Why a restored cluster is not (yet) what the journal promised; empty when it is.
+std::vector<std::string> RestoredClusterProblems(const RestoreJournal& j, const ClusterReport& report,
+                                                 const CheckResult& check);
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,55 @@
+// The restore journal: a whole-cluster restore's plan and progress, rewritten atomically (temp
+// file, fsync, rename, fsync dir) after every step, so that a coordinator killed at any point
+// can be resumed (`restore-cluster --resume`) from what is certainly done. Phases only move
+// forward; each member's own steps are recorded too, because they run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace lifeboat::ops {
+
+// In order. A phase is recorded once it is complete for every member.
+enum class RestorePhase { kPlanned, kSafetyBackup, kStopped, kMovedAside, kRestored, kStarted, kVerified };
+const char* PhaseName(RestorePhase p);
+
+struct MemberJournal {
+  std::string name, agent, client_url, peer_url, data_dir;
+  std::string staged_path;  // the backup on the agent's host
+  bool stopped = false;
+  std::vector<std::string> moved_to;  // every data dir this restore moved aside, in order
+  bool restored = false;
+  std::string restored_sha256;
+  uint64_t member_id = 0;
+  bool started = false;
+};
+
+struct RestoreJournal {
+  int format_version = 1;
+  std::string created_at;  // RFC 3339
+  RestorePhase phase = RestorePhase::kPlanned;
+  // The snapshot every member is restored from.
+  std::string store, backup_key, sha256, source_cluster_name, source_member;
+  uint64_t size = 0;
+  int64_t revision = 0;
+  uint64_t live_keys = 0;
+  // The new cluster.
+  std::string cluster_token, initial_cluster;
+  uint64_t cluster_id = 0;  // from the restore (every member must report the same)
+  std::string safety_backup;  // object key, or why there is none
+  std::vector<MemberJournal> members;
+  std::string last_error;   // the step that failed last, for the report and for --resume
+};
+
+std::string ToJson(const RestoreJournal& j);
+Result<RestoreJournal> ParseRestoreJournal(const std::string& json);
+
+// Atomic, durable write; the directory must exist (it is created when missing).
+Status SaveJournal(const std::string& path, const RestoreJournal& j);
+// NotFound when there is no journal at `path`.
+Result<RestoreJournal> LoadJournal(const std::string& path);
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,171 @@
+#include "harness/agent_cluster.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "etcd/client.h"
+
+namespace lifeboat::harness {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& options) {
+  auto c = std::unique_ptr<AgentCluster>(new AgentCluster());
+  c->dir_ = MakeTempDir("lb-agents-");
+  if (c->dir_.empty()) return nullptr;
+  c->token_ = "tok-" + std::to_string(getpid()) + "-" + fs::path(c->dir_).filename().string();
+  c->token_file_ = c->dir_ + "/agent.token";
+  std::ofstream(c->token_file_) << c->token_ << "\n";
+  std::string wrapper = c->dir_ + "/etcd-wrapper";
+  std::ofstream(wrapper) << "#!/bin/sh\n"
+                            "prev=; name=\n"
+                            "for a in \"$@\"; do [ \"$prev\" = --name ] && name=$a; prev=$a; done\n"
+                            "if [ -n \"$name\" ] && [ -e \"$(dirname \"$0\")/fail-$name\" ]; then\n"
+                            "  echo \"test wrapper: refusing to start $name (fail-$name exists)\" >&2; exit 1\n"
+                            "fi\n"
+                            "exec etcd \"$@\"\n";
+  chmod(wrapper.c_str(), 0755);
+  auto ports = FreePorts(3 * options.members);
+  for (int i = 0; i < options.members; ++i) {
+    Member m;
+    m.name = "m" + std::to_string(i + 1);
+    m.client_url = "http://127.0.0.1:" + std::to_string(ports[3 * i]);
+    m.peer_url = "http://127.0.0.1:" + std::to_string(ports[3 * i + 1]);
+    m.agent_address = "127.0.0.1:" + std::to_string(ports[3 * i + 2]);
+    m.data_dir = c->dir_ + "/" + m.name + ".etcd";
+    m.log_file = c->dir_ + "/" + m.name + ".log";
+    std::string cfg = c->dir_ + "/agent-" + m.name + ".yaml";
+    std::ofstream(cfg) << "listen: " << m.agent_address << "\n"
+                       << "token-file: " << c->token_file_ << "\n"
+                       << "min-free-bytes: " << options.min_free_bytes << "\n"
+                       << "member: {name: " << m.name << ", data-dir: " << m.data_dir
+                       << ", client-url: " << m.client_url << ", peer-url: " << m.peer_url << "}\n"
+                       << "mode: process\n"
+                       << "etcd:\n  binary: " << wrapper << "\n  log-file: " << m.log_file << "\n"
+                       << "  extra-args: [--heartbeat-interval, '50', --election-timeout, '500']\n";
+    m.agent_pid = Spawn({LB_BINARY, "agent", "--config", cfg}, c->dir_ + "/agent-" + m.name + ".out",
+                        c->dir_ + "/agent-" + m.name + ".err", options.env);
+    if (m.agent_pid <= 0) return nullptr;
+    c->members_.push_back(m);
+  }
+  // Wait for every agent, then bootstrap the cluster through them, all members at once.
+  std::string initial;
+  for (const auto& m : c->members_) initial += (initial.empty() ? "" : ",") + m.name + "=" + m.peer_url;
+  for (size_t i = 0; i < c->members_.size(); ++i) {
+    bool up = PollUntil(std::chrono::seconds(20), [&] { return c->Agent(i)->GetStatus().ok(); },
+                        std::chrono::milliseconds(100));
+    if (!up) {
+      ADD_FAILURE() << "agent " << c->members_[i].name << " did not answer";
+      return nullptr;
+    }
+  }
+  std::vector<Status> started(c->members_.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < c->members_.size(); ++i) {
+    threads.emplace_back([&, i] {
+      agent::StartRequest req;
+      req.initial_cluster = initial;
+      req.initial_cluster_state = "new";
+      req.initial_cluster_token = "agents-" + fs::path(c->dir_).filename().string();
+      started[i] = c->Agent(i)->StartEtcd(req).status();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < started.size(); ++i) {
+    if (!started[i].ok()) {
+      ADD_FAILURE() << "start " << c->members_[i].name << ": " << started[i].ToString();
+      return nullptr;
+    }
+  }
+  bool leader = PollUntil(std::chrono::seconds(20), [&] {
+    for (const auto& m : c->members_) {
+      etcd::ClientOptions o;
+      o.endpoints = {m.client_url};
+      auto cl = etcd::Client::Connect(m.client_url, o);
+      if (!cl.ok()) return false;
+      auto st = (*cl)->Status();
+      if (!st.ok() || st->leader == 0) return false;
+    }
+    return true;
+  });
+  if (!leader) {
+    ADD_FAILURE() << "no leader in the agent-run cluster";
+    return nullptr;
+  }
+  return c;
+}
+
+AgentCluster::~AgentCluster() {
+  for (auto& m : members_) {
+    if (m.orphan_etcd > 0) kill(m.orphan_etcd, SIGKILL);
+    if (m.agent_pid > 0) {
+      kill(m.agent_pid, SIGTERM);
+      auto r = Wait(m.agent_pid, std::chrono::seconds(60));
+      EXPECT_EQ(r.exit_code, 0) << "agent " << m.name << ": " << r.err;
+    }
+  }
+  if (!dir_.empty() && !::testing::Test::HasFailure()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+std::string AgentCluster::agents() const {
+  std::string out;
+  for (const auto& m : members_) out += (out.empty() ? "" : ",") + m.agent_address;
+  return out;
+}
+
+std::string AgentCluster::endpoints() const {
+  std::string out;
+  for (const auto& m : members_) out += (out.empty() ? "" : ",") + m.client_url;
+  return out;
+}
+
+std::unique_ptr<agent::AgentClient> AgentCluster::Agent(size_t i) const {
+  auto c = agent::AgentClient::Connect(members_[i].agent_address, token_, std::chrono::seconds(10));
+  EXPECT_TRUE(c.ok());
+  return std::move(*c);
+}
+
+pid_t AgentCluster::EtcdPid(size_t i) const {
+  auto st = Agent(i)->GetStatus();
+  if (!st.ok() || !st->etcd_running) return -1;
+  return static_cast<pid_t>(st->pid);
+}
+
+void AgentCluster::KillEtcd(size_t i) const {
+  pid_t pid = EtcdPid(i);
+  ASSERT_GT(pid, 0) << members_[i].name << " has no etcd to kill";
+  kill(pid, SIGKILL);
+  bool gone = PollUntil(std::chrono::seconds(10), [&] { return EtcdPid(i) <= 0; });
+  ASSERT_TRUE(gone) << members_[i].name << "'s etcd survived SIGKILL";
+}
+
+void AgentCluster::KillAgent(size_t i) {
+  pid_t pid = members_[i].agent_pid;
+  ASSERT_GT(pid, 0);
+  members_[i].orphan_etcd = EtcdPid(i);
+  kill(pid, SIGKILL);
+  Wait(pid, std::chrono::seconds(10));
+  members_[i].agent_pid = -1;
+}
+
+std::string AgentCluster::WriteConfig(const std::string& store_url, const std::string& extra) const {
+  std::string path = dir_ + "/lifeboat.yaml";
+  std::ofstream(path) << "endpoints: " << endpoints() << "\n"
+                      << "agents: " << agents() << "\n"
+                      << "agent-token-file: " << token_file_ << "\n"
+                      << "store: " << store_url << "\n"
+                      << "cluster-name: prod\n"
+                      << "restore-journal: " << dir_ << "/restore-journal.json\n"
+                      << extra;
+  return path;
+}
+
+}  // namespace lifeboat::harness

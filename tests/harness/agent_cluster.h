@@ -1,0 +1,60 @@
+// A real etcd cluster run by real host agents: one `lifeboat agent` process per member, each in
+// process mode supervising its own etcd 3.4 on free loopback ports, bootstrapped through the
+// agents themselves. etcd is started through a wrapper that refuses to start member NAME while
+// the file fail-NAME exists in dir(), so tests can make a member not come back.
+// The destructor stops the agents (which stop their etcd); the dir is removed unless the test failed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/agent_client.h"
+#include "harness/process.h"
+
+namespace lifeboat::harness {
+
+struct AgentClusterOptions {
+  int members = 3;
+  uint64_t min_free_bytes = 0;                // the agents' reserve
+  std::map<std::string, std::string> env;     // for the agents (e.g. S3 credentials)
+};
+
+class AgentCluster {
+ public:
+  struct Member {
+    std::string name, client_url, peer_url, data_dir, agent_address, log_file;
+    pid_t agent_pid = -1;
+    pid_t orphan_etcd = -1;  // the etcd of a killed agent, killed by the destructor
+  };
+
+  // Starts agents and etcd and waits for a leader; on failure fails the test and returns null.
+  static std::unique_ptr<AgentCluster> Start(const AgentClusterOptions& options = {});
+  ~AgentCluster();
+
+  const std::string& dir() const { return dir_; }
+  const std::string& token_file() const { return token_file_; }
+  std::string token() const { return token_; }
+  std::string agents() const;     // comma-separated agent addresses
+  std::string endpoints() const;  // comma-separated client URLs
+  std::vector<Member>& members() { return members_; }
+  // A client for member i's agent.
+  std::unique_ptr<agent::AgentClient> Agent(size_t i) const;
+  // The pid of member i's etcd, from its agent; -1 when not running.
+  pid_t EtcdPid(size_t i) const;
+  // SIGKILLs member i's etcd (the agent notices it is gone).
+  void KillEtcd(size_t i) const;
+  // SIGKILLs member i's agent process (its etcd keeps running).
+  void KillAgent(size_t i);
+  // Writes a coordinator config (lifeboat.yaml) in dir() and returns its path. `extra` is appended.
+  std::string WriteConfig(const std::string& store_url, const std::string& extra = "") const;
+
+ private:
+  std::string dir_, token_, token_file_;
+  std::vector<Member> members_;
+};
+
+}  // namespace lifeboat::harness

@@ -1,0 +1,352 @@
+// restore-cluster and recover-member end to end: three `lifeboat agent` processes, each
+// supervising a real etcd 3.4 member in process mode, a coordinator run as the CLI, backups in a
+// local-folder store and in radosgw. Every assertion reads the real cluster back (etcdctl,
+// HashKV through `lifeboat check`) and the real file system (data dirs moved aside, never gone).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "etcd/client.h"
+#include "harness/agent_cluster.h"
+#include "harness/process.h"
+#include "harness/s3_server.h"
+#include "harness/store_probe.h"
+
+namespace lifeboat::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using KV = std::map<std::string, std::string>;
+
+// Every key and value as member `endpoint` itself holds them (serializable read).
+KV ReadAll(const std::string& endpoint) {
+  auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "--consistency=s", "get", "", "--prefix"});
+  EXPECT_TRUE(r.ok()) << r.err;
+  KV out;
+  std::istringstream in(r.out);
+  std::string k, v;
+  while (std::getline(in, k) && std::getline(in, v)) out[k] = v;
+  return out;
+}
+
+std::unique_ptr<etcd::Client> ClientTo(const std::string& endpoint) {
+  etcd::ClientOptions o;
+  o.endpoints = {endpoint};
+  auto c = etcd::Client::Connect(endpoint, o);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+// Puts n keys "k/0000".."k/n-1" and deletes every seventh, so revision and key count differ.
+void Load(const std::string& endpoint, int n, const std::string& tag) {
+  auto c = ClientTo(endpoint);
+  ASSERT_NE(c, nullptr);
+  for (int i = 0; i < n; ++i) {
+    char key[32];
+    std::snprintf(key, sizeof key, "k/%04d", i);
+    ASSERT_TRUE(c->Put(key, tag + "-value-" + std::to_string(i)).ok());
+  }
+  for (int i = 0; i < n; i += 7) {
+    char key[32];
+    std::snprintf(key, sizeof key, "k/%04d", i);
+    auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "del", key});
+    ASSERT_TRUE(r.ok()) << r.err;
+  }
+}
+
+// Data dirs moved aside for member dir `data_dir`: "<data_dir>.lifeboat-*" holding a member/ dir.
+std::vector<std::string> AsideDirs(const std::string& data_dir) {
+  std::vector<std::string> out;
+  fs::path p(data_dir);
+  for (const auto& e : fs::directory_iterator(p.parent_path())) {
+    std::string n = e.path().filename().string();
+    if (n.rfind(p.filename().string() + ".lifeboat-", 0) == 0 && n.find("staging") == std::string::npos) {
+      if (fs::exists(e.path() / "member" / "wal")) out.push_back(e.path().string());
+    }
+  }
+  return out;
+}
+
+std::string Journal(const AgentCluster& c) { return c.dir() + "/restore-journal.json"; }
+
+nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseJson(ss.str());
+}
+
+// (a) Every member killed; restore-cluster from radosgw, then again from the local store while
+// the cluster runs (so a safety backup is taken first).
+TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
+  S3Server* s3 = S3Server::Shared();
+  ASSERT_NE(s3, nullptr);
+  ASSERT_TRUE(s3->CreateBucket("restore-cluster"));
+  AgentClusterOptions ao;
+  ao.env = s3->Env();
+  auto c = AgentCluster::Start(ao);
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 300, "a");
+  const std::string local = "file://" + c->dir() + "/store";
+  const std::string remote = s3->Url("restore-cluster", "team");
+  std::string cfg = c->WriteConfig(local);
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  auto b = Lifeboat({"backup", "--config", cfg, "--store", remote}, s3->Env());
+  ASSERT_TRUE(b.ok()) << b.err;
+  const KV before = ReadAll(c->members()[0].client_url);
+  ASSERT_EQ(before.size(), 300u - 43u);
+
+  for (size_t i = 0; i < 3; ++i) c->KillEtcd(i);
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--store", remote, "--yes", "-w", "json"}, s3->Env(),
+                    std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = ParseJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_TRUE(j["ok"].get<bool>());
+  EXPECT_EQ(j["plan"]["phase"], "verified");
+  EXPECT_EQ(j["plan"]["safety_backup"], "none: no member answered");
+  EXPECT_EQ(j["plan"]["live_keys"], 257);
+  std::set<std::string> shas;
+  for (const auto& m : j["plan"]["members"]) shas.insert(m["restored_sha256"].get<std::string>());
+  EXPECT_EQ(shas, std::set<std::string>{j["plan"]["sha256"].get<std::string>()});
+  for (const auto& m : c->members()) {
+    EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
+    EXPECT_EQ(AsideDirs(m.data_dir).size(), 1u) << m.name;  // the old data, kept
+  }
+  auto check = Lifeboat({"check", "--config", cfg});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+
+  // The restored cluster takes writes; then restore it again from the local store while it runs.
+  Load(c->members()[1].client_url, 10, "after");
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("safety backup"), std::string::npos) << r.err;
+  // The safety backup holds the writes made after the first restore; it is in the store.
+  bool safety = false;
+  for (const auto& f : FilesUnder(c->dir() + "/store")) safety |= f.find("/pre-restore/") != std::string::npos;
+  EXPECT_TRUE(safety);
+  for (const auto& m : c->members()) {
+    EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
+    EXPECT_EQ(AsideDirs(m.data_dir).size(), 2u) << m.name;
+  }
+  // "latest" skipped the safety backup: the restored data is the hourly backup's.
+  EXPECT_EQ(ReadAll(c->members()[2].client_url).count("k/0001"), 1u);
+}
+
+// Bad input: each refusal happens in the preflight and changes nothing.
+TEST(RestoreCluster, RefusesBeforeChangingAnything) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 50, "x");
+  const std::string store_dir = c->dir() + "/store";
+  std::string cfg = c->WriteConfig("file://" + store_dir);
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  std::vector<pid_t> pids;
+  for (size_t i = 0; i < 3; ++i) pids.push_back(c->EtcdPid(i));
+  auto unchanged = [&](const std::string& what) {
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(c->EtcdPid(i), pids[i]) << what << ": " << c->members()[i].name << " was restarted or stopped";
+      EXPECT_TRUE(AsideDirs(c->members()[i].data_dir).empty()) << what;
+    }
+    EXPECT_FALSE(fs::exists(Journal(*c))) << what;
+  };
+
+  // A corrupt backup (one byte flipped in a copy of the store): refused when staged, before any stop.
+  // (First: once a good copy is staged, the same SHA-256 is served from the staging dir.)
+  const std::string bad_dir = c->dir() + "/bad-store";
+  fs::copy(store_dir, bad_dir, fs::copy_options::recursive);
+  for (const auto& f : FilesUnder(bad_dir)) {
+    if (f.size() > 3 && f.substr(f.size() - 3) == ".db") {
+      std::fstream db(bad_dir + "/" + f, std::ios::in | std::ios::out | std::ios::binary);
+      db.seekp(20000);
+      db.put('\x5a');
+    }
+  }
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--store", "file://" + bad_dir, "--yes"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("failed at fetch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  unchanged("corrupt backup");
+
+  // The plan, with nothing changed.
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("plan: restore every member"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("nothing changed"), std::string::npos) << r.out;
+  unchanged("dry run");
+
+  // Not on a terminal and no --yes.
+  r = Lifeboat({"restore-cluster", "--config", cfg});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--yes"), std::string::npos) << r.err;
+
+  // A backup of another cluster: refused, unless allowed.
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--cluster-name", "staging", "--yes"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("is of cluster 'prod', not 'staging'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-other-cluster"), std::string::npos) << r.err;
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--cluster-name", "staging", "--allow-other-cluster", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  unchanged("other cluster");
+
+  // A wrong agent token.
+  std::ofstream(c->dir() + "/wrong.token") << "not-the-token\n";
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--agent-token-file", c->dir() + "/wrong.token", "--yes"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("wrong bearer token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not-the-token"), std::string::npos) << r.err;
+  unchanged("wrong token");
+
+  // An agent down.
+  c->KillAgent(2);
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(c->members()[2].agent_address), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unreachable"), std::string::npos) << r.err;
+  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(c->EtcdPid(i), pids[i]);
+}
+
+TEST(RestoreCluster, RefusesWhenADiskIsTooSmall) {
+  AgentClusterOptions ao;
+  ao.min_free_bytes = 1ull << 60;  // an agent reserve no disk here can leave free
+  auto c = AgentCluster::Start(ao);
+  ASSERT_NE(c, nullptr);
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  pid_t pid = c->EtcdPid(0);
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("disk too small"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("failed at check disk"), std::string::npos) << r.err;
+  EXPECT_EQ(c->EtcdPid(0), pid);
+  EXPECT_FALSE(fs::exists(Journal(*c)));
+}
+
+// (c) The coordinator dies between "move aside" and "start"; --resume finishes. A member that
+// then does not come back fails the resume, naming it; once fixed, --resume verifies.
+TEST(RestoreCluster, ResumesAfterTheCoordinatorIsKilled) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 120, "r");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  const KV before = ReadAll(c->members()[0].client_url);
+
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {{"LIFEBOAT_TEST_CRASH_AFTER", "moved-aside"}});
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.out << r.err;
+  auto j = ReadJson(Journal(*c));
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["phase"], "moved-aside");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(c->EtcdPid(i), -1) << "etcd runs on " << c->members()[i].name;
+    EXPECT_FALSE(fs::exists(c->members()[i].data_dir));
+    EXPECT_EQ(AsideDirs(c->members()[i].data_dir).size(), 1u);
+  }
+  // A fresh restore refuses to start over an unfinished one.
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+
+  // m3 will not start: the resume restores every member, then fails at start naming m3.
+  std::ofstream(c->dir() + "/fail-m3") << "\n";
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, std::chrono::seconds(240));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("failed at start"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("m3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refusing to start m3"), std::string::npos) << "the log tail is quoted: " << r.err;
+  j = ReadJson(Journal(*c));
+  EXPECT_EQ(j["phase"], "restored");
+
+  fs::remove(c->dir() + "/fail-m3");
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume", "-w", "json"}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  j = ReadJson(Journal(*c));
+  EXPECT_EQ(j["phase"], "verified");
+  for (const auto& m : c->members()) {
+    EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
+    EXPECT_EQ(AsideDirs(m.data_dir).size(), 1u) << m.name << ": the pre-restore data is kept";
+  }
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"});
+  EXPECT_EQ(r.exit_code, 0) << "resuming a finished restore only re-reports it: " << r.err;
+}
+
+// (b) One member SIGKILLed and its data dir wiped; recover-member brings it back while a client
+// keeps writing, and no acknowledged write is lost.
+TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 200, "m");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+
+  // Refused on a healthy member; --auto finds nothing to do.
+  auto r = Lifeboat({"recover-member", "m1", "--config", cfg});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("healthy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  r = Lifeboat({"recover-member", "--auto", "--config", cfg});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("nothing to recover"), std::string::npos) << r.out;
+
+  c->KillEtcd(1);
+  fs::remove_all(c->members()[1].data_dir);
+
+  std::atomic<bool> stop{false};
+  std::vector<std::string> acked;
+  std::thread writer([&] {
+    auto w = ClientTo(c->members()[0].client_url);
+    for (int i = 0; !stop; ++i) {
+      std::string key = "during/" + std::to_string(i);
+      if (w && w->Put(key, "v" + std::to_string(i)).ok()) acked.push_back(key);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  r = Lifeboat({"recover-member", "m2", "--config", cfg, "-w", "json"}, {}, std::chrono::seconds(240));
+  stop = true;
+  writer.join();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = ParseJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  std::vector<std::string> steps;
+  for (const auto& s : j["steps"]) steps.push_back(s["step"]);
+  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "survey", "member remove", "stop + move aside",
+                                             "member add", "start", "promote", "catch up"}));
+  EXPECT_NE(j["old_id"], j["new_id"]);
+  EXPECT_GT(acked.size(), 20u) << "the writer should have kept writing during the recovery";
+
+  // Every acknowledged write, on every member (m2 read locally, serializable), after a settled check.
+  auto check = Lifeboat({"check", "--config", cfg});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  for (const auto& m : c->members()) {
+    KV kv = ReadAll(m.client_url);
+    size_t missing = 0;
+    for (const auto& k : acked) missing += kv.count(k) == 0;
+    EXPECT_EQ(missing, 0u) << m.name << " lacks acknowledged writes";
+    EXPECT_EQ(kv.size(), 200u - 29u + acked.size()) << m.name;
+  }
+  auto ml = harness::Run({"etcdctl", "--endpoints", c->endpoints(), "member", "list"});
+  EXPECT_EQ(ml.out.find("true"), std::string::npos) << "no learner left: " << ml.out;
+
+  // --auto: m3 killed (data kept): found, replaced, its old data dir moved aside.
+  c->KillEtcd(2);
+  r = Lifeboat({"recover-member", "--auto", "--config", cfg}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("replacing m3"), std::string::npos) << r.err;
+  EXPECT_EQ(AsideDirs(c->members()[2].data_dir).size(), 1u);
+  EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
+
+  // Two members down: replacing one would leave no quorum. Refused, nothing removed.
+  c->KillEtcd(1);
+  c->KillEtcd(2);
+  r = Lifeboat({"recover-member", "m2", "--config", cfg});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("quorum"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lifeboat::harness
