@@ -43,6 +43,7 @@ struct FileConfig {
   std::string endpoints, cacert, cert, key, user, password, password_file, dial_timeout, command_timeout;
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
   std::string agents, agent_token_file, restore_journal;
+  std::string drill_schedule, etcd_binary;
 };
 
 Result<std::string> Scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
@@ -118,6 +119,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       {"source", &fc.source}, {"max-lag", &fc.max_lag}, {"stall-timeout", &fc.stall_timeout},
       {"max-rate", &fc.max_rate}, {"tier", &fc.tier},
   };
+  const std::map<std::string, std::string*> drill = {{"schedule", &fc.drill_schedule},
+                                                     {"etcd-binary", &fc.etcd_binary}};
   const std::map<std::string, std::string*> daemon = {
       {"jitter", &fc.jitter}, {"metrics-listen", &fc.metrics_listen}, {"prune", &fc.prune}};
   try {
@@ -149,6 +152,19 @@ Result<FileConfig> LoadConfig(const std::string& path) {
         }
         continue;
       }
+      if (k == "drill") {
+        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'drill' must be a mapping");
+        for (const auto& d : kv.second) {
+          std::string dk = d.first.as<std::string>();
+          auto it = drill.find(dk);
+          if (it == drill.end()) {
+            return Status::InvalidArgument("config " + path + ": unknown key 'drill." + dk +
+                                           "' (known: schedule, etcd-binary)");
+          }
+          LB_ASSIGN_OR_RETURN(*it->second, Scalar(d.second, dk, path));
+        }
+        continue;
+      }
       if (k == "backup") {
         if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'backup' must be a mapping");
         for (const auto& b : kv.second) {
@@ -167,7 +183,7 @@ Result<FileConfig> LoadConfig(const std::string& path) {
         std::string known;
         for (const auto& [name, _] : top) known += name + ", ";
         return Status::InvalidArgument("config " + path + ": unknown key '" + k + "' (known: " + known +
-                                       "stores, timezone, tiers, backup, daemon)");
+                                       "stores, timezone, tiers, backup, daemon, drill)");
       }
       LB_ASSIGN_OR_RETURN(*it->second, Scalar(kv.second, k, path));
     }
@@ -310,6 +326,12 @@ Result<Settings> Resolve(const Flags& flags) {
   if (!fc.max_rate.empty()) {
     LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
   }
+  if (!fc.drill_schedule.empty()) {
+    auto cron = catalog::CronSchedule::Parse(fc.drill_schedule);
+    if (!cron.ok()) return cron.status().Annotate("config drill.schedule");
+    s.drill_schedule = fc.drill_schedule;
+  }
+  if (!fc.etcd_binary.empty()) s.etcd_binary = fc.etcd_binary;
   s.agents = SplitComma(Pick(flags.agents, "LIFEBOAT_AGENTS", fc.agents));
   s.agent_token_file = Pick(flags.agent_token_file, "LIFEBOAT_AGENT_TOKEN_FILE", fc.agent_token_file);
   if (std::string v = Pick(flags.journal, "LIFEBOAT_RESTORE_JOURNAL", fc.restore_journal); !v.empty()) {

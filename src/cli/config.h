@@ -55,6 +55,9 @@ struct Settings {
   std::vector<std::string> agents;  // HOST:PORT of each member's agent
   std::string agent_token_file;
   std::string restore_journal = "/var/lib/lifeboat/restore-journal.json";
+  // drill: section (restore drills; the daemon runs them on drill.schedule when set)
+  std::string drill_schedule;
+  std::string etcd_binary = "etcd";
 };
 
 // Registers the global flags on `app` (etcdctl's names).

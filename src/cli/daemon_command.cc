@@ -48,6 +48,8 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.max_rate = settings->max_rate;
   dc.jitter = settings->jitter;
   dc.prune = settings->prune_after_backup;
+  if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);
+  dc.etcd_binary = settings->etcd_binary;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   dc.identity = std::string(host) + ":" + std::to_string(getpid());

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   lifeboat::cli::AddAgentCommand(app, ctx);
   lifeboat::cli::AddRestoreClusterCommand(app, ctx);
   lifeboat::cli::AddRecoverMemberCommand(app, ctx);
+  lifeboat::cli::AddDrillCommand(app, ctx);
   lifeboat::cli::AddSnapshotCommand(app, ctx);
   lifeboat::cli::AddVerifyCommand(app, ctx);
   try {

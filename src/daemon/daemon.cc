@@ -12,6 +12,7 @@
 #include "daemon/scheduler.h"
 #include "etcd/client.h"
 #include "ops/backup.h"
+#include "ops/drill.h"
 #include "ops/retention.h"
 #include "store/store.h"
 
@@ -50,7 +51,37 @@ Result<bool> Daemon::Claim(Clock::time_point at) {
   return last;
 }
 
-void Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point at) {
+namespace {
+constexpr const char* kDrillTick = "\x01drill";  // a pseudo-tier in the schedule; not a valid tier name
+}
+
+void Daemon::RunDrill(Clock::time_point at) {
+  auto st = store::OpenStore(config_.store_urls.front());
+  if (!st.ok()) {
+    spdlog::error("drill {}: {}", FormatRFC3339(at), st.status().message());
+    metrics_.RecordDrill(false, 0);
+    return;
+  }
+  ops::DrillOptions o;
+  o.prefix = config_.prefix;
+  o.etcd_binary = config_.etcd_binary;
+  auto rec = ops::RunDrill(**st, o);
+  if (!rec.ok()) {
+    spdlog::error("drill {}: {}", FormatRFC3339(at), rec.status().message());
+    metrics_.RecordDrill(false, 0);
+    return;
+  }
+  metrics_.RecordDrill(rec->ok, rec->seconds);
+  if (rec->ok) {
+    spdlog::info("drill {}: {} restored and served revision {} with {} keys ({:.1f}s)", FormatRFC3339(at),
+                 rec->object_key, rec->revision, rec->keys, rec->seconds);
+  } else {
+    spdlog::error("drill {}: {} FAILED: {}", FormatRFC3339(at), rec->object_key, rec->error);
+    metrics_.SetLastError("drill: " + rec->error);
+  }
+}
+
+bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point at) {
   std::string names;
   for (const auto& t : tiers) names += (names.empty() ? "" : ",") + t.name;
   auto won = Claim(at);
@@ -60,12 +91,12 @@ void Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
     for (const auto& t : tiers) {
       for (const auto& s : config_.store_urls) metrics_.RecordBackup(t.name, s, false, 0, 0);
     }
-    return;
+    return false;
   }
   metrics_.RecordTick(*won);
   if (!*won) {
     spdlog::info("tick {} ({}): another daemon claimed it", FormatRFC3339(at), names);
-    return;
+    return false;
   }
 
   std::vector<std::unique_ptr<store::Store>> owned;
@@ -80,7 +111,7 @@ void Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
     stores.push_back(st->get());
     owned.push_back(std::move(*st));
   }
-  if (stores.empty()) return;
+  if (stores.empty()) return true;
 
   ops::BackupOptions bo;
   bo.source = config_.source;
@@ -97,7 +128,7 @@ void Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
     for (const auto& t : tiers) {
       for (auto* s : stores) metrics_.RecordBackup(t.name, s->Describe(), false, 0, 0);
     }
-    return;
+    return true;
   }
   for (const auto& c : res->copies) {
     metrics_.RecordBackup(c.tier, c.store, c.status.ok(), res->seconds, res->manifest.size);
@@ -109,7 +140,7 @@ void Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
       metrics_.SetLastError(c.status.message());
     }
   }
-  if (!config_.prune) return;
+  if (!config_.prune) return true;
   for (auto* s : stores) {
     auto plan = ops::PlanPrune(*s, config_.prefix, config_.tiers, Clock::now());
     if (!plan.ok()) {
@@ -126,6 +157,7 @@ void Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
     }
     if (!applied.ok()) spdlog::error("prune {}: {}", s->Describe(), applied.message());
   }
+  return true;
 }
 
 Status Daemon::Run(const std::atomic<bool>& stop) {
@@ -150,14 +182,30 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     }
   }
 
+  std::vector<catalog::Tier> schedule = config_.tiers;
+  if (config_.drill_schedule) {
+    catalog::Tier drill;
+    drill.name = drill.folder = kDrillTick;
+    drill.schedule = *config_.drill_schedule;
+    schedule.push_back(drill);
+  }
   while (!stop.load()) {
-    Tick next = NextTick(config_.tiers, Clock::now());
+    Tick next = NextTick(schedule, Clock::now());
     if (next.at == Clock::time_point::max()) return Status::InvalidArgument("no tier schedule ever fires");
     auto delay = config_.jitter.count() > 0
                      ? std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, config_.jitter.count())(rng))
                      : std::chrono::milliseconds(0);
     if (!SleepUntil(next.at + delay, stop)) break;
-    RunTick(next.tiers, next.at);
+    bool drill = std::erase_if(next.tiers, [](const catalog::Tier& t) { return t.name == kDrillTick; }) > 0;
+    // A drill after a backup of the same tick drills that fresh backup; alone, it claims the tick.
+    bool claimed = next.tiers.empty() ? false : RunTick(next.tiers, next.at);
+    if (drill && !next.tiers.empty() && !claimed) continue;
+    if (drill && next.tiers.empty()) {
+      auto won = Claim(next.at);
+      claimed = won.ok() && *won;
+      if (won.ok()) metrics_.RecordTick(*won);
+    }
+    if (drill && claimed && !stop.load()) RunDrill(next.at);
   }
   spdlog::info("stopping: no backup in progress");
   return Status::OK();

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct DaemonConfig {
   std::chrono::milliseconds jitter{0};  // random delay after each tick, spreads load across clusters
   bool prune = true;
   std::string identity;                 // recorded in the claim key's value (host:pid)
+  // Restore drills of the newest backup (ops/drill.h) on this schedule; claimed like a tick.
+  std::optional<catalog::CronSchedule> drill_schedule;
+  std::string etcd_binary = "etcd";
 };
 
 class Daemon {
@@ -44,7 +48,9 @@ class Daemon {
  private:
   bool SleepUntil(std::chrono::system_clock::time_point t, const std::atomic<bool>& stop);
   Result<bool> Claim(std::chrono::system_clock::time_point at);
-  void RunTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at);
+  // Returns whether this daemon claimed the tick.
+  bool RunTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at);
+  void RunDrill(std::chrono::system_clock::time_point at);
 
   DaemonConfig config_;
   Metrics& metrics_;

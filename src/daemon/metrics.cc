@@ -44,6 +44,17 @@ void Metrics::RecordTick(bool won) {
   (won ? ticks_won_ : ticks_lost_)++;
 }
 
+void Metrics::RecordDrill(bool ok, double seconds) {
+  std::lock_guard lk(mu_);
+  if (ok) {
+    last_verified_restore_ = Now();
+    drill_duration_ = seconds;
+    drills_ok_++;
+  } else {
+    drills_failed_++;
+  }
+}
+
 void Metrics::SetLastError(const std::string& error) {
   std::lock_guard lk(mu_);
   last_error_ = error;
@@ -76,6 +87,18 @@ std::string Metrics::Render() const {
          [](const Series& s) { return std::to_string(s.successes); });
   family("lifeboat_backup_failures_total", "counter", "Backups that failed.",
          [](const Series& s) { return std::to_string(s.failures); });
+  out += fmt::format(
+      "# HELP lifeboat_last_verified_restore_timestamp_seconds Unix time of the last successful restore drill (0: none).\n"
+      "# TYPE lifeboat_last_verified_restore_timestamp_seconds gauge\n"
+      "lifeboat_last_verified_restore_timestamp_seconds {:.3f}\n"
+      "# HELP lifeboat_drill_duration_seconds Duration of the last successful restore drill.\n"
+      "# TYPE lifeboat_drill_duration_seconds gauge\n"
+      "lifeboat_drill_duration_seconds {:.3f}\n"
+      "# HELP lifeboat_drills_total Restore drills, by result.\n"
+      "# TYPE lifeboat_drills_total counter\n"
+      "lifeboat_drills_total{{result=\"ok\"}} {}\n"
+      "lifeboat_drills_total{{result=\"failed\"}} {}\n",
+      last_verified_restore_, drill_duration_, drills_ok_, drills_failed_);
   out += "# HELP lifeboat_ticks_total Scheduled ticks, by whether this daemon claimed them.\n"
          "# TYPE lifeboat_ticks_total counter\n";
   out += fmt::format("lifeboat_ticks_total{{result=\"won\"}} {}\nlifeboat_ticks_total{{result=\"lost\"}} {}\n",

@@ -16,6 +16,8 @@ class Metrics {
  public:
   void RecordBackup(const std::string& tier, const std::string& store, bool ok, double seconds, uint64_t bytes);
   void RecordTick(bool won);
+  // A restore drill: its outcome and duration (ops/drill.h).
+  void RecordDrill(bool ok, double seconds);
   void SetLastError(const std::string& error);
   std::string LastError() const;
   std::string Render() const;
@@ -31,6 +33,8 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Series> series_;  // (tier, store)
   uint64_t ticks_won_ = 0, ticks_lost_ = 0;
+  double last_verified_restore_ = 0, drill_duration_ = 0;
+  uint64_t drills_ok_ = 0, drills_failed_ = 0;
   std::string last_error_;
 };
 

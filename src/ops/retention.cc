@@ -4,6 +4,7 @@
 
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
+#include "catalog/drill_record.h"
 #include "catalog/layout.h"
 
 namespace lifeboat::ops {
@@ -26,6 +27,7 @@ Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string&
     for (const auto& o : objects) keys.insert(o.key);
     for (const auto& o : objects) {
       if (catalog::IsManifestKey(o.key) || keys.count(catalog::ManifestKey(o.key))) continue;
+      if (catalog::IsDrillKey(o.key) && keys.count(catalog::ObjectOfDrillKey(o.key))) continue;
       plan.push_back({PruneItem::Action::kProblem, tier.name, o.key, "no manifest: left alone", Status::OK()});
     }
     bool newest = true;  // listing is newest first
@@ -59,7 +61,11 @@ Status ApplyPrune(store::Store& store, std::vector<PruneItem>& plan) {
   Status first;
   for (auto& item : plan) {
     if (item.action != PruneItem::Action::kDelete) continue;
-    item.result = store.Delete(catalog::ManifestKey(item.object_key));
+    // The drill record first: it means nothing without its backup, and the backup stays listed
+    // (through its manifest) until the manifest goes.
+    item.result = store.Delete(catalog::DrillKey(item.object_key));
+    if (item.result.code() == Status::Code::kNotFound) item.result = Status::OK();
+    if (item.result.ok()) item.result = store.Delete(catalog::ManifestKey(item.object_key));
     if (item.result.ok() || item.result.code() == Status::Code::kNotFound) item.result = store.Delete(item.object_key);
     if (!item.result.ok() && first.ok()) first = item.result;
   }

@@ -1,0 +1,192 @@
+#include "ops/drill.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "agent/controller.h"
+#include "base/atomic_file.h"
+#include "base/sha256.h"
+#include "base/timefmt.h"
+#include "catalog/catalog.h"
+#include "etcd/client.h"
+#include "snapshot/digest.h"
+#include "snapshot/restore.h"
+#include "snapshot/snapshot.h"
+
+namespace lifeboat::ops {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// n ports the kernel considers free on 127.0.0.1 (bound together, then released).
+Result<std::vector<int>> FreeLoopbackPorts(int n) {
+  std::vector<int> fds, ports;
+  Status err;
+  for (int i = 0; i < n && err.ok(); ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      err = Status::IOError("cannot find a free port on 127.0.0.1 for the drill");
+    } else {
+      ports.push_back(ntohs(a.sin_port));
+    }
+    if (fd >= 0) fds.push_back(fd);
+  }
+  for (int fd : fds) close(fd);
+  if (!err.ok()) return err;
+  return ports;
+}
+
+class Drill {
+ public:
+  Drill(store::Store& store, const DrillOptions& o) : store_(store), o_(o) {}
+
+  Result<catalog::DrillRecord> Run() {
+    LB_ASSIGN_OR_RETURN(auto entry, catalog::ResolveBackup(store_, o_.prefix, o_.tier_folder, o_.ref));
+    manifest_ = entry.manifest;
+    rec_.object_key = manifest_.object_key;
+    auto t0 = Clock::now();
+    Status s = Steps();
+    rec_.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    rec_.ok = s.ok();
+    rec_.error = s.ok() ? "" : s.message();
+    rec_.drilled_at = FormatRFC3339(std::chrono::system_clock::now());
+    if (o_.record) {
+      if (Status w = catalog::WriteDrillRecord(store_, rec_); !w.ok()) {
+        Log("warning: could not store the drill record: " + w.message());
+      }
+    }
+    return rec_;
+  }
+
+ private:
+  void Log(const std::string& line) {
+    if (o_.log) o_.log(line);
+  }
+
+  Status Steps() {
+    std::string parent = o_.work_dir;
+    if (parent.empty()) parent = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+    std::string tmpl = parent + "/lifeboat-drill-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a drill dir in " + parent);
+    dir_ = tmpl;
+    Status s = InDir();
+    // The throwaway copy is ours alone: removing it loses nothing (the backup is in the store).
+    if (controller_) controller_->Stop(std::chrono::seconds(30));
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    return s;
+  }
+
+  Status InDir() {
+    // 1. Fetch, verified against the manifest and etcd's trailer.
+    std::string snap = dir_ + "/snapshot.db";
+    {
+      LB_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(snap));
+      snapshot::SnapshotDigest digest;
+      LB_RETURN_IF_ERROR(catalog::CopyVerified(store_, manifest_, [&](std::span<const uint8_t> c) {
+                           digest.Update(c);
+                           return file->Append(c);
+                         }).Annotate("fetch"));
+      LB_RETURN_IF_ERROR(digest.Finish().status().Annotate("fetch"));
+      LB_RETURN_IF_ERROR(file->Commit());
+    }
+    Log("fetched and verified " + manifest_.object_key);
+    // 2. What the file says etcd must serve after a restore.
+    LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));
+    rec_.expected_revision = st.current_revision;
+    rec_.expected_keys = st.live_keys;
+    // 3. Native restore into a one-member cluster on free loopback ports.
+    LB_ASSIGN_OR_RETURN(auto ports, FreeLoopbackPorts(2));
+    agent::AgentConfig c;
+    c.member_name = "drill";
+    c.data_dir = dir_ + "/drill.etcd";
+    c.client_url = fmt::format("http://127.0.0.1:{}", ports[0]);
+    c.peer_url = fmt::format("http://127.0.0.1:{}", ports[1]);
+    c.etcd_binary = o_.etcd_binary;
+    c.etcd_log_file = dir_ + "/etcd.log";
+    snapshot::RestoreOptions ro;
+    ro.snapshot_path = snap;
+    ro.name = c.member_name;
+    ro.initial_cluster = c.member_name + "=" + c.peer_url;
+    ro.initial_advertise_peer_urls = c.peer_url;
+    ro.initial_cluster_token = "lifeboat-drill";
+    ro.data_dir = c.data_dir;
+    ro.skip_hash_check = true;  // checked while fetching
+    LB_RETURN_IF_ERROR(snapshot::RestoreSnapshot(ro).status().Annotate("restore"));
+    // 4. A real etcd on it.
+    controller_ = agent::NewProcessController(c);
+    LB_RETURN_IF_ERROR(controller_->Start({ro.initial_cluster, "new", ro.initial_cluster_token}).Annotate("start etcd"));
+    etcd::ClientOptions co;
+    co.endpoints = {c.client_url};
+    co.dial_timeout = std::chrono::milliseconds(500);
+    co.command_timeout = std::chrono::milliseconds(2000);
+    auto until = Clock::now() + o_.start_timeout;
+    std::string last = "no answer";
+    for (;;) {
+      auto running = controller_->IsRunning();
+      if (running.ok() && !*running) {
+        return Status::Unavailable("etcd exited during the drill; its log ends with:\n" + controller_->LogTail(10));
+      }
+      auto client = etcd::Client::Connect(c.client_url, co);
+      if (client.ok()) {
+        auto ms = (*client)->Status();
+        if (ms.ok() && ms->leader != 0) {
+          // 5. Read back what it serves.
+          const std::string all(1, '\0');
+          LB_ASSIGN_OR_RETURN(rec_.keys, (*client)->Count(all, all, 0, false));
+          LB_ASSIGN_OR_RETURN(auto again, (*client)->Status());
+          rec_.revision = again.header.revision;
+          rec_.etcd_version = again.version;
+          break;
+        }
+        last = ms.ok() ? "no leader yet" : ms.status().message();
+      } else {
+        last = client.status().message();
+      }
+      if (Clock::now() >= until) {
+        return Status::DeadlineExceeded("the restored etcd did not serve within " +
+                                        std::to_string(o_.start_timeout.count() / 1000) + "s (" + last + ")");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    Log(fmt::format("etcd {} serves revision {} with {} keys", rec_.etcd_version, rec_.revision, rec_.keys));
+    if (rec_.revision != rec_.expected_revision || static_cast<uint64_t>(rec_.keys) != rec_.expected_keys) {
+      return Status::Corruption(fmt::format("the restored etcd serves revision {} with {} keys, the snapshot holds "
+                                            "revision {} with {} keys",
+                                            rec_.revision, rec_.keys, rec_.expected_revision, rec_.expected_keys));
+    }
+    if (rec_.revision < manifest_.revision) {
+      return Status::Corruption(fmt::format("the restored etcd serves revision {}, below the manifest's {}",
+                                            rec_.revision, manifest_.revision));
+    }
+    return Status::OK();
+  }
+
+  store::Store& store_;
+  const DrillOptions& o_;
+  catalog::Manifest manifest_;
+  catalog::DrillRecord rec_;
+  std::string dir_;
+  std::unique_ptr<agent::EtcdController> controller_;
+};
+
+}  // namespace
+
+Result<catalog::DrillRecord> RunDrill(store::Store& store, const DrillOptions& options) {
+  return Drill(store, options).Run();
+}
+
+}  // namespace lifeboat::ops

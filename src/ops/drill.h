@@ -1,0 +1,32 @@
+// Drill: prove that a backup restores. Fetch it (SHA-256 against the manifest, etcd's trailer),
+// restore it natively into a throwaway data dir, start a real single-member etcd on free
+// loopback ports, read back its revision and key count, compare them with the snapshot file's,
+// and tear everything down. The outcome is recorded beside the backup (catalog/drill_record.h).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+#include "catalog/drill_record.h"
+#include "store/store.h"
+
+namespace lifeboat::ops {
+
+struct DrillOptions {
+  std::string prefix = "db-etcd";
+  std::string ref = "latest";   // latest | object key | name (catalog::ResolveBackup)
+  std::string tier_folder;      // for latest: only this tier's folder; empty: any
+  std::string etcd_binary = "etcd";
+  std::string work_dir;         // parent of the throwaway dir; empty: $TMPDIR or /tmp
+  std::chrono::milliseconds start_timeout{60000};
+  bool record = true;           // store the DrillRecord beside the backup
+  std::function<void(const std::string&)> log;
+};
+
+// Fails (without a record) only when no backup matches `ref` or the store cannot be listed;
+// otherwise returns the record, ok or not, with what failed in `error`.
+Result<catalog::DrillRecord> RunDrill(store::Store& store, const DrillOptions& options);
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,111 @@
+// Restore drills against real backups of a real cluster: a good backup is restored into a
+// throwaway etcd that serves the snapshot's revision and key count; a corrupted one fails; the
+// outcome is recorded beside the backup, shown by `list`, and pruned with it; the daemon drills
+// on its own schedule and exports when it last proved a restore.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness/etcd_cluster.h"
+#include "harness/process.h"
+#include "harness/store_probe.h"
+
+namespace lifeboat::harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string DbFile(const std::string& store) {
+  for (const auto& f : FilesUnder(store)) {
+    if (f.size() > 3 && f.substr(f.size() - 3) == ".db") return store + "/" + f;
+  }
+  return "";
+}
+
+TEST(DrillTest, GoodBackupServesItsDataCorruptOneFailsAndBothAreRecorded) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(c->Etcdctl({"put", "drill/" + std::to_string(i), "v"}).ok());
+  ASSERT_TRUE(c->Etcdctl({"del", "drill/7"}).ok());
+  std::string dir = MakeTempDir("lb-drill-");
+  std::string store = dir + "/store";
+  std::vector<std::string> g = {"--endpoints", c->endpoints(), "--store", "file://" + store};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), g.begin(), g.end());
+    return args;
+  };
+  ASSERT_TRUE(Lifeboat(with({"backup"})).ok());
+
+  auto r = Lifeboat(with({"drill", "-w", "json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = ParseJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_TRUE(j["ok"].get<bool>());
+  EXPECT_EQ(j["keys"], 39);
+  EXPECT_EQ(j["keys"], j["expected_keys"]);
+  EXPECT_EQ(j["revision"], j["expected_revision"]);
+  EXPECT_EQ(j["etcd_version"], "3.4.23");
+  auto list = Lifeboat(with({"list"}));
+  EXPECT_NE(list.out.find("ok 20"), std::string::npos) << list.out;  // "ok <RFC 3339 time>"
+
+  // One byte flipped in the stored object: the drill fails and says so; the record says FAILED.
+  std::string db = DbFile(store);
+  ASSERT_FALSE(db.empty());
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(9000);
+    f.put('\x42');
+  }
+  r = Lifeboat(with({"drill"}));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("drill of"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is corrupt: sha256"), std::string::npos) << r.err;
+  list = Lifeboat(with({"list", "-w", "json"}));
+  j = ParseJson(list.out);
+  ASSERT_TRUE(j.is_array() && j.size() == 1) << list.out;
+  EXPECT_FALSE(j[0]["drill"]["ok"].get<bool>());
+  // No throwaway dir is left behind.
+  for (const auto& e : fs::directory_iterator("/tmp")) {
+    EXPECT_EQ(e.path().filename().string().find("lifeboat-drill-"), std::string::npos)
+        << "left behind: " << e.path() << " (or a concurrent drill)";
+  }
+
+  // Prune takes the drill record with its backup and reports nothing left alone.
+  ASSERT_TRUE(Lifeboat(with({"backup"})).ok());
+  auto p = Lifeboat(with({"prune", "--now", "2099-01-01T00:00:00Z"}));
+  EXPECT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_EQ(p.out.find("left alone"), std::string::npos) << p.out;
+  for (const auto& f : FilesUnder(store)) EXPECT_EQ(f.find(fs::path(db).stem().string()), std::string::npos) << f;
+}
+
+TEST(DrillTest, DaemonDrillsOnItsScheduleAndExportsTheTime) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  std::string dir = MakeTempDir("lb-ddrill-");
+  auto ports = FreePorts(1);
+  std::string listen = "127.0.0.1:" + std::to_string(ports[0]);
+  std::ofstream(dir + "/d.yaml") << "endpoints: [" << c->endpoints() << "]\nstore: file://" << dir << "/store"
+                                 << "\ntiers:\n  - name: fast\n    schedule: \"*/2 * * * * *\"\n    keep: 1h\n"
+                                 << "drill:\n  schedule: \"*/4 * * * * *\"\n";
+  pid_t d = Spawn({LB_BINARY, "--config", dir + "/d.yaml", "daemon", "--metrics-listen", listen}, dir + "/out",
+                  dir + "/err");
+  std::string metrics;
+  bool drilled = PollUntil(std::chrono::seconds(60), [&] {
+    auto r = harness::Run({"curl", "-s", "http://" + listen + "/metrics"});
+    metrics = r.out;
+    auto pos = metrics.find("lifeboat_drills_total{result=\"ok\"} ");
+    return pos != std::string::npos && metrics.compare(pos + 35, 2, "0\n") != 0;
+  }, std::chrono::milliseconds(250));
+  kill(d, SIGTERM);
+  ProcResult r = Wait(d, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(drilled) << metrics << "\n" << r.err;
+  EXPECT_EQ(metrics.find("lifeboat_last_verified_restore_timestamp_seconds 0.000"), std::string::npos) << metrics;
+  EXPECT_NE(r.err.find("restored and served revision"), std::string::npos) << r.err;
+  EXPECT_NE(Lifeboat({"--store", "file://" + dir + "/store", "list"}).out.find("ok 20"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lifeboat::harness
