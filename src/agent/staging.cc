@@ -10,6 +10,7 @@
 #include "base/atomic_file.h"
 #include "base/errno_status.h"
 #include "base/sha256.h"
+#include "catalog/catalog.h"
 #include "snapshot/digest.h"
 #include "snapshot/snapshot.h"
 #include "store/store.h"
@@ -75,19 +76,21 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
   }
   auto store = store::OpenStore(req.store_url);
   if (!store.ok()) return store.status();
+  // The manifest says how the object is encoded; it must describe the snapshot the coordinator planned.
+  auto manifest = catalog::ReadManifest(**store, req.object_key);
+  if (!manifest.ok()) return manifest.status().Annotate("fetch " + req.object_key + " from " + (*store)->Describe());
+  if (manifest->sha256 != req.sha256 || (req.size != 0 && manifest->size != req.size)) {
+    return Status::Corruption("the manifest of " + req.object_key + " now says sha256 " + manifest->sha256 +
+                              ", not the planned " + req.sha256 + " (the store changed; plan the restore again)");
+  }
   LB_RETURN_IF_ERROR(MakeDirs(staging_dir));
   LB_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(out.path, 0600));
   snapshot::SnapshotDigest digest;
-  Status read = (*store)->Read(req.object_key, [&](std::span<const uint8_t> chunk) {
+  Status read = catalog::CopyVerified(**store, *manifest, [&](std::span<const uint8_t> chunk) {
     digest.Update(chunk);
     return file->Append(chunk);
   });
   if (!read.ok()) return read.Annotate("fetch " + req.object_key + " from " + (*store)->Describe());
-  if (req.size != 0 && digest.bytes() != req.size) {
-    return Status::Corruption("fetched " + std::to_string(digest.bytes()) + " bytes of " + req.object_key +
-                              " but its manifest says " + std::to_string(req.size) +
-                              " (the object changed or is damaged; pick another backup)");
-  }
   auto d = digest.Finish();
   if (!d.ok()) return d.status().Annotate(req.object_key);
   LB_RETURN_IF_ERROR(ExpectSha(HexEncode(d->file_sha256), req.sha256, req.object_key));

@@ -1,5 +1,7 @@
 #include "catalog/catalog.h"
 
+#include "codec/zstd_stream.h"
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -82,10 +84,10 @@ Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::s
                           m->object_key));
       continue;
     }
-    if (object->second != m->size) {
+    if (object->second != m->stored_size()) {
       problem(fmt::format("backup object {} is {} bytes but the manifest says {} (it is damaged or incomplete; "
                           "delete it and this manifest)",
-                          m->object_key, object->second, m->size));
+                          m->object_key, object->second, m->stored_size()));
       continue;
     }
     out.backups.push_back(BackupEntry{std::move(m).value(), o.key});
@@ -150,27 +152,66 @@ Status WriteManifest(store::Store& store, const Manifest& m) {
   return s;
 }
 
+Result<Manifest> ReadManifest(store::Store& store, std::string_view object_key) {
+  LB_ASSIGN_OR_RETURN(std::string body, ReadSmallObject(store, ManifestKey(object_key)));
+  auto m = ParseManifest(body);
+  if (!m.ok()) return m.status().Annotate(ManifestKey(object_key));
+  if (m->object_key != object_key) {
+    return Status::Corruption("manifest " + ManifestKey(object_key) + " describes " + m->object_key +
+                              " (restore the right manifest from a copy)");
+  }
+  return m;
+}
+
 Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink) {
-  Sha256 hash;
-  uint64_t seen = 0;
-  LB_RETURN_IF_ERROR(src.Read(m.object_key, [&](std::span<const uint8_t> chunk) {
-    seen += chunk.size();
-    // Stop as soon as the object is provably wrong rather than streaming the whole excess.
-    if (seen > m.size) {
+  // The stored bytes are checked against object_size/object_sha256 and, once decoded, the
+  // snapshot file against size/sha256: a damaged object and a wrong decoding both show.
+  Sha256 object_hash, file_hash;
+  uint64_t seen = 0, produced = 0;
+  auto deliver = [&](std::span<const uint8_t> chunk) -> Status {
+    produced += chunk.size();
+    if (produced > m.size) {
       return Status::Corruption(fmt::format(
           "backup {} is corrupt: it is longer than the {} bytes the manifest says (fetch another backup)",
           m.object_key, m.size));
     }
-    hash.Update(chunk);
+    file_hash.Update(chunk);
     return sink(chunk);
-  }));
-  if (seen != m.size) {
-    return Status::Corruption(fmt::format("backup {} is corrupt: {} bytes, manifest says {} (fetch another backup)",
-                                          m.object_key, seen, m.size));
+  };
+  std::unique_ptr<codec::ZstdDecompressor> zstd;
+  if (m.compression == "zstd") {
+    LB_ASSIGN_OR_RETURN(zstd, codec::ZstdDecompressor::Create(deliver));
   }
-  const std::string actual = HexEncode(hash.Finish());
-  if (actual != m.sha256) {
+  Status read = src.Read(m.object_key, [&](std::span<const uint8_t> chunk) -> Status {
+    seen += chunk.size();
+    // Stop as soon as the object is provably wrong rather than streaming the whole excess.
+    if (seen > m.stored_size()) {
+      return Status::Corruption(fmt::format(
+          "backup {} is corrupt: the object is longer than the {} bytes the manifest says (fetch another backup)",
+          m.object_key, m.stored_size()));
+    }
+    object_hash.Update(chunk);
+    return zstd ? zstd->Update(chunk) : deliver(chunk);
+  });
+  if (!read.ok()) {
+    if (read.code() == Status::Code::kCorruption) return read.Annotate("backup " + m.object_key);
+    return read;
+  }
+  if (seen != m.stored_size()) {
+    return Status::Corruption(fmt::format("backup {} is corrupt: {} bytes, manifest says {} (fetch another backup)",
+                                          m.object_key, seen, m.stored_size()));
+  }
+  if (const std::string actual = HexEncode(object_hash.Finish()); actual != m.stored_sha256()) {
     return Status::Corruption(fmt::format("backup {} is corrupt: sha256 {}, manifest says {} (fetch another backup)",
+                                          m.object_key, actual, m.stored_sha256()));
+  }
+  if (zstd) LB_RETURN_IF_ERROR(zstd->Finish().Annotate("backup " + m.object_key));
+  if (produced != m.size) {
+    return Status::Corruption(fmt::format("backup {} decodes to {} bytes, manifest says {} (fetch another backup)",
+                                          m.object_key, produced, m.size));
+  }
+  if (const std::string actual = HexEncode(file_hash.Finish()); actual != m.sha256) {
+    return Status::Corruption(fmt::format("backup {} decodes to sha256 {}, manifest says {} (fetch another backup)",
                                           m.object_key, actual, m.sha256));
   }
   return Status::OK();

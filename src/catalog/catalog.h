@@ -35,12 +35,15 @@ Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::s
 Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, std::string_view tier,
                                   std::string_view ref);
 
+// The manifest of one backup object; NotFound when it has none.
+Result<Manifest> ReadManifest(store::Store& store, std::string_view object_key);
+
 // Stores ManifestKey(m.object_key) atomically. Write it after the object has been committed,
 // so that every manifest points at a complete object.
 Status WriteManifest(store::Store& store, const Manifest& m);
 
-// Streams the backup's object to `sink` while checking it against the manifest's size and
-// sha256. Corruption is only certain at the end, so on any error the caller must throw away
+// Streams the backup's snapshot file to `sink` (decoded when the object is compressed) while
+// checking the object against object_size/object_sha256 and the file against size/sha256. Corruption is only certain at the end, so on any error the caller must throw away
 // what `sink` received (e.g. Abort() its ObjectWriter).
 Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink);
 

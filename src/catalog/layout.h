@@ -14,6 +14,7 @@ namespace lifeboat::catalog {
 
 inline constexpr std::string_view kObjectSuffix = ".db";
 inline constexpr std::string_view kManifestSuffix = ".manifest.json";
+inline constexpr std::string_view kZstdSuffix = ".zst";  // appended to kObjectSuffix when compressed
 
 // `prefix` may be empty or several segments ("db-etcd/prod"); leading/trailing '/' are dropped.
 // Cluster and member names are sanitized: anything outside [A-Za-z0-9.-] becomes '-' (so '_'

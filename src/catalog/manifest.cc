@@ -44,6 +44,11 @@ Json Build(const Manifest& m) {
   j["tool_version"] = m.tool_version;
   j["tier"] = m.tier;
   j["store"] = m.store;
+  if (m.format_version >= 2) {
+    j["compression"] = m.compression;
+    j["object_size"] = m.object_size;
+    j["object_sha256"] = m.object_sha256;
+  }
   return j;
 }
 
@@ -177,7 +182,16 @@ Result<Manifest> ParseManifest(std::string_view json) {
   r.String("tool_version", &m.tool_version);
   r.String("tier", &m.tier);
   r.String("store", &m.store);
+  if (m.format_version >= 2) {
+    r.String("compression", &m.compression);
+    r.Uint("object_size", &m.object_size);
+    r.Sha256Hex("object_sha256", &m.object_sha256);
+  }
   LB_RETURN_IF_ERROR(r.status());
+  if (m.compression != "none" && m.compression != "zstd") {
+    return Status::Corruption(fmt::format("manifest compression \"{}\" is not known to this lifeboat (upgrade lifeboat)",
+                                          m.compression));
+  }
   if (!store::ValidateKey(m.object_key).ok()) {
     return Status::Corruption(
         fmt::format("manifest field \"object_key\" is not a valid key: \"{}\" {}", m.object_key, kFix));

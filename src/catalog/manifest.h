@@ -12,14 +12,15 @@
 
 namespace lifeboat::catalog {
 
-inline constexpr int kManifestFormatVersion = 1;
+// 1: the object is the snapshot file. 2: it may be encoded (`compression`); written only then.
+inline constexpr int kManifestFormatVersion = 2;
 
 struct Manifest {
-  int format_version = kManifestFormatVersion;
+  int format_version = 1;  // 2 only when the object is encoded (older lifeboats then refuse it)
   std::string object_key;
-  std::string sha256;     // hex SHA-256 of the whole stored object (bbolt image + 32-byte trailer)
+  std::string sha256;     // hex SHA-256 of the snapshot file (bbolt image + 32-byte trailer)
   std::string db_sha256;  // hex of etcd's 32-byte trailer, i.e. SHA-256 of the bbolt image
-  uint64_t size = 0;      // bytes of the stored object
+  uint64_t size = 0;      // bytes of the snapshot file
   int64_t revision = 0;
   uint64_t cluster_id = 0;  // JSON: 16 lowercase hex digits, like etcdctl prints it
   std::string cluster_name;
@@ -38,6 +39,15 @@ struct Manifest {
   std::string tool_version;
   std::string tier;
   std::string store;  // Store::Describe() of where the backup was written
+  // Format 2: how the snapshot file is encoded in the object ("none" or "zstd"), and the stored
+  // object's own size and SHA-256 (equal to size/sha256 when "none"). Format 1 has neither.
+  std::string compression = "none";
+  uint64_t object_size = 0;
+  std::string object_sha256;
+
+  // What the store holds: the object fields in format 2, the snapshot's own in format 1.
+  uint64_t stored_size() const { return format_version >= 2 ? object_size : size; }
+  const std::string& stored_sha256() const { return format_version >= 2 ? object_sha256 : sha256; }
 
   bool operator==(const Manifest&) const = default;
 };

@@ -18,7 +18,8 @@ namespace lifeboat::cli {
 namespace {
 
 struct BackupArgs {
-  std::string source, stall_timeout, max_rate;
+  std::string source, stall_timeout, max_rate, compression;
+  int zstd_level = 0;
   std::vector<std::string> tiers;
   int64_t max_lag = -1;
 };
@@ -54,6 +55,15 @@ void RunBackup(Context& ctx, const BackupArgs& a) {
     bo.max_rate = *r;
   }
   if (Status s = ops::ValidateSourceMode(bo.source.mode); !s.ok()) return ctx.Fail(s);
+  std::string compression = a.compression.empty() ? settings->compression : a.compression;
+  if (compression != "none" && compression != "zstd") {
+    return ctx.Fail(Status::InvalidArgument("--compress '" + compression + "' must be zstd or none"));
+  }
+  int level = a.zstd_level != 0 ? a.zstd_level : settings->zstd_level;
+  if (compression == "zstd" && (level < 1 || level > 19)) {
+    return ctx.Fail(Status::InvalidArgument("--zstd-level " + std::to_string(level) + " must be 1..19"));
+  }
+  bo.zstd_level = compression == "zstd" ? level : 0;
 
   std::vector<std::unique_ptr<store::Store>> owned;
   std::vector<store::Store*> stores;
@@ -91,7 +101,10 @@ void RunBackup(Context& ctx, const BackupArgs& a) {
     std::cout << "snapshot of " << m.member_name << (m.source_is_leader ? " (the leader)" : " (follower; leader ")
               << (m.source_is_leader ? "" : m.leader_name + ")") << " at revision " << m.revision << ": "
               << HumanBytes(m.size) << " in " << fmt::format("{:.1f}", res->seconds) << "s ("
-              << HumanBytes(static_cast<uint64_t>(mbps)) << "/s), sha256 " << m.sha256.substr(0, 16) << "\n";
+              << HumanBytes(static_cast<uint64_t>(mbps)) << "/s), sha256 " << m.sha256.substr(0, 16)
+              << (m.compression == "none" ? std::string()
+                                          : ", stored " + m.compression + " " + HumanBytes(m.object_size))
+              << "\n";
     Table t({"TIER", "STORE", "OBJECT", "RESULT"});
     for (const auto& c : res->copies) {
       t.AddRow({c.tier, c.store, c.object_key, c.status.ok() ? "stored" : "FAILED: " + c.status.message()});
@@ -113,6 +126,8 @@ void AddBackupCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--tier", a->tiers, "tier to write (repeat for several; default hourly)");
   cmd->add_option("--stall-timeout", a->stall_timeout, "abort when the member sends nothing for this long (30s)");
   cmd->add_option("--max-rate", a->max_rate, "limit the snapshot rate, e.g. 50MB (default: unlimited)");
+  cmd->add_option("--compress", a->compression, "zstd or none (default: backup.compression, none)");
+  cmd->add_option("--zstd-level", a->zstd_level, "zstd level 1..19 (default 3)");
   cmd->callback([&ctx, a] { RunBackup(ctx, *a); });
 }
 

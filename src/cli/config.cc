@@ -44,6 +44,7 @@ struct FileConfig {
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
   std::string agents, agent_token_file, restore_journal;
   std::string drill_schedule, etcd_binary;
+  std::string compression, zstd_level;
 };
 
 Result<std::string> Scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
@@ -117,7 +118,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
   };
   const std::map<std::string, std::string*> backup = {
       {"source", &fc.source}, {"max-lag", &fc.max_lag}, {"stall-timeout", &fc.stall_timeout},
-      {"max-rate", &fc.max_rate}, {"tier", &fc.tier},
+      {"max-rate", &fc.max_rate}, {"tier", &fc.tier}, {"compression", &fc.compression},
+      {"zstd-level", &fc.zstd_level},
   };
   const std::map<std::string, std::string*> drill = {{"schedule", &fc.drill_schedule},
                                                      {"etcd-binary", &fc.etcd_binary}};
@@ -172,7 +174,7 @@ Result<FileConfig> LoadConfig(const std::string& path) {
           auto it = backup.find(bk);
           if (it == backup.end()) {
             return Status::InvalidArgument("config " + path + ": unknown key 'backup." + bk +
-                                           "' (known: source, max-lag, stall-timeout, max-rate, tier)");
+                                           "' (known: source, max-lag, stall-timeout, max-rate, tier, compression, zstd-level)");
           }
           LB_ASSIGN_OR_RETURN(*it->second, Scalar(b.second, bk, path));
         }
@@ -325,6 +327,22 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (!fc.max_rate.empty()) {
     LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
+  }
+  if (!fc.compression.empty()) {
+    if (fc.compression != "none" && fc.compression != "zstd") {
+      return Status::InvalidArgument("config backup.compression '" + fc.compression + "' must be zstd or none");
+    }
+    s.compression = fc.compression;
+  }
+  if (!fc.zstd_level.empty()) {
+    try {
+      s.zstd_level = std::stoi(fc.zstd_level);
+    } catch (...) {
+      s.zstd_level = -1;
+    }
+    if (s.zstd_level < 1 || s.zstd_level > 19) {
+      return Status::InvalidArgument("config backup.zstd-level '" + fc.zstd_level + "' must be 1..19");
+    }
   }
   if (!fc.drill_schedule.empty()) {
     auto cron = catalog::CronSchedule::Parse(fc.drill_schedule);

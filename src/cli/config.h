@@ -51,6 +51,8 @@ struct Settings {
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;
   std::string tier = "hourly";
+  std::string compression = "none";  // none | zstd
+  int zstd_level = 3;
   // Recovery through host agents (restore-cluster, recover-member).
   std::vector<std::string> agents;  // HOST:PORT of each member's agent
   std::string agent_token_file;

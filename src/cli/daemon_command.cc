@@ -46,6 +46,7 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.source.max_lag = settings->max_lag;
   dc.stall_timeout = settings->stall_timeout;
   dc.max_rate = settings->max_rate;
+  dc.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
   dc.jitter = settings->jitter;
   dc.prune = settings->prune_after_backup;
   if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);

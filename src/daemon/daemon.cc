@@ -119,6 +119,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   bo.cluster_name = config_.cluster_name;
   bo.stall_timeout = config_.stall_timeout;
   bo.max_rate = config_.max_rate;
+  bo.zstd_level = config_.zstd_level;
   bo.tiers.clear();
   for (const auto& t : tiers) bo.tiers.push_back({t.name, t.folder});
   auto res = ops::RunBackup(config_.client, bo, stores, nullptr);

@@ -27,6 +27,7 @@ struct DaemonConfig {
   ops::SourcePolicy source;
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;
+  int zstd_level = 0;                   // 0: uncompressed
   std::chrono::milliseconds jitter{0};  // random delay after each tick, spreads load across clusters
   bool prune = true;
   std::string identity;                 // recorded in the claim key's value (host:pid)

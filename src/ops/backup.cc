@@ -8,6 +8,7 @@
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "catalog/layout.h"
+#include "codec/zstd_stream.h"
 #include "etcd/client.h"
 #include "snapshot/digest.h"
 
@@ -57,8 +58,9 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   std::vector<Copy> copies;
   for (store::Store* st : stores) {
     for (const auto& tier : options.tiers) {
-      Copy c{st, tier, catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started),
-             nullptr, Status::OK()};
+      std::string key = catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started);
+      if (options.zstd_level > 0) key += std::string(catalog::kZstdSuffix);
+      Copy c{st, tier, key, nullptr, Status::OK()};
       auto w = st->Create(c.key);
       if (w.ok()) {
         c.writer = std::move(*w);
@@ -84,22 +86,34 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   if (live() == 0) return copies.front().status.Annotate(failed);
 
   snapshot::SnapshotDigest digest;
+  // What is stored: the snapshot itself, or its zstd stream (hashed separately for the manifest).
+  Sha256 object_hash;
+  uint64_t object_size = 0;
+  auto store_all = [&](std::span<const uint8_t> blob) -> Status {
+    object_hash.Update(blob);
+    object_size += blob.size();
+    Status last;
+    for (auto& c : copies) {
+      if (!c.writer) continue;
+      if (Status s = c.writer->Append(blob); !s.ok()) {
+        // This store failed; the others go on.
+        c.writer->Abort();
+        c.writer.reset();
+        c.status = s;
+        last = s;
+      }
+    }
+    return live() == 0 ? last : Status::OK();
+  };
+  std::unique_ptr<codec::ZstdCompressor> zstd;
+  if (options.zstd_level > 0) {
+    LB_ASSIGN_OR_RETURN(zstd, codec::ZstdCompressor::Create(options.zstd_level, options.zstd_threads, store_all));
+  }
   auto t0 = std::chrono::steady_clock::now();
   Status st = conn->Snapshot(
       [&](std::span<const uint8_t> blob, uint64_t image_size) -> Status {
         digest.Update(blob);
-        Status last;
-        for (auto& c : copies) {
-          if (!c.writer) continue;
-          if (Status s = c.writer->Append(blob); !s.ok()) {
-            // This store failed; the others go on.
-            c.writer->Abort();
-            c.writer.reset();
-            c.status = s;
-            last = s;
-          }
-        }
-        if (live() == 0) return last;
+        LB_RETURN_IF_ERROR(zstd ? zstd->Update(blob) : store_all(blob));
         if (progress) progress(digest.bytes(), image_size + 32);
         if (options.max_rate > 0) {
           // Throttle by sleeping until the average rate is back under the limit.
@@ -108,6 +122,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
         return Status::OK();
       },
       options.stall_timeout);
+  if (st.ok() && zstd) st = zstd->Finish();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!st.ok()) {
     fail_all(st);
@@ -139,6 +154,12 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   base.started_at = FormatRFC3339(started);
   base.finished_at = FormatRFC3339(std::chrono::system_clock::now());
   base.tool_version = LIFEBOAT_VERSION;
+  if (zstd) {
+    base.format_version = 2;  // older lifeboats must refuse it rather than misread the sizes
+    base.compression = "zstd";
+    base.object_size = object_size;
+    base.object_sha256 = HexEncode(object_hash.Finish());
+  }
 
   BackupResult result;
   result.seconds = seconds;

@@ -30,6 +30,8 @@ struct BackupOptions {
   std::string cluster_name;  // empty: the cluster id in hex
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;     // bytes per second; 0 = as fast as the member sends
+  int zstd_level = 0;        // 0: store the snapshot as is; 1..19: zstd-compress it (".db.zst")
+  int zstd_threads = 0;      // zstd worker threads (0: compress on the streaming thread)
 };
 
 // done and total are bytes of the snapshot stream; total is 0 until the member announces it.

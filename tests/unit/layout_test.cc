@@ -1,4 +1,5 @@
 #include "catalog/layout.h"
+#include "catalog/drill_record.h"
 
 #include <gtest/gtest.h>
 
@@ -58,6 +59,23 @@ TEST(LayoutTest, ValidatePrefixes) {
     EXPECT_EQ(ValidatePrefix(bad).code(), Status::Code::kInvalidArgument) << bad;
   }
   EXPECT_EQ(NormalizePrefix("//a//b/"), "a/b");
+}
+
+}  // namespace
+}  // namespace lifeboat::catalog
+
+namespace lifeboat::catalog {
+namespace {
+
+TEST(DrillKeyTest, RoundTripsForPlainAndCompressedObjects) {
+  for (std::string key : {"db-etcd/a/2026-11-24/23/prod_m1_r5_20261124T230000Z.db",
+                          "db-etcd/a/2026-11-24/23/prod_m1_r5_20261124T230000Z.db.zst"}) {
+    std::string d = DrillKey(key);
+    EXPECT_TRUE(IsDrillKey(d)) << d;
+    EXPECT_FALSE(IsManifestKey(d));
+    EXPECT_EQ(ObjectOfDrillKey(d), key);
+  }
+  EXPECT_EQ(DrillKey("p/x.db"), "p/x.drill.json");
 }
 
 }  // namespace
