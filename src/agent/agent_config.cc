@@ -46,7 +46,7 @@ Status CheckUrl(const std::string& url, const std::string& key, const std::strin
 Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   AgentConfig c;
   LB_RETURN_IF_ERROR(CheckKeys(root, "", {"listen", "token-file", "insecure-no-auth", "member", "mode", "etcd",
-                                          "systemd", "commands", "staging-dir", "min-free-bytes"},
+                                          "systemd", "commands", "staging-dir", "min-free-bytes", "encryption"},
                                origin));
   LB_RETURN_IF_ERROR(Str(root, "listen", "", &c.listen, origin));
   LB_RETURN_IF_ERROR(Str(root, "token-file", "", &c.token_file, origin));
@@ -90,6 +90,25 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
       c.min_free_bytes = root["min-free-bytes"].as<uint64_t>();
     } catch (const YAML::Exception&) {
       return Bad(origin, "'min-free-bytes' must be a whole number of bytes");
+    }
+  }
+
+  if (YAML::Node e = root["encryption"]) {
+    LB_RETURN_IF_ERROR(CheckKeys(e, "encryption", {"key-file", "key-env", "key-id", "old-keys"}, origin));
+    c.has_encryption = true;
+    LB_RETURN_IF_ERROR(Str(e, "key-file", "encryption.", &c.key.file, origin));
+    LB_RETURN_IF_ERROR(Str(e, "key-env", "encryption.", &c.key.env, origin));
+    LB_RETURN_IF_ERROR(Str(e, "key-id", "encryption.", &c.key.id, origin));
+    if (YAML::Node old = e["old-keys"]) {
+      if (!old.IsSequence()) return Bad(origin, "'encryption.old-keys' must be a list of {id, file|env}");
+      for (const auto& o : old) {
+        LB_RETURN_IF_ERROR(CheckKeys(o, "encryption.old-keys", {"id", "file", "env"}, origin));
+        codec::KeySource k;
+        LB_RETURN_IF_ERROR(Str(o, "id", "encryption.old-keys.", &k.id, origin));
+        LB_RETURN_IF_ERROR(Str(o, "file", "encryption.old-keys.", &k.file, origin));
+        LB_RETURN_IF_ERROR(Str(o, "env", "encryption.old-keys.", &k.env, origin));
+        c.old_keys.push_back(k);
+      }
     }
   }
 

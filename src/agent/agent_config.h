@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codec/aead_stream.h"
 
 namespace lifeboat::agent {
 
@@ -24,6 +25,10 @@ struct AgentConfig {
   std::string staging_dir;
   // A restore must leave at least this much free on the data dir's file system.
   uint64_t min_free_bytes = 0;
+  // encryption: the keys that decrypt backups this agent stages (the coordinator never sends keys).
+  bool has_encryption = false;
+  codec::KeySource key;
+  std::vector<codec::KeySource> old_keys;
 
   ControlMode mode = ControlMode::kProcess;
   std::string etcd_binary = "etcd";

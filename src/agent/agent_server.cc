@@ -178,7 +178,7 @@ class Service final : public pb::Agent::Service {
     // Not under op_mu_: a download does not touch etcd or its data dir, and it may take minutes.
     std::lock_guard<std::mutex> l(fetch_mu_);
     StageRequest sr{req->store_url(), req->object_key(), req->sha256(), req->size()};
-    auto staged = StageBackup(sr, c_.staging_dir);
+    auto staged = StageBackup(sr, c_.staging_dir, keys_.get());
     if (!staged.ok()) return ToGrpc(staged.status());
     spdlog::info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path, staged->cached ? "already staged" : "downloaded");
     out->set_path(staged->path);
@@ -263,6 +263,8 @@ class Service final : public pb::Agent::Service {
   std::unique_ptr<EtcdController> ctl_;
   std::mutex op_mu_;  // one mutating operation at a time
   std::mutex fetch_mu_;
+ public:
+  std::shared_ptr<codec::KeyRing> keys_;  // loaded once at start-up; null without encryption
   std::mutex version_mu_;
   std::string version_;
 };
@@ -286,6 +288,11 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
   }
   auto impl = std::make_unique<Impl>();
   impl->service = std::make_unique<Service>(config, token);
+  if (config.has_encryption) {
+    auto ring = codec::LoadKeyRing(config.key, config.old_keys);
+    if (!ring.ok()) return ring.status().Annotate("agent encryption keys");
+    impl->service->keys_ = std::make_shared<codec::KeyRing>(std::move(*ring));
+  }
   impl->process_mode = config.mode == ControlMode::kProcess;
   grpc::ServerBuilder b;
   // TLS for the agent is not there yet: the bearer token travels in clear text, so listen on

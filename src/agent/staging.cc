@@ -58,7 +58,8 @@ Result<std::string> CheckSnapshotFile(const std::string& path) {
   return HexEncode(d->file_sha256);
 }
 
-Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir) {
+Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir,
+                                 const codec::KeyRing* keys) {
   if (req.sha256.size() != 64) return Status::InvalidArgument("FetchBackup needs the object's hex SHA-256");
   StagedBackup out;
   out.sha256 = req.sha256;
@@ -89,7 +90,7 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
   Status read = catalog::CopyVerified(**store, *manifest, [&](std::span<const uint8_t> chunk) {
     digest.Update(chunk);
     return file->Append(chunk);
-  });
+  }, keys);
   if (!read.ok()) return read.Annotate("fetch " + req.object_key + " from " + (*store)->Describe());
   auto d = digest.Finish();
   if (!d.ok()) return d.status().Annotate(req.object_key);

@@ -9,6 +9,10 @@
 
 #include "base/status.h"
 
+namespace lifeboat::codec {
+class KeyRing;
+}
+
 namespace lifeboat::agent {
 
 struct StagedBackup {
@@ -25,7 +29,9 @@ struct StageRequest {
 
 // Downloads (or re-checks) into `staging_dir`, creating it. Corruption when the bytes do not
 // match; the staging dir then holds nothing new.
-Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir);
+// `keys` decrypts encrypted backups (null: none configured on this host).
+Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir,
+                                 const codec::KeyRing* keys);
 
 // One pass over a snapshot file: hex SHA-256 of the whole file, and Corruption unless etcd's
 // trailer matches the image.

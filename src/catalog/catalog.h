@@ -11,6 +11,10 @@
 #include "catalog/manifest.h"
 #include "store/store.h"
 
+namespace lifeboat::codec {
+class KeyRing;
+}
+
 namespace lifeboat::catalog {
 
 struct BackupEntry {
@@ -45,6 +49,8 @@ Status WriteManifest(store::Store& store, const Manifest& m);
 // Streams the backup's snapshot file to `sink` (decoded when the object is compressed) while
 // checking the object against object_size/object_sha256 and the file against size/sha256. Corruption is only certain at the end, so on any error the caller must throw away
 // what `sink` received (e.g. Abort() its ObjectWriter).
-Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink);
+// An encrypted backup needs `keys` holding its key id (FailedPrecondition naming the id otherwise).
+Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink,
+                    const codec::KeyRing* keys = nullptr);
 
 }  // namespace lifeboat::catalog

@@ -23,8 +23,8 @@ bool IsDrillKey(std::string_view key) { return EndsWith(key, kDrillSuffix); }
 
 std::string ObjectOfDrillKey(std::string_view drill_key) {
   std::string k(drill_key.substr(0, drill_key.size() - kDrillSuffix.size()));
-  // DrillKey drops ".db" only from plain objects; an encoded one ("x.db.zst") keeps its name.
-  if (k.ends_with(std::string(kObjectSuffix) + std::string(kZstdSuffix))) return k;
+  // DrillKey drops ".db" only from plain objects; an encoded one ("x.db.zst", "x.db.enc") keeps its name.
+  if (k.find(std::string(kObjectSuffix) + ".") != std::string::npos) return k;
   return k + std::string(kObjectSuffix);
 }
 

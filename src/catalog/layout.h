@@ -15,6 +15,7 @@ namespace lifeboat::catalog {
 inline constexpr std::string_view kObjectSuffix = ".db";
 inline constexpr std::string_view kManifestSuffix = ".manifest.json";
 inline constexpr std::string_view kZstdSuffix = ".zst";  // appended to kObjectSuffix when compressed
+inline constexpr std::string_view kAeadSuffix = ".enc";  // appended last when encrypted
 
 // `prefix` may be empty or several segments ("db-etcd/prod"); leading/trailing '/' are dropped.
 // Cluster and member names are sanitized: anything outside [A-Za-z0-9.-] becomes '-' (so '_'

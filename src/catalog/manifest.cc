@@ -46,6 +46,8 @@ Json Build(const Manifest& m) {
   j["store"] = m.store;
   if (m.format_version >= 2) {
     j["compression"] = m.compression;
+    j["encryption"] = m.encryption;
+    j["key_id"] = m.key_id;
     j["object_size"] = m.object_size;
     j["object_sha256"] = m.object_sha256;
   }
@@ -184,10 +186,16 @@ Result<Manifest> ParseManifest(std::string_view json) {
   r.String("store", &m.store);
   if (m.format_version >= 2) {
     r.String("compression", &m.compression);
+    r.String("encryption", &m.encryption);
+    r.String("key_id", &m.key_id);
     r.Uint("object_size", &m.object_size);
     r.Sha256Hex("object_sha256", &m.object_sha256);
   }
   LB_RETURN_IF_ERROR(r.status());
+  if (m.encryption != "none" && m.encryption != "aes-256-gcm") {
+    return Status::Corruption(fmt::format("manifest encryption \"{}\" is not known to this lifeboat (upgrade lifeboat)",
+                                          m.encryption));
+  }
   if (m.compression != "none" && m.compression != "zstd") {
     return Status::Corruption(fmt::format("manifest compression \"{}\" is not known to this lifeboat (upgrade lifeboat)",
                                           m.compression));

@@ -42,6 +42,8 @@ struct Manifest {
   // Format 2: how the snapshot file is encoded in the object ("none" or "zstd"), and the stored
   // object's own size and SHA-256 (equal to size/sha256 when "none"). Format 1 has neither.
   std::string compression = "none";
+  std::string encryption = "none";  // or "aes-256-gcm" (codec/aead_stream.h), after compression
+  std::string key_id;               // the encryption key's id; the key itself is never stored
   uint64_t object_size = 0;
   std::string object_sha256;
 

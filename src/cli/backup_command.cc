@@ -64,6 +64,7 @@ void RunBackup(Context& ctx, const BackupArgs& a) {
     return ctx.Fail(Status::InvalidArgument("--zstd-level " + std::to_string(level) + " must be 1..19"));
   }
   bo.zstd_level = compression == "zstd" ? level : 0;
+  bo.encryption = settings->keys.get();
 
   std::vector<std::unique_ptr<store::Store>> owned;
   std::vector<store::Store*> stores;
@@ -102,8 +103,10 @@ void RunBackup(Context& ctx, const BackupArgs& a) {
               << (m.source_is_leader ? "" : m.leader_name + ")") << " at revision " << m.revision << ": "
               << HumanBytes(m.size) << " in " << fmt::format("{:.1f}", res->seconds) << "s ("
               << HumanBytes(static_cast<uint64_t>(mbps)) << "/s), sha256 " << m.sha256.substr(0, 16)
-              << (m.compression == "none" ? std::string()
-                                          : ", stored " + m.compression + " " + HumanBytes(m.object_size))
+              << (m.format_version < 2 ? std::string()
+                                        : ", stored " + m.compression + "/" + m.encryption +
+                                              (m.key_id.empty() ? "" : " (key " + m.key_id + ")") + " " +
+                                              HumanBytes(m.object_size))
               << "\n";
     Table t({"TIER", "STORE", "OBJECT", "RESULT"});
     for (const auto& c : res->copies) {

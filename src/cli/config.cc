@@ -1,5 +1,7 @@
 #include "cli/config.h"
 
+#include "codec/aead_stream.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
@@ -45,7 +47,31 @@ struct FileConfig {
   std::string agents, agent_token_file, restore_journal;
   std::string drill_schedule, etcd_binary;
   std::string compression, zstd_level;
+  bool has_encryption = false;
+  codec::KeySource enc_key;
+  std::vector<codec::KeySource> old_keys;
 };
+
+Result<codec::KeySource> ParseKeySource(const YAML::Node& n, const std::string& where, const std::string& path) {
+  if (!n.IsMap()) return Status::InvalidArgument("config " + path + ": '" + where + "' must be a mapping");
+  codec::KeySource k;
+  for (const auto& kv : n) {
+    std::string key = kv.first.as<std::string>();
+    if (key == "old-keys") continue;  // read by the caller
+    if (!kv.second.IsScalar()) {
+      return Status::InvalidArgument("config " + path + ": '" + where + "." + key + "' must be a single value");
+    }
+    std::string v = kv.second.as<std::string>();
+    if (key == "key-file" || key == "file") k.file = v;
+    else if (key == "key-env" || key == "env") k.env = v;
+    else if (key == "key-id" || key == "id") k.id = v;
+    else {
+      return Status::InvalidArgument("config " + path + ": unknown key '" + where + "." + key +
+                                     "' (known: key-file, key-env, key-id, old-keys)");
+    }
+  }
+  return k;
+}
 
 Result<std::string> Scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
   if (n.IsSequence() && (key == "endpoints" || key == "agents")) {
@@ -154,6 +180,20 @@ Result<FileConfig> LoadConfig(const std::string& path) {
         }
         continue;
       }
+      if (k == "encryption") {
+        LB_ASSIGN_OR_RETURN(fc.enc_key, ParseKeySource(kv.second, "encryption", path));
+        fc.has_encryption = true;
+        if (YAML::Node old = kv.second["old-keys"]) {
+          if (!old.IsSequence()) {
+            return Status::InvalidArgument("config " + path + ": 'encryption.old-keys' must be a list of {id, file|env}");
+          }
+          for (const auto& o : old) {
+            LB_ASSIGN_OR_RETURN(auto ks, ParseKeySource(o, "encryption.old-keys", path));
+            fc.old_keys.push_back(ks);
+          }
+        }
+        continue;
+      }
       if (k == "drill") {
         if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'drill' must be a mapping");
         for (const auto& d : kv.second) {
@@ -185,7 +225,7 @@ Result<FileConfig> LoadConfig(const std::string& path) {
         std::string known;
         for (const auto& [name, _] : top) known += name + ", ";
         return Status::InvalidArgument("config " + path + ": unknown key '" + k + "' (known: " + known +
-                                       "stores, timezone, tiers, backup, daemon, drill)");
+                                       "stores, timezone, tiers, backup, daemon, drill, encryption)");
       }
       LB_ASSIGN_OR_RETURN(*it->second, Scalar(kv.second, k, path));
     }
@@ -327,6 +367,11 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (!fc.max_rate.empty()) {
     LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
+  }
+  if (fc.has_encryption) {
+    auto ring = codec::LoadKeyRing(fc.enc_key, fc.old_keys);
+    if (!ring.ok()) return ring.status().Annotate("config encryption");
+    s.keys = std::make_shared<codec::KeyRing>(std::move(*ring));
   }
   if (!fc.compression.empty()) {
     if (fc.compression != "none" && fc.compression != "zstd") {

@@ -6,12 +6,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "base/status.h"
 #include "catalog/tiers.h"
 #include "etcd/options.h"
+
+namespace lifeboat::codec {
+class KeyRing;
+}
 
 namespace CLI {
 class App;
@@ -53,6 +58,8 @@ struct Settings {
   std::string tier = "hourly";
   std::string compression = "none";  // none | zstd
   int zstd_level = 3;
+  // encryption: section. Set: backups are encrypted with the current key; every key decrypts.
+  std::shared_ptr<codec::KeyRing> keys;
   // Recovery through host agents (restore-cluster, recover-member).
   std::vector<std::string> agents;  // HOST:PORT of each member's agent
   std::string agent_token_file;

@@ -47,6 +47,7 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.stall_timeout = settings->stall_timeout;
   dc.max_rate = settings->max_rate;
   dc.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
+  dc.keys = settings->keys;
   dc.jitter = settings->jitter;
   dc.prune = settings->prune_after_backup;
   if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);

@@ -29,6 +29,7 @@ void RunDrill(Context& ctx, const DrillArgs& a) {
   o.tier_folder = a.tier.empty() ? "" : TierFolder(*settings, a.tier);
   o.etcd_binary = a.etcd_binary.empty() ? settings->etcd_binary : a.etcd_binary;
   o.record = !a.no_record;
+  o.keys = settings->keys.get();
   o.log = [](const std::string& line) { std::cerr << "lifeboat: " << line << std::endl; };
   auto rec = ops::RunDrill(**store, o);
   if (!rec.ok()) return ctx.Fail(rec.status());

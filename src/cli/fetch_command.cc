@@ -40,7 +40,7 @@ void RunFetch(Context& ctx, const FetchArgs& a) {
     digest.Update(chunk);
     progress.Update(digest.bytes(), entry->manifest.size);
     return (*out)->Append(chunk);
-  });
+  }, settings->keys.get());
   progress.Finish();
   if (st.ok()) st = digest.Finish().status();
   if (st.ok()) st = (*out)->Commit();

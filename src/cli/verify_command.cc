@@ -66,7 +66,7 @@ void RunVerify(Context& ctx, const VerifyArgs& a) {
         done += static_cast<size_t>(n);
       }
       return Status::OK();
-    });
+    }, settings->keys.get());
     close(fd);
     if (!st.ok()) return ctx.Fail(st.Annotate("verify of " + entry->manifest.object_key));
     path = temp.path;

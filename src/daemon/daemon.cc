@@ -65,6 +65,7 @@ void Daemon::RunDrill(Clock::time_point at) {
   ops::DrillOptions o;
   o.prefix = config_.prefix;
   o.etcd_binary = config_.etcd_binary;
+  o.keys = config_.keys.get();
   auto rec = ops::RunDrill(**st, o);
   if (!rec.ok()) {
     spdlog::error("drill {}: {}", FormatRFC3339(at), rec.status().message());
@@ -120,6 +121,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   bo.stall_timeout = config_.stall_timeout;
   bo.max_rate = config_.max_rate;
   bo.zstd_level = config_.zstd_level;
+  bo.encryption = config_.keys.get();
   bo.tiers.clear();
   for (const auto& t : tiers) bo.tiers.push_back({t.name, t.folder});
   auto res = ops::RunBackup(config_.client, bo, stores, nullptr);

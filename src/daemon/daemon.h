@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,10 @@
 #include "daemon/metrics.h"
 #include "etcd/options.h"
 #include "ops/source.h"
+
+namespace lifeboat::codec {
+class KeyRing;
+}
 
 namespace lifeboat::daemon {
 
@@ -28,6 +33,7 @@ struct DaemonConfig {
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;
   int zstd_level = 0;                   // 0: uncompressed
+  std::shared_ptr<codec::KeyRing> keys;  // set: encrypt backups (and decrypt for drills)
   std::chrono::milliseconds jitter{0};  // random delay after each tick, spreads load across clusters
   bool prune = true;
   std::string identity;                 // recorded in the claim key's value (host:pid)

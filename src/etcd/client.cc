@@ -237,7 +237,20 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, con
   impl->auth = pb::Auth::NewStub(impl->channel);
   impl->lease = pb::Lease::NewStub(impl->channel);
 
-  if (!impl->channel->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout)) {
+  // Wait for the connection, but give up at the first failed attempt (a refused port fails in
+  // microseconds; waiting out the whole dial timeout made every dead member cost seconds).
+  auto dial_deadline = std::chrono::system_clock::now() + options.dial_timeout;
+  bool connected = false;
+  for (grpc_connectivity_state st = impl->channel->GetState(true);;) {
+    if (st == GRPC_CHANNEL_READY) {
+      connected = true;
+      break;
+    }
+    if (st == GRPC_CHANNEL_TRANSIENT_FAILURE || st == GRPC_CHANNEL_SHUTDOWN) break;
+    if (!impl->channel->WaitForStateChange(st, dial_deadline)) break;
+    st = impl->channel->GetState(true);
+  }
+  if (!connected) {
     // A fail-fast call on a failed channel returns gRPC's reason (refused, TLS handshake, ...).
     pb::StatusRequest req;
     pb::StatusResponse resp;

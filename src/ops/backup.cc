@@ -8,6 +8,7 @@
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "catalog/layout.h"
+#include "codec/aead_stream.h"
 #include "codec/zstd_stream.h"
 #include "etcd/client.h"
 #include "snapshot/digest.h"
@@ -60,6 +61,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
     for (const auto& tier : options.tiers) {
       std::string key = catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started);
       if (options.zstd_level > 0) key += std::string(catalog::kZstdSuffix);
+      if (options.encryption) key += std::string(catalog::kAeadSuffix);
       Copy c{st, tier, key, nullptr, Status::OK()};
       auto w = st->Create(c.key);
       if (w.ok()) {
@@ -105,15 +107,22 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
     }
     return live() == 0 ? last : Status::OK();
   };
+  // snapshot -> [zstd] -> [AES-256-GCM] -> every store
+  std::unique_ptr<codec::AeadEncryptor> aead;
+  if (options.encryption) {
+    LB_ASSIGN_OR_RETURN(aead, codec::AeadEncryptor::Create(*options.encryption, store_all));
+  }
+  codec::Sink to_aead = aead ? codec::Sink([&](std::span<const uint8_t> c) { return aead->Update(c); })
+                             : codec::Sink(store_all);
   std::unique_ptr<codec::ZstdCompressor> zstd;
   if (options.zstd_level > 0) {
-    LB_ASSIGN_OR_RETURN(zstd, codec::ZstdCompressor::Create(options.zstd_level, options.zstd_threads, store_all));
+    LB_ASSIGN_OR_RETURN(zstd, codec::ZstdCompressor::Create(options.zstd_level, options.zstd_threads, to_aead));
   }
   auto t0 = std::chrono::steady_clock::now();
   Status st = conn->Snapshot(
       [&](std::span<const uint8_t> blob, uint64_t image_size) -> Status {
         digest.Update(blob);
-        LB_RETURN_IF_ERROR(zstd ? zstd->Update(blob) : store_all(blob));
+        LB_RETURN_IF_ERROR(zstd ? zstd->Update(blob) : to_aead(blob));
         if (progress) progress(digest.bytes(), image_size + 32);
         if (options.max_rate > 0) {
           // Throttle by sleeping until the average rate is back under the limit.
@@ -123,6 +132,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
       },
       options.stall_timeout);
   if (st.ok() && zstd) st = zstd->Finish();
+  if (st.ok() && aead) st = aead->Finish();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!st.ok()) {
     fail_all(st);
@@ -154,9 +164,11 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   base.started_at = FormatRFC3339(started);
   base.finished_at = FormatRFC3339(std::chrono::system_clock::now());
   base.tool_version = LIFEBOAT_VERSION;
-  if (zstd) {
+  if (zstd || aead) {
     base.format_version = 2;  // older lifeboats must refuse it rather than misread the sizes
-    base.compression = "zstd";
+    base.compression = zstd ? "zstd" : "none";
+    base.encryption = aead ? "aes-256-gcm" : "none";
+    base.key_id = aead ? options.encryption->current_id() : "";
     base.object_size = object_size;
     base.object_sha256 = HexEncode(object_hash.Finish());
   }

@@ -16,6 +16,10 @@
 #include "ops/source.h"
 #include "store/store.h"
 
+namespace lifeboat::codec {
+class KeyRing;
+}
+
 namespace lifeboat::ops {
 
 struct TierTarget {
@@ -32,6 +36,8 @@ struct BackupOptions {
   uint64_t max_rate = 0;     // bytes per second; 0 = as fast as the member sends
   int zstd_level = 0;        // 0: store the snapshot as is; 1..19: zstd-compress it (".db.zst")
   int zstd_threads = 0;      // zstd worker threads (0: compress on the streaming thread)
+  // Set (with a current key): AES-256-GCM client-side encryption after compression (".enc").
+  const codec::KeyRing* encryption = nullptr;
 };
 
 // done and total are bytes of the snapshot stream; total is 0 until the member announces it.

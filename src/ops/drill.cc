@@ -99,7 +99,7 @@ class Drill {
       LB_RETURN_IF_ERROR(catalog::CopyVerified(store_, manifest_, [&](std::span<const uint8_t> c) {
                            digest.Update(c);
                            return file->Append(c);
-                         }).Annotate("fetch"));
+                         }, o_.keys).Annotate("fetch"));
       LB_RETURN_IF_ERROR(digest.Finish().status().Annotate("fetch"));
       LB_RETURN_IF_ERROR(file->Commit());
     }

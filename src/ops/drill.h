@@ -12,6 +12,10 @@
 #include "catalog/drill_record.h"
 #include "store/store.h"
 
+namespace lifeboat::codec {
+class KeyRing;
+}
+
 namespace lifeboat::ops {
 
 struct DrillOptions {
@@ -22,6 +26,7 @@ struct DrillOptions {
   std::string work_dir;         // parent of the throwaway dir; empty: $TMPDIR or /tmp
   std::chrono::milliseconds start_timeout{60000};
   bool record = true;           // store the DrillRecord beside the backup
+  const codec::KeyRing* keys = nullptr;  // for encrypted backups
   std::function<void(const std::string&)> log;
 };
 

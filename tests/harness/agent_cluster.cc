@@ -47,7 +47,8 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
                        << ", client-url: " << m.client_url << ", peer-url: " << m.peer_url << "}\n"
                        << "mode: process\n"
                        << "etcd:\n  binary: " << wrapper << "\n  log-file: " << m.log_file << "\n"
-                       << "  extra-args: [--heartbeat-interval, '50', --election-timeout, '500']\n";
+                       << "  extra-args: [--heartbeat-interval, '50', --election-timeout, '500']\n"
+                       << options.agent_yaml;
     m.agent_pid = Spawn({LB_BINARY, "agent", "--config", cfg}, c->dir_ + "/agent-" + m.name + ".out",
                         c->dir_ + "/agent-" + m.name + ".err", options.env);
     if (m.agent_pid <= 0) return nullptr;

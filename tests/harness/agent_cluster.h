@@ -21,6 +21,7 @@ struct AgentClusterOptions {
   int members = 3;
   uint64_t min_free_bytes = 0;                // the agents' reserve
   std::map<std::string, std::string> env;     // for the agents (e.g. S3 credentials)
+  std::string agent_yaml;                     // appended to every agent's config
 };
 
 class AgentCluster {
