@@ -161,12 +161,12 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
     if (r.report) PrintMembers(*r.report, w);
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
     if (r.status.ok() && !r.dry_run) {
-      std::cout << "restored " << r.journal.members.size() << " members from " << r.journal.backup_key
-                << "; old data dirs kept:";
+      std::string kept;
       for (const auto& m : r.journal.members) {
-        for (const auto& d : m.moved_to) std::cout << " " << d;
+        for (const auto& d : m.moved_to) kept += " " + d;
       }
-      std::cout << "\n";
+      std::cout << "restored " << r.journal.members.size() << " members from " << r.journal.backup_key
+                << (kept.empty() ? "; there were no old data dirs" : "; old data dirs kept:" + kept) << "\n";
     } else if (r.dry_run) {
       std::cout << "dry run: preflight passed, nothing changed\n";
     }

@@ -80,15 +80,22 @@ class Recovery {
     return c;
   }
 
-  Result<ClusterReport> Look() {
+  Result<ClusterReport> Look(bool hashes = true) {
     SurveyOptions so;
     so.whole_cluster = false;
-    so.hashes = true;
+    so.hashes = hashes;
     return Survey(ClientFor(fleet_.ClientUrls()), so);
   }
 
   Status Choose() {
-    LB_ASSIGN_OR_RETURN(ClusterReport rep, Look());
+    // A named member that does not answer is broken whatever the hashes say: skip HashKV over
+    // the whole key space (seconds on a GB-sized db, plus waiting for applied indexes to settle).
+    LB_ASSIGN_OR_RETURN(ClusterReport rep, Look(/*hashes=*/false));
+    bool target_down = false;
+    for (const auto& rr : rep.reports) target_down |= !o_.auto_pick && rr.name == o_.name && !rr.reachable;
+    if (!target_down) {
+      LB_ASSIGN_OR_RETURN(rep, Look());
+    }
     CheckResult chk = Judge(rep);
     std::string name = o_.name;
     auto listed = [&](const std::string& n) {
