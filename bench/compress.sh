@@ -3,12 +3,12 @@
 # follower into a local folder, same run: wall time and stored bytes, each ROUNDS times, medians
 # and ratios. The loaded values are random hex (scripts/etcd-cluster load), so about 2x is what
 # zstd can find; real Kubernetes data (protobuf, repeated names) usually compresses further.
-# Usage: bench/compress.sh [MB=300] [ROUNDS=3] [LEVEL=3]
+# Usage: bench/compress.sh [MB=300] [ROUNDS=3] [LEVEL=1]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 MB=${1:-300}
 ROUNDS=${2:-3}
-LEVEL=${3:-3}
+LEVEL=${3:-1}
 
 WORK=$(mktemp -d /tmp/lifeboat-bench-compress.XXXXXX)
 trap 'bash "$ROOT/scripts/etcd-cluster" stop "$WORK/cluster" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT

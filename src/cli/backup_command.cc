@@ -130,7 +130,7 @@ void AddBackupCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--stall-timeout", a->stall_timeout, "abort when the member sends nothing for this long (30s)");
   cmd->add_option("--max-rate", a->max_rate, "limit the snapshot rate, e.g. 50MB (default: unlimited)");
   cmd->add_option("--compress", a->compression, "zstd or none (default: backup.compression, none)");
-  cmd->add_option("--zstd-level", a->zstd_level, "zstd level 1..19 (default 3)");
+  cmd->add_option("--zstd-level", a->zstd_level, "zstd level 1..19 (default 1)");
   cmd->callback([&ctx, a] { RunBackup(ctx, *a); });
 }
 

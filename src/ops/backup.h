@@ -35,7 +35,8 @@ struct BackupOptions {
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;     // bytes per second; 0 = as fast as the member sends
   int zstd_level = 0;        // 0: store the snapshot as is; 1..19: zstd-compress it (".db.zst")
-  int zstd_threads = 0;      // zstd worker threads (0: compress on the streaming thread)
+  // zstd worker threads; 1 (default) compresses beside the streaming thread instead of on it.
+  int zstd_threads = 1;
   // Set (with a current key): AES-256-GCM client-side encryption after compression (".enc").
   const codec::KeyRing* encryption = nullptr;
 };
