@@ -80,6 +80,7 @@ struct Client::Impl {
   std::unique_ptr<pb::Maintenance::Stub> maintenance;
   std::unique_ptr<pb::Auth::Stub> auth;
   std::unique_ptr<pb::Lease::Stub> lease;
+  std::unique_ptr<pb::Watch::Stub> watch;
   std::string token;
 
   void Prepare(grpc::ClientContext& ctx, std::chrono::milliseconds timeout) const {
@@ -236,6 +237,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, con
   impl->maintenance = pb::Maintenance::NewStub(impl->channel);
   impl->auth = pb::Auth::NewStub(impl->channel);
   impl->lease = pb::Lease::NewStub(impl->channel);
+  impl->watch = pb::Watch::NewStub(impl->channel);
 
   // Wait for the connection, but give up at the first failed attempt (a refused port fails in
   // microseconds; waiting out the whole dial timeout made every dead member cost seconds).
@@ -469,6 +471,99 @@ lifeboat::Status Client::Snapshot(const SnapshotSink& sink, std::chrono::millise
                                         " bytes (the member may have restarted; run the backup again)");
   }
   return lifeboat::Status::OK();
+}
+
+namespace {
+
+KeyValue FromPb(const mvccpb::KeyValue& kv) {
+  return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.version(), kv.lease()};
+}
+
+}  // namespace
+
+lifeboat::Status Client::Watch(const std::string& key, const std::string& range_end, int64_t start_revision,
+                               bool prev_kv, std::chrono::milliseconds progress_every, const WatchSink& sink) {
+  grpc::ClientContext ctx;  // no deadline: a watch lives as long as its caller wants
+  if (!impl_->token.empty()) ctx.AddMetadata("token", impl_->token);
+  auto stream = impl_->watch->Watch(&ctx);
+  pb::WatchRequest create;
+  auto* cr = create.mutable_create_request();
+  cr->set_key(key);
+  cr->set_range_end(range_end);
+  cr->set_start_revision(start_revision);
+  cr->set_prev_kv(prev_kv);
+  cr->set_progress_notify(true);
+  std::mutex write_mu;
+  if (!stream->Write(create)) return impl_->Map(stream->Finish(), "watch");
+
+  // Progress requests from a side thread: the only writer after the create request.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread progress;
+  if (progress_every.count() > 0) {
+    progress = std::thread([&] {
+      std::unique_lock lk(mu);
+      while (!cv.wait_for(lk, progress_every, [&] { return done; })) {
+        pb::WatchRequest req;
+        req.mutable_progress_request();
+        std::lock_guard wl(write_mu);
+        if (!stream->Write(req)) break;
+      }
+    });
+  }
+  auto stop = [&] {
+    {
+      std::lock_guard lk(mu);
+      done = true;
+    }
+    cv.notify_all();
+    if (progress.joinable()) progress.join();
+  };
+
+  lifeboat::Status result;
+  bool finished_by_sink = false;
+  pb::WatchResponse resp;
+  WatchBatch pending;  // a response split into fragments is delivered whole
+  while (stream->Read(&resp)) {
+    if (resp.compact_revision() > 0) {
+      result = lifeboat::Status::FailedPrecondition(
+          impl_->ep.url + ": watch from revision " + std::to_string(start_revision) + " is impossible: compacted at " +
+          std::to_string(resp.compact_revision()) + " (start from a newer full backup)");
+      break;
+    }
+    if (resp.canceled()) {
+      result = lifeboat::Status::Aborted(impl_->ep.url + ": watch canceled by the server: " + resp.cancel_reason());
+      break;
+    }
+    if (resp.created() && resp.events_size() == 0) continue;
+    for (const auto& e : resp.events()) {
+      WatchEvent we;
+      we.is_delete = e.type() == mvccpb::Event::DELETE;
+      we.kv = FromPb(e.kv());
+      we.has_prev = e.has_prev_kv();
+      if (we.has_prev) we.prev = FromPb(e.prev_kv());
+      pending.events.push_back(std::move(we));
+    }
+    if (resp.fragment()) continue;
+    pending.header_revision = resp.header().revision();
+    Result<bool> more = sink(pending);
+    pending = WatchBatch{};
+    if (!more.ok()) {
+      result = more.status();
+      break;
+    }
+    if (!*more) {
+      finished_by_sink = true;
+      break;
+    }
+  }
+  stop();
+  ctx.TryCancel();
+  grpc::Status s = stream->Finish();
+  if (!result.ok() || finished_by_sink) return result;
+  if (s.error_code() == grpc::StatusCode::CANCELLED) return lifeboat::Status::OK();
+  return impl_->Map(s, "watch");
 }
 
 }  // namespace lifeboat::etcd

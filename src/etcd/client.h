@@ -57,6 +57,14 @@ class Client {
   // Streams Maintenance.Snapshot to `sink`. Fails with DeadlineExceeded when no bytes arrive for
   // `idle_timeout` (a stalled member), and with Corruption when the stream ends early.
   lifeboat::Status Snapshot(const SnapshotSink& sink, std::chrono::milliseconds idle_timeout);
+  // Streams every change to [key, range_end) from `start_revision` (0: from now) to `sink`,
+  // batch by batch, until the sink returns false (-> OK) or an error (-> that error). With
+  // `progress_every` > 0 an idle stream still gets a batch without events that often, carrying
+  // the revision reached. A start revision below the compaction fails with FailedPrecondition
+  // "compacted" naming the compact revision.
+  using WatchSink = std::function<Result<bool>(const WatchBatch&)>;
+  lifeboat::Status Watch(const std::string& key, const std::string& range_end, int64_t start_revision, bool prev_kv,
+                         std::chrono::milliseconds progress_every, const WatchSink& sink);
 
  private:
   struct Impl;

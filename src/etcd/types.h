@@ -46,6 +46,26 @@ struct Alarm {
   std::string type;  // "NOSPACE", "CORRUPT"
 };
 
+struct KeyValue {
+  std::string key, value;
+  int64_t create_revision = 0, mod_revision = 0, version = 0, lease = 0;
+};
+
+// One change from a watch. A delete carries the key and, in kv.mod_revision, the deletion's revision.
+struct WatchEvent {
+  bool is_delete = false;
+  KeyValue kv;
+  bool has_prev = false;
+  KeyValue prev;  // with prev_kv: the pair before the change
+};
+
+// One WatchResponse: events (possibly none: a progress notification) and the revision the
+// member has reached (every change up to header_revision has been delivered).
+struct WatchBatch {
+  int64_t header_revision = 0;
+  std::vector<WatchEvent> events;
+};
+
 // Formats a member or cluster id the way etcdctl prints it (lowercase hex, no padding).
 std::string IdHex(uint64_t id);
 
