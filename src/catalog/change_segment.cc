@@ -1,0 +1,227 @@
+#include "catalog/change_segment.h"
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "base/sha256.h"
+#include "catalog/layout.h"
+#include "fmt/format.h"
+
+namespace lifeboat::catalog {
+namespace {
+
+constexpr char kMagic[8] = {'L', 'B', 'C', 'H', 'G', '0', '0', '1'};
+constexpr std::string_view kSegSuffix = ".seg", kSegManifestSuffix = ".seg.json";
+
+template <typename T>
+void Put(std::string* out, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) out->push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+}
+
+class Cursor {
+ public:
+  explicit Cursor(std::span<const uint8_t> d) : d_(d) {}
+  bool done() const { return pos_ == d_.size(); }
+  template <typename T>
+  bool Get(T* v) {
+    if (d_.size() - pos_ < sizeof(T)) return false;
+    uint64_t x = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) x |= static_cast<uint64_t>(d_[pos_ + i]) << (8 * i);
+    *v = static_cast<T>(x);
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool Bytes(std::string* s) {
+    uint32_t n = 0;
+    if (!Get(&n) || d_.size() - pos_ < n) return false;
+    s->assign(reinterpret_cast<const char*>(d_.data() + pos_), n);
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  std::span<const uint8_t> d_;
+  size_t pos_ = 0;
+};
+
+Result<std::string> ReadAll(store::Store& store, const std::string& key, uint64_t limit) {
+  std::string body;
+  LB_RETURN_IF_ERROR(store.Read(key, [&](std::span<const uint8_t> c) {
+    if (body.size() + c.size() > limit) return Status::Corruption(key + " is larger than its manifest says");
+    body.append(reinterpret_cast<const char*>(c.data()), c.size());
+    return Status::OK();
+  }));
+  return body;
+}
+
+}  // namespace
+
+std::string EncodeEvents(const std::vector<ChangeEvent>& events) {
+  std::string out(kMagic, sizeof kMagic);
+  for (const auto& e : events) {
+    out.push_back(e.is_delete ? 1 : 0);
+    Put<int64_t>(&out, e.revision);
+    Put<uint32_t>(&out, e.sub);
+    Put<uint32_t>(&out, static_cast<uint32_t>(e.key.size()));
+    out += e.key;
+    Put<uint32_t>(&out, static_cast<uint32_t>(e.value.size()));
+    out += e.value;
+    Put<int64_t>(&out, e.create_revision);
+    Put<int64_t>(&out, e.version);
+    Put<int64_t>(&out, e.lease);
+  }
+  return out;
+}
+
+Result<std::vector<ChangeEvent>> DecodeEvents(std::span<const uint8_t> data) {
+  if (data.size() < sizeof kMagic || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
+    return Status::Corruption("not a lifeboat change segment (bad magic)");
+  }
+  Cursor c(data.subspan(sizeof kMagic));
+  std::vector<ChangeEvent> out;
+  while (!c.done()) {
+    ChangeEvent e;
+    uint8_t type = 0;
+    if (!c.Get(&type) || type > 1 || !c.Get(&e.revision) || !c.Get(&e.sub) || !c.Bytes(&e.key) || !c.Bytes(&e.value) ||
+        !c.Get(&e.create_revision) || !c.Get(&e.version) || !c.Get(&e.lease)) {
+      return Status::Corruption(fmt::format("change segment record {} is cut short or damaged", out.size()));
+    }
+    e.is_delete = type == 1;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string SegmentFolder(std::string_view prefix, std::string_view cluster) {
+  std::string p = NormalizePrefix(prefix);
+  return (p.empty() ? "" : p + "/") + "changes/" + SanitizeName(cluster) + "/";
+}
+
+std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_t start, int64_t end) {
+  return SegmentFolder(prefix, cluster) + fmt::format("{:020}-{:020}{}", start, end, kSegSuffix);
+}
+
+std::string SegmentManifestKey(std::string_view segment_key) { return std::string(segment_key) + ".json"; }
+
+std::string ToJson(const SegmentManifest& m) {
+  nlohmann::ordered_json j;
+  j["format_version"] = m.format_version;
+  j["object_key"] = m.object_key;
+  j["cluster_name"] = m.cluster_name;
+  j["start_revision"] = m.start_revision;
+  j["end_revision"] = m.end_revision;
+  j["count"] = m.count;
+  j["size"] = m.size;
+  j["sha256"] = m.sha256;
+  j["finished_at"] = m.finished_at;
+  return j.dump(2);
+}
+
+Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
+  SegmentManifest m;
+  try {
+    auto j = nlohmann::json::parse(text);
+    m.format_version = j.at("format_version").get<int>();
+    if (m.format_version != 1) {
+      return Status::Corruption(fmt::format("segment manifest format {} is not known (upgrade lifeboat)", m.format_version));
+    }
+    m.object_key = j.at("object_key").get<std::string>();
+    m.cluster_name = j.at("cluster_name").get<std::string>();
+    m.start_revision = j.at("start_revision").get<int64_t>();
+    m.end_revision = j.at("end_revision").get<int64_t>();
+    m.count = j.at("count").get<uint64_t>();
+    m.size = j.at("size").get<uint64_t>();
+    m.sha256 = j.at("sha256").get<std::string>();
+    m.finished_at = j.at("finished_at").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(std::string("segment manifest: ") + e.what());
+  }
+  if (m.start_revision < 1 || m.end_revision < m.start_revision - 1) {
+    return Status::Corruption(fmt::format("segment manifest: revisions {}..{} are not a range", m.start_revision,
+                                          m.end_revision));
+  }
+  return m;
+}
+
+Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, std::string_view cluster,
+                                     int64_t start, int64_t end, const std::vector<ChangeEvent>& events,
+                                     const std::string& finished_at) {
+  SegmentManifest m;
+  m.object_key = SegmentKey(prefix, cluster, start, end);
+  m.cluster_name = std::string(cluster);
+  m.start_revision = start;
+  m.end_revision = end;
+  m.count = events.size();
+  m.finished_at = finished_at;
+  std::string body = EncodeEvents(events);
+  m.size = body.size();
+  Sha256 h;
+  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+  h.Update(bytes);
+  m.sha256 = HexEncode(h.Finish());
+  auto write = [&](const std::string& key, std::span<const uint8_t> data) -> Status {
+    LB_ASSIGN_OR_RETURN(auto w, store.Create(key));
+    Status s = w->Append(data);
+    if (s.ok()) s = w->Commit();
+    if (!s.ok()) w->Abort();
+    return s;
+  };
+  LB_RETURN_IF_ERROR(write(m.object_key, bytes));
+  std::string json = ToJson(m);
+  LB_RETURN_IF_ERROR(write(SegmentManifestKey(m.object_key),
+                           std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(json.data()), json.size())));
+  return m;
+}
+
+Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster) {
+  SegmentListing out;
+  LB_ASSIGN_OR_RETURN(auto objects, store.List(SegmentFolder(prefix, cluster)));
+  for (const auto& o : objects) {
+    if (!o.key.ends_with(kSegManifestSuffix)) continue;
+    auto body = ReadAll(store, o.key, 1 << 20);
+    if (!body.ok()) {
+      out.problems.push_back(o.key + ": " + body.status().message());
+      continue;
+    }
+    auto m = ParseSegmentManifest(*body);
+    if (!m.ok()) {
+      out.problems.push_back(o.key + ": " + m.status().message());
+      continue;
+    }
+    out.segments.push_back(*m);
+  }
+  std::sort(out.segments.begin(), out.segments.end(),
+            [](const SegmentManifest& a, const SegmentManifest& b) { return a.start_revision < b.start_revision; });
+  return out;
+}
+
+Result<std::vector<ChangeEvent>> ReadSegment(store::Store& store, const SegmentManifest& m) {
+  LB_ASSIGN_OR_RETURN(std::string body, ReadAll(store, m.object_key, m.size));
+  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+  Sha256 h;
+  h.Update(bytes);
+  if (body.size() != m.size || HexEncode(h.Finish()) != m.sha256) {
+    return Status::Corruption("change segment " + m.object_key + " does not match its manifest (size or SHA-256)");
+  }
+  auto events = DecodeEvents(bytes);
+  if (!events.ok()) return events.status().Annotate(m.object_key);
+  int64_t last_rev = 0;
+  uint32_t last_sub = 0;
+  for (const auto& e : *events) {
+    bool ordered = e.revision > last_rev || (e.revision == last_rev && e.sub > last_sub);
+    if (e.revision < m.start_revision || e.revision > m.end_revision || (last_rev != 0 && !ordered)) {
+      return Status::Corruption(fmt::format("change segment {}: event at revision {} is outside {}..{} or out of order",
+                                            m.object_key, e.revision, m.start_revision, m.end_revision));
+    }
+    last_rev = e.revision;
+    last_sub = e.sub;
+  }
+  if (events->size() != m.count) {
+    return Status::Corruption(fmt::format("change segment {} holds {} events, its manifest says {}", m.object_key,
+                                          events->size(), m.count));
+  }
+  return events;
+}
+
+}  // namespace lifeboat::catalog

@@ -1,0 +1,68 @@
+// Change segments: the continuous log of changes between full backups (issue 6). A segment holds
+// every change with a revision in [start_revision, end_revision], in revision order, and nothing
+// else; consecutive segments of one cluster are contiguous (the next starts at end + 1), so a gap
+// is visible as a missing range. Stored as
+//   <prefix>/changes/<cluster>/<start:020>-<end:020>.seg      the events (format below)
+//   <same>.seg.json                                            SegmentManifest, written after it
+// Event encoding (little-endian): "LBCHG001", then per event: u8 type (0 put, 1 delete),
+// i64 main revision, u32 sub revision, u32 key length, key, u32 value length, value,
+// i64 create revision, i64 version, i64 lease. A delete has only the key.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "store/store.h"
+
+namespace lifeboat::catalog {
+
+struct ChangeEvent {
+  bool is_delete = false;
+  int64_t revision = 0;  // main revision
+  uint32_t sub = 0;      // position within the revision (a transaction changes several keys)
+  std::string key, value;
+  int64_t create_revision = 0, version = 0, lease = 0;
+  bool operator==(const ChangeEvent&) const = default;
+};
+
+struct SegmentManifest {
+  int format_version = 1;
+  std::string object_key, cluster_name;
+  int64_t start_revision = 0, end_revision = 0;
+  uint64_t count = 0, size = 0;
+  std::string sha256;       // of the segment object
+  std::string finished_at;  // RFC 3339
+};
+
+std::string EncodeEvents(const std::vector<ChangeEvent>& events);
+// Corruption for a bad magic or a record cut short.
+Result<std::vector<ChangeEvent>> DecodeEvents(std::span<const uint8_t> data);
+
+std::string SegmentFolder(std::string_view prefix, std::string_view cluster);
+std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_t start, int64_t end);
+std::string SegmentManifestKey(std::string_view segment_key);
+
+std::string ToJson(const SegmentManifest& m);
+Result<SegmentManifest> ParseSegmentManifest(std::string_view json);
+
+// Writes the segment, then its manifest (so a listed segment is whole). Returns the manifest.
+Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, std::string_view cluster,
+                                     int64_t start, int64_t end, const std::vector<ChangeEvent>& events,
+                                     const std::string& finished_at);
+
+// Every segment manifest of `cluster`, ordered by start revision; unreadable ones are problems.
+struct SegmentListing {
+  std::vector<SegmentManifest> segments;
+  std::vector<std::string> problems;
+};
+Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster);
+
+// Reads one segment, checks its size and SHA-256 against the manifest and that every event lies
+// in [start, end] in order; Corruption naming the segment otherwise.
+Result<std::vector<ChangeEvent>> ReadSegment(store::Store& store, const SegmentManifest& m);
+
+}  // namespace lifeboat::catalog

@@ -1,0 +1,87 @@
+#include "ops/changelog.h"
+
+#include <vector>
+
+#include "base/timefmt.h"
+#include "etcd/client.h"
+
+namespace lifeboat::ops {
+
+Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, const ChangeLogOptions& o,
+                    int64_t start_revision, const std::atomic<bool>& stop,
+                    const std::function<void(const catalog::SegmentManifest&)>& on_segment) {
+  if (o.cluster_name.empty()) return Status::InvalidArgument("the change log needs a cluster name (cluster-name)");
+  if (start_revision < 1) return Status::InvalidArgument("the change log starts at revision 1 or later");
+  // Any member will do; the first that connects serves the watch.
+  Status last = Status::Unavailable("no endpoints");
+  std::unique_ptr<etcd::Client> conn;
+  for (const auto& ep : client.endpoints) {
+    auto c = etcd::Client::Connect(ep, client);
+    if (c.ok()) {
+      conn = std::move(*c);
+      break;
+    }
+    last = c.status();
+  }
+  if (!conn) return last;
+
+  using Clock = std::chrono::steady_clock;
+  std::vector<catalog::ChangeEvent> buffer;
+  uint64_t buffered_bytes = 0;
+  int64_t seg_start = start_revision;  // the next segment's first revision
+  int64_t reached = start_revision - 1;
+  Clock::time_point oldest{}, last_flush = Clock::now();
+  int64_t sub_rev = -1;
+  uint32_t sub = 0;
+
+  auto flush = [&]() -> Status {
+    if (reached < seg_start) return Status::OK();  // nothing new is covered
+    LB_ASSIGN_OR_RETURN(auto m, catalog::WriteSegment(store, o.prefix, o.cluster_name, seg_start, reached, buffer,
+                                                      FormatRFC3339(std::chrono::system_clock::now())));
+    if (on_segment) on_segment(m);
+    seg_start = reached + 1;
+    buffer.clear();
+    buffered_bytes = 0;
+    last_flush = Clock::now();
+    return Status::OK();
+  };
+
+  // Progress requests twice per flush interval keep `reached` fresh on a quiet cluster.
+  auto progress = std::max(std::chrono::milliseconds(100), o.flush_interval / 2);
+  const std::string all(1, '\0');
+  Status watched = conn->Watch(all, all, start_revision, false, progress, [&](const etcd::WatchBatch& b) -> Result<bool> {
+    for (const auto& e : b.events) {
+      catalog::ChangeEvent ce;
+      ce.is_delete = e.is_delete;
+      ce.revision = e.kv.mod_revision;
+      // Events of one revision (a transaction) arrive in order: number them as etcd does.
+      sub = ce.revision == sub_rev ? sub + 1 : 0;
+      sub_rev = ce.revision;
+      ce.sub = sub;
+      ce.key = e.kv.key;
+      if (!e.is_delete) {
+        ce.value = e.kv.value;
+        ce.create_revision = e.kv.create_revision;
+        ce.version = e.kv.version;
+        ce.lease = e.kv.lease;
+      }
+      if (buffer.empty()) oldest = Clock::now();
+      buffered_bytes += ce.key.size() + ce.value.size() + 41;
+      buffer.push_back(std::move(ce));
+      reached = std::max(reached, e.kv.mod_revision);
+    }
+    // A batch without events is a progress notification, which etcd sends only to a watcher
+    // that has caught up: everything up to its revision has been delivered. The header of a
+    // batch with events is the store's revision even while older events are still to come.
+    if (b.events.empty()) reached = std::max(reached, b.header_revision);
+    auto now = Clock::now();
+    bool due = (!buffer.empty() && now - oldest >= o.flush_interval) || buffered_bytes >= o.max_segment_bytes ||
+               (buffer.empty() && reached >= seg_start && now - last_flush >= o.idle_flush);
+    if (due) LB_RETURN_IF_ERROR(flush());
+    return !stop.load();
+  });
+  if (!watched.ok()) return watched;
+  return flush();
+}
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,38 @@
+// ChangeLogger: the continuous change log (RPO about a second). Watches the whole key space of a
+// cluster from a revision on (etcd::Client::Watch, with progress requests) and writes segments
+// (catalog/change_segment.h) to a store: when the oldest unwritten change is `flush_interval`
+// old, when the buffer reaches `max_segment_bytes`, at every `idle_flush` while nothing changes
+// (an empty segment that proves the quiet), and on stop. Segments are contiguous: each starts at
+// the previous end + 1, and ends at the revision the member reported having reached, so a range
+// with no segment is a gap that point-in-time restore refuses.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+#include "catalog/change_segment.h"
+#include "etcd/options.h"
+#include "store/store.h"
+
+namespace lifeboat::ops {
+
+struct ChangeLogOptions {
+  std::string prefix = "db-etcd";
+  std::string cluster_name;  // segment folder; required
+  std::chrono::milliseconds flush_interval{1000};
+  std::chrono::milliseconds idle_flush{30000};
+  uint64_t max_segment_bytes = 8 << 20;
+};
+
+// Logs from `start_revision` until `stop` turns true (the buffer is flushed first; OK) or the
+// watch fails: FailedPrecondition "compacted" when start_revision is no longer in etcd's history
+// (the caller takes a new full backup and starts again from it). `on_segment` sees each segment.
+Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, const ChangeLogOptions& options,
+                    int64_t start_revision, const std::atomic<bool>& stop,
+                    const std::function<void(const catalog::SegmentManifest&)>& on_segment);
+
+}  // namespace lifeboat::ops
