@@ -5,7 +5,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/timefmt.h"
 #include "cli/commands.h"
+#include "ops/pitr.h"
+#include "store/store.h"
 #include "cli/printer.h"
 #include "fmt/format.h"
 #include "snapshot/restore.h"
@@ -94,13 +97,45 @@ void RunStatus(Context& ctx, const StatusArgs& a) {
 struct RestoreArgs {
   snapshot::RestoreOptions o;
   std::string advertise = "http://localhost:2380";
+  int64_t to_revision = 0;
+  std::string to_time;
 };
 
 void RunRestore(Context& ctx, RestoreArgs& a) {
   auto settings = Resolve(ctx.flags);
   if (!settings.ok()) return ctx.Fail(settings.status());
   a.o.initial_advertise_peer_urls = a.advertise;
-  auto r = snapshot::RestoreSnapshot(a.o);
+  Result<snapshot::RestoreResult> r = Status::Internal("not run");
+  if (a.to_revision > 0 || !a.to_time.empty()) {
+    // Point in time: from the store, not a file.
+    if (!a.o.snapshot_path.empty()) {
+      return ctx.Fail(Status::InvalidArgument("--to-revision/--to-time restore from the store: give no FILE"));
+    }
+    if (a.to_revision > 0 && !a.to_time.empty()) {
+      return ctx.Fail(Status::InvalidArgument("give --to-revision or --to-time, not both"));
+    }
+    ops::PitrOptions po;
+    po.prefix = settings->prefix;
+    po.cluster_name = settings->cluster_name;
+    po.to_revision = a.to_revision;
+    po.keys = settings->keys.get();
+    if (!a.to_time.empty()) {
+      auto t = ParseRFC3339(a.to_time);
+      if (!t.ok()) return ctx.Fail(Status::InvalidArgument("--to-time '" + a.to_time + "' is not an RFC 3339 time"));
+      po.to_time = *t;
+    }
+    auto store = store::OpenStore(settings->store);
+    if (!store.ok()) return ctx.Fail(store.status());
+    auto p = ops::RestoreToPoint(**store, po, a.o);
+    if (!p.ok()) return ctx.Fail(p.status());
+    std::cerr << fmt::format("lifeboat: {} (revision {}) + {} logged changes from {} segments -> revision {}\n",
+                             p->backup_key, p->backup_revision, p->changes, p->segments, p->target_revision);
+    a.o.snapshot_path = p->backup_key;
+    r = p->restore;
+  } else {
+    if (a.o.snapshot_path.empty()) return ctx.Fail(Status::InvalidArgument("snapshot restore needs FILE (or --to-revision)"));
+    r = snapshot::RestoreSnapshot(a.o);
+  }
   if (!r.ok()) return ctx.Fail(r.status());
   if (settings->write_out == "json") {
     nlohmann::ordered_json j;
@@ -133,7 +168,10 @@ void AddSnapshotCommand(CLI::App& app, Context& ctx) {
 
   auto ra = std::make_shared<RestoreArgs>();
   auto* restore = snap->add_subcommand("restore", "write a new data dir from a snapshot (etcdutl's flags)");
-  restore->add_option("file", ra->o.snapshot_path, "snapshot file")->required();
+  restore->add_option("file", ra->o.snapshot_path, "snapshot file (none with --to-revision/--to-time)");
+  restore->add_option("--to-revision", ra->to_revision,
+                      "point in time: the newest full backup at or before R from the store, plus the change log up to R");
+  restore->add_option("--to-time", ra->to_time, "point in time: the change log's last revision at or before this RFC 3339 time");
   restore->add_option("--name", ra->o.name, "this member's name")->default_val("default");
   restore->add_option("--initial-cluster", ra->o.initial_cluster, "name=peer-url,... of the new cluster")
       ->default_val("default=http://localhost:2380");

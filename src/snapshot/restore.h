@@ -7,10 +7,21 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
 namespace lifeboat::snapshot {
+
+// One logged change to replay on top of the snapshot (point-in-time restore): written into the
+// mvcc `key` bucket exactly as etcd writes it (revision key main_sub[t], mvccpb.KeyValue value).
+struct MvccChange {
+  bool is_delete = false;
+  int64_t revision = 0;
+  uint32_t sub = 0;
+  std::string key, value;
+  int64_t create_revision = 0, version = 0, lease = 0;
+};
 
 struct RestoreOptions {
   std::string snapshot_path;
@@ -23,6 +34,9 @@ struct RestoreOptions {
   bool skip_hash_check = false;
   uint64_t bump_revision = 0;  // etcdutl 3.5.10+: needs mark_compacted
   bool mark_compacted = false;
+  // Changes after the snapshot's revision, in (revision, sub) order, all above the snapshot's
+  // last revision (the caller filters); etcd resumes at the last one. Not with bump_revision.
+  std::vector<MvccChange> replay;
 };
 
 struct RestoreResult {
@@ -30,7 +44,7 @@ struct RestoreResult {
   uint64_t member_id = 0, cluster_id = 0;
   size_t members = 0;
   int64_t revision = 0;  // the revision etcd will resume at
-  uint64_t live_keys = 0;
+  uint64_t live_keys = 0;  // of the snapshot; 0 after a replay (count them in the started etcd)
 };
 
 // InvalidArgument for bad flags (name not in --initial-cluster, duplicate URLs, ...) or an

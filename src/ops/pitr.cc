@@ -1,0 +1,139 @@
+#include "ops/pitr.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/atomic_file.h"
+#include "base/timefmt.h"
+#include "catalog/catalog.h"
+#include "catalog/change_segment.h"
+#include "ops/restore_cluster.h"
+#include "snapshot/digest.h"
+#include "snapshot/snapshot.h"
+
+namespace lifeboat::ops {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<int64_t> RevisionAtTime(const catalog::SegmentListing& log, std::chrono::system_clock::time_point t) {
+  int64_t rev = 0;
+  for (const auto& s : log.segments) {
+    auto done = ParseRFC3339(s.finished_at);
+    if (done.ok() && *done <= t) rev = std::max(rev, s.end_revision);
+  }
+  if (rev == 0) {
+    return Status::NotFound("no change log segment was finished at or before " + FormatRFC3339(t) +
+                            " (pick a later --to-time, or restore a full backup)");
+  }
+  return rev;
+}
+
+// The segments that cover (from, to], contiguous; a gap or a short log is named.
+Result<std::vector<catalog::SegmentManifest>> Cover(const catalog::SegmentListing& log, int64_t from, int64_t to) {
+  std::vector<catalog::SegmentManifest> out;
+  int64_t next = from + 1;
+  for (const auto& s : log.segments) {
+    if (next > to) break;
+    if (s.end_revision < next) continue;
+    if (s.start_revision > next) {
+      return Status::FailedPrecondition(fmt::format(
+          "the change log has a gap: revisions {}..{} are in no segment (restore to a revision before {}, or from a "
+          "full backup taken after {})",
+          next, s.start_revision - 1, next, s.start_revision - 1));
+    }
+    out.push_back(s);
+    next = s.end_revision + 1;
+  }
+  if (next <= to) {
+    return Status::FailedPrecondition(fmt::format("the change log reaches revision {} only, not {} (wait for the "
+                                                  "next segment, or restore to an earlier revision)",
+                                                  next - 1, to));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, snapshot::RestoreOptions restore) {
+  if (o.cluster_name.empty()) {
+    return Status::InvalidArgument("point-in-time restore needs the cluster's name (cluster-name / --cluster-name)");
+  }
+  LB_ASSIGN_OR_RETURN(auto log, catalog::ListSegments(store, o.prefix, o.cluster_name));
+  PitrResult r;
+  r.target_revision = o.to_revision;
+  if (o.to_time) {
+    LB_ASSIGN_OR_RETURN(r.target_revision, RevisionAtTime(log, *o.to_time));
+  }
+  if (r.target_revision < 1) return Status::InvalidArgument("give --to-revision R (R >= 1) or --to-time T");
+
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
+  std::string parent = o.work_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.work_dir;
+  std::string tmpl = parent + "/lifeboat-pitr-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temp dir in " + parent);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{tmpl};
+
+  int64_t oldest = 0;
+  for (const auto& b : listing.backups) {  // newest first
+    const catalog::Manifest& m = b.manifest;
+    if (m.cluster_name != o.cluster_name || m.tier == kSafetyTier) continue;
+    oldest = m.revision;
+    if (m.revision > r.target_revision) continue;  // a lower bound: the file may be later still
+    std::string snap = cleanup.dir + "/" + std::to_string(m.revision) + ".db";
+    {
+      LB_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(snap));
+      snapshot::SnapshotDigest digest;
+      LB_RETURN_IF_ERROR(catalog::CopyVerified(store, m, [&](std::span<const uint8_t> c) {
+        digest.Update(c);
+        return file->Append(c);
+      }, o.keys));
+      LB_RETURN_IF_ERROR(digest.Finish().status().Annotate(m.object_key));
+      LB_RETURN_IF_ERROR(file->Commit());
+    }
+    LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));
+    if (st.current_revision > r.target_revision) continue;  // taken after the target after all
+    r.backup_key = m.object_key;
+    r.backup_revision = st.current_revision;
+    LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
+    for (const auto& s : segments) {
+      LB_ASSIGN_OR_RETURN(auto events, catalog::ReadSegment(store, s));
+      for (const auto& e : events) {
+        if (e.revision <= r.backup_revision || e.revision > r.target_revision) continue;
+        snapshot::MvccChange c;
+        c.is_delete = e.is_delete;
+        c.revision = e.revision;
+        c.sub = e.sub;
+        c.key = e.key;
+        c.value = e.value;
+        c.create_revision = e.create_revision;
+        c.version = e.version;
+        c.lease = e.lease;
+        restore.replay.push_back(std::move(c));
+      }
+    }
+    r.segments = segments.size();
+    r.changes = restore.replay.size();
+    restore.snapshot_path = snap;
+    restore.skip_hash_check = true;  // verified while fetching
+    LB_ASSIGN_OR_RETURN(r.restore, snapshot::RestoreSnapshot(restore));
+    r.restore.revision = std::max(r.restore.revision, r.target_revision);
+    return r;
+  }
+  if (oldest == 0) {
+    return Status::NotFound("no full backup of cluster " + o.cluster_name + " in the store (check --store, --prefix, --cluster-name)");
+  }
+  return Status::NotFound(fmt::format("revision {} is older than every full backup of {} (the oldest is at revision {})",
+                                      r.target_revision, o.cluster_name, oldest));
+}
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,46 @@
+// Point-in-time restore: the newest full backup at or before the target, plus the logged
+// changes after it up to the target (ops/changelog.h), replayed natively into the restored db
+// (snapshot::RestoreOptions::replay). Refused, naming the problem, when no backup is old enough,
+// when the change log has a gap between the backup and the target, or ends before it.
+// --to-time resolves to the end revision of the last segment finished at or before the time:
+// etcd does not time-stamp revisions, so the resolution is the flush interval (about 1 s).
+// Leases: keys keep the lease id they were written with; a lease granted after the full backup
+// is not in it, so etcd restores such keys without a lease (it logs "failed to attach a lease").
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "snapshot/restore.h"
+#include "store/store.h"
+
+namespace lifeboat::codec {
+class KeyRing;
+}
+
+namespace lifeboat::ops {
+
+struct PitrOptions {
+  std::string prefix = "db-etcd";
+  std::string cluster_name;  // the change log's folder and the backups' cluster
+  int64_t to_revision = 0;   // or:
+  std::optional<std::chrono::system_clock::time_point> to_time;
+  const codec::KeyRing* keys = nullptr;
+  std::string work_dir;      // for the fetched backup; empty: $TMPDIR or /tmp
+};
+
+struct PitrResult {
+  snapshot::RestoreResult restore;
+  std::string backup_key;
+  int64_t backup_revision = 0;  // of the snapshot file
+  int64_t target_revision = 0;
+  size_t segments = 0, changes = 0;
+};
+
+// `restore` holds the member flags (name, initial cluster, token, peer URLs, data dir); its
+// snapshot path and replay are filled here.
+Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& options, snapshot::RestoreOptions restore);
+
+}  // namespace lifeboat::ops
