@@ -33,6 +33,7 @@ void AddAgentCommand(CLI::App& app, Context& ctx);
 void AddRestoreClusterCommand(CLI::App& app, Context& ctx);
 void AddRecoverMemberCommand(CLI::App& app, Context& ctx);
 void AddDrillCommand(CLI::App& app, Context& ctx);
+void AddChangeLogCommand(CLI::App& app, Context& ctx);
 
 // A tier name from --tier -> its folder in the store (configured tiers), or the name itself.
 std::string TierFolder(const Settings& settings, const std::string& name);

@@ -47,6 +47,7 @@ struct FileConfig {
   std::string agents, agent_token_file, restore_journal;
   std::string drill_schedule, etcd_binary;
   std::string compression, zstd_level;
+  std::string changelog_enabled, changelog_flush, changelog_idle, changelog_max;
   bool has_encryption = false;
   codec::KeySource enc_key;
   std::vector<codec::KeySource> old_keys;
@@ -194,6 +195,23 @@ Result<FileConfig> LoadConfig(const std::string& path) {
         }
         continue;
       }
+      if (k == "changelog") {
+        const std::map<std::string, std::string*> cl = {{"enabled", &fc.changelog_enabled},
+                                                        {"flush-interval", &fc.changelog_flush},
+                                                        {"idle-flush", &fc.changelog_idle},
+                                                        {"max-segment", &fc.changelog_max}};
+        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'changelog' must be a mapping");
+        for (const auto& d : kv.second) {
+          std::string dk = d.first.as<std::string>();
+          auto it = cl.find(dk);
+          if (it == cl.end()) {
+            return Status::InvalidArgument("config " + path + ": unknown key 'changelog." + dk +
+                                           "' (known: enabled, flush-interval, idle-flush, max-segment)");
+          }
+          LB_ASSIGN_OR_RETURN(*it->second, Scalar(d.second, dk, path));
+        }
+        continue;
+      }
       if (k == "drill") {
         if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'drill' must be a mapping");
         for (const auto& d : kv.second) {
@@ -225,7 +243,7 @@ Result<FileConfig> LoadConfig(const std::string& path) {
         std::string known;
         for (const auto& [name, _] : top) known += name + ", ";
         return Status::InvalidArgument("config " + path + ": unknown key '" + k + "' (known: " + known +
-                                       "stores, timezone, tiers, backup, daemon, drill, encryption)");
+                                       "stores, timezone, tiers, backup, daemon, drill, encryption, changelog)");
       }
       LB_ASSIGN_OR_RETURN(*it->second, Scalar(kv.second, k, path));
     }
@@ -367,6 +385,16 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (!fc.max_rate.empty()) {
     LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
+  }
+  if (!fc.changelog_enabled.empty()) s.changelog = fc.changelog_enabled == "true" || fc.changelog_enabled == "yes";
+  if (!fc.changelog_flush.empty()) {
+    LB_ASSIGN_OR_RETURN(s.changelog_flush, ParseDuration(fc.changelog_flush, "changelog.flush-interval"));
+  }
+  if (!fc.changelog_idle.empty()) {
+    LB_ASSIGN_OR_RETURN(s.changelog_idle, ParseDuration(fc.changelog_idle, "changelog.idle-flush"));
+  }
+  if (!fc.changelog_max.empty()) {
+    LB_ASSIGN_OR_RETURN(s.changelog_max_bytes, ParseBytes(fc.changelog_max, "changelog.max-segment"));
   }
   if (fc.has_encryption) {
     auto ring = codec::LoadKeyRing(fc.enc_key, fc.old_keys);

@@ -64,6 +64,10 @@ struct Settings {
   std::vector<std::string> agents;  // HOST:PORT of each member's agent
   std::string agent_token_file;
   std::string restore_journal = "/var/lib/lifeboat/restore-journal.json";
+  // changelog: section (the continuous change log, for point-in-time restore)
+  bool changelog = false;
+  std::chrono::milliseconds changelog_flush{1000}, changelog_idle{30000};
+  uint64_t changelog_max_bytes = 8 << 20;
   // drill: section (restore drills; the daemon runs them on drill.schedule when set)
   std::string drill_schedule;
   std::string etcd_binary = "etcd";

@@ -48,6 +48,12 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.max_rate = settings->max_rate;
   dc.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
   dc.keys = settings->keys;
+  dc.changelog = settings->changelog;
+  dc.changelog_options.prefix = settings->prefix;
+  dc.changelog_options.cluster_name = settings->cluster_name;
+  dc.changelog_options.flush_interval = settings->changelog_flush;
+  dc.changelog_options.idle_flush = settings->changelog_idle;
+  dc.changelog_options.max_segment_bytes = settings->changelog_max_bytes;
   dc.jitter = settings->jitter;
   dc.prune = settings->prune_after_backup;
   if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);

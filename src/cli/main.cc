@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   lifeboat::cli::AddRestoreClusterCommand(app, ctx);
   lifeboat::cli::AddRecoverMemberCommand(app, ctx);
   lifeboat::cli::AddDrillCommand(app, ctx);
+  lifeboat::cli::AddChangeLogCommand(app, ctx);
   lifeboat::cli::AddSnapshotCommand(app, ctx);
   lifeboat::cli::AddVerifyCommand(app, ctx);
   try {

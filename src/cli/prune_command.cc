@@ -53,13 +53,20 @@ void RunPrune(Context& ctx, const PruneArgs& a) {
     std::cout << j.dump(2) << "\n";
   } else {
     Table t({"TIER", "ACTION", "OBJECT", "WHY"});
+    size_t segments_kept = 0;
     for (const auto& i : *plan) {
+      // The change log has a segment per second of writes: kept ones are counted, not listed.
+      if (i.tier == "changes" && i.action == ops::PruneItem::Action::kKeep) {
+        segments_kept++;
+        continue;
+      }
       std::string action = ActionName(i.action);
       if (i.action == ops::PruneItem::Action::kDelete) {
         action = a.dry_run ? "would delete" : i.result.ok() ? "deleted" : "FAILED: " + i.result.message();
       }
       t.AddRow({i.tier, action, i.object_key, i.why});
     }
+    if (segments_kept > 0) t.AddRow({"changes", "keep", std::to_string(segments_kept) + " segments", "extend kept backups"});
     t.Print(std::cout, settings->write_out);
   }
   if (!applied.ok()) ctx.Fail(applied.Annotate("prune"));

@@ -163,9 +163,59 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   return true;
 }
 
+void Daemon::ChangeLogLoop(const std::atomic<bool>& stop) {
+  auto pause = [&] {
+    for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  while (!stop.load()) {
+    auto st = store::OpenStore(config_.store_urls.front());
+    if (!st.ok()) {
+      spdlog::error("change log: {}", st.status().message());
+      pause();
+      continue;
+    }
+    auto start = ops::ChangeLogStart(**st, config_.prefix, config_.cluster_name);
+    if (!start.ok()) {
+      if (start.status().code() != Status::Code::kNotFound) spdlog::error("change log: {}", start.status().message());
+      pause();  // waits for the first full backup
+      continue;
+    }
+    spdlog::info("change log: watching from revision {}", *start);
+    Status s = ops::RunChangeLog(config_.client, **st, config_.changelog_options, *start, stop,
+                                 [&](const catalog::SegmentManifest& m) { metrics_.RecordSegment(m.end_revision, m.count); });
+    if (s.ok()) break;
+    if (s.code() == Status::Code::kFailedPrecondition && s.message().find("compacted") != std::string::npos) {
+      // History from `start` on is gone: a gap no restore could cross. A full backup now starts
+      // a new, gapless log after it.
+      spdlog::error("change log: {}; taking a full backup to start a new log", s.message());
+      metrics_.SetLastError("change log gap: " + s.message());
+      std::vector<catalog::Tier> first = {config_.tiers.front()};
+      RunTick(first, std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()));
+      continue;
+    }
+    spdlog::error("change log: {} (retrying)", s.message());
+    pause();
+  }
+}
+
 Status Daemon::Run(const std::atomic<bool>& stop) {
   LB_RETURN_IF_ERROR(catalog::ValidateTiers(config_.tiers));
   if (config_.store_urls.empty()) return Status::InvalidArgument("the daemon needs a store (--store or store:)");
+  if (config_.changelog && config_.cluster_name.empty()) {
+    return Status::InvalidArgument("changelog.enabled needs cluster-name (the log's folder in the store)");
+  }
+  // The log runs beside the ticks and stops when Run returns, however it returns.
+  std::atomic<bool> log_stop{false};
+  std::thread changelog;
+  if (config_.changelog) changelog = std::thread([&] { ChangeLogLoop(log_stop); });
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Join() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } join{log_stop, changelog};
   std::mt19937_64 rng(std::random_device{}());
 
   // Make up a tick missed while no daemon ran (judged from the first store's newest backups).

@@ -15,6 +15,7 @@
 #include "catalog/tiers.h"
 #include "daemon/metrics.h"
 #include "etcd/options.h"
+#include "ops/changelog.h"
 #include "ops/source.h"
 
 namespace lifeboat::codec {
@@ -40,6 +41,9 @@ struct DaemonConfig {
   // Restore drills of the newest backup (ops/drill.h) on this schedule; claimed like a tick.
   std::optional<catalog::CronSchedule> drill_schedule;
   std::string etcd_binary = "etcd";
+  // The continuous change log (ops/changelog.h), from the newest full backup on; needs cluster_name.
+  bool changelog = false;
+  ops::ChangeLogOptions changelog_options;
 };
 
 class Daemon {
@@ -58,6 +62,7 @@ class Daemon {
   // Returns whether this daemon claimed the tick.
   bool RunTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at);
   void RunDrill(std::chrono::system_clock::time_point at);
+  void ChangeLogLoop(const std::atomic<bool>& stop);
 
   DaemonConfig config_;
   Metrics& metrics_;

@@ -55,6 +55,14 @@ void Metrics::RecordDrill(bool ok, double seconds) {
   }
 }
 
+void Metrics::RecordSegment(int64_t end_revision, uint64_t events) {
+  std::lock_guard lk(mu_);
+  changelog_revision_ = std::max(changelog_revision_, end_revision);
+  changelog_time_ = Now();
+  changelog_segments_++;
+  changelog_events_ += events;
+}
+
 void Metrics::SetLastError(const std::string& error) {
   std::lock_guard lk(mu_);
   last_error_ = error;
@@ -99,6 +107,17 @@ std::string Metrics::Render() const {
       "lifeboat_drills_total{{result=\"ok\"}} {}\n"
       "lifeboat_drills_total{{result=\"failed\"}} {}\n",
       last_verified_restore_, drill_duration_, drills_ok_, drills_failed_);
+  out += fmt::format(
+      "# HELP lifeboat_changelog_revision Revision up to which every change is in the store.\n"
+      "# TYPE lifeboat_changelog_revision gauge\nlifeboat_changelog_revision {}\n"
+      "# HELP lifeboat_changelog_last_segment_timestamp_seconds Unix time of the last stored segment (0: none).\n"
+      "# TYPE lifeboat_changelog_last_segment_timestamp_seconds gauge\n"
+      "lifeboat_changelog_last_segment_timestamp_seconds {:.3f}\n"
+      "# HELP lifeboat_changelog_segments_total Change-log segments stored.\n"
+      "# TYPE lifeboat_changelog_segments_total counter\nlifeboat_changelog_segments_total {}\n"
+      "# HELP lifeboat_changelog_events_total Changes stored in the change log.\n"
+      "# TYPE lifeboat_changelog_events_total counter\nlifeboat_changelog_events_total {}\n",
+      changelog_revision_, changelog_time_, changelog_segments_, changelog_events_);
   out += "# HELP lifeboat_ticks_total Scheduled ticks, by whether this daemon claimed them.\n"
          "# TYPE lifeboat_ticks_total counter\n";
   out += fmt::format("lifeboat_ticks_total{{result=\"won\"}} {}\nlifeboat_ticks_total{{result=\"lost\"}} {}\n",

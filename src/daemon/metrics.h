@@ -18,6 +18,8 @@ class Metrics {
   void RecordTick(bool won);
   // A restore drill: its outcome and duration (ops/drill.h).
   void RecordDrill(bool ok, double seconds);
+  // A change-log segment stored, covering changes up to `end_revision`.
+  void RecordSegment(int64_t end_revision, uint64_t events);
   void SetLastError(const std::string& error);
   std::string LastError() const;
   std::string Render() const;
@@ -35,6 +37,9 @@ class Metrics {
   uint64_t ticks_won_ = 0, ticks_lost_ = 0;
   double last_verified_restore_ = 0, drill_duration_ = 0;
   uint64_t drills_ok_ = 0, drills_failed_ = 0;
+  int64_t changelog_revision_ = 0;
+  double changelog_time_ = 0;
+  uint64_t changelog_segments_ = 0, changelog_events_ = 0;
   std::string last_error_;
 };
 

@@ -2,10 +2,27 @@
 
 #include <vector>
 
+#include "catalog/catalog.h"
+
 #include "base/timefmt.h"
 #include "etcd/client.h"
 
 namespace lifeboat::ops {
+
+Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster) {
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, prefix, ""));
+  int64_t newest = 0;
+  for (const auto& b : listing.backups) {
+    if (b.manifest.cluster_name == cluster) newest = std::max(newest, b.manifest.revision);
+  }
+  if (newest == 0) {
+    return Status::NotFound("no full backup of cluster " + cluster + " yet: the change log extends one (run a backup)");
+  }
+  LB_ASSIGN_OR_RETURN(auto segs, catalog::ListSegments(store, prefix, cluster));
+  int64_t last = segs.segments.empty() ? 0 : segs.segments.back().end_revision;
+  for (const auto& s : segs.segments) last = std::max(last, s.end_revision);
+  return last >= newest ? last + 1 : newest + 1;
+}
 
 Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, const ChangeLogOptions& o,
                     int64_t start_revision, const std::atomic<bool>& stop,

@@ -28,6 +28,11 @@ struct ChangeLogOptions {
   uint64_t max_segment_bytes = 8 << 20;
 };
 
+// Where a change log should start: right after the last segment when it reaches the newest full
+// backup of the cluster, else right after that backup (an older log is superseded by it).
+// NotFound when the cluster has no full backup yet.
+Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster);
+
 // Logs from `start_revision` until `stop` turns true (the buffer is flushed first; OK) or the
 // watch fails: FailedPrecondition "compacted" when start_revision is no longer in etcd's history
 // (the caller takes a new full backup and starts again from it). `on_segment` sees each segment.

@@ -105,10 +105,13 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     r.backup_key = m.object_key;
     r.backup_revision = st.current_revision;
     LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
+    int64_t applied = r.backup_revision;  // segments of two loggers may overlap: each change once
     for (const auto& s : segments) {
       LB_ASSIGN_OR_RETURN(auto events, catalog::ReadSegment(store, s));
+      const int64_t from = applied;
+      applied = std::max(applied, s.end_revision);
       for (const auto& e : events) {
-        if (e.revision <= r.backup_revision || e.revision > r.target_revision) continue;
+        if (e.revision <= from || e.revision > r.target_revision) continue;
         snapshot::MvccChange c;
         c.is_delete = e.is_delete;
         c.revision = e.revision;

@@ -1,9 +1,11 @@
 #include "ops/retention.h"
 
+#include <map>
 #include <set>
 
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
+#include "catalog/change_segment.h"
 #include "catalog/drill_record.h"
 #include "catalog/layout.h"
 
@@ -54,13 +56,52 @@ Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string&
       plan.push_back(std::move(item));
     }
   }
+  LB_RETURN_IF_ERROR(PlanSegmentPrune(store, prefix, &plan));
   return plan;
+}
+
+Status PlanSegmentPrune(store::Store& store, const std::string& prefix, std::vector<PruneItem>* plan) {
+  // A change segment extends the full backups before it: it is needed while some backup of its
+  // cluster that stays has a revision at or below the segment's end. Once every remaining backup
+  // is newer than the segment, no restore can use it.
+  std::set<std::string> deleted;
+  for (const auto& i : *plan) {
+    if (i.action == PruneItem::Action::kDelete) deleted.insert(i.object_key);
+  }
+  LB_ASSIGN_OR_RETURN(catalog::Listing all, catalog::ListBackups(store, prefix, ""));
+  std::map<std::string, int64_t> oldest_kept;  // sanitized cluster name -> lowest remaining revision
+  for (const auto& b : all.backups) {
+    if (deleted.count(b.manifest.object_key)) continue;
+    std::string c = catalog::SanitizeName(b.manifest.cluster_name);
+    auto it = oldest_kept.find(c);
+    if (it == oldest_kept.end() || b.manifest.revision < it->second) oldest_kept[c] = b.manifest.revision;
+  }
+  for (const auto& [cluster, oldest] : oldest_kept) {
+    LB_ASSIGN_OR_RETURN(auto segs, catalog::ListSegments(store, prefix, cluster));
+    for (const auto& p : segs.problems) {
+      plan->push_back({PruneItem::Action::kProblem, "changes", p.substr(0, p.find(": ")), p, Status::OK()});
+    }
+    for (const auto& m : segs.segments) {
+      bool expired = m.end_revision < oldest;
+      plan->push_back({expired ? PruneItem::Action::kDelete : PruneItem::Action::kKeep, "changes", m.object_key,
+                       expired ? "change log before the oldest kept backup (revision " + std::to_string(oldest) + ")"
+                               : "extends a kept backup",
+                       Status::OK()});
+    }
+  }
+  return Status::OK();
 }
 
 Status ApplyPrune(store::Store& store, std::vector<PruneItem>& plan) {
   Status first;
   for (auto& item : plan) {
     if (item.action != PruneItem::Action::kDelete) continue;
+    if (item.tier == "changes") {
+      item.result = store.Delete(catalog::SegmentManifestKey(item.object_key));
+      if (item.result.ok() || item.result.code() == Status::Code::kNotFound) item.result = store.Delete(item.object_key);
+      if (!item.result.ok() && first.ok()) first = item.result;
+      continue;
+    }
     // The drill record first: it means nothing without its backup, and the backup stays listed
     // (through its manifest) until the manifest goes.
     item.result = store.Delete(catalog::DrillKey(item.object_key));

@@ -27,6 +27,10 @@ Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string&
                                          const std::vector<catalog::Tier>& tiers,
                                          std::chrono::system_clock::time_point now);
 
+// Adds the change segments (tier "changes") to a plan: a segment is deleted once every backup of
+// its cluster that the plan keeps is newer than the segment's end revision. PlanPrune calls it.
+Status PlanSegmentPrune(store::Store& store, const std::string& prefix, std::vector<PruneItem>* plan);
+
 // Deletes every kDelete item: manifest first (so it stops being listed as a backup), then the
 // object. Fills each item's result; returns the first failure, after trying them all.
 Status ApplyPrune(store::Store& store, std::vector<PruneItem>& plan);

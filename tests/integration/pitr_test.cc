@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -139,6 +140,74 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("gap: revisions " + std::to_string(gone.start_revision)), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(data));
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+// The daemon keeps the change log beside its scheduled backups; --to-time restores the state the
+// log had reached at that time; prune drops segments no kept backup needs.
+TEST(PitrTest, DaemonLogsChangesAndToTimeRestores) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  std::string dir = MakeTempDir("lb-pitr-d-");
+  auto ports = FreePorts(3);
+  const std::string listen = "127.0.0.1:" + std::to_string(ports[2]);
+  std::ofstream(dir + "/d.yaml") << "endpoints: [" << c->endpoints() << "]\nstore: file://" << dir << "/store\n"
+                                 << "cluster-name: prod\n"
+                                 << "tiers:\n  - name: fast\n    schedule: \"*/3 * * * * *\"\n    keep: 1h\n"
+                                 << "changelog: {enabled: true, flush-interval: 200ms, idle-flush: 1s}\n";
+  pid_t d = Spawn({LB_BINARY, "--config", dir + "/d.yaml", "daemon", "--metrics-listen", listen}, dir + "/out",
+                  dir + "/err");
+  auto logged_to = [&] {
+    auto r = harness::Run({"curl", "-s", "http://" + listen + "/metrics"});
+    auto pos = r.out.find("\nlifeboat_changelog_revision ");
+    return pos == std::string::npos ? int64_t{0} : std::stoll(r.out.substr(pos + 29));
+  };
+  ASSERT_TRUE(PollUntil(std::chrono::seconds(30), [&] { return logged_to() > 0; }, std::chrono::milliseconds(200)))
+      << harness::Run({"cat", dir + "/err"}).out;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(c->Etcdctl({"put", "d/" + std::to_string(i), "x" + std::to_string(i)}).ok());
+  const int64_t last = Revision(c->endpoint("m1"));
+  ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] { return logged_to() >= last; }, std::chrono::milliseconds(100)));
+  const std::string when = harness::Run({"date", "-u", "+%Y-%m-%dT%H:%M:%S.%3NZ"}).out.substr(0, 24);
+  kill(d, SIGTERM);
+  ProcResult dr = Wait(d, std::chrono::seconds(60));
+  EXPECT_EQ(dr.exit_code, 0) << dr.err;
+  EXPECT_NE(dr.err.find("change log: watching from revision"), std::string::npos) << dr.err;
+
+  auto pu = "http://127.0.0.1:" + std::to_string(ports[1]);
+  auto r = Lifeboat({"--config", dir + "/d.yaml", "snapshot", "restore", "--to-time", when, "--name", "p",
+                     "--initial-cluster", "p=" + pu, "--initial-advertise-peer-urls", pu, "--data-dir",
+                     dir + "/p.etcd", "-w", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = ParseJson(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_GE(j["revision"].get<int64_t>(), last) << "the log had reached the last write before " << when;
+  const std::string cu = "http://127.0.0.1:" + std::to_string(ports[0]);
+  pid_t etcd = Spawn({"etcd", "--name", "p", "--data-dir", dir + "/p.etcd", "--listen-client-urls", cu,
+                      "--advertise-client-urls", cu, "--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu,
+                      "--initial-cluster", "p=" + pu},
+                     dir + "/etcd.out", dir + "/etcd.err");
+  bool up = PollUntil(std::chrono::seconds(30), [&] { return Revision(cu) > 0; }, std::chrono::milliseconds(100));
+  KV got = up ? Parse(harness::Run({"etcdctl", "--endpoints", cu, "get", "", "--prefix"}).out) : KV{};
+  int64_t rev = up ? Revision(cu) : -1;
+  kill(etcd, SIGTERM);
+  Wait(etcd, std::chrono::seconds(30));
+  ASSERT_TRUE(up);
+  EXPECT_EQ(got, Parse(c->Etcdctl({"get", "", "--prefix", "--rev=" + std::to_string(rev)}).out));
+  EXPECT_EQ(got.count("d/29"), 1u);
+
+  // Prune as of far in the future: the tier keeps its newest backup, and the log before it goes.
+  auto p = Lifeboat({"--config", dir + "/d.yaml", "prune", "--now", "2099-01-01T00:00:00Z", "-w", "json"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  int deleted_segments = 0;
+  for (const auto& i : ParseJson(p.out)) deleted_segments += i["tier"] == "changes" && i["deleted"].get<bool>();
+  auto store = store::OpenStore("file://" + dir + "/store");
+  ASSERT_TRUE(store.ok());
+  auto segs = catalog::ListSegments(**store, "db-etcd", "prod");
+  ASSERT_TRUE(segs.ok());
+  auto newest = Lifeboat({"--config", dir + "/d.yaml", "list", "-w", "json"});
+  int64_t kept_rev = ParseJson(newest.out)[0]["revision"].get<int64_t>();
+  for (const auto& m : segs->segments) EXPECT_GE(m.end_revision, kept_rev) << m.object_key;
+  EXPECT_GT(deleted_segments + static_cast<int>(segs->segments.size()), 0);
   if (!HasFailure()) fs::remove_all(dir);
 }
 
