@@ -69,6 +69,8 @@ struct RestoreArgs {
   std::string backup = "latest", at;
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false;
   std::string verify_timeout = "180s", start_timeout = "120s";
+  int64_t to_revision = 0;
+  std::string to_time;
 };
 
 void PrintPlan(const ops::RestoreJournal& j) {
@@ -117,6 +119,16 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
     o.at = *t;
   }
   o.cluster_name = settings->cluster_name;
+  o.to_revision = a.to_revision;
+  o.keys = settings->keys.get();
+  if (!a.to_time.empty()) {
+    auto t = ParseRFC3339(a.to_time);
+    if (!t.ok()) return ctx.Fail(Status::InvalidArgument("--to-time '" + a.to_time + "' is not an RFC 3339 time"));
+    o.to_time = *t;
+  }
+  if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
+    return ctx.Fail(Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at"));
+  }
   o.allow_other_cluster = a.allow_other;
   o.dry_run = a.dry_run;
   o.safety_backup = !a.skip_safety;
@@ -239,6 +251,8 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("restore-cluster", "restore every member from the same backup, through the agents");
   cmd->add_option("--backup", a->backup, "latest (default), an object key or a backup name (see `lifeboat list`)");
   cmd->add_option("--at", a->at, "the newest backup finished at or before this RFC 3339 time");
+  cmd->add_option("--to-revision", a->to_revision, "point in time: newest full backup + the change log up to R");
+  cmd->add_option("--to-time", a->to_time, "point in time: the change log's last revision at or before this time");
   cmd->add_flag("--dry-run", a->dry_run, "preflight and print the plan; change nothing");
   cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");

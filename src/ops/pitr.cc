@@ -1,6 +1,9 @@
 #include "ops/pitr.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 #include <filesystem>
@@ -8,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "base/atomic_file.h"
+#include "base/sha256.h"
+#include "catalog/layout.h"
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "catalog/change_segment.h"
@@ -137,6 +142,77 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
   }
   return Status::NotFound(fmt::format("revision {} is older than every full backup of {} (the oldest is at revision {})",
                                       r.target_revision, o.cluster_name, oldest));
+}
+
+Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& o) {
+  std::string parent = o.work_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.work_dir;
+  std::string tmpl = parent + "/lifeboat-pitr-build-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temp dir in " + parent);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{tmpl};
+  auto started = std::chrono::system_clock::now();
+  snapshot::RestoreOptions ro;
+  ro.name = "pitr";
+  ro.initial_cluster = "pitr=http://127.0.0.1:1";
+  ro.initial_advertise_peer_urls = "http://127.0.0.1:1";
+  ro.data_dir = cleanup.dir + "/pitr.etcd";
+  LB_ASSIGN_OR_RETURN(PitrResult p, RestoreToPoint(store, o, ro));
+  LB_ASSIGN_OR_RETURN(catalog::Manifest base, catalog::ReadManifest(store, p.backup_key));
+
+  // The replayed db with etcd's trailer is a snapshot file (restore replaces its membership).
+  catalog::Manifest m;
+  m.cluster_name = base.cluster_name;
+  m.cluster_id = base.cluster_id;
+  m.member_name = kPitrTier;
+  m.etcd_version = base.etcd_version;
+  m.revision = p.target_revision;
+  m.tier = kPitrTier;
+  m.store = store.Describe();
+  m.object_key = catalog::ObjectKey(o.prefix, kPitrTier, base.cluster_name, kPitrTier, p.target_revision, started);
+  LB_ASSIGN_OR_RETURN(auto w, store.Create(m.object_key));
+  Sha256 image, whole;
+  int fd = open((ro.data_dir + "/member/snap/db").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read the point-in-time db just built");
+  std::vector<uint8_t> buf(1 << 20);
+  Status s;
+  for (;;) {
+    ssize_t n = read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) s = Status::IOError("reading the point-in-time db failed");
+      break;
+    }
+    auto chunk = std::span<const uint8_t>(buf.data(), static_cast<size_t>(n));
+    image.Update(chunk);
+    whole.Update(chunk);
+    m.size += chunk.size();
+    s = w->Append(chunk);
+    if (!s.ok()) break;
+  }
+  close(fd);
+  if (s.ok()) {
+    auto trailer = image.Finish();
+    m.db_sha256 = HexEncode(trailer);
+    whole.Update(trailer);
+    m.size += trailer.size();
+    s = w->Append(trailer);
+  }
+  if (s.ok()) s = w->Commit();
+  if (!s.ok()) {
+    w->Abort();
+    return s.Annotate("store the point-in-time snapshot");
+  }
+  m.sha256 = HexEncode(whole.Finish());
+  m.started_at = FormatRFC3339(started);
+  m.finished_at = FormatRFC3339(std::chrono::system_clock::now());
+  m.tool_version = LIFEBOAT_VERSION;
+  LB_RETURN_IF_ERROR(catalog::WriteManifest(store, m));
+  return catalog::BackupEntry{m, catalog::ManifestKey(m.object_key)};
 }
 
 }  // namespace lifeboat::ops

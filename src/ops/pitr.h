@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "catalog/catalog.h"
 #include "snapshot/restore.h"
 #include "store/store.h"
 
@@ -42,5 +43,11 @@ struct PitrResult {
 // `restore` holds the member flags (name, initial cluster, token, peer URLs, data dir); its
 // snapshot path and replay are filled here.
 Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& options, snapshot::RestoreOptions restore);
+
+// For restore-cluster --to-revision/--to-time: builds the point-in-time state as a snapshot file
+// (the replayed db plus etcd's SHA-256 trailer) and stores it as a backup of tier "pitr" beside
+// the others, so every agent stages and restores the same verified object. Returns its entry.
+inline constexpr const char* kPitrTier = "pitr";
+Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& options);
 
 }  // namespace lifeboat::ops

@@ -16,6 +16,7 @@
 #include "etcd/types.h"
 #include "ops/backup.h"
 #include "ops/fleet.h"
+#include "ops/pitr.h"
 
 namespace lifeboat::ops {
 namespace {
@@ -61,7 +62,7 @@ Result<catalog::BackupEntry> PickBackup(store::Store& store, const RestoreCluste
   if (o.backup_ref != "latest") return catalog::ResolveBackup(store, o.prefix, "", o.backup_ref);
   LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
   for (const auto& b : listing.backups) {  // newest first
-    if (b.manifest.tier == kSafetyTier) continue;
+    if (b.manifest.tier == kSafetyTier || b.manifest.tier == kPitrTier) continue;
     if (o.at) {
       auto t = ParseRFC3339(b.manifest.finished_at);
       if (!t.ok() || *t > *o.at) continue;
@@ -218,7 +219,19 @@ class Coordinator {
   Status FindBackup() {
     RestoreJournal& j = r_.journal;
     LB_ASSIGN_OR_RETURN(auto store, store::OpenStore(o_.store_url));
-    LB_ASSIGN_OR_RETURN(auto entry, PickBackup(*store, o_));
+    catalog::BackupEntry entry;
+    if (o_.to_revision > 0 || o_.to_time) {
+      PitrOptions po;
+      po.prefix = o_.prefix;
+      po.cluster_name = o_.cluster_name;
+      po.to_revision = o_.to_revision;
+      po.to_time = o_.to_time;
+      po.keys = o_.keys;
+      LB_ASSIGN_OR_RETURN(entry, StorePointInTimeBackup(*store, po));
+      Log("built point-in-time backup " + entry.manifest.object_key);
+    } else {
+      LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_));
+    }
     const catalog::Manifest& m = entry.manifest;
     j.store = o_.store_url;
     j.backup_key = m.object_key;

@@ -23,6 +23,10 @@
 #include "ops/survey.h"
 #include "store/store.h"
 
+namespace lifeboat::codec {
+class KeyRing;
+}
+
 namespace lifeboat::ops {
 
 // Safety backups (taken just before a restore) live in this tier folder; "latest" skips them.
@@ -36,6 +40,11 @@ struct RestoreClusterOptions {
   std::string prefix = "db-etcd";
   std::string backup_ref = "latest";  // latest | key | name
   std::optional<std::chrono::system_clock::time_point> at;  // newest backup finished at or before
+  // Point in time (ops/pitr.h): a backup of tier "pitr" is built from the newest full backup and
+  // the change log, stored, and restored like any other. Needs cluster_name.
+  int64_t to_revision = 0;
+  std::optional<std::chrono::system_clock::time_point> to_time;
+  const codec::KeyRing* keys = nullptr;  // to read encrypted backups for that build
   std::string cluster_name;         // the cluster being restored; empty: compared by cluster id
   bool allow_other_cluster = false;
   bool dry_run = false;
