@@ -211,5 +211,52 @@ TEST(PitrTest, DaemonLogsChangesAndToTimeRestores) {
   if (!HasFailure()) fs::remove_all(dir);
 }
 
+// The daemon was down while etcd compacted past its log: on restart the watch start is gone, so
+// it says so, takes a full backup at once and logs from there; no restore can cross the gap.
+TEST(PitrTest, CompactedGapMakesTheDaemonTakeAFullBackup) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  std::string dir = MakeTempDir("lb-pitr-gap-");
+  const std::string store_url = "file://" + dir + "/store";
+  auto b = Lifeboat({"backup", "--endpoints", c->endpoints(), "--store", store_url, "--cluster-name", "prod"});
+  ASSERT_TRUE(b.ok()) << b.err;
+  // Changes, then a compaction past them, while no log runs.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c->Etcdctl({"put", "g/" + std::to_string(i), "v"}).ok());
+  const int64_t compact = Revision(c->endpoint("m1"));
+  ASSERT_TRUE(c->Etcdctl({"compaction", std::to_string(compact)}).ok());
+  // ...and a daemon whose log would start right after the first backup, now compacted away.
+  auto ports = FreePorts(1);
+  std::ofstream(dir + "/d.yaml") << "endpoints: [" << c->endpoints() << "]\nstore: " << store_url << "\n"
+                                 << "cluster-name: prod\n"
+                                 << "tiers:\n  - name: yearly\n    schedule: \"0 0 1 1 *\"\n    keep: 400d\n"
+                                 << "changelog: {enabled: true, flush-interval: 200ms, idle-flush: 500ms}\n";
+  pid_t d = Spawn({LB_BINARY, "--config", dir + "/d.yaml", "daemon", "--metrics-listen",
+                   "127.0.0.1:" + std::to_string(ports[0])},
+                  dir + "/out", dir + "/err");
+  auto store = store::OpenStore(store_url);
+  ASSERT_TRUE(store.ok());
+  int n = 0;
+  bool logging = PollUntil(std::chrono::seconds(30), [&] {
+    c->Etcdctl({"put", "after/" + std::to_string(n++), "v"});  // something for the new log to hold
+    auto segs = catalog::ListSegments(**store, "db-etcd", "prod");
+    return segs.ok() && !segs->segments.empty();
+  }, std::chrono::milliseconds(200));
+  kill(d, SIGTERM);
+  ProcResult dr = Wait(d, std::chrono::seconds(60));
+  ASSERT_TRUE(logging) << dr.err;
+  EXPECT_NE(dr.err.find("compacted at " + std::to_string(compact)), std::string::npos) << dr.err;
+  EXPECT_NE(dr.err.find("taking a full backup"), std::string::npos) << dr.err;
+  auto listing = Lifeboat({"--store", store_url, "list", "-w", "json"});
+  auto backups = ParseJson(listing.out);
+  // The first backup, the start-up make-up of the (never run) yearly tier, and the gap's backup.
+  ASSERT_GE(backups.size(), 2u) << listing.out;
+  const int64_t fresh = backups[0]["revision"].get<int64_t>();
+  EXPECT_GE(fresh, compact);
+  auto segs = catalog::ListSegments(**store, "db-etcd", "prod");
+  ASSERT_TRUE(segs.ok());
+  EXPECT_EQ(segs->segments.front().start_revision, fresh + 1) << "the new log starts after the new backup";
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace lifeboat::harness
