@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "agent.grpc.pb.h"
 
 namespace lifeboat::agent {
@@ -21,7 +24,11 @@ Status FromGrpc(const grpc::Status& s, const std::string& address, const char* r
       // failure means the agent was not reached.
       if (m.find("connect") != std::string::npos || m.find("Socket closed") != std::string::npos ||
           m.find("DNS") != std::string::npos) {
-        return Status::Unavailable(at + ": unreachable: " + m + " (check that the agent runs there and the address)");
+        // A TLS mismatch (plain text against TLS, no or a foreign client certificate) also
+        // shows as a closed socket.
+        return Status::Unavailable(at + ": unreachable: " + m +
+                                   " (check that the agent runs there, the address, and that agent-cacert/agent-cert/"
+                                   "agent-key match the agent's tls section)");
       }
       return Status::Unavailable(at + ": " + m);
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -60,8 +67,18 @@ struct AgentClient::Impl {
 AgentClient::AgentClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AgentClient::~AgentClient() = default;
 
+namespace {
+Result<std::string> ReadPem(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(std::string("cannot read the agent ") + what + " " + path + " (check the path)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
 Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const std::string& address, const std::string& token,
-                                                          milliseconds call_timeout) {
+                                                          milliseconds call_timeout, const AgentTls& tls) {
   if (address.find(':') == std::string::npos) {
     return Status::InvalidArgument("agent address '" + address + "' is not HOST:PORT");
   }
@@ -69,7 +86,17 @@ Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const std::string& add
   impl->address = address;
   impl->token = token;
   impl->call_timeout = call_timeout;
-  impl->stub = pb::Agent::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!tls.cacert.empty()) {
+    grpc::SslCredentialsOptions o;
+    LB_ASSIGN_OR_RETURN(o.pem_root_certs, ReadPem(tls.cacert, "CA certificate"));
+    if (!tls.cert.empty()) {
+      LB_ASSIGN_OR_RETURN(o.pem_cert_chain, ReadPem(tls.cert, "client certificate"));
+      LB_ASSIGN_OR_RETURN(o.pem_private_key, ReadPem(tls.key, "client key"));
+    }
+    creds = grpc::SslCredentials(o);
+  }
+  impl->stub = pb::Agent::NewStub(grpc::CreateChannel(address, creds));
   return std::unique_ptr<AgentClient>(new AgentClient(std::move(impl)));
 }
 

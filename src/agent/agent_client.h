@@ -58,13 +58,19 @@ struct FetchResponse {
   bool cached = false;
 };
 
+// TLS to the agent: `cacert` (the CA that signed the agent's certificate) turns TLS on; `cert`
+// and `key` present a client certificate (mTLS). Empty: plain text.
+struct AgentTls {
+  std::string cacert, cert, key;
+};
+
 class AgentClient {
  public:
   // `address` is HOST:PORT; `token` empty sends no authorization. The connection is made lazily;
   // `call_timeout` bounds the quick calls (Start/Stop/Restore add their own waits to it).
   static Result<std::unique_ptr<AgentClient>> Connect(
       const std::string& address, const std::string& token,
-      std::chrono::milliseconds call_timeout = std::chrono::seconds(10));
+      std::chrono::milliseconds call_timeout = std::chrono::seconds(10), const AgentTls& tls = {});
   ~AgentClient();
   AgentClient(const AgentClient&) = delete;
   AgentClient& operator=(const AgentClient&) = delete;

@@ -46,7 +46,7 @@ Status CheckUrl(const std::string& url, const std::string& key, const std::strin
 Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   AgentConfig c;
   LB_RETURN_IF_ERROR(CheckKeys(root, "", {"listen", "token-file", "insecure-no-auth", "member", "mode", "etcd",
-                                          "systemd", "commands", "staging-dir", "min-free-bytes", "encryption"},
+                                          "systemd", "commands", "staging-dir", "min-free-bytes", "encryption", "tls"},
                                origin));
   LB_RETURN_IF_ERROR(Str(root, "listen", "", &c.listen, origin));
   LB_RETURN_IF_ERROR(Str(root, "token-file", "", &c.token_file, origin));
@@ -110,6 +110,14 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
         c.old_keys.push_back(k);
       }
     }
+  }
+
+  if (YAML::Node t = root["tls"]) {
+    LB_RETURN_IF_ERROR(CheckKeys(t, "tls", {"cert", "key", "client-ca"}, origin));
+    LB_RETURN_IF_ERROR(Str(t, "cert", "tls.", &c.tls_cert, origin));
+    LB_RETURN_IF_ERROR(Str(t, "key", "tls.", &c.tls_key, origin));
+    LB_RETURN_IF_ERROR(Str(t, "client-ca", "tls.", &c.tls_client_ca, origin));
+    if (c.tls_cert.empty() || c.tls_key.empty()) return Bad(origin, "'tls' needs both 'cert' and 'key'");
   }
 
   std::string mode = "process";

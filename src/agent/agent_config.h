@@ -37,6 +37,10 @@ struct AgentConfig {
   // TLS material for probing the member's client URL when it is https (optional).
   std::string etcd_cacert, etcd_cert, etcd_key;
 
+  // tls: the agent's own transport. cert+key: TLS; client-ca too: mTLS (only clients with a
+  // certificate signed by it get through, before the bearer token is even looked at).
+  std::string tls_cert, tls_key, tls_client_ca;
+
   std::string systemd_unit;
   std::string command_start, command_stop, command_status;  // run with /bin/sh -c
 };

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
@@ -295,9 +297,29 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
   }
   impl->process_mode = config.mode == ControlMode::kProcess;
   grpc::ServerBuilder b;
-  // TLS for the agent is not there yet: the bearer token travels in clear text, so listen on
-  // a private network (see docs/agent.md).
-  b.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &impl->port);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!config.tls_cert.empty()) {
+    auto pem = [](const std::string& path) -> Result<std::string> {
+      std::ifstream in(path);
+      if (!in) return Status::InvalidArgument("cannot read " + path + " (check the agent's tls section)");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      return ss.str();
+    };
+    grpc::SslServerCredentialsOptions o(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    LB_ASSIGN_OR_RETURN(pair.cert_chain, pem(config.tls_cert));
+    LB_ASSIGN_OR_RETURN(pair.private_key, pem(config.tls_key));
+    o.pem_key_cert_pairs.push_back(pair);
+    if (!config.tls_client_ca.empty()) {
+      LB_ASSIGN_OR_RETURN(o.pem_root_certs, pem(config.tls_client_ca));
+      o.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    creds = grpc::SslServerCredentials(o);
+  } else {
+    spdlog::warn("agent transport is plain text: the bearer token crosses the network in clear (set tls)");
+  }
+  b.AddListeningPort(config.listen, creds, &impl->port);
   b.RegisterService(impl->service.get());
   impl->server = b.BuildAndStart();
   if (!impl->server || impl->port == 0) {

@@ -44,7 +44,7 @@ struct FileConfig {
   std::string timezone, jitter, metrics_listen, prune;
   std::string endpoints, cacert, cert, key, user, password, password_file, dial_timeout, command_timeout;
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
-  std::string agents, agent_token_file, restore_journal;
+  std::string agents, agent_token_file, restore_journal, agent_cacert, agent_cert, agent_key;
   std::string drill_schedule, etcd_binary;
   std::string compression, zstd_level;
   std::string changelog_enabled, changelog_flush, changelog_idle, changelog_max;
@@ -141,7 +141,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       {"command-timeout", &fc.command_timeout}, {"store", &fc.store},
       {"prefix", &fc.prefix},       {"cluster-name", &fc.cluster_name},
       {"agents", &fc.agents},       {"agent-token-file", &fc.agent_token_file},
-      {"restore-journal", &fc.restore_journal},
+      {"restore-journal", &fc.restore_journal}, {"agent-cacert", &fc.agent_cacert},
+      {"agent-cert", &fc.agent_cert},           {"agent-key", &fc.agent_key},
   };
   const std::map<std::string, std::string*> backup = {
       {"source", &fc.source}, {"max-lag", &fc.max_lag}, {"stall-timeout", &fc.stall_timeout},
@@ -424,6 +425,15 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (!fc.etcd_binary.empty()) s.etcd_binary = fc.etcd_binary;
   s.agents = SplitComma(Pick(flags.agents, "LIFEBOAT_AGENTS", fc.agents));
+  s.agent_tls.cacert = fc.agent_cacert;
+  s.agent_tls.cert = fc.agent_cert;
+  s.agent_tls.key = fc.agent_key;
+  if (s.agent_tls.cert.empty() != s.agent_tls.key.empty()) {
+    return Status::InvalidArgument("config: agent-cert and agent-key go together");
+  }
+  if (!s.agent_tls.cert.empty() && s.agent_tls.cacert.empty()) {
+    return Status::InvalidArgument("config: agent-cert needs agent-cacert (the CA of the agents' certificates)");
+  }
   s.agent_token_file = Pick(flags.agent_token_file, "LIFEBOAT_AGENT_TOKEN_FILE", fc.agent_token_file);
   if (std::string v = Pick(flags.journal, "LIFEBOAT_RESTORE_JOURNAL", fc.restore_journal); !v.empty()) {
     s.restore_journal = v;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/agent_client.h"
 #include "base/status.h"
 #include "catalog/tiers.h"
 #include "etcd/options.h"
@@ -63,6 +64,7 @@ struct Settings {
   // Recovery through host agents (restore-cluster, recover-member).
   std::vector<std::string> agents;  // HOST:PORT of each member's agent
   std::string agent_token_file;
+  agent::AgentTls agent_tls;  // agent-cacert, agent-cert, agent-key
   std::string restore_journal = "/var/lib/lifeboat/restore-journal.json";
   // changelog: section (the continuous change log, for point-in-time restore)
   bool changelog = false;

@@ -106,6 +106,7 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   ops::RestoreClusterOptions o;
   o.agents = agents->agents;
   o.agent_token = agents->token;
+  o.agent_tls = settings->agent_tls;
   o.client = settings->client;
   o.store_url = settings->store;
   o.prefix = settings->prefix;
@@ -209,6 +210,7 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
   ops::RecoverMemberOptions o;
   o.agents = agents->agents;
   o.agent_token = agents->token;
+  o.agent_tls = settings->agent_tls;
   o.client = settings->client;
   o.name = a.name;
   o.auto_pick = a.auto_pick;

@@ -29,7 +29,8 @@ Status Combine(const std::vector<Status>& results) {
   return first.WithMessage(first.message() + more);
 }
 
-Result<Fleet> Fleet::Connect(const std::vector<std::string>& addresses, const std::string& token) {
+Result<Fleet> Fleet::Connect(const std::vector<std::string>& addresses, const std::string& token,
+                             const agent::AgentTls& tls) {
   if (addresses.empty()) {
     return Status::InvalidArgument("no agents configured (set 'agents:' in the config or --agents HOST:PORT,...)");
   }
@@ -38,7 +39,7 @@ Result<Fleet> Fleet::Connect(const std::vector<std::string>& addresses, const st
   auto res = ParallelFor(addresses.size(), [&](size_t i) -> Status {
     FleetMember& m = f.members_[i];
     m.address = addresses[i];
-    LB_ASSIGN_OR_RETURN(m.client, agent::AgentClient::Connect(addresses[i], token, std::chrono::seconds(10)));
+    LB_ASSIGN_OR_RETURN(m.client, agent::AgentClient::Connect(addresses[i], token, std::chrono::seconds(10), tls));
     LB_ASSIGN_OR_RETURN(m.status, m.client->GetStatus());
     return Status::OK();
   });

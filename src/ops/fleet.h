@@ -24,7 +24,8 @@ class Fleet {
   // Connects to every address and reads its status. Fails with the first agent that is
   // unreachable or refuses the token (all are tried; the message names every failure), or when
   // two agents claim the same member name or URL.
-  static Result<Fleet> Connect(const std::vector<std::string>& addresses, const std::string& token);
+  static Result<Fleet> Connect(const std::vector<std::string>& addresses, const std::string& token,
+                               const agent::AgentTls& tls = {});
 
   std::vector<FleetMember>& members() { return members_; }
   const std::vector<FleetMember>& members() const { return members_; }

@@ -69,7 +69,7 @@ class Recovery {
   }
 
   Status ConnectFleet() {
-    LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(o_.agents, o_.agent_token));
+    LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(o_.agents, o_.agent_token, o_.agent_tls));
     detail_ = std::to_string(fleet_.members().size()) + " agents answer";
     return Status::OK();
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent_client.h"
 #include "base/status.h"
 #include "etcd/options.h"
 #include "ops/check.h"
@@ -24,6 +25,7 @@ namespace lifeboat::ops {
 struct RecoverMemberOptions {
   std::vector<std::string> agents;  // HOST:PORT, one per member
   std::string agent_token;
+  agent::AgentTls agent_tls;        // TLS/mTLS to the agents (empty: plain text)
   etcd::ClientOptions client;       // TLS and credentials; endpoints are the agents' client URLs
   std::string name;                 // the member to replace; empty with auto_pick
   bool auto_pick = false;           // find the one broken member

@@ -179,7 +179,7 @@ class Coordinator {
   }
 
   Status ConnectFleet(const std::vector<std::string>& addrs) {
-    LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(addrs, o_.agent_token));
+    LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(addrs, o_.agent_token, o_.agent_tls));
     // The agents must still serve the members the journal (or the plan) names.
     for (size_t i = 0; i < r_.journal.members.size(); ++i) {
       const auto& st = fleet_.members()[i].status;

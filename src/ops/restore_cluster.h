@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent_client.h"
 #include "base/status.h"
 #include "etcd/options.h"
 #include "ops/check.h"
@@ -35,6 +36,7 @@ inline constexpr const char* kSafetyTier = "pre-restore";
 struct RestoreClusterOptions {
   std::vector<std::string> agents;  // HOST:PORT, one per member
   std::string agent_token;
+  agent::AgentTls agent_tls;        // TLS/mTLS to the agents (empty: plain text)
   etcd::ClientOptions client;       // TLS and credentials for the members; endpoints are the agents'
   std::string store_url;            // where the backup is; each agent opens it with its own credentials
   std::string prefix = "db-etcd";

@@ -30,6 +30,17 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
                             "fi\n"
                             "exec etcd \"$@\"\n";
   chmod(wrapper.c_str(), 0755);
+  std::string tls_yaml;
+  if (options.mtls) {
+    auto r = Run({"bash", std::string(LB_SOURCE_DIR) + "/scripts/etcd-cluster", "pki", c->pki()});
+    if (!r.ok()) {
+      ADD_FAILURE() << "pki: " << r.err;
+      return nullptr;
+    }
+    tls_yaml = "tls: {cert: " + c->pki() + "/server.crt, key: " + c->pki() + "/server.key, client-ca: " + c->pki() +
+               "/ca.crt}\n";
+    c->tls_ = {c->pki() + "/ca.crt", c->pki() + "/client.crt", c->pki() + "/client.key"};
+  }
   auto ports = FreePorts(3 * options.members);
   for (int i = 0; i < options.members; ++i) {
     Member m;
@@ -48,7 +59,7 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
                        << "mode: process\n"
                        << "etcd:\n  binary: " << wrapper << "\n  log-file: " << m.log_file << "\n"
                        << "  extra-args: [--heartbeat-interval, '50', --election-timeout, '500']\n"
-                       << options.agent_yaml;
+                       << options.agent_yaml << tls_yaml;
     m.agent_pid = Spawn({LB_BINARY, "agent", "--config", cfg}, c->dir_ + "/agent-" + m.name + ".out",
                         c->dir_ + "/agent-" + m.name + ".err", options.env);
     if (m.agent_pid <= 0) return nullptr;
@@ -129,7 +140,7 @@ std::string AgentCluster::endpoints() const {
 }
 
 std::unique_ptr<agent::AgentClient> AgentCluster::Agent(size_t i) const {
-  auto c = agent::AgentClient::Connect(members_[i].agent_address, token_, std::chrono::seconds(10));
+  auto c = agent::AgentClient::Connect(members_[i].agent_address, token_, std::chrono::seconds(10), tls_);
   EXPECT_TRUE(c.ok());
   return std::move(*c);
 }
@@ -165,6 +176,9 @@ std::string AgentCluster::WriteConfig(const std::string& store_url, const std::s
                       << "store: " << store_url << "\n"
                       << "cluster-name: prod\n"
                       << "restore-journal: " << dir_ << "/restore-journal.json\n"
+                      << (tls_.cacert.empty() ? std::string()
+                                              : "agent-cacert: " + tls_.cacert + "\nagent-cert: " + tls_.cert +
+                                                    "\nagent-key: " + tls_.key + "\n")
                       << extra;
   return path;
 }

@@ -22,6 +22,7 @@ struct AgentClusterOptions {
   uint64_t min_free_bytes = 0;                // the agents' reserve
   std::map<std::string, std::string> env;     // for the agents (e.g. S3 credentials)
   std::string agent_yaml;                     // appended to every agent's config
+  bool mtls = false;                          // agents serve mTLS (PKI from scripts/etcd-cluster pki)
 };
 
 class AgentCluster {
@@ -39,6 +40,9 @@ class AgentCluster {
   const std::string& dir() const { return dir_; }
   const std::string& token_file() const { return token_file_; }
   std::string token() const { return token_; }
+  // With mtls: the PKI dir (ca.crt, client.crt/key, wrong-client.crt/key signed by wrong-ca).
+  std::string pki() const { return dir_ + "/pki"; }
+  agent::AgentTls tls() const { return tls_; }
   std::string agents() const;     // comma-separated agent addresses
   std::string endpoints() const;  // comma-separated client URLs
   std::vector<Member>& members() { return members_; }
@@ -55,6 +59,7 @@ class AgentCluster {
 
  private:
   std::string dir_, token_, token_file_;
+  agent::AgentTls tls_;
   std::vector<Member> members_;
 };
 

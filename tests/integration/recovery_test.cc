@@ -221,6 +221,35 @@ TEST(RestoreCluster, ToARevisionFromTheChangeLog) {
   for (const auto& m : c->members()) EXPECT_EQ(ReadAll(m.client_url), want) << m.name;
 }
 
+// Agents serving mutual TLS: the coordinator with the client certificate recovers a member;
+// without one, with one from another CA, or in plain text it is refused before the token counts.
+TEST(RecoverMember, ThroughMutualTls) {
+  AgentClusterOptions ao;
+  ao.mtls = true;
+  auto c = AgentCluster::Start(ao);
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 30, "tls");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  c->KillEtcd(2);
+  const std::string pki = c->pki();
+  auto refused = [&](const std::string& name, const std::string& extra) {
+    std::string bad = c->dir() + "/" + name + ".yaml";
+    std::ofstream(bad) << "endpoints: " << c->endpoints() << "\nagents: " << c->agents()
+                       << "\nagent-token-file: " << c->token_file() << "\n" << extra;
+    auto r = Lifeboat({"recover-member", "m3", "--config", bad});
+    EXPECT_EQ(r.exit_code, 1) << name << ": " << r.err;
+    EXPECT_NE(r.err.find("failed at connect agents"), std::string::npos) << name << ": " << r.err;
+  };
+  refused("plain", "");
+  refused("no-client-cert", "agent-cacert: " + pki + "/ca.crt\n");
+  refused("wrong-ca-client", "agent-cacert: " + pki + "/ca.crt\nagent-cert: " + pki + "/wrong-client.crt\nagent-key: " +
+                                 pki + "/wrong-client.key\n");
+  EXPECT_EQ(c->EtcdPid(2), -1) << "nothing was started by a refused coordinator";
+  auto r = Lifeboat({"recover-member", "m3", "--config", cfg}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
+}
+
 // Bad input: each refusal happens in the preflight and changes nothing.
 TEST(RestoreCluster, RefusesBeforeChangingAnything) {
   auto c = AgentCluster::Start();
