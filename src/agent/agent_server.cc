@@ -70,7 +70,8 @@ milliseconds OrDefault(uint32_t ms, milliseconds def) { return ms == 0 ? def : m
 
 class Service final : public pb::Agent::Service {
  public:
-  Service(AgentConfig c, std::string token) : c_(std::move(c)), token_(std::move(token)), ctl_(NewController(c_)) {}
+  Service(AgentConfig c, std::string token, std::shared_ptr<codec::KeyRing> keys)
+      : c_(std::move(c)), token_(std::move(token)), keys_(std::move(keys)), ctl_(NewController(c_)) {}
 
   EtcdController& controller() { return *ctl_; }
 
@@ -262,11 +263,10 @@ class Service final : public pb::Agent::Service {
 
   const AgentConfig c_;
   const std::string token_;
+  const std::shared_ptr<codec::KeyRing> keys_;  // loaded once at start-up; null without encryption
   std::unique_ptr<EtcdController> ctl_;
   std::mutex op_mu_;  // one mutating operation at a time
   std::mutex fetch_mu_;
- public:
-  std::shared_ptr<codec::KeyRing> keys_;  // loaded once at start-up; null without encryption
   std::mutex version_mu_;
   std::string version_;
 };
@@ -289,12 +289,13 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
     return Status::InvalidArgument("the agent needs a token (set token-file; insecure-no-auth: true only for tests)");
   }
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<Service>(config, token);
+  std::shared_ptr<codec::KeyRing> keys;
   if (config.has_encryption) {
     auto ring = codec::LoadKeyRing(config.key, config.old_keys);
     if (!ring.ok()) return ring.status().Annotate("agent encryption keys");
-    impl->service->keys_ = std::make_shared<codec::KeyRing>(std::move(*ring));
+    keys = std::make_shared<codec::KeyRing>(std::move(*ring));
   }
+  impl->service = std::make_unique<Service>(config, token, keys);
   impl->process_mode = config.mode == ControlMode::kProcess;
   grpc::ServerBuilder b;
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();

@@ -13,6 +13,7 @@
 #include "agent/shell.h"
 #include "base/atomic_file.h"
 #include "base/errno_status.h"
+#include "base/file_chunks.h"
 #include "base/sha256.h"
 
 namespace lifeboat::agent {
@@ -79,24 +80,12 @@ std::string EtcdVersion(const std::string& binary) {
 }
 
 Result<std::string> FileSha256(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open", path, Access::kRead);
   Sha256 h;
-  std::vector<uint8_t> buf(1 << 20);
-  for (;;) {
-    ssize_t n = read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      return ErrnoStatus(e, "read", path, Access::kRead);
-    }
-    if (n == 0) break;
-    h.Update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
-  }
-  close(fd);
-  auto d = h.Finish();
-  return HexEncode(d);
+  LB_RETURN_IF_ERROR(ReadFileChunks(path, [&](std::span<const uint8_t> c) {
+    h.Update(c);
+    return Status::OK();
+  }));
+  return HexEncode(h.Finish());
 }
 
 }  // namespace lifeboat::agent

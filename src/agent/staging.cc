@@ -1,14 +1,9 @@
 #include "agent/staging.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <filesystem>
-#include <vector>
 
 #include "base/atomic_file.h"
-#include "base/errno_status.h"
+#include "base/file_chunks.h"
 #include "base/sha256.h"
 #include "catalog/catalog.h"
 #include "snapshot/digest.h"
@@ -17,14 +12,6 @@
 
 namespace lifeboat::agent {
 namespace {
-
-Status ExpectSha(const std::string& got, const std::string& want, const std::string& what) {
-  if (got != want) {
-    return Status::Corruption(what + ": SHA-256 " + got.substr(0, 16) + "… does not match the manifest's " +
-                              want.substr(0, 16) + "… (the backup is damaged; pick another with --backup)");
-  }
-  return Status::OK();
-}
 
 Status Describe(StagedBackup* out) {
   auto st = snapshot::StatusOfFile(out->path);
@@ -37,22 +24,11 @@ Status Describe(StagedBackup* out) {
 }  // namespace
 
 Result<std::string> CheckSnapshotFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open", path, Access::kRead);
   snapshot::SnapshotDigest digest;
-  std::vector<uint8_t> buf(1 << 20);
-  for (;;) {
-    ssize_t n = read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      return ErrnoStatus(e, "read", path, Access::kRead);
-    }
-    if (n == 0) break;
-    digest.Update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
-  }
-  close(fd);
+  LB_RETURN_IF_ERROR(ReadFileChunks(path, [&](std::span<const uint8_t> c) {
+    digest.Update(c);
+    return Status::OK();
+  }));
   auto d = digest.Finish();
   if (!d.ok()) return d.status().Annotate(path);
   return HexEncode(d->file_sha256);
@@ -85,17 +61,9 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
                               ", not the planned " + req.sha256 + " (the store changed; plan the restore again)");
   }
   LB_RETURN_IF_ERROR(MakeDirs(staging_dir));
-  LB_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(out.path, 0600));
-  snapshot::SnapshotDigest digest;
-  Status read = catalog::CopyVerified(**store, *manifest, [&](std::span<const uint8_t> chunk) {
-    digest.Update(chunk);
-    return file->Append(chunk);
-  }, keys);
-  if (!read.ok()) return read.Annotate("fetch " + req.object_key + " from " + (*store)->Describe());
-  auto d = digest.Finish();
-  if (!d.ok()) return d.status().Annotate(req.object_key);
-  LB_RETURN_IF_ERROR(ExpectSha(HexEncode(d->file_sha256), req.sha256, req.object_key));
-  LB_RETURN_IF_ERROR(file->Commit());
+  // The manifest's SHA-256 (checked above to be the planned one) is verified while copying.
+  Status fetched = catalog::FetchToFile(**store, *manifest, out.path, keys);
+  if (!fetched.ok()) return fetched.Annotate("fetch " + req.object_key + " from " + (*store)->Describe());
   LB_RETURN_IF_ERROR(Describe(&out));
   return out;
 }

@@ -1,7 +1,9 @@
 #include "catalog/catalog.h"
 
+#include "base/atomic_file.h"
 #include "codec/aead_stream.h"
 #include "codec/zstd_stream.h"
+#include "snapshot/digest.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -230,6 +232,21 @@ Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink
                                           m.object_key, actual, m.sha256));
   }
   return Status::OK();
+}
+
+Status FetchToFile(store::Store& src, const Manifest& m, const std::string& path, const codec::KeyRing* keys,
+                   const std::function<void(uint64_t)>& progress) {
+  LB_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(path));
+  snapshot::SnapshotDigest digest;
+  Status s = CopyVerified(src, m, [&](std::span<const uint8_t> chunk) {
+    digest.Update(chunk);
+    if (progress) progress(digest.bytes());
+    return file->Append(chunk);
+  }, keys);
+  if (s.ok()) s = digest.Finish().status().Annotate(m.object_key);
+  if (s.ok()) s = file->Commit();
+  if (!s.ok()) file->Abort();
+  return s;
 }
 
 }  // namespace lifeboat::catalog

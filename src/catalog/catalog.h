@@ -3,6 +3,7 @@
 // is reported as a problem, never silently skipped and never fatal for the other backups.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,5 +53,11 @@ Status WriteManifest(store::Store& store, const Manifest& m);
 // An encrypted backup needs `keys` holding its key id (FailedPrecondition naming the id otherwise).
 Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink,
                     const codec::KeyRing* keys = nullptr);
+
+// CopyVerified into a new file at `path` (temp name, fsync, rename), also checking etcd's SHA-256
+// trailer of the snapshot: the file exists only if every check passed. `progress` (optional)
+// sees the bytes written so far. For fetch, drills, point-in-time restore and agent staging.
+Status FetchToFile(store::Store& src, const Manifest& m, const std::string& path, const codec::KeyRing* keys,
+                   const std::function<void(uint64_t)>& progress = nullptr);
 
 }  // namespace lifeboat::catalog

@@ -16,18 +16,14 @@
 #include <vector>
 
 #include "base/status.h"
+#include "snapshot/restore.h"
 #include "store/store.h"
 
 namespace lifeboat::catalog {
 
-struct ChangeEvent {
-  bool is_delete = false;
-  int64_t revision = 0;  // main revision
-  uint32_t sub = 0;      // position within the revision (a transaction changes several keys)
-  std::string key, value;
-  int64_t create_revision = 0, version = 0, lease = 0;
-  bool operator==(const ChangeEvent&) const = default;
-};
+// One logged change: exactly what a point-in-time restore replays (snapshot/restore.h), with
+// `revision` the main revision and `sub` its position within it (a transaction changes several keys).
+using ChangeEvent = snapshot::MvccChange;
 
 struct SegmentManifest {
   int format_version = 1;

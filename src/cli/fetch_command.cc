@@ -4,12 +4,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "base/atomic_file.h"
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/printer.h"
 #include "cli/progress.h"
-#include "snapshot/digest.h"
 #include "store/store.h"
 
 namespace lifeboat::cli {
@@ -31,21 +29,11 @@ void RunFetch(Context& ctx, const FetchArgs& a) {
   if (!store.ok()) return ctx.Fail(store.status());
   auto entry = catalog::ResolveBackup(**store, settings->prefix, a.tier.empty() ? "" : TierFolder(*settings, a.tier), a.ref);
   if (!entry.ok()) return ctx.Fail(entry.status());
-  auto out = AtomicFile::Create(a.output);
-  if (!out.ok()) return ctx.Fail(out.status());
-
   Progress progress("fetch");
-  snapshot::SnapshotDigest digest;
-  Status st = catalog::CopyVerified(**store, entry->manifest, [&](std::span<const uint8_t> chunk) {
-    digest.Update(chunk);
-    progress.Update(digest.bytes(), entry->manifest.size);
-    return (*out)->Append(chunk);
-  }, settings->keys.get());
+  Status st = catalog::FetchToFile(**store, entry->manifest, a.output, settings->keys.get(),
+                                   [&](uint64_t done) { progress.Update(done, entry->manifest.size); });
   progress.Finish();
-  if (st.ok()) st = digest.Finish().status();
-  if (st.ok()) st = (*out)->Commit();
   if (!st.ok()) {
-    (*out)->Abort();
     return ctx.Fail(st.Annotate("fetch of " + entry->manifest.object_key + " failed, " + a.output + " not written"));
   }
   std::cout << "fetched " << entry->manifest.object_key << " -> " << a.output << " (" << HumanBytes(entry->manifest.size)

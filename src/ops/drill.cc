@@ -4,26 +4,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "agent/controller.h"
-#include "base/atomic_file.h"
-#include "base/sha256.h"
+#include "base/temp_dir.h"
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "etcd/client.h"
-#include "snapshot/digest.h"
 #include "snapshot/restore.h"
 #include "snapshot/snapshot.h"
 
 namespace lifeboat::ops {
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // n ports the kernel considers free on 127.0.0.1 (bound together, then released).
@@ -77,32 +72,18 @@ class Drill {
   }
 
   Status Steps() {
-    std::string parent = o_.work_dir;
-    if (parent.empty()) parent = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
-    std::string tmpl = parent + "/lifeboat-drill-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a drill dir in " + parent);
-    dir_ = tmpl;
-    Status s = InDir();
     // The throwaway copy is ours alone: removing it loses nothing (the backup is in the store).
-    if (controller_) controller_->Stop(std::chrono::seconds(30));
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o_.work_dir, "lifeboat-drill-"));
+    dir_ = tmp->path();
+    Status s = InDir();
+    if (controller_) controller_->Stop(std::chrono::seconds(30));  // before its data dir goes
     return s;
   }
 
   Status InDir() {
     // 1. Fetch, verified against the manifest and etcd's trailer.
     std::string snap = dir_ + "/snapshot.db";
-    {
-      LB_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(snap));
-      snapshot::SnapshotDigest digest;
-      LB_RETURN_IF_ERROR(catalog::CopyVerified(store_, manifest_, [&](std::span<const uint8_t> c) {
-                           digest.Update(c);
-                           return file->Append(c);
-                         }, o_.keys).Annotate("fetch"));
-      LB_RETURN_IF_ERROR(digest.Finish().status().Annotate("fetch"));
-      LB_RETURN_IF_ERROR(file->Commit());
-    }
+    LB_RETURN_IF_ERROR(catalog::FetchToFile(store_, manifest_, snap, o_.keys).Annotate("fetch"));
     Log("fetched and verified " + manifest_.object_key);
     // 2. What the file says etcd must serve after a restore.
     LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));

@@ -1,29 +1,21 @@
 #include "ops/pitr.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-
-#include <cstdlib>
-#include <filesystem>
+#include <algorithm>
 
 #include <fmt/format.h>
 
-#include "base/atomic_file.h"
+#include "base/file_chunks.h"
 #include "base/sha256.h"
-#include "catalog/layout.h"
+#include "base/temp_dir.h"
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "catalog/change_segment.h"
+#include "catalog/layout.h"
 #include "ops/restore_cluster.h"
-#include "snapshot/digest.h"
 #include "snapshot/snapshot.h"
 
 namespace lifeboat::ops {
 namespace {
-
-namespace fs = std::filesystem;
 
 Result<int64_t> RevisionAtTime(const catalog::SegmentListing& log, std::chrono::system_clock::time_point t) {
   int64_t rev = 0;
@@ -77,16 +69,7 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
   if (r.target_revision < 1) return Status::InvalidArgument("give --to-revision R (R >= 1) or --to-time T");
 
   LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
-  std::string parent = o.work_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.work_dir;
-  std::string tmpl = parent + "/lifeboat-pitr-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temp dir in " + parent);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{tmpl};
+  LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o.work_dir, "lifeboat-pitr-"));
 
   int64_t oldest = 0;
   for (const auto& b : listing.backups) {  // newest first
@@ -94,17 +77,8 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     if (m.cluster_name != o.cluster_name || m.tier == kSafetyTier) continue;
     oldest = m.revision;
     if (m.revision > r.target_revision) continue;  // a lower bound: the file may be later still
-    std::string snap = cleanup.dir + "/" + std::to_string(m.revision) + ".db";
-    {
-      LB_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(snap));
-      snapshot::SnapshotDigest digest;
-      LB_RETURN_IF_ERROR(catalog::CopyVerified(store, m, [&](std::span<const uint8_t> c) {
-        digest.Update(c);
-        return file->Append(c);
-      }, o.keys));
-      LB_RETURN_IF_ERROR(digest.Finish().status().Annotate(m.object_key));
-      LB_RETURN_IF_ERROR(file->Commit());
-    }
+    std::string snap = tmp->path() + "/" + std::to_string(m.revision) + ".db";
+    LB_RETURN_IF_ERROR(catalog::FetchToFile(store, m, snap, o.keys));
     LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));
     if (st.current_revision > r.target_revision) continue;  // taken after the target after all
     r.backup_key = m.object_key;
@@ -115,18 +89,8 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
       LB_ASSIGN_OR_RETURN(auto events, catalog::ReadSegment(store, s));
       const int64_t from = applied;
       applied = std::max(applied, s.end_revision);
-      for (const auto& e : events) {
-        if (e.revision <= from || e.revision > r.target_revision) continue;
-        snapshot::MvccChange c;
-        c.is_delete = e.is_delete;
-        c.revision = e.revision;
-        c.sub = e.sub;
-        c.key = e.key;
-        c.value = e.value;
-        c.create_revision = e.create_revision;
-        c.version = e.version;
-        c.lease = e.lease;
-        restore.replay.push_back(std::move(c));
+      for (auto& e : events) {
+        if (e.revision > from && e.revision <= r.target_revision) restore.replay.push_back(std::move(e));
       }
     }
     r.segments = segments.size();
@@ -145,22 +109,13 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
 }
 
 Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& o) {
-  std::string parent = o.work_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.work_dir;
-  std::string tmpl = parent + "/lifeboat-pitr-build-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temp dir in " + parent);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{tmpl};
+  LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o.work_dir, "lifeboat-pitr-build-"));
   auto started = std::chrono::system_clock::now();
   snapshot::RestoreOptions ro;
   ro.name = "pitr";
   ro.initial_cluster = "pitr=http://127.0.0.1:1";
   ro.initial_advertise_peer_urls = "http://127.0.0.1:1";
-  ro.data_dir = cleanup.dir + "/pitr.etcd";
+  ro.data_dir = tmp->path() + "/pitr.etcd";
   LB_ASSIGN_OR_RETURN(PitrResult p, RestoreToPoint(store, o, ro));
   LB_ASSIGN_OR_RETURN(catalog::Manifest base, catalog::ReadManifest(store, p.backup_key));
 
@@ -176,25 +131,12 @@ Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const P
   m.object_key = catalog::ObjectKey(o.prefix, kPitrTier, base.cluster_name, kPitrTier, p.target_revision, started);
   LB_ASSIGN_OR_RETURN(auto w, store.Create(m.object_key));
   Sha256 image, whole;
-  int fd = open((ro.data_dir + "/member/snap/db").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot read the point-in-time db just built");
-  std::vector<uint8_t> buf(1 << 20);
-  Status s;
-  for (;;) {
-    ssize_t n = read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n < 0) s = Status::IOError("reading the point-in-time db failed");
-      break;
-    }
-    auto chunk = std::span<const uint8_t>(buf.data(), static_cast<size_t>(n));
+  Status s = ReadFileChunks(ro.data_dir + "/member/snap/db", [&](std::span<const uint8_t> chunk) {
     image.Update(chunk);
     whole.Update(chunk);
     m.size += chunk.size();
-    s = w->Append(chunk);
-    if (!s.ok()) break;
-  }
-  close(fd);
+    return w->Append(chunk);
+  });
   if (s.ok()) {
     auto trailer = image.Finish();
     m.db_sha256 = HexEncode(trailer);

@@ -198,31 +198,26 @@ class Recovery {
       r_.new_id = m->id;
       return Status::OK();
     }));
-    LB_ASSIGN_OR_RETURN(auto list, c->MemberList());
-    initial_cluster_.clear();
-    for (const auto& m : list) {
-      std::string n = m.id == r_.new_id ? r_.name : m.name;
-      for (const auto& u : m.peer_urls) initial_cluster_ += (initial_cluster_.empty() ? "" : ",") + n + "=" + u;
-    }
     detail_ = std::string(o_.learner ? "learner " : "member ") + etcd::IdHex(r_.new_id) + " at " + r_.peer_url;
     return Status::OK();
   }
 
   Status Start() {
-    if (initial_cluster_.empty()) {
-      LB_ASSIGN_OR_RETURN(auto c, Healthy());
-      LB_ASSIGN_OR_RETURN(auto list, c->MemberList());
-      for (const auto& m : list) {
-        std::string n = m.id == r_.new_id ? r_.name : m.name;
-        for (const auto& u : m.peer_urls) initial_cluster_ += (initial_cluster_.empty() ? "" : ",") + n + "=" + u;
-      }
+    // The initial cluster is the member list as it is now, the new member under its name (it
+    // has none in the list until it starts).
+    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_ASSIGN_OR_RETURN(auto list, c->MemberList());
+    std::string initial;
+    for (const auto& m : list) {
+      std::string n = m.id == r_.new_id ? r_.name : m.name;
+      for (const auto& u : m.peer_urls) initial += (initial.empty() ? "" : ",") + n + "=" + u;
     }
     agent::StartRequest req;
-    req.initial_cluster = initial_cluster_;
+    req.initial_cluster = initial;
     req.initial_cluster_state = "existing";
     req.timeout = std::chrono::duration_cast<milliseconds>(std::min<milliseconds>(o_.timeout, std::chrono::minutes(5)));
     LB_ASSIGN_OR_RETURN(auto started, fleet_.members()[agent_].client->StartEtcd(req));
-    detail_ = "etcd " + started.version + " answers (initial cluster " + initial_cluster_ + ")";
+    detail_ = "etcd " + started.version + " answers (initial cluster " + initial + ")";
     return Status::OK();
   }
 
@@ -280,7 +275,6 @@ class Recovery {
   uint64_t pending_id_ = 0;
   size_t members_before_ = 0;
   std::vector<std::string> healthy_;
-  std::string initial_cluster_;
   std::string detail_;
 };
 

@@ -166,12 +166,11 @@ class Coordinator {
       return false;
     }
     // Fault injection for the tests: die right after a phase is journaled.
-    if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); crash && name_of(p) == crash) {
+    if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); crash && std::string_view(PhaseName(p)) == crash) {
       raise(SIGKILL);
     }
     return true;
   }
-  static std::string name_of(RestorePhase p) { return PhaseName(p); }
 
   Status Save() {
     std::lock_guard<std::mutex> l(journal_mu_);

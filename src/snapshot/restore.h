@@ -21,6 +21,7 @@ struct MvccChange {
   uint32_t sub = 0;
   std::string key, value;
   int64_t create_revision = 0, version = 0, lease = 0;
+  bool operator==(const MvccChange&) const = default;
 };
 
 struct RestoreOptions {
