@@ -133,8 +133,10 @@ struct Client::Impl {
               " (check that --cacert is the CA that signed etcd's certificate and that --cert/--key are a pair "
               "etcd trusts)");
         }
-        if (ep.tls && (Contains(m, "Endpoint read failed") || Contains(m, "Socket closed"))) {
-          // The server hangs up mid-handshake when it rejects our client certificate.
+        if (ep.tls && (Contains(m, "Endpoint read failed") || Contains(m, "Socket closed") ||
+                       Contains(m, "Connection reset by peer"))) {
+          // The server hangs up mid-handshake when it rejects our client certificate; which of
+          // these the first failed attempt reports depends on timing.
           return lifeboat::Status::Unauthenticated(
               at + ": the server closed the TLS connection: " + m +
               " (it probably rejected the client certificate: check that --cert/--key are signed by a CA etcd "
