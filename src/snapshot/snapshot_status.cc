@@ -72,16 +72,6 @@ class LiveKeySet {
   size_t used_ = 0;
 };
 
-std::string UserKeyOf(std::string_view kv, bool* ok) {
-  proto::Reader r(kv);
-  std::string key;
-  while (r.Next()) {
-    if (r.field() == 1 && r.type() == proto::kBytes) key.assign(r.bytes());
-  }
-  *ok = r.ok();
-  return key;
-}
-
 std::string AlarmName(uint64_t v) {
   switch (v) {
     case 1:
@@ -165,9 +155,8 @@ Status StatusCollector::KeyEntry(std::string_view key, std::string_view value) {
   st_->revision = main;  // etcdctl: the main revision of the last entry
   last_main_ = main;
   ++st_->key_entries;
-  bool ok = true;
-  const std::string user_key = UserKeyOf(value, &ok);
-  if (!ok)
+  std::string user_key;
+  if (!ParseKeyValueKey(value, &user_key))
     return Status::Corruption(fmt::format("key bucket: the value at revision {}_{} is not a KeyValue", main, sub));
   if (tombstone) ++st_->tombstones;
   live_->Set(user_key, !tombstone);
@@ -210,6 +199,15 @@ uint64_t LoadBigEndian64(std::string_view b) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b[i]);
   return v;
+}
+
+bool ParseKeyValueKey(std::string_view kv, std::string* key) {
+  proto::Reader r(kv);
+  key->clear();
+  while (r.Next()) {
+    if (r.field() == 1 && r.type() == proto::kBytes) key->assign(r.bytes());
+  }
+  return r.ok();
 }
 
 bool ParseRevisionKey(std::string_view key, int64_t* main, int64_t* sub, bool* tombstone) {

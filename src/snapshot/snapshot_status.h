@@ -89,6 +89,8 @@ Result<SnapshotStatus> ComputeStatus(BboltReader& db);
 // Decoders for etcd's encodings, shared with restore and the tests.
 // mvcc revision key: 8-byte big-endian main, '_', 8-byte big-endian sub, optional 't'.
 bool ParseRevisionKey(std::string_view key, int64_t* main, int64_t* sub, bool* tombstone);
+// The user key (field 1) of an mvccpb.KeyValue; false when the message does not parse.
+bool ParseKeyValueKey(std::string_view kv, std::string* key);
 // Member JSON from the `members` bucket.
 Result<StoredMember> ParseMemberJson(std::string_view json);
 uint64_t LoadBigEndian64(std::string_view bytes);  // bytes.size() must be >= 8
