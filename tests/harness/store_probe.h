@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,16 @@ inline std::vector<std::string> FilesUnder(const std::string& dir) {
     if (it->is_regular_file()) out.push_back(std::filesystem::relative(it->path(), dir).string());
   }
   return out;
+}
+
+// Damages a stored file in place: inverts the byte at `offset`, so it always changes (writing a
+// fixed byte does nothing when that byte is already there). False if the file is shorter.
+inline bool FlipByte(const std::string& path, uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  char byte = 0;
+  if (!f.seekg(static_cast<std::streamoff>(offset)) || !f.get(byte)) return false;
+  f.seekp(static_cast<std::streamoff>(offset));
+  return static_cast<bool>(f.put(static_cast<char>(~byte)).flush());
 }
 
 // Parses JSON or returns a discarded value (check with .is_discarded()).

@@ -53,11 +53,7 @@ TEST(DrillTest, GoodBackupServesItsDataCorruptOneFailsAndBothAreRecorded) {
   // One byte flipped in the stored object: the drill fails and says so; the record says FAILED.
   std::string db = DbFile(store);
   ASSERT_FALSE(db.empty());
-  {
-    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(9000);
-    f.put('\x42');
-  }
+  ASSERT_TRUE(FlipByte(db, 9000));
   r = Lifeboat(with({"drill"}));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("drill of"), std::string::npos) << r.err;

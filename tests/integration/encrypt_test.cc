@@ -104,11 +104,7 @@ TEST(EncryptTest, EncryptedBackupsKeepSecretsAndRestoreWithTheRightKey) {
 
   // A damaged object: one byte flipped, or cut short.
   std::string path = dir + "/store/" + old_key;
-  {
-    std::fstream fl(path, std::ios::in | std::ios::out | std::ios::binary);
-    fl.seekp(5000);
-    fl.put('\x01');
-  }
+  ASSERT_TRUE(FlipByte(path, 5000));
   r = lb(with_k1, {"fetch", old_key, "-o", dir + "/t.db"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   // Small object, one chunk: the object's SHA-256 speaks before the chunk's tag (both refuse it).

@@ -274,9 +274,7 @@ TEST(RestoreCluster, RefusesBeforeChangingAnything) {
   fs::copy(store_dir, bad_dir, fs::copy_options::recursive);
   for (const auto& f : FilesUnder(bad_dir)) {
     if (f.size() > 3 && f.substr(f.size() - 3) == ".db") {
-      std::fstream db(bad_dir + "/" + f, std::ios::in | std::ios::out | std::ios::binary);
-      db.seekp(20000);
-      db.put('\x5a');
+      ASSERT_TRUE(FlipByte(bad_dir + "/" + f, 20000));
     }
   }
   auto r = Lifeboat({"restore-cluster", "--config", cfg, "--store", "file://" + bad_dir, "--yes"});
