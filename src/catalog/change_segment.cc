@@ -115,6 +115,12 @@ std::string ToJson(const SegmentManifest& m) {
   j["size"] = m.size;
   j["sha256"] = m.sha256;
   j["finished_at"] = m.finished_at;
+  if (m.hashkv) {
+    j["hashkv"] = {{"revision", m.hashkv->revision},
+                   {"hash", m.hashkv->hash},
+                   {"compact_revision", m.hashkv->compact_revision},
+                   {"member_id", fmt::format("{:x}", m.hashkv->member_id)}};
+  }
   return j.dump(2);
 }
 
@@ -134,19 +140,32 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
     m.size = j.at("size").get<uint64_t>();
     m.sha256 = j.at("sha256").get<std::string>();
     m.finished_at = j.at("finished_at").get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
+    if (j.contains("hashkv")) {
+      const auto& h = j.at("hashkv");
+      SegmentHash sh;
+      sh.revision = h.at("revision").get<int64_t>();
+      sh.hash = h.at("hash").get<uint32_t>();
+      sh.compact_revision = h.at("compact_revision").get<int64_t>();
+      sh.member_id = std::stoull(h.at("member_id").get<std::string>(), nullptr, 16);
+      m.hashkv = sh;
+    }
+  } catch (const std::exception& e) {  // json errors, and stoull on a bad member id
     return Status::Corruption(std::string("segment manifest: ") + e.what());
   }
   if (m.start_revision < 1 || m.end_revision < m.start_revision - 1) {
     return Status::Corruption(fmt::format("segment manifest: revisions {}..{} are not a range", m.start_revision,
                                           m.end_revision));
   }
+  if (m.hashkv && (m.hashkv->revision < m.start_revision - 1 || m.hashkv->revision > m.end_revision)) {
+    return Status::Corruption(fmt::format("segment manifest: its HashKV at revision {} is outside {}..{}",
+                                          m.hashkv->revision, m.start_revision, m.end_revision));
+  }
   return m;
 }
 
 Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, std::string_view cluster,
                                      int64_t start, int64_t end, const std::vector<ChangeEvent>& events,
-                                     const std::string& finished_at) {
+                                     const std::string& finished_at, const std::optional<SegmentHash>& hashkv) {
   SegmentManifest m;
   m.object_key = SegmentKey(prefix, cluster, start, end);
   m.cluster_name = std::string(cluster);
@@ -154,6 +173,7 @@ Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefi
   m.end_revision = end;
   m.count = events.size();
   m.finished_at = finished_at;
+  m.hashkv = hashkv;
   std::string body = EncodeEvents(events);
   m.size = body.size();
   Sha256 h;

@@ -4,12 +4,15 @@
 // is visible as a missing range. Stored as
 //   <prefix>/changes/<cluster>/<start:020>-<end:020>.seg      the events (format below)
 //   <same>.seg.json                                            SegmentManifest, written after it
+// A manifest may carry the member's HashKV at the segment's end revision (a checkpoint): what
+// point-in-time restore compares its result with (snapshot/hashkv.h).
 // Event encoding (little-endian): "LBCHG001", then per event: u8 type (0 put, 1 delete),
 // i64 main revision, u32 sub revision, u32 key length, key, u32 value length, value,
 // i64 create revision, i64 version, i64 lease. A delete has only the key.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +28,15 @@ namespace lifeboat::catalog {
 // `revision` the main revision and `sub` its position within it (a transaction changes several keys).
 using ChangeEvent = snapshot::MvccChange;
 
+// etcd's HashKV as the watched member answered it at `revision`, with its compact revision then.
+struct SegmentHash {
+  int64_t revision = 0;
+  uint32_t hash = 0;
+  int64_t compact_revision = 0;
+  uint64_t member_id = 0;
+  bool operator==(const SegmentHash&) const = default;
+};
+
 struct SegmentManifest {
   int format_version = 1;
   std::string object_key, cluster_name;
@@ -32,6 +44,7 @@ struct SegmentManifest {
   uint64_t count = 0, size = 0;
   std::string sha256;       // of the segment object
   std::string finished_at;  // RFC 3339
+  std::optional<SegmentHash> hashkv;  // absent when none was taken
 };
 
 std::string EncodeEvents(const std::vector<ChangeEvent>& events);
@@ -48,7 +61,8 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view json);
 // Writes the segment, then its manifest (so a listed segment is whole). Returns the manifest.
 Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, std::string_view cluster,
                                      int64_t start, int64_t end, const std::vector<ChangeEvent>& events,
-                                     const std::string& finished_at);
+                                     const std::string& finished_at,
+                                     const std::optional<SegmentHash>& hashkv = std::nullopt);
 
 // Every segment manifest of `cluster`, ordered by start revision; unreadable ones are problems.
 struct SegmentListing {

@@ -40,6 +40,7 @@ void RunChangeLogCommand(Context& ctx, const ChangeLogArgs& a) {
   o.flush_interval = settings->changelog_flush;
   o.idle_flush = settings->changelog_idle;
   o.max_segment_bytes = settings->changelog_max_bytes;
+  o.hash_interval = settings->changelog_hash;
   struct sigaction sa {};
   sa.sa_handler = OnLogSignal;
   sigaction(SIGTERM, &sa, nullptr);

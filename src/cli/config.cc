@@ -47,7 +47,7 @@ struct FileConfig {
   std::string agents, agent_token_file, restore_journal, agent_cacert, agent_cert, agent_key;
   std::string drill_schedule, etcd_binary;
   std::string compression, zstd_level;
-  std::string changelog_enabled, changelog_flush, changelog_idle, changelog_max;
+  std::string changelog_enabled, changelog_flush, changelog_idle, changelog_max, changelog_hash;
   bool has_encryption = false;
   codec::KeySource enc_key;
   std::vector<codec::KeySource> old_keys;
@@ -200,14 +200,15 @@ Result<FileConfig> LoadConfig(const std::string& path) {
         const std::map<std::string, std::string*> cl = {{"enabled", &fc.changelog_enabled},
                                                         {"flush-interval", &fc.changelog_flush},
                                                         {"idle-flush", &fc.changelog_idle},
-                                                        {"max-segment", &fc.changelog_max}};
+                                                        {"max-segment", &fc.changelog_max},
+                                                        {"hash-interval", &fc.changelog_hash}};
         if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'changelog' must be a mapping");
         for (const auto& d : kv.second) {
           std::string dk = d.first.as<std::string>();
           auto it = cl.find(dk);
           if (it == cl.end()) {
             return Status::InvalidArgument("config " + path + ": unknown key 'changelog." + dk +
-                                           "' (known: enabled, flush-interval, idle-flush, max-segment)");
+                                           "' (known: enabled, flush-interval, idle-flush, max-segment, hash-interval)");
           }
           LB_ASSIGN_OR_RETURN(*it->second, Scalar(d.second, dk, path));
         }
@@ -396,6 +397,9 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (!fc.changelog_max.empty()) {
     LB_ASSIGN_OR_RETURN(s.changelog_max_bytes, ParseBytes(fc.changelog_max, "changelog.max-segment"));
+  }
+  if (!fc.changelog_hash.empty()) {
+    LB_ASSIGN_OR_RETURN(s.changelog_hash, ParseDuration(fc.changelog_hash, "changelog.hash-interval"));
   }
   if (fc.has_encryption) {
     auto ring = codec::LoadKeyRing(fc.enc_key, fc.old_keys);

@@ -70,6 +70,7 @@ struct Settings {
   bool changelog = false;
   std::chrono::milliseconds changelog_flush{1000}, changelog_idle{30000};
   uint64_t changelog_max_bytes = 8 << 20;
+  std::chrono::milliseconds changelog_hash{std::chrono::minutes(5)};  // 0: no HashKV checkpoints
   // drill: section (restore drills; the daemon runs them on drill.schedule when set)
   std::string drill_schedule;
   std::string etcd_binary = "etcd";

@@ -54,6 +54,7 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.changelog_options.flush_interval = settings->changelog_flush;
   dc.changelog_options.idle_flush = settings->changelog_idle;
   dc.changelog_options.max_segment_bytes = settings->changelog_max_bytes;
+  dc.changelog_options.hash_interval = settings->changelog_hash;
   dc.jitter = settings->jitter;
   dc.prune = settings->prune_after_backup;
   if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);

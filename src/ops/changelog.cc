@@ -1,5 +1,6 @@
 #include "ops/changelog.h"
 
+#include <optional>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -51,10 +52,20 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
   int64_t sub_rev = -1;
   uint32_t sub = 0;
 
+  std::optional<Clock::time_point> last_hash;
+  // The member that serves the watch answers: its events and its hash describe one history.
+  auto checkpoint = [&]() -> std::optional<catalog::SegmentHash> {
+    if (o.hash_interval.count() == 0 || (last_hash && Clock::now() - *last_hash < o.hash_interval)) return std::nullopt;
+    auto h = conn->HashKV(reached);
+    if (!h.ok()) return std::nullopt;  // a missed checkpoint weakens the check, it loses nothing; retried next flush
+    last_hash = Clock::now();
+    return catalog::SegmentHash{reached, h->hash, h->compact_revision, h->header.member_id};
+  };
+
   auto flush = [&]() -> Status {
     if (reached < seg_start) return Status::OK();  // nothing new is covered
     LB_ASSIGN_OR_RETURN(auto m, catalog::WriteSegment(store, o.prefix, o.cluster_name, seg_start, reached, buffer,
-                                                      FormatRFC3339(std::chrono::system_clock::now())));
+                                                      FormatRFC3339(std::chrono::system_clock::now()), checkpoint()));
     if (on_segment) on_segment(m);
     seg_start = reached + 1;
     buffer.clear();

@@ -4,7 +4,9 @@
 // old, when the buffer reaches `max_segment_bytes`, at every `idle_flush` while nothing changes
 // (an empty segment that proves the quiet), and on stop. Segments are contiguous: each starts at
 // the previous end + 1, and ends at the revision the member reported having reached, so a range
-// with no segment is a gap that point-in-time restore refuses.
+// with no segment is a gap that point-in-time restore refuses. Every `hash_interval` a segment
+// also records the watched member's HashKV at its end revision (a checkpoint), which
+// point-in-time restore compares its result with.
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,9 @@ struct ChangeLogOptions {
   std::chrono::milliseconds flush_interval{1000};
   std::chrono::milliseconds idle_flush{30000};
   uint64_t max_segment_bytes = 8 << 20;
+  // 0: no checkpoints. HashKV reads the member's whole key space (seconds on a GB db), so not
+  // every second; the first segment always gets one.
+  std::chrono::milliseconds hash_interval{std::chrono::minutes(5)};
 };
 
 // Where a change log should start: right after the last segment when it reaches the newest full

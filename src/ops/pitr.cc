@@ -1,6 +1,7 @@
 #include "ops/pitr.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include "catalog/change_segment.h"
 #include "catalog/layout.h"
 #include "ops/restore_cluster.h"
+#include "snapshot/hashkv.h"
 #include "snapshot/snapshot.h"
 
 namespace lifeboat::ops {
@@ -54,7 +56,36 @@ Result<std::vector<catalog::SegmentManifest>> Cover(const catalog::SegmentListin
   return out;
 }
 
+// The result against the newest HashKV checkpoint the covering segments carry at or before the
+// target: the hash covers every entry up to its revision, the backup's included, so one suffices.
+Status CheckAgainstCheckpoint(const std::vector<catalog::SegmentManifest>& segments, PitrResult& r) {
+  std::optional<catalog::SegmentHash> best;
+  for (const auto& s : segments) {
+    if (s.hashkv && s.hashkv->revision <= r.target_revision && (!best || s.hashkv->revision > best->revision)) {
+      best = s.hashkv;
+    }
+  }
+  if (!best) return Status::OK();
+  LB_ASSIGN_OR_RETURN(auto db, snapshot::BboltReader::Open(r.restore.data_dir + "/member/snap/db"));
+  LB_ASSIGN_OR_RETURN(auto h, snapshot::ComputeHashKV(*db, best->revision, best->compact_revision));
+  if (h.hash != best->hash) {
+    return Status::Corruption(fmt::format(
+        "the point-in-time result differs from the cluster: HashKV at revision {} is {}, member {:x} reported {} "
+        "(the backup or the change log does not match the cluster's history; nothing was restored — restore to a "
+        "revision before {}, or from another backup)",
+        best->revision, h.hash, best->member_id, best->hash, best->revision));
+  }
+  r.hash_checked_revision = best->revision;
+  return Status::OK();
+}
+
 }  // namespace
+
+std::string DescribeCheck(const PitrResult& r) {
+  if (r.hash_checked_revision > 0) return fmt::format("equal to etcd's HashKV at revision {}", r.hash_checked_revision);
+  return "not compared with etcd's HashKV (no checkpoint in the log at or before the target; segments checked by "
+         "SHA-256)";
+}
 
 Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, snapshot::RestoreOptions restore) {
   if (o.cluster_name.empty()) {
@@ -99,6 +130,14 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     restore.skip_hash_check = true;  // verified while fetching
     LB_ASSIGN_OR_RETURN(r.restore, snapshot::RestoreSnapshot(restore));
     r.restore.revision = std::max(r.restore.revision, r.target_revision);
+    Status checked = CheckAgainstCheckpoint(segments, r);
+    if (!checked.ok()) {
+      // Our own output, created by this call: nothing of the operator's is removed.
+      std::error_code ec;
+      std::filesystem::remove_all(r.restore.data_dir, ec);
+      std::filesystem::remove_all(r.restore.wal_dir, ec);
+      return checked;
+    }
     return r;
   }
   if (oldest == 0) {
@@ -108,7 +147,7 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
                                       r.target_revision, o.cluster_name, oldest));
 }
 
-Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& o) {
+Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& o, PitrResult* details) {
   LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o.work_dir, "lifeboat-pitr-build-"));
   auto started = std::chrono::system_clock::now();
   snapshot::RestoreOptions ro;
@@ -117,6 +156,7 @@ Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const P
   ro.initial_advertise_peer_urls = "http://127.0.0.1:1";
   ro.data_dir = tmp->path() + "/pitr.etcd";
   LB_ASSIGN_OR_RETURN(PitrResult p, RestoreToPoint(store, o, ro));
+  if (details) *details = p;
   LB_ASSIGN_OR_RETURN(catalog::Manifest base, catalog::ReadManifest(store, p.backup_key));
 
   // The replayed db with etcd's trailer is a snapshot file (restore replaces its membership).

@@ -1,7 +1,9 @@
 // Point-in-time restore: the newest full backup at or before the target, plus the logged
 // changes after it up to the target (ops/changelog.h), replayed natively into the restored db
 // (snapshot::RestoreOptions::replay). Refused, naming the problem, when no backup is old enough,
-// when the change log has a gap between the backup and the target, or ends before it.
+// when the change log has a gap between the backup and the target, or ends before it. The result
+// is compared with the newest HashKV checkpoint at or before the target (ops/changelog.h):
+// Corruption, and no data dir left, when etcd's hash and the result's differ.
 // --to-time resolves to the end revision of the last segment finished at or before the time:
 // etcd does not time-stamp revisions, so the resolution is the flush interval (about 1 s).
 // Leases: keys keep the lease id they were written with; a lease granted after the full backup
@@ -38,7 +40,13 @@ struct PitrResult {
   int64_t backup_revision = 0;  // of the snapshot file
   int64_t target_revision = 0;
   size_t segments = 0, changes = 0;
+  // The newest HashKV checkpoint of the log at or before the target that the result was found
+  // equal to (snapshot/hashkv.h); 0 when the covering segments carry none.
+  int64_t hash_checked_revision = 0;
 };
+
+// One line for the operator: which checkpoint the result was found equal to, or that none was.
+std::string DescribeCheck(const PitrResult& r);
 
 // `restore` holds the member flags (name, initial cluster, token, peer URLs, data dir); its
 // snapshot path and replay are filled here.
@@ -48,6 +56,8 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& option
 // (the replayed db plus etcd's SHA-256 trailer) and stores it as a backup of tier "pitr" beside
 // the others, so every agent stages and restores the same verified object. Returns its entry.
 inline constexpr const char* kPitrTier = "pitr";
-Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& options);
+// `details`, when given, receives how the state was built and checked.
+Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& options,
+                                                    PitrResult* details = nullptr);
 
 }  // namespace lifeboat::ops

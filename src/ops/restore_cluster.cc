@@ -226,8 +226,9 @@ class Coordinator {
       po.to_revision = o_.to_revision;
       po.to_time = o_.to_time;
       po.keys = o_.keys;
-      LB_ASSIGN_OR_RETURN(entry, StorePointInTimeBackup(*store, po));
-      Log("built point-in-time backup " + entry.manifest.object_key);
+      PitrResult built;
+      LB_ASSIGN_OR_RETURN(entry, StorePointInTimeBackup(*store, po, &built));
+      Log("built point-in-time backup " + entry.manifest.object_key + ", " + DescribeCheck(built));
     } else {
       LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_));
     }

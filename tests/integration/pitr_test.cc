@@ -67,6 +67,7 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   o.cluster_name = "prod";
   o.flush_interval = std::chrono::milliseconds(200);
   o.idle_flush = std::chrono::milliseconds(400);
+  o.hash_interval = std::chrono::milliseconds(1);  // a HashKV checkpoint on every segment
   std::atomic<bool> stop{false};
   Status logged;
   std::thread logger([&] { logged = ops::RunChangeLog(co, **store, o, full + 1, stop, nullptr); });
@@ -112,6 +113,7 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   r = restore({"--to-revision", std::to_string(middle)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("logged changes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("equal to etcd's HashKV at revision "), std::string::npos) << r.err;
   pid_t etcd = Spawn({"etcd", "--name", "pitr", "--data-dir", data, "--listen-client-urls", cu, "--advertise-client-urls",
                       cu, "--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu, "--initial-cluster",
                       "pitr=" + pu},
@@ -130,8 +132,55 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   EXPECT_EQ(rev, middle);
   EXPECT_EQ(got, want) << "key by key, at revision " << middle;
 
-  // A segment lost from the middle of the log: refused, naming the gap.
+  // To the log's end, the state is checked against the hash etcd gave for exactly that revision.
   auto l = catalog::ListSegments(**store, "db-etcd", "prod");
+  ASSERT_TRUE(l.ok());
+  ASSERT_TRUE(l->segments.back().hashkv);
+  EXPECT_EQ(l->segments.back().hashkv->revision, last);
+  fs::remove_all(data);
+  r = restore({"--to-revision", std::to_string(last)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("equal to etcd's HashKV at revision " + std::to_string(last)), std::string::npos) << r.err;
+  fs::remove_all(data);
+
+  // A segment rewritten with one value changed and a manifest to match (size, SHA-256, count):
+  // every segment check passes, and the result differs from etcd's hash. Refused; no data dir.
+  {
+    const catalog::SegmentManifest* victim = nullptr;
+    std::vector<catalog::ChangeEvent> events;
+    for (const auto& seg : l->segments) {
+      auto ev = catalog::ReadSegment(**store, seg);
+      ASSERT_TRUE(ev.ok());
+      if (seg.start_revision > full + 1 && std::any_of(ev->begin(), ev->end(), [](auto& e) { return !e.is_delete; })) {
+        victim = &seg;
+        events = *ev;
+        break;
+      }
+    }
+    ASSERT_NE(victim, nullptr);
+    const std::vector<catalog::ChangeEvent> original = events;
+    for (auto& e : events) {
+      if (!e.is_delete) {
+        e.value = "forged";
+        break;
+      }
+    }
+    auto forged = catalog::WriteSegment(**store, "db-etcd", "prod", victim->start_revision, victim->end_revision, events,
+                                        victim->finished_at, victim->hashkv);
+    ASSERT_TRUE(forged.ok());
+    ASSERT_TRUE(catalog::ReadSegment(**store, *forged).ok()) << "the forged segment passes its own checks";
+    r = restore({"--to-revision", std::to_string(last)});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("differs from the cluster: HashKV at revision " + std::to_string(last)), std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(data));
+    auto put_back = catalog::WriteSegment(**store, "db-etcd", "prod", victim->start_revision, victim->end_revision,
+                                          original, victim->finished_at, victim->hashkv);
+    ASSERT_TRUE(put_back.ok());
+  }
+
+  // A segment lost from the middle of the log: refused, naming the gap.
+  l = catalog::ListSegments(**store, "db-etcd", "prod");
   ASSERT_TRUE(l.ok() && l->segments.size() >= 3) << (l.ok() ? l->segments.size() : 0);
   const auto& gone = l->segments[1];
   ASSERT_TRUE((*store)->Delete(catalog::SegmentManifestKey(gone.object_key)).ok());

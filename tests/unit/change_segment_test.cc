@@ -61,6 +61,14 @@ TEST(ChangeSegmentTest, KeysSortByRevisionAndManifestsRoundTrip) {
   auto back = ParseSegmentManifest(ToJson(m));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(ToJson(*back), ToJson(m));
+  EXPECT_FALSE(back->hashkv);
+  m.hashkv = SegmentHash{9, 0xfedcba98u, 4, 0x8e9e05c52164694dull};
+  back = ParseSegmentManifest(ToJson(m));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->hashkv, m.hashkv);
+  m.hashkv->revision = 10;  // beyond the segment: not its checkpoint
+  EXPECT_EQ(ParseSegmentManifest(ToJson(m)).status().code(), Status::Code::kCorruption);
+  m.hashkv.reset();
   m.end_revision = 2;  // not a range
   EXPECT_EQ(ParseSegmentManifest(ToJson(m)).status().code(), Status::Code::kCorruption);
 }
