@@ -98,8 +98,10 @@ std::string SegmentFolder(std::string_view prefix, std::string_view cluster) {
   return (p.empty() ? "" : p + "/") + "changes/" + SanitizeName(cluster) + "/";
 }
 
-std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_t start, int64_t end) {
-  return SegmentFolder(prefix, cluster) + fmt::format("{:020}-{:020}{}", start, end, kSegSuffix);
+std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_t start, int64_t end,
+                       uint64_t cluster_id) {
+  if (cluster_id == 0) return SegmentFolder(prefix, cluster) + fmt::format("{:020}-{:020}{}", start, end, kSegSuffix);
+  return SegmentFolder(prefix, cluster) + fmt::format("{:020}-{:020}-{:016x}{}", start, end, cluster_id, kSegSuffix);
 }
 
 std::string SegmentManifestKey(std::string_view segment_key) { return std::string(segment_key) + ".json"; }
@@ -109,6 +111,7 @@ std::string ToJson(const SegmentManifest& m) {
   j["format_version"] = m.format_version;
   j["object_key"] = m.object_key;
   j["cluster_name"] = m.cluster_name;
+  if (m.cluster_id != 0) j["cluster_id"] = fmt::format("{:016x}", m.cluster_id);
   j["start_revision"] = m.start_revision;
   j["end_revision"] = m.end_revision;
   j["count"] = m.count;
@@ -134,6 +137,7 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
     }
     m.object_key = j.at("object_key").get<std::string>();
     m.cluster_name = j.at("cluster_name").get<std::string>();
+    if (j.contains("cluster_id")) m.cluster_id = std::stoull(j.at("cluster_id").get<std::string>(), nullptr, 16);
     m.start_revision = j.at("start_revision").get<int64_t>();
     m.end_revision = j.at("end_revision").get<int64_t>();
     m.count = j.at("count").get<uint64_t>();
@@ -163,17 +167,11 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
   return m;
 }
 
-Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, std::string_view cluster,
-                                     int64_t start, int64_t end, const std::vector<ChangeEvent>& events,
-                                     const std::string& finished_at, const std::optional<SegmentHash>& hashkv) {
-  SegmentManifest m;
-  m.object_key = SegmentKey(prefix, cluster, start, end);
-  m.cluster_name = std::string(cluster);
-  m.start_revision = start;
-  m.end_revision = end;
+Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, SegmentManifest m,
+                                     const std::vector<ChangeEvent>& events) {
+  m.format_version = 1;
+  m.object_key = SegmentKey(prefix, m.cluster_name, m.start_revision, m.end_revision, m.cluster_id);
   m.count = events.size();
-  m.finished_at = finished_at;
-  m.hashkv = hashkv;
   std::string body = EncodeEvents(events);
   m.size = body.size();
   Sha256 h;

@@ -2,7 +2,7 @@
 // every change with a revision in [start_revision, end_revision], in revision order, and nothing
 // else; consecutive segments of one cluster are contiguous (the next starts at end + 1), so a gap
 // is visible as a missing range. Stored as
-//   <prefix>/changes/<cluster>/<start:020>-<end:020>.seg      the events (format below)
+//   <prefix>/changes/<cluster>/<start:020>-<end:020>-<id:016x>.seg   the events (format below)
 //   <same>.seg.json                                            SegmentManifest, written after it
 // A manifest may carry the member's HashKV at the segment's end revision (a checkpoint): what
 // point-in-time restore compares its result with (snapshot/hashkv.h).
@@ -40,6 +40,10 @@ struct SegmentHash {
 struct SegmentManifest {
   int format_version = 1;
   std::string object_key, cluster_name;
+  // etcd's cluster id of the history logged (0: not recorded, by an older lifeboat). A whole-
+  // cluster restore starts a new history under the same name whose revisions repeat the old
+  // ones: segments and backups only combine within one id.
+  uint64_t cluster_id = 0;
   int64_t start_revision = 0, end_revision = 0;
   uint64_t count = 0, size = 0;
   std::string sha256;       // of the segment object
@@ -52,17 +56,22 @@ std::string EncodeEvents(const std::vector<ChangeEvent>& events);
 Result<std::vector<ChangeEvent>> DecodeEvents(std::span<const uint8_t> data);
 
 std::string SegmentFolder(std::string_view prefix, std::string_view cluster);
-std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_t start, int64_t end);
+// With a cluster id the key ends "-<id:016x>.seg", so that two histories never share a name.
+std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_t start, int64_t end,
+                       uint64_t cluster_id = 0);
 std::string SegmentManifestKey(std::string_view segment_key);
 
 std::string ToJson(const SegmentManifest& m);
 Result<SegmentManifest> ParseSegmentManifest(std::string_view json);
 
-// Writes the segment, then its manifest (so a listed segment is whole). Returns the manifest.
-Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, std::string_view cluster,
-                                     int64_t start, int64_t end, const std::vector<ChangeEvent>& events,
-                                     const std::string& finished_at,
-                                     const std::optional<SegmentHash>& hashkv = std::nullopt);
+// Writes the segment, then its manifest (so a listed segment is whole). `m` gives the cluster
+// name and id, the revision range, finished_at and the checkpoint; the rest is filled in.
+Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, SegmentManifest m,
+                                     const std::vector<ChangeEvent>& events);
+
+// True when a segment or backup of cluster id `a` continues the history of id `b`: equal ids,
+// or one of them unrecorded (0).
+inline bool SameHistory(uint64_t a, uint64_t b) { return a == 0 || b == 0 || a == b; }
 
 // Every segment manifest of `cluster`, ordered by start revision; unreadable ones are problems.
 struct SegmentListing {

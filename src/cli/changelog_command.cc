@@ -28,9 +28,11 @@ void RunChangeLogCommand(Context& ctx, const ChangeLogArgs& a) {
   }
   auto store = store::OpenStore(settings->store);
   if (!store.ok()) return ctx.Fail(store.status());
+  auto id = ops::ServedClusterId(settings->client);
+  if (!id.ok()) return ctx.Fail(id.status());
   int64_t start = a.from_revision;
   if (start == 0) {
-    auto s = ops::ChangeLogStart(**store, settings->prefix, settings->cluster_name);
+    auto s = ops::ChangeLogStart(**store, settings->prefix, settings->cluster_name, *id);
     if (!s.ok()) return ctx.Fail(s.status());
     start = *s;
   }
@@ -48,7 +50,7 @@ void RunChangeLogCommand(Context& ctx, const ChangeLogArgs& a) {
   std::cerr << "lifeboat: change log of " << settings->cluster_name << " from revision " << start << std::endl;
   uint64_t segments = 0, events = 0;
   int64_t reached = start - 1;
-  Status s = ops::RunChangeLog(settings->client, **store, o, start, g_log_stop, [&](const catalog::SegmentManifest& m) {
+  Status s = ops::RunChangeLog(settings->client, **store, o, start, *id, g_log_stop, [&](const catalog::SegmentManifest& m) {
     segments++;
     events += m.count;
     reached = m.end_revision;

@@ -280,6 +280,14 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const s
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+Result<uint64_t> ParseHexId(const std::string& text, const std::string& what) {
+  if (text.empty()) return uint64_t{0};
+  if (text.size() > 16 || text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    return Status::InvalidArgument(what + " '" + text + "' is not an id (hex, as etcdctl and `lifeboat list -w json` print it)");
+  }
+  return std::stoull(text, nullptr, 16);
+}
+
 Result<uint64_t> ParseBytes(const std::string& text, const std::string& what) {
   auto bad = [&] {
     return Status::InvalidArgument(what + " '" + text + "' is not a size (write it like 0, 512k, 50MB, 1GiB)");

@@ -86,5 +86,7 @@ Result<Settings> Resolve(const Flags& flags);
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const std::string& what);
 // "0", "50MB", "1.5GiB", "100k": bytes (or bytes per second).
 Result<uint64_t> ParseBytes(const std::string& text, const std::string& what);
+// An etcd cluster or member id as etcdctl prints it (hex, 1 to 16 digits); "" is 0.
+Result<uint64_t> ParseHexId(const std::string& text, const std::string& what);
 
 }  // namespace lifeboat::cli

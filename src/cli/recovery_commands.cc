@@ -70,7 +70,7 @@ struct RestoreArgs {
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false;
   std::string verify_timeout = "180s", start_timeout = "120s";
   int64_t to_revision = 0;
-  std::string to_time;
+  std::string to_time, source_cluster_id;
 };
 
 void PrintPlan(const ops::RestoreJournal& j) {
@@ -121,6 +121,9 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   }
   o.cluster_name = settings->cluster_name;
   o.to_revision = a.to_revision;
+  auto source_id = ParseHexId(a.source_cluster_id, "--source-cluster-id");
+  if (!source_id.ok()) return ctx.Fail(source_id.status());
+  o.source_cluster_id = *source_id;
   o.keys = settings->keys.get();
   if (!a.to_time.empty()) {
     auto t = ParseRFC3339(a.to_time);
@@ -255,6 +258,8 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--at", a->at, "the newest backup finished at or before this RFC 3339 time");
   cmd->add_option("--to-revision", a->to_revision, "point in time: newest full backup + the change log up to R");
   cmd->add_option("--to-time", a->to_time, "point in time: the change log's last revision at or before this time");
+  cmd->add_option("--source-cluster-id", a->source_cluster_id,
+                  "point in time within this cluster id's history (default: the newest backup's)");
   cmd->add_flag("--dry-run", a->dry_run, "preflight and print the plan; change nothing");
   cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");

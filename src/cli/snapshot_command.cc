@@ -128,7 +128,7 @@ struct RestoreArgs {
   snapshot::RestoreOptions o;
   std::string advertise = "http://localhost:2380";
   int64_t to_revision = 0;
-  std::string to_time;
+  std::string to_time, source_cluster_id;
 };
 
 void RunRestore(Context& ctx, RestoreArgs& a) {
@@ -148,6 +148,9 @@ void RunRestore(Context& ctx, RestoreArgs& a) {
     po.prefix = settings->prefix;
     po.cluster_name = settings->cluster_name;
     po.to_revision = a.to_revision;
+    auto source_id = ParseHexId(a.source_cluster_id, "--source-cluster-id");
+    if (!source_id.ok()) return ctx.Fail(source_id.status());
+    po.cluster_id = *source_id;
     po.keys = settings->keys.get();
     if (!a.to_time.empty()) {
       auto t = ParseRFC3339(a.to_time);
@@ -211,6 +214,8 @@ void AddSnapshotCommand(CLI::App& app, Context& ctx) {
   restore->add_option("--to-revision", ra->to_revision,
                       "point in time: the newest full backup at or before R from the store, plus the change log up to R");
   restore->add_option("--to-time", ra->to_time, "point in time: the change log's last revision at or before this RFC 3339 time");
+  restore->add_option("--source-cluster-id", ra->source_cluster_id,
+                      "point in time within this cluster id's history (default: the newest backup's)");
   restore->add_option("--name", ra->o.name, "this member's name")->default_val("default");
   restore->add_option("--initial-cluster", ra->o.initial_cluster, "name=peer-url,... of the new cluster")
       ->default_val("default=http://localhost:2380");

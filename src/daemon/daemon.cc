@@ -174,14 +174,30 @@ void Daemon::ChangeLogLoop(const std::atomic<bool>& stop) {
       pause();
       continue;
     }
-    auto start = ops::ChangeLogStart(**st, config_.prefix, config_.cluster_name);
-    if (!start.ok()) {
-      if (start.status().code() != Status::Code::kNotFound) spdlog::error("change log: {}", start.status().message());
-      pause();  // waits for the first full backup
+    auto id = ops::ServedClusterId(config_.client);
+    if (!id.ok()) {
+      spdlog::error("change log: {}", id.status().message());
+      pause();
       continue;
     }
-    spdlog::info("change log: watching from revision {}", *start);
-    Status s = ops::RunChangeLog(config_.client, **st, config_.changelog_options, *start, stop,
+    auto start = ops::ChangeLogStart(**st, config_.prefix, config_.cluster_name, *id);
+    if (!start.ok()) {
+      if (start.status().code() != Status::Code::kNotFound) {
+        spdlog::error("change log: {}", start.status().message());
+        pause();
+        continue;
+      }
+      // The log extends a full backup of this very cluster, and there is none: the first start,
+      // or a whole-cluster restore made a new cluster (id) under the same name. Take one now
+      // rather than leave the new history unlogged until the next scheduled tick.
+      spdlog::info("change log: {}; taking a full backup to start it", start.status().message());
+      std::vector<catalog::Tier> first = {config_.tiers.front()};
+      RunTick(first, std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()));
+      pause();
+      continue;
+    }
+    spdlog::info("change log: watching cluster {:x} from revision {}", *id, *start);
+    Status s = ops::RunChangeLog(config_.client, **st, config_.changelog_options, *start, *id, stop,
                                  [&](const catalog::SegmentManifest& m) { metrics_.RecordSegment(m.end_revision, m.count); });
     if (s.ok()) break;
     if (s.code() == Status::Code::kFailedPrecondition && s.message().find("compacted") != std::string::npos) {

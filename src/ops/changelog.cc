@@ -3,45 +3,81 @@
 #include <optional>
 #include <vector>
 
-#include "catalog/catalog.h"
+#include <fmt/format.h>
 
 #include "base/timefmt.h"
+#include "catalog/catalog.h"
 #include "etcd/client.h"
 
 namespace lifeboat::ops {
 
-Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster) {
+Result<uint64_t> ServedClusterId(const etcd::ClientOptions& client) {
+  Status last = Status::Unavailable("no endpoints");
+  for (const auto& ep : client.endpoints) {
+    auto c = etcd::Client::Connect(ep, client);
+    if (!c.ok()) {
+      last = c.status();
+      continue;
+    }
+    auto st = (*c)->Status();
+    if (st.ok()) return st->header.cluster_id;
+    last = st.status();
+  }
+  return last;
+}
+
+Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster,
+                               uint64_t cluster_id) {
   LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, prefix, ""));
   int64_t newest = 0;
   for (const auto& b : listing.backups) {
-    if (b.manifest.cluster_name == cluster) newest = std::max(newest, b.manifest.revision);
+    const catalog::Manifest& m = b.manifest;
+    if (m.cluster_name == cluster && catalog::SameHistory(m.cluster_id, cluster_id)) newest = std::max(newest, m.revision);
   }
   if (newest == 0) {
-    return Status::NotFound("no full backup of cluster " + cluster + " yet: the change log extends one (run a backup)");
+    return Status::NotFound(fmt::format("no full backup of cluster {} (id {:x}) yet: the change log extends one (run a "
+                                        "backup)",
+                                        cluster, cluster_id));
   }
   LB_ASSIGN_OR_RETURN(auto segs, catalog::ListSegments(store, prefix, cluster));
-  int64_t last = segs.segments.empty() ? 0 : segs.segments.back().end_revision;
-  for (const auto& s : segs.segments) last = std::max(last, s.end_revision);
+  int64_t last = 0;
+  for (const auto& s : segs.segments) {
+    if (catalog::SameHistory(s.cluster_id, cluster_id)) last = std::max(last, s.end_revision);
+  }
   return last >= newest ? last + 1 : newest + 1;
 }
 
 Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, const ChangeLogOptions& o,
-                    int64_t start_revision, const std::atomic<bool>& stop,
+                    int64_t start_revision, uint64_t cluster_id, const std::atomic<bool>& stop,
                     const std::function<void(const catalog::SegmentManifest&)>& on_segment) {
   if (o.cluster_name.empty()) return Status::InvalidArgument("the change log needs a cluster name (cluster-name)");
   if (start_revision < 1) return Status::InvalidArgument("the change log starts at revision 1 or later");
-  // Any member will do; the first that connects serves the watch.
+  // Any member will do; the first that answers serves the watch.
   Status last = Status::Unavailable("no endpoints");
   std::unique_ptr<etcd::Client> conn;
+  uint64_t served = 0;
   for (const auto& ep : client.endpoints) {
     auto c = etcd::Client::Connect(ep, client);
-    if (c.ok()) {
-      conn = std::move(*c);
-      break;
+    if (!c.ok()) {
+      last = c.status();
+      continue;
     }
-    last = c.status();
+    auto st = (*c)->Status();
+    if (!st.ok()) {
+      last = st.status();
+      continue;
+    }
+    served = st->header.cluster_id;
+    conn = std::move(*c);
+    break;
   }
   if (!conn) return last;
+  if (cluster_id != 0 && served != cluster_id) {
+    return Status::FailedPrecondition(fmt::format(
+        "the endpoints serve cluster id {:x}, not {:x} (the cluster was replaced: the log starts again after its "
+        "first full backup)",
+        served, cluster_id));
+  }
 
   using Clock = std::chrono::steady_clock;
   std::vector<catalog::ChangeEvent> buffer;
@@ -64,8 +100,14 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
 
   auto flush = [&]() -> Status {
     if (reached < seg_start) return Status::OK();  // nothing new is covered
-    LB_ASSIGN_OR_RETURN(auto m, catalog::WriteSegment(store, o.prefix, o.cluster_name, seg_start, reached, buffer,
-                                                      FormatRFC3339(std::chrono::system_clock::now()), checkpoint()));
+    catalog::SegmentManifest seg;
+    seg.cluster_name = o.cluster_name;
+    seg.cluster_id = served;
+    seg.start_revision = seg_start;
+    seg.end_revision = reached;
+    seg.hashkv = checkpoint();
+    seg.finished_at = FormatRFC3339(std::chrono::system_clock::now());
+    LB_ASSIGN_OR_RETURN(auto m, catalog::WriteSegment(store, o.prefix, seg, buffer));
     if (on_segment) on_segment(m);
     seg_start = reached + 1;
     buffer.clear();

@@ -33,16 +33,24 @@ struct ChangeLogOptions {
   std::chrono::milliseconds hash_interval{std::chrono::minutes(5)};
 };
 
-// Where a change log should start: right after the last segment when it reaches the newest full
-// backup of the cluster, else right after that backup (an older log is superseded by it).
-// NotFound when the cluster has no full backup yet.
-Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster);
+// The id of the cluster the endpoints serve (the first member that answers): the history a log
+// of it belongs to.
+Result<uint64_t> ServedClusterId(const etcd::ClientOptions& client);
+
+// Where a change log of cluster id `cluster_id` should start: right after its last segment when
+// that reaches the newest full backup of the same history, else right after that backup (an
+// older log is superseded by it). Backups and segments of other cluster ids (the history before a
+// whole-cluster restore) are ignored. NotFound when this history has no full backup yet.
+Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster,
+                               uint64_t cluster_id);
 
 // Logs from `start_revision` until `stop` turns true (the buffer is flushed first; OK) or the
 // watch fails: FailedPrecondition "compacted" when start_revision is no longer in etcd's history
-// (the caller takes a new full backup and starts again from it). `on_segment` sees each segment.
+// (the caller takes a new full backup and starts again from it), FailedPrecondition when the
+// member serves another cluster than `cluster_id` (0: any). Segments record the served id.
+// `on_segment` sees each segment.
 Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, const ChangeLogOptions& options,
-                    int64_t start_revision, const std::atomic<bool>& stop,
+                    int64_t start_revision, uint64_t cluster_id, const std::atomic<bool>& stop,
                     const std::function<void(const catalog::SegmentManifest&)>& on_segment);
 
 }  // namespace lifeboat::ops

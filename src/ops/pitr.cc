@@ -91,21 +91,33 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
   if (o.cluster_name.empty()) {
     return Status::InvalidArgument("point-in-time restore needs the cluster's name (cluster-name / --cluster-name)");
   }
-  LB_ASSIGN_OR_RETURN(auto log, catalog::ListSegments(store, o.prefix, o.cluster_name));
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
   PitrResult r;
+  // One history: a whole-cluster restore starts a new cluster id under the same name, whose
+  // revisions repeat the old ones. Default: the history of the newest full backup.
+  r.cluster_id = o.cluster_id;
+  for (const auto& b : listing.backups) {  // newest first
+    if (r.cluster_id != 0) break;
+    if (b.manifest.cluster_name == o.cluster_name && b.manifest.tier != kSafetyTier) r.cluster_id = b.manifest.cluster_id;
+  }
+  LB_ASSIGN_OR_RETURN(auto all_segments, catalog::ListSegments(store, o.prefix, o.cluster_name));
+  catalog::SegmentListing log;
+  for (auto& s : all_segments.segments) {
+    if (catalog::SameHistory(s.cluster_id, r.cluster_id)) log.segments.push_back(std::move(s));
+  }
   r.target_revision = o.to_revision;
   if (o.to_time) {
     LB_ASSIGN_OR_RETURN(r.target_revision, RevisionAtTime(log, *o.to_time));
   }
   if (r.target_revision < 1) return Status::InvalidArgument("give --to-revision R (R >= 1) or --to-time T");
 
-  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
   LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o.work_dir, "lifeboat-pitr-"));
 
   int64_t oldest = 0;
   for (const auto& b : listing.backups) {  // newest first
     const catalog::Manifest& m = b.manifest;
     if (m.cluster_name != o.cluster_name || m.tier == kSafetyTier) continue;
+    if (!catalog::SameHistory(m.cluster_id, r.cluster_id)) continue;
     oldest = m.revision;
     if (m.revision > r.target_revision) continue;  // a lower bound: the file may be later still
     std::string snap = tmp->path() + "/" + std::to_string(m.revision) + ".db";
@@ -141,10 +153,13 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     return r;
   }
   if (oldest == 0) {
-    return Status::NotFound("no full backup of cluster " + o.cluster_name + " in the store (check --store, --prefix, --cluster-name)");
+    return Status::NotFound(fmt::format("no full backup of cluster {} (id {:x}) in the store (check --store, --prefix, "
+                                        "--cluster-name, --source-cluster-id)",
+                                        o.cluster_name, r.cluster_id));
   }
-  return Status::NotFound(fmt::format("revision {} is older than every full backup of {} (the oldest is at revision {})",
-                                      r.target_revision, o.cluster_name, oldest));
+  return Status::NotFound(fmt::format("revision {} is older than every full backup of {} (id {:x}; the oldest is at "
+                                      "revision {})",
+                                      r.target_revision, o.cluster_name, r.cluster_id, oldest));
 }
 
 Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& o, PitrResult* details) {

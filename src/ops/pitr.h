@@ -28,6 +28,9 @@ namespace lifeboat::ops {
 struct PitrOptions {
   std::string prefix = "db-etcd";
   std::string cluster_name;  // the change log's folder and the backups' cluster
+  // The history to restore within (etcd's cluster id; a whole-cluster restore starts a new one
+  // under the same name). 0: the history of the newest full backup of cluster_name.
+  uint64_t cluster_id = 0;
   int64_t to_revision = 0;   // or:
   std::optional<std::chrono::system_clock::time_point> to_time;
   const codec::KeyRing* keys = nullptr;
@@ -39,6 +42,7 @@ struct PitrResult {
   std::string backup_key;
   int64_t backup_revision = 0;  // of the snapshot file
   int64_t target_revision = 0;
+  uint64_t cluster_id = 0;  // the history used (0: only backups that recorded none)
   size_t segments = 0, changes = 0;
   // The newest HashKV checkpoint of the log at or before the target that the result was found
   // equal to (snapshot/hashkv.h); 0 when the covering segments carry none.

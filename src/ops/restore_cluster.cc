@@ -225,6 +225,7 @@ class Coordinator {
       po.cluster_name = o_.cluster_name;
       po.to_revision = o_.to_revision;
       po.to_time = o_.to_time;
+      po.cluster_id = o_.source_cluster_id;
       po.keys = o_.keys;
       PitrResult built;
       LB_ASSIGN_OR_RETURN(entry, StorePointInTimeBackup(*store, po, &built));

@@ -46,6 +46,7 @@ struct RestoreClusterOptions {
   // the change log, stored, and restored like any other. Needs cluster_name.
   int64_t to_revision = 0;
   std::optional<std::chrono::system_clock::time_point> to_time;
+  uint64_t source_cluster_id = 0;        // PitrOptions::cluster_id
   const codec::KeyRing* keys = nullptr;  // to read encrypted backups for that build
   std::string cluster_name;         // the cluster being restored; empty: compared by cluster id
   bool allow_other_cluster = false;

@@ -1,7 +1,10 @@
 #include "ops/retention.h"
 
 #include <map>
+#include <optional>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
@@ -69,23 +72,30 @@ Status PlanSegmentPrune(store::Store& store, const std::string& prefix, std::vec
     if (i.action == PruneItem::Action::kDelete) deleted.insert(i.object_key);
   }
   LB_ASSIGN_OR_RETURN(catalog::Listing all, catalog::ListBackups(store, prefix, ""));
-  std::map<std::string, int64_t> oldest_kept;  // sanitized cluster name -> lowest remaining revision
+  // sanitized cluster name -> cluster id -> lowest remaining revision. Histories are apart: a
+  // whole-cluster restore starts a new cluster id whose revisions repeat the old ones.
+  std::map<std::string, std::map<uint64_t, int64_t>> oldest_kept;
   for (const auto& b : all.backups) {
     if (deleted.count(b.manifest.object_key)) continue;
-    std::string c = catalog::SanitizeName(b.manifest.cluster_name);
-    auto it = oldest_kept.find(c);
-    if (it == oldest_kept.end() || b.manifest.revision < it->second) oldest_kept[c] = b.manifest.revision;
+    auto& by_id = oldest_kept[catalog::SanitizeName(b.manifest.cluster_name)];
+    auto it = by_id.find(b.manifest.cluster_id);
+    if (it == by_id.end() || b.manifest.revision < it->second) by_id[b.manifest.cluster_id] = b.manifest.revision;
   }
-  for (const auto& [cluster, oldest] : oldest_kept) {
+  for (const auto& [cluster, by_id] : oldest_kept) {
     LB_ASSIGN_OR_RETURN(auto segs, catalog::ListSegments(store, prefix, cluster));
     for (const auto& p : segs.problems) {
       plan->push_back({PruneItem::Action::kProblem, "changes", p.substr(0, p.find(": ")), p, Status::OK()});
     }
     for (const auto& m : segs.segments) {
-      bool expired = m.end_revision < oldest;
-      plan->push_back({expired ? PruneItem::Action::kDelete : PruneItem::Action::kKeep, "changes", m.object_key,
-                       expired ? "change log before the oldest kept backup (revision " + std::to_string(oldest) + ")"
-                               : "extends a kept backup",
+      std::optional<int64_t> oldest;  // of the backups this segment can extend
+      for (const auto& [id, rev] : by_id) {
+        if (catalog::SameHistory(id, m.cluster_id)) oldest = oldest ? std::min(*oldest, rev) : rev;
+      }
+      const bool expired = !oldest || m.end_revision < *oldest;
+      std::string why = !oldest ? fmt::format("change log of cluster id {:x}, which no kept backup has", m.cluster_id)
+                        : expired ? "change log before the oldest kept backup (revision " + std::to_string(*oldest) + ")"
+                                  : "extends a kept backup";
+      plan->push_back({expired ? PruneItem::Action::kDelete : PruneItem::Action::kKeep, "changes", m.object_key, why,
                        Status::OK()});
     }
   }

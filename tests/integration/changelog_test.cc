@@ -62,7 +62,7 @@ TEST(ChangeLogTest, SegmentsReplayToEtcdsOwnHistory) {
   Status logged;
   std::atomic<int> segments{0};
   std::thread logger([&] {
-    logged = ops::RunChangeLog(co, **store, o, base + 1, stop, [&](const catalog::SegmentManifest&) { segments++; });
+    logged = ops::RunChangeLog(co, **store, o, base + 1, 0, stop, [&](const catalog::SegmentManifest&) { segments++; });
   });
   int64_t middle = 0;
   for (int i = 0; i < 60; ++i) {
@@ -132,7 +132,7 @@ TEST(ChangeLogTest, CompactedStartIsRefused) {
   ops::ChangeLogOptions o;
   o.cluster_name = "prod";
   std::atomic<bool> stop{false};
-  Status s = ops::RunChangeLog(co, **store, o, 2, stop, nullptr);
+  Status s = ops::RunChangeLog(co, **store, o, 2, 0, stop, nullptr);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
   EXPECT_NE(s.message().find("compacted at"), std::string::npos);
   if (!HasFailure()) std::filesystem::remove_all(dir);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -44,6 +45,25 @@ int64_t Revision(const std::string& endpoint) {
   return st.ok() ? st->header.revision : -1;
 }
 
+// Starts a real single-member etcd on a restored data dir, reads every key and the revision,
+// stops it. Empty result and revision -1 when it does not serve.
+std::pair<KV, int64_t> ServeAndRead(const std::string& data, const std::string& name, const std::string& log_dir) {
+  auto ports = FreePorts(2);
+  const std::string cu = "http://127.0.0.1:" + std::to_string(ports[0]);
+  const std::string pu = "http://127.0.0.1:" + std::to_string(ports[1]);
+  pid_t etcd = Spawn({"etcd", "--name", name, "--data-dir", data, "--listen-client-urls", cu, "--advertise-client-urls",
+                      cu, "--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu, "--initial-cluster",
+                      name + "=" + pu},
+                     log_dir + "/etcd.out", log_dir + "/etcd.err");
+  if (etcd <= 0) return {{}, -1};
+  bool up = PollUntil(std::chrono::seconds(30), [&] { return Revision(cu) > 0; }, std::chrono::milliseconds(100));
+  std::pair<KV, int64_t> out{{}, -1};
+  if (up) out = {Parse(harness::Run({"etcdctl", "--endpoints", cu, "get", "", "--prefix"}).out), Revision(cu)};
+  kill(etcd, SIGTERM);
+  Wait(etcd, std::chrono::seconds(30));
+  return out;
+}
+
 TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
@@ -70,7 +90,7 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   o.hash_interval = std::chrono::milliseconds(1);  // a HashKV checkpoint on every segment
   std::atomic<bool> stop{false};
   Status logged;
-  std::thread logger([&] { logged = ops::RunChangeLog(co, **store, o, full + 1, stop, nullptr); });
+  std::thread logger([&] { logged = ops::RunChangeLog(co, **store, o, full + 1, 0, stop, nullptr); });
 
   int64_t middle = 0;
   for (int i = 0; i < 80; ++i) {
@@ -91,9 +111,7 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   const KV want = Parse(c->Etcdctl({"get", "", "--prefix", "--rev=" + std::to_string(middle)}).out);
   ASSERT_GT(want.size(), 10u);
 
-  auto ports = FreePorts(2);
-  const std::string cu = "http://127.0.0.1:" + std::to_string(ports[0]);
-  const std::string pu = "http://127.0.0.1:" + std::to_string(ports[1]);
+  const std::string pu = "http://127.0.0.1:" + std::to_string(FreePorts(1)[0]);
   const std::string data = dir + "/pitr.etcd";
   auto restore = [&](const std::vector<std::string>& target) {
     std::vector<std::string> args = {"snapshot", "restore", "--name", "pitr", "--initial-cluster", "pitr=" + pu,
@@ -114,21 +132,8 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("logged changes"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("equal to etcd's HashKV at revision "), std::string::npos) << r.err;
-  pid_t etcd = Spawn({"etcd", "--name", "pitr", "--data-dir", data, "--listen-client-urls", cu, "--advertise-client-urls",
-                      cu, "--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu, "--initial-cluster",
-                      "pitr=" + pu},
-                     dir + "/etcd.out", dir + "/etcd.err");
-  ASSERT_GT(etcd, 0);
-  bool up = PollUntil(std::chrono::seconds(30), [&] { return Revision(cu) > 0; }, std::chrono::milliseconds(100));
-  KV got;
-  int64_t rev = -1;
-  if (up) {
-    got = Parse(harness::Run({"etcdctl", "--endpoints", cu, "get", "", "--prefix"}).out);
-    rev = Revision(cu);
-  }
-  kill(etcd, SIGTERM);
-  Wait(etcd, std::chrono::seconds(30));
-  ASSERT_TRUE(up) << "the restored etcd did not serve";
+  auto [got, rev] = ServeAndRead(data, "pitr", dir);
+  ASSERT_GT(rev, 0) << "the restored etcd did not serve";
   EXPECT_EQ(rev, middle);
   EXPECT_EQ(got, want) << "key by key, at revision " << middle;
 
@@ -165,8 +170,7 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
         break;
       }
     }
-    auto forged = catalog::WriteSegment(**store, "db-etcd", "prod", victim->start_revision, victim->end_revision, events,
-                                        victim->finished_at, victim->hashkv);
+    auto forged = catalog::WriteSegment(**store, "db-etcd", *victim, events);
     ASSERT_TRUE(forged.ok());
     ASSERT_TRUE(catalog::ReadSegment(**store, *forged).ok()) << "the forged segment passes its own checks";
     r = restore({"--to-revision", std::to_string(last)});
@@ -174,8 +178,7 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
     EXPECT_NE(r.err.find("differs from the cluster: HashKV at revision " + std::to_string(last)), std::string::npos)
         << r.err;
     EXPECT_FALSE(fs::exists(data));
-    auto put_back = catalog::WriteSegment(**store, "db-etcd", "prod", victim->start_revision, victim->end_revision,
-                                          original, victim->finished_at, victim->hashkv);
+    auto put_back = catalog::WriteSegment(**store, "db-etcd", *victim, original);
     ASSERT_TRUE(put_back.ok());
   }
 
@@ -220,7 +223,7 @@ TEST(PitrTest, DaemonLogsChangesAndToTimeRestores) {
   kill(d, SIGTERM);
   ProcResult dr = Wait(d, std::chrono::seconds(60));
   EXPECT_EQ(dr.exit_code, 0) << dr.err;
-  EXPECT_NE(dr.err.find("change log: watching from revision"), std::string::npos) << dr.err;
+  EXPECT_NE(dr.err.find("change log: watching cluster "), std::string::npos) << dr.err;
 
   auto pu = "http://127.0.0.1:" + std::to_string(ports[1]);
   auto r = Lifeboat({"--config", dir + "/d.yaml", "snapshot", "restore", "--to-time", when, "--name", "p",
@@ -230,17 +233,8 @@ TEST(PitrTest, DaemonLogsChangesAndToTimeRestores) {
   auto j = ParseJson(r.out);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_GE(j["revision"].get<int64_t>(), last) << "the log had reached the last write before " << when;
-  const std::string cu = "http://127.0.0.1:" + std::to_string(ports[0]);
-  pid_t etcd = Spawn({"etcd", "--name", "p", "--data-dir", dir + "/p.etcd", "--listen-client-urls", cu,
-                      "--advertise-client-urls", cu, "--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu,
-                      "--initial-cluster", "p=" + pu},
-                     dir + "/etcd.out", dir + "/etcd.err");
-  bool up = PollUntil(std::chrono::seconds(30), [&] { return Revision(cu) > 0; }, std::chrono::milliseconds(100));
-  KV got = up ? Parse(harness::Run({"etcdctl", "--endpoints", cu, "get", "", "--prefix"}).out) : KV{};
-  int64_t rev = up ? Revision(cu) : -1;
-  kill(etcd, SIGTERM);
-  Wait(etcd, std::chrono::seconds(30));
-  ASSERT_TRUE(up);
+  auto [got, rev] = ServeAndRead(dir + "/p.etcd", "p", dir);
+  ASSERT_GT(rev, 0);
   EXPECT_EQ(got, Parse(c->Etcdctl({"get", "", "--prefix", "--rev=" + std::to_string(rev)}).out));
   EXPECT_EQ(got.count("d/29"), 1u);
 
@@ -304,6 +298,139 @@ TEST(PitrTest, CompactedGapMakesTheDaemonTakeAFullBackup) {
   auto segs = catalog::ListSegments(**store, "db-etcd", "prod");
   ASSERT_TRUE(segs.ok());
   EXPECT_EQ(segs->segments.front().start_revision, fresh + 1) << "the new log starts after the new backup";
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+// A whole-cluster restore makes a new cluster (a new id) under the same name, whose revisions
+// repeat the old history's. The change log of the new cluster starts after its own first backup,
+// not after the old log; segments of the two histories never share a name; a point-in-time
+// restore stays within one history (the newest backup's, or --source-cluster-id); prune drops
+// the old history's segments once no backup of it is kept.
+TEST(PitrTest, ARestoredClusterStartsANewHistoryUnderTheSameName) {
+  std::string dir = MakeTempDir("lb-pitr-h-");
+  const std::string store_url = "file://" + dir + "/store";
+  auto store = store::OpenStore(store_url);
+  ASSERT_TRUE(store.ok());
+  auto lb = [&](const EtcdCluster& c, std::vector<std::string> args) {
+    args.insert(args.end(), {"--endpoints", c.endpoints(), "--store", store_url, "--cluster-name", "prod"});
+    return Lifeboat(args);
+  };
+  // Logs `writes` puts of prefix/N to `c` from its newest backup on; returns {middle, last}.
+  auto log_writes = [&](const EtcdCluster& c, const std::string& prefix, uint64_t id, int64_t expect_start) {
+    etcd::ClientOptions co;
+    co.endpoints = {c.endpoint("m2")};
+    auto start = ops::ChangeLogStart(**store, "db-etcd", "prod", id);
+    EXPECT_TRUE(start.ok()) << start.status().ToString();
+    EXPECT_EQ(start.ok() ? *start : 0, expect_start);
+    ops::ChangeLogOptions o;
+    o.cluster_name = "prod";
+    o.flush_interval = std::chrono::milliseconds(200);
+    o.idle_flush = std::chrono::milliseconds(400);
+    o.hash_interval = std::chrono::milliseconds(1);
+    std::atomic<bool> stop{false};
+    Status logged;
+    std::thread logger([&] { logged = ops::RunChangeLog(co, **store, o, expect_start, id, stop, nullptr); });
+    int64_t middle = 0;
+    for (int i = 0; i < 30; ++i) {
+      EXPECT_TRUE(c.Etcdctl({"put", prefix + std::to_string(i % 12), "v" + std::to_string(i)}).ok());
+      if (i == 14) middle = Revision(c.endpoint("m1"));
+    }
+    const int64_t last = Revision(c.endpoint("m1"));
+    EXPECT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
+      auto l = catalog::ListSegments(**store, "db-etcd", "prod");
+      if (!l.ok()) return false;
+      for (const auto& s : l->segments) {
+        if (s.cluster_id == id && s.end_revision >= last) return true;
+      }
+      return false;
+    }, std::chrono::milliseconds(100)));
+    stop = true;
+    logger.join();
+    EXPECT_TRUE(logged.ok()) << logged.ToString();
+    return std::pair{middle, last};
+  };
+
+  // History A: a backup, then logged writes.
+  auto a = EtcdCluster::Start();
+  ASSERT_TRUE(a);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(a->Etcdctl({"put", "base/" + std::to_string(i), "a"}).ok());
+  auto ba = lb(*a, {"backup", "-w", "json"});
+  ASSERT_TRUE(ba.ok()) << ba.err;
+  const int64_t rev_a = ParseJson(ba.out)["revision"].get<int64_t>();
+  auto served_id = [](const EtcdCluster& c) {
+    etcd::ClientOptions co;
+    co.endpoints = {c.endpoint("m1")};
+    return ops::ServedClusterId(co);
+  };
+  auto id_a = served_id(*a);
+  ASSERT_TRUE(id_a.ok());
+  auto [mid_a, last_a] = log_writes(*a, "a/", *id_a, rev_a + 1);
+  const KV want_a = Parse(a->Etcdctl({"get", "", "--prefix", "--rev=" + std::to_string(mid_a)}).out);
+  ASSERT_TRUE(lb(*a, {"fetch", "latest", "-o", dir + "/a.db"}).ok());
+  a.reset();  // history A is gone: its cluster was lost
+
+  // History B: every member restored from A's backup (a new token, so a new cluster id).
+  EtcdCluster::Options ob;
+  ob.restore = dir + "/a.db";
+  auto b = EtcdCluster::Start(ob);
+  ASSERT_TRUE(b);
+  auto id_b = served_id(*b);
+  ASSERT_TRUE(id_b.ok());
+  ASSERT_NE(*id_b, *id_a);
+  EXPECT_EQ(ops::ChangeLogStart(**store, "db-etcd", "prod", *id_b).status().code(), Status::Code::kNotFound)
+      << "A's backups and log do not count for B";
+  auto bb = lb(*b, {"backup", "-w", "json"});
+  ASSERT_TRUE(bb.ok()) << bb.err;
+  const int64_t rev_b = ParseJson(bb.out)["revision"].get<int64_t>();
+  ASSERT_LT(rev_b, last_a) << "B's revisions repeat A's";
+  auto [mid_b, last_b] = log_writes(*b, "b/", *id_b, rev_b + 1);  // not last_a + 1
+  ASSERT_LE(mid_b, last_a);
+  const KV want_b = Parse(b->Etcdctl({"get", "", "--prefix", "--rev=" + std::to_string(mid_b)}).out);
+
+  auto l = catalog::ListSegments(**store, "db-etcd", "prod");
+  ASSERT_TRUE(l.ok());
+  std::set<std::string> keys;
+  int of_a = 0, of_b = 0;
+  for (const auto& s : l->segments) {
+    keys.insert(s.object_key);
+    of_a += s.cluster_id == *id_a;
+    of_b += s.cluster_id == *id_b;
+  }
+  EXPECT_EQ(keys.size(), l->segments.size());
+  EXPECT_EQ(of_a + of_b, static_cast<int>(l->segments.size()));
+  EXPECT_GT(of_a, 0);
+  EXPECT_GT(of_b, 0);
+
+  auto restore = [&](const std::string& data, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"snapshot", "restore", "--name", "p", "--initial-cluster", "p=http://127.0.0.1:1",
+                                     "--initial-advertise-peer-urls", "http://127.0.0.1:1", "--data-dir", data};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return lb(*b, args);
+  };
+  // Default: the newest backup's history, B.
+  auto r = restore(dir + "/pb.etcd", {"--to-revision", std::to_string(mid_b)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("equal to etcd's HashKV"), std::string::npos) << r.err;
+  auto [got_b, rb] = ServeAndRead(dir + "/pb.etcd", "p", dir);
+  EXPECT_EQ(rb, mid_b);
+  EXPECT_EQ(got_b, want_b);
+  // A's history, though its cluster is gone.
+  r = restore(dir + "/pa.etcd", {"--to-revision", std::to_string(mid_a), "--source-cluster-id", etcd::IdHex(*id_a)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("equal to etcd's HashKV"), std::string::npos) << r.err;
+  auto [got_a, ra] = ServeAndRead(dir + "/pa.etcd", "p", dir);
+  EXPECT_EQ(ra, mid_a);
+  EXPECT_EQ(got_a, want_a);
+  EXPECT_NE(got_a, got_b);
+  EXPECT_EQ(restore(dir + "/px.etcd", {"--to-revision", "5", "--source-cluster-id", "zz"}).exit_code, 2);
+
+  // Far in the future only the tier's newest backup (B's) stays: A's log goes with A's backup.
+  auto p = lb(*b, {"prune", "--now", "2099-01-01T00:00:00Z", "-w", "json"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  l = catalog::ListSegments(**store, "db-etcd", "prod");
+  ASSERT_TRUE(l.ok());
+  for (const auto& s : l->segments) EXPECT_EQ(s.cluster_id, *id_b) << s.object_key;
+  EXPECT_GT(l->segments.size(), 0u);
   if (!HasFailure()) fs::remove_all(dir);
 }
 

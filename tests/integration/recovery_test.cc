@@ -185,7 +185,7 @@ TEST(RestoreCluster, ToARevisionFromTheChangeLog) {
   lo.idle_flush = std::chrono::milliseconds(400);
   std::atomic<bool> stop{false};
   Status logged;
-  std::thread logger([&] { logged = ops::RunChangeLog(co, **store, lo, full + 1, stop, nullptr); });
+  std::thread logger([&] { logged = ops::RunChangeLog(co, **store, lo, full + 1, 0, stop, nullptr); });
   auto w = ClientTo(c->members()[0].client_url);
   ASSERT_NE(w, nullptr);
   int64_t middle = 0, last = 0;
