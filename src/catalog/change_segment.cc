@@ -57,9 +57,14 @@ Result<std::string> ReadAll(store::Store& store, const std::string& key, uint64_
 
 }  // namespace
 
-std::string EncodeEvents(const std::vector<ChangeEvent>& events) {
+std::string EncodeSegment(const SegmentData& data) {
   std::string out(kMagic, sizeof kMagic);
-  for (const auto& e : events) {
+  for (const auto& l : data.leases) {
+    out.push_back(2);
+    Put<int64_t>(&out, l.id);
+    Put<int64_t>(&out, l.ttl);
+  }
+  for (const auto& e : data.events) {
     out.push_back(e.is_delete ? 1 : 0);
     Put<int64_t>(&out, e.revision);
     Put<uint32_t>(&out, e.sub);
@@ -74,21 +79,31 @@ std::string EncodeEvents(const std::vector<ChangeEvent>& events) {
   return out;
 }
 
-Result<std::vector<ChangeEvent>> DecodeEvents(std::span<const uint8_t> data) {
-  if (data.size() < sizeof kMagic || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
+Result<SegmentData> DecodeSegment(std::span<const uint8_t> bytes) {
+  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     return Status::Corruption("not a lifeboat change segment (bad magic)");
   }
-  Cursor c(data.subspan(sizeof kMagic));
-  std::vector<ChangeEvent> out;
+  Cursor c(bytes.subspan(sizeof kMagic));
+  SegmentData out;
   while (!c.done()) {
-    ChangeEvent e;
     uint8_t type = 0;
-    if (!c.Get(&type) || type > 1 || !c.Get(&e.revision) || !c.Get(&e.sub) || !c.Bytes(&e.key) || !c.Bytes(&e.value) ||
+    bool ok = c.Get(&type);
+    if (ok && type == 2) {
+      LeaseGrant l;
+      ok = c.Get(&l.id) && c.Get(&l.ttl);
+      if (ok) {
+        out.leases.push_back(l);
+        continue;
+      }
+    }
+    ChangeEvent e;
+    if (!ok || type > 1 || !c.Get(&e.revision) || !c.Get(&e.sub) || !c.Bytes(&e.key) || !c.Bytes(&e.value) ||
         !c.Get(&e.create_revision) || !c.Get(&e.version) || !c.Get(&e.lease)) {
-      return Status::Corruption(fmt::format("change segment record {} is cut short or damaged", out.size()));
+      return Status::Corruption(
+          fmt::format("change segment record {} is cut short or damaged", out.events.size() + out.leases.size()));
     }
     e.is_delete = type == 1;
-    out.push_back(std::move(e));
+    out.events.push_back(std::move(e));
   }
   return out;
 }
@@ -168,11 +183,11 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
 }
 
 Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, SegmentManifest m,
-                                     const std::vector<ChangeEvent>& events) {
+                                     const SegmentData& data) {
   m.format_version = 1;
   m.object_key = SegmentKey(prefix, m.cluster_name, m.start_revision, m.end_revision, m.cluster_id);
-  m.count = events.size();
-  std::string body = EncodeEvents(events);
+  m.count = data.events.size();
+  std::string body = EncodeSegment(data);
   m.size = body.size();
   Sha256 h;
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
@@ -214,7 +229,7 @@ Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix
   return out;
 }
 
-Result<std::vector<ChangeEvent>> ReadSegment(store::Store& store, const SegmentManifest& m) {
+Result<SegmentData> ReadSegment(store::Store& store, const SegmentManifest& m) {
   LB_ASSIGN_OR_RETURN(std::string body, ReadAll(store, m.object_key, m.size));
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
   Sha256 h;
@@ -222,11 +237,11 @@ Result<std::vector<ChangeEvent>> ReadSegment(store::Store& store, const SegmentM
   if (body.size() != m.size || HexEncode(h.Finish()) != m.sha256) {
     return Status::Corruption("change segment " + m.object_key + " does not match its manifest (size or SHA-256)");
   }
-  auto events = DecodeEvents(bytes);
-  if (!events.ok()) return events.status().Annotate(m.object_key);
+  auto data = DecodeSegment(bytes);
+  if (!data.ok()) return data.status().Annotate(m.object_key);
   int64_t last_rev = 0;
   uint32_t last_sub = 0;
-  for (const auto& e : *events) {
+  for (const auto& e : data->events) {
     bool ordered = e.revision > last_rev || (e.revision == last_rev && e.sub > last_sub);
     if (e.revision < m.start_revision || e.revision > m.end_revision || (last_rev != 0 && !ordered)) {
       return Status::Corruption(fmt::format("change segment {}: event at revision {} is outside {}..{} or out of order",
@@ -235,11 +250,11 @@ Result<std::vector<ChangeEvent>> ReadSegment(store::Store& store, const SegmentM
     last_rev = e.revision;
     last_sub = e.sub;
   }
-  if (events->size() != m.count) {
+  if (data->events.size() != m.count) {
     return Status::Corruption(fmt::format("change segment {} holds {} events, its manifest says {}", m.object_key,
-                                          events->size(), m.count));
+                                          data->events.size(), m.count));
   }
-  return events;
+  return data;
 }
 
 }  // namespace lifeboat::catalog

@@ -6,9 +6,10 @@
 //   <same>.seg.json                                            SegmentManifest, written after it
 // A manifest may carry the member's HashKV at the segment's end revision (a checkpoint): what
 // point-in-time restore compares its result with (snapshot/hashkv.h).
-// Event encoding (little-endian): "LBCHG001", then per event: u8 type (0 put, 1 delete),
+// Encoding (little-endian): "LBCHG001", then records. A change: u8 type (0 put, 1 delete),
 // i64 main revision, u32 sub revision, u32 key length, key, u32 value length, value,
-// i64 create revision, i64 version, i64 lease. A delete has only the key.
+// i64 create revision, i64 version, i64 lease (a delete has only the key). A lease: u8 type 2,
+// i64 lease id, i64 granted TTL. Leases come first, then the changes in revision order.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,14 @@ namespace lifeboat::catalog {
 // One logged change: exactly what a point-in-time restore replays (snapshot/restore.h), with
 // `revision` the main revision and `sub` its position within it (a transaction changes several keys).
 using ChangeEvent = snapshot::MvccChange;
+// A lease that logged changes are attached to, as granted (the watch does not report grants).
+using LeaseGrant = snapshot::LeaseGrant;
+
+// What one segment holds.
+struct SegmentData {
+  std::vector<ChangeEvent> events;
+  std::vector<LeaseGrant> leases;
+};
 
 // etcd's HashKV as the watched member answered it at `revision`, with its compact revision then.
 struct SegmentHash {
@@ -51,9 +60,9 @@ struct SegmentManifest {
   std::optional<SegmentHash> hashkv;  // absent when none was taken
 };
 
-std::string EncodeEvents(const std::vector<ChangeEvent>& events);
+std::string EncodeSegment(const SegmentData& data);
 // Corruption for a bad magic or a record cut short.
-Result<std::vector<ChangeEvent>> DecodeEvents(std::span<const uint8_t> data);
+Result<SegmentData> DecodeSegment(std::span<const uint8_t> bytes);
 
 std::string SegmentFolder(std::string_view prefix, std::string_view cluster);
 // With a cluster id the key ends "-<id:016x>.seg", so that two histories never share a name.
@@ -67,7 +76,7 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view json);
 // Writes the segment, then its manifest (so a listed segment is whole). `m` gives the cluster
 // name and id, the revision range, finished_at and the checkpoint; the rest is filled in.
 Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, SegmentManifest m,
-                                     const std::vector<ChangeEvent>& events);
+                                     const SegmentData& data);
 
 // True when a segment or backup of cluster id `a` continues the history of id `b`: equal ids,
 // or one of them unrecorded (0).
@@ -82,6 +91,6 @@ Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix
 
 // Reads one segment, checks its size and SHA-256 against the manifest and that every event lies
 // in [start, end] in order; Corruption naming the segment otherwise.
-Result<std::vector<ChangeEvent>> ReadSegment(store::Store& store, const SegmentManifest& m);
+Result<SegmentData> ReadSegment(store::Store& store, const SegmentManifest& m);
 
 }  // namespace lifeboat::catalog

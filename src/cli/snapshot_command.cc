@@ -161,8 +161,9 @@ void RunRestore(Context& ctx, RestoreArgs& a) {
     if (!store.ok()) return ctx.Fail(store.status());
     auto p = ops::RestoreToPoint(**store, po, a.o);
     if (!p.ok()) return ctx.Fail(p.status());
-    std::cerr << fmt::format("lifeboat: {} (revision {}) + {} logged changes from {} segments -> revision {}, {}\n",
-                             p->backup_key, p->backup_revision, p->changes, p->segments, p->target_revision,
+    std::cerr << fmt::format("lifeboat: {} (revision {}) + {} logged changes from {} segments{} -> revision {}, {}\n",
+                             p->backup_key, p->backup_revision, p->changes, p->segments,
+                             p->leases ? fmt::format(" + {} leases", p->leases) : "", p->target_revision,
                              ops::DescribeCheck(*p));
     a.o.snapshot_path = p->backup_key;
     r = p->restore;

@@ -383,6 +383,16 @@ Result<int64_t> Client::Put(const std::string& key, const std::string& value) {
   return resp.header().revision();
 }
 
+Result<LeaseTtl> Client::LeaseTimeToLive(int64_t id) {
+  pb::LeaseTimeToLiveRequest req;
+  req.set_id(id);
+  pb::LeaseTimeToLiveResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("lease timetolive", [&](grpc::ClientContext& ctx) {
+    return impl_->lease->LeaseTimeToLive(&ctx, req, &resp);
+  }));
+  return LeaseTtl{resp.id(), resp.ttl(), resp.grantedttl()};
+}
+
 Result<bool> Client::CreateIfAbsent(const std::string& key, const std::string& value, std::chrono::seconds ttl) {
   pb::LeaseGrantRequest lreq;
   lreq.set_ttl(ttl.count());

@@ -49,6 +49,7 @@ class Client {
   // member's local state instead of going through the leader.
   Result<int64_t> Count(const std::string& key, const std::string& range_end, int64_t revision,
                         bool serializable);
+  Result<LeaseTtl> LeaseTimeToLive(int64_t id);
   // Returns the revision of the put.
   Result<int64_t> Put(const std::string& key, const std::string& value);
   // Creates `key` = `value` only if the key does not exist, attached to a new lease of `ttl`

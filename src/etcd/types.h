@@ -35,6 +35,12 @@ struct MemberStatus {
   bool is_learner = false;
 };
 
+// A lease as LeaseTimeToLive reports it: ttl is the remaining seconds, -1 when the lease does
+// not exist (expired or revoked); granted_ttl is what it was granted (or last renewed) with.
+struct LeaseTtl {
+  int64_t id = 0, ttl = -1, granted_ttl = 0;
+};
+
 struct KvHash {
   Header header;
   uint32_t hash = 0;

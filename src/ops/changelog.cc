@@ -1,6 +1,7 @@
 #include "ops/changelog.h"
 
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -80,7 +81,9 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
   }
 
   using Clock = std::chrono::steady_clock;
-  std::vector<catalog::ChangeEvent> buffer;
+  catalog::SegmentData buffer;
+  // Leases whose grant is already logged (or that no longer exist): one LeaseTimeToLive each.
+  std::unordered_set<int64_t> known_leases;
   uint64_t buffered_bytes = 0;
   int64_t seg_start = start_revision;  // the next segment's first revision
   int64_t reached = start_revision - 1;
@@ -110,7 +113,7 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
     LB_ASSIGN_OR_RETURN(auto m, catalog::WriteSegment(store, o.prefix, seg, buffer));
     if (on_segment) on_segment(m);
     seg_start = reached + 1;
-    buffer.clear();
+    buffer = {};
     buffered_bytes = 0;
     last_flush = Clock::now();
     return Status::OK();
@@ -135,9 +138,18 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
         ce.version = e.kv.version;
         ce.lease = e.kv.lease;
       }
-      if (buffer.empty()) oldest = Clock::now();
+      if (ce.lease != 0 && !known_leases.count(ce.lease)) {
+        // The watch does not report lease grants, and a lease granted after the full backup is
+        // not in it: log the grant, so a point-in-time restore can attach the key again.
+        auto l = conn->LeaseTimeToLive(ce.lease);
+        if (l.ok()) {
+          known_leases.insert(ce.lease);
+          if (l->ttl >= 0) buffer.leases.push_back({ce.lease, l->granted_ttl});
+        }
+      }
+      if (buffer.events.empty()) oldest = Clock::now();
       buffered_bytes += ce.key.size() + ce.value.size() + 41;
-      buffer.push_back(std::move(ce));
+      buffer.events.push_back(std::move(ce));
       reached = std::max(reached, e.kv.mod_revision);
     }
     // A batch without events is a progress notification, which etcd sends only to a watcher
@@ -145,8 +157,8 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
     // batch with events is the store's revision even while older events are still to come.
     if (b.events.empty()) reached = std::max(reached, b.header_revision);
     auto now = Clock::now();
-    bool due = (!buffer.empty() && now - oldest >= o.flush_interval) || buffered_bytes >= o.max_segment_bytes ||
-               (buffer.empty() && reached >= seg_start && now - last_flush >= o.idle_flush);
+    bool due = (!buffer.events.empty() && now - oldest >= o.flush_interval) || buffered_bytes >= o.max_segment_bytes ||
+               (buffer.events.empty() && reached >= seg_start && now - last_flush >= o.idle_flush);
     if (due) LB_RETURN_IF_ERROR(flush());
     return !stop.load();
   });

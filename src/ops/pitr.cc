@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -128,14 +130,25 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     r.backup_revision = st.current_revision;
     LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
     int64_t applied = r.backup_revision;  // segments of two loggers may overlap: each change once
+    std::map<int64_t, int64_t> granted;  // lease id -> TTL, of leases the log recorded
     for (const auto& s : segments) {
-      LB_ASSIGN_OR_RETURN(auto events, catalog::ReadSegment(store, s));
+      LB_ASSIGN_OR_RETURN(auto data, catalog::ReadSegment(store, s));
       const int64_t from = applied;
       applied = std::max(applied, s.end_revision);
-      for (auto& e : events) {
+      for (auto& e : data.events) {
         if (e.revision > from && e.revision <= r.target_revision) restore.replay.push_back(std::move(e));
       }
+      for (const auto& l : data.leases) granted[l.id] = l.ttl;
     }
+    // Only the leases that replayed keys are attached to: others may have been granted after R.
+    std::set<int64_t> used;
+    for (const auto& e : restore.replay) {
+      if (!e.is_delete && e.lease != 0) used.insert(e.lease);
+    }
+    for (const auto& [id, ttl] : granted) {
+      if (used.count(id)) restore.leases.push_back({id, ttl});
+    }
+    r.leases = restore.leases.size();
     r.segments = segments.size();
     r.changes = restore.replay.size();
     restore.snapshot_path = snap;

@@ -6,8 +6,8 @@
 // Corruption, and no data dir left, when etcd's hash and the result's differ.
 // --to-time resolves to the end revision of the last segment finished at or before the time:
 // etcd does not time-stamp revisions, so the resolution is the flush interval (about 1 s).
-// Leases: keys keep the lease id they were written with; a lease granted after the full backup
-// is not in it, so etcd restores such keys without a lease (it logs "failed to attach a lease").
+// Leases: keys keep the lease id they were written with; a lease granted after the full backup is
+// recreated from the grant the change log recorded (its TTL restarts, as after any restore).
 #pragma once
 
 #include <chrono>
@@ -44,6 +44,7 @@ struct PitrResult {
   int64_t target_revision = 0;
   uint64_t cluster_id = 0;  // the history used (0: only backups that recorded none)
   size_t segments = 0, changes = 0;
+  size_t leases = 0;  // granted after the backup, recreated for replayed keys
   // The newest HashKV checkpoint of the log at or before the target that the result was found
   // equal to (snapshot/hashkv.h); 0 when the covering segments carry none.
   int64_t hash_checked_revision = 0;

@@ -281,6 +281,12 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
     }
     replayed_to = c.revision;
   }
+  for (const auto& l : o.leases) {
+    std::string pb;  // leasepb.Lease {ID = 1, TTL = 2}, as etcd's lessor persists it
+    proto::AppendVarintField(&pb, 1, static_cast<uint64_t>(l.id));
+    if (l.ttl) proto::AppendVarintField(&pb, 2, static_cast<uint64_t>(l.ttl));
+    edits["lease"].puts[BigEndian64(static_cast<uint64_t>(l.id))] = pb;
+  }
 
   // 3. Build the data dir in a temp dir next to the target.
   TempDirs temps;

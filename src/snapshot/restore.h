@@ -24,6 +24,14 @@ struct MvccChange {
   bool operator==(const MvccChange&) const = default;
 };
 
+// A lease to create in the restored db's `lease` bucket (etcd's leasepb.Lease: id, granted TTL),
+// for replayed keys attached to a lease granted after the snapshot. etcd restarts every lease's
+// countdown from its TTL when it starts, as it does after any restore.
+struct LeaseGrant {
+  int64_t id = 0, ttl = 0;
+  bool operator==(const LeaseGrant&) const = default;
+};
+
 struct RestoreOptions {
   std::string snapshot_path;
   std::string name = "default";
@@ -38,6 +46,7 @@ struct RestoreOptions {
   // Changes after the snapshot's revision, in (revision, sub) order, all above the snapshot's
   // last revision (the caller filters); etcd resumes at the last one. Not with bump_revision.
   std::vector<MvccChange> replay;
+  std::vector<LeaseGrant> leases;  // written over any lease of the same id in the snapshot
 };
 
 struct RestoreResult {

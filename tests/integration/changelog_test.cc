@@ -92,7 +92,7 @@ TEST(ChangeLogTest, SegmentsReplayToEtcdsOwnHistory) {
     next = m.end_revision + 1;
     auto events = catalog::ReadSegment(**store, m);
     ASSERT_TRUE(events.ok()) << events.status().ToString();
-    all.insert(all.end(), events->begin(), events->end());
+    all.insert(all.end(), events->events.begin(), events->events.end());
   }
   EXPECT_GE(next - 1, final_rev);
   auto replay = [&](int64_t upto) {
@@ -111,7 +111,7 @@ TEST(ChangeLogTest, SegmentsReplayToEtcdsOwnHistory) {
   auto& m0 = listing->segments.front();
   auto w = (*store)->Create(m0.object_key);
   ASSERT_TRUE(w.ok());
-  std::string junk = catalog::EncodeEvents({});
+  std::string junk = catalog::EncodeSegment({});
   ASSERT_TRUE((*w)->Append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(junk.data()), junk.size())).ok());
   ASSERT_TRUE((*w)->Commit().ok());
   EXPECT_EQ(catalog::ReadSegment(**store, m0).status().code(), Status::Code::kCorruption);

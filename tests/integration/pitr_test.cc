@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -47,7 +48,9 @@ int64_t Revision(const std::string& endpoint) {
 
 // Starts a real single-member etcd on a restored data dir, reads every key and the revision,
 // stops it. Empty result and revision -1 when it does not serve.
-std::pair<KV, int64_t> ServeAndRead(const std::string& data, const std::string& name, const std::string& log_dir) {
+// `while_up` runs against its client URL before it stops.
+std::pair<KV, int64_t> ServeAndRead(const std::string& data, const std::string& name, const std::string& log_dir,
+                                    const std::function<void(const std::string&)>& while_up = nullptr) {
   auto ports = FreePorts(2);
   const std::string cu = "http://127.0.0.1:" + std::to_string(ports[0]);
   const std::string pu = "http://127.0.0.1:" + std::to_string(ports[1]);
@@ -59,6 +62,7 @@ std::pair<KV, int64_t> ServeAndRead(const std::string& data, const std::string& 
   bool up = PollUntil(std::chrono::seconds(30), [&] { return Revision(cu) > 0; }, std::chrono::milliseconds(100));
   std::pair<KV, int64_t> out{{}, -1};
   if (up) out = {Parse(harness::Run({"etcdctl", "--endpoints", cu, "get", "", "--prefix"}).out), Revision(cu)};
+  if (up && while_up) while_up(cu);
   kill(etcd, SIGTERM);
   Wait(etcd, std::chrono::seconds(30));
   return out;
@@ -93,8 +97,15 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   std::thread logger([&] { logged = ops::RunChangeLog(co, **store, o, full + 1, 0, stop, nullptr); });
 
   int64_t middle = 0;
+  std::string lease;  // granted after the full backup: only the change log knows it
   for (int i = 0; i < 80; ++i) {
     ASSERT_TRUE(c->Etcdctl({"put", "k/" + std::to_string(i % 50), "v" + std::to_string(i)}).ok());
+    if (i == 10) {
+      ProcResult g = c->Etcdctl({"lease", "grant", "600"});  // "lease <hex> granted with TTL(600s)"
+      ASSERT_TRUE(g.ok()) << g.err;
+      lease = g.out.substr(6, g.out.find(' ', 6) - 6);
+      ASSERT_TRUE(c->Etcdctl({"put", "leased/k", "on a lease", "--lease=" + lease}).ok());
+    }
     if (i % 7 == 0) {
       ASSERT_TRUE(c->Etcdctl({"del", "k/" + std::to_string(i / 2)}).ok());
     }
@@ -132,8 +143,15 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("logged changes"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("equal to etcd's HashKV at revision "), std::string::npos) << r.err;
-  auto [got, rev] = ServeAndRead(data, "pitr", dir);
+  std::string lease_ttl;
+  auto [got, rev] = ServeAndRead(data, "pitr", dir, [&](const std::string& cu) {
+    lease_ttl = harness::Run({"etcdctl", "--endpoints", cu, "lease", "timetolive", lease, "--keys"}).out;
+  });
   ASSERT_GT(rev, 0) << "the restored etcd did not serve";
+  // The key is attached to its lease again, with the TTL it was granted.
+  EXPECT_NE(lease_ttl.find("granted with TTL(600s)"), std::string::npos) << lease_ttl;
+  EXPECT_NE(lease_ttl.find("leased/k"), std::string::npos) << lease_ttl;
+  EXPECT_EQ(got.count("leased/k"), 1u);
   EXPECT_EQ(rev, middle);
   EXPECT_EQ(got, want) << "key by key, at revision " << middle;
 
@@ -152,25 +170,26 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   // every segment check passes, and the result differs from etcd's hash. Refused; no data dir.
   {
     const catalog::SegmentManifest* victim = nullptr;
-    std::vector<catalog::ChangeEvent> events;
+    catalog::SegmentData content;
     for (const auto& seg : l->segments) {
-      auto ev = catalog::ReadSegment(**store, seg);
-      ASSERT_TRUE(ev.ok());
-      if (seg.start_revision > full + 1 && std::any_of(ev->begin(), ev->end(), [](auto& e) { return !e.is_delete; })) {
+      auto d = catalog::ReadSegment(**store, seg);
+      ASSERT_TRUE(d.ok());
+      auto& ev = d->events;
+      if (seg.start_revision > full + 1 && std::any_of(ev.begin(), ev.end(), [](auto& e) { return !e.is_delete; })) {
         victim = &seg;
-        events = *ev;
+        content = *d;
         break;
       }
     }
     ASSERT_NE(victim, nullptr);
-    const std::vector<catalog::ChangeEvent> original = events;
-    for (auto& e : events) {
+    const catalog::SegmentData original = content;
+    for (auto& e : content.events) {
       if (!e.is_delete) {
         e.value = "forged";
         break;
       }
     }
-    auto forged = catalog::WriteSegment(**store, "db-etcd", *victim, events);
+    auto forged = catalog::WriteSegment(**store, "db-etcd", *victim, content);
     ASSERT_TRUE(forged.ok());
     ASSERT_TRUE(catalog::ReadSegment(**store, *forged).ok()) << "the forged segment passes its own checks";
     r = restore({"--to-revision", std::to_string(last)});

@@ -6,8 +6,10 @@
 namespace lifeboat::catalog {
 namespace {
 
-std::vector<ChangeEvent> Sample() {
-  std::vector<ChangeEvent> ev;
+SegmentData Sample() {
+  SegmentData data;
+  data.leases = {{0x694d7c1b2f5a0001, 60}, {7, 3600}};
+  std::vector<ChangeEvent>& ev = data.events;
   ChangeEvent put;
   put.revision = 42;
   put.key = "a/key";
@@ -25,25 +27,28 @@ std::vector<ChangeEvent> Sample() {
   del.revision = 43;
   del.key = "a/key";
   ev.push_back(del);
-  return ev;
+  return data;
 }
 
 TEST(ChangeSegmentTest, RoundTripAndDamage) {
-  std::string enc = EncodeEvents(Sample());
+  std::string enc = EncodeSegment(Sample());
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(enc.data()), enc.size());
-  auto dec = DecodeEvents(bytes);
+  auto dec = DecodeSegment(bytes);
   ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-  EXPECT_EQ(*dec, Sample());
-  ASSERT_TRUE(DecodeEvents(std::span<const uint8_t>(bytes.data(), 8)).ok()) << "no events is valid";
+  EXPECT_EQ(dec->events, Sample().events);
+  EXPECT_EQ(dec->leases, Sample().leases);
+  auto empty = DecodeSegment(std::span<const uint8_t>(bytes.data(), 8));
+  ASSERT_TRUE(empty.ok()) << "no records is valid";
+  EXPECT_TRUE(empty->events.empty() && empty->leases.empty());
   for (size_t cut = 9; cut < enc.size(); cut += 7) {
-    EXPECT_EQ(DecodeEvents(bytes.first(cut)).status().code(), Status::Code::kCorruption) << cut;
+    EXPECT_EQ(DecodeSegment(bytes.first(cut)).status().code(), Status::Code::kCorruption) << cut;
   }
   std::string bad = enc;
   bad[0] = 'X';
-  EXPECT_FALSE(DecodeEvents(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bad.data()), bad.size())).ok());
+  EXPECT_FALSE(DecodeSegment(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bad.data()), bad.size())).ok());
   bad = enc;
-  bad[8] = 7;  // an unknown event type
-  EXPECT_FALSE(DecodeEvents(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bad.data()), bad.size())).ok());
+  bad[8] = 7;  // an unknown record type
+  EXPECT_FALSE(DecodeSegment(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bad.data()), bad.size())).ok());
 }
 
 TEST(ChangeSegmentTest, KeysSortByRevisionAndManifestsRoundTrip) {
