@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "catalog/manifest.h"
 #include "snapshot/restore.h"
 #include "store/store.h"
 
@@ -37,14 +38,8 @@ struct SegmentData {
   std::vector<LeaseGrant> leases;
 };
 
-// etcd's HashKV as the watched member answered it at `revision`, with its compact revision then.
-struct SegmentHash {
-  int64_t revision = 0;
-  uint32_t hash = 0;
-  int64_t compact_revision = 0;
-  uint64_t member_id = 0;
-  bool operator==(const SegmentHash&) const = default;
-};
+// etcd's HashKV as the watched member answered it at a segment end (catalog/manifest.h).
+using SegmentHash = KvHashRecord;
 
 struct SegmentManifest {
   int format_version = 1;

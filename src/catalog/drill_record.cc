@@ -38,7 +38,8 @@ std::string ToJson(const DrillRecord& r) {
                       {"expected_keys", r.expected_keys},
                       {"revision", r.revision},
                       {"keys", r.keys},
-                      {"etcd_version", r.etcd_version}};
+                      {"etcd_version", r.etcd_version},
+                      {"hashkv_revision", r.hashkv_revision}};
   return j.dump(2);
 }
 
@@ -56,6 +57,7 @@ Result<DrillRecord> ParseDrillRecord(std::string_view text) {
     r.revision = j.at("revision").get<int64_t>();
     r.keys = j.at("keys").get<int64_t>();
     r.etcd_version = j.at("etcd_version").get<std::string>();
+    r.hashkv_revision = j.value("hashkv_revision", int64_t{0});  // absent in older records
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(std::string("drill record: ") + e.what());
   }

@@ -26,6 +26,9 @@ struct DrillRecord {
   int64_t revision = 0;    // as the restored etcd answered
   int64_t keys = 0;
   std::string etcd_version;
+  // The revision at which the restored etcd's HashKV was found equal to the source member's
+  // (manifest source_hashkv); 0 when the manifest has none.
+  int64_t hashkv_revision = 0;
 };
 
 // "x.db" -> "x.drill.json".

@@ -51,6 +51,14 @@ Json Build(const Manifest& m) {
     j["object_size"] = m.object_size;
     j["object_sha256"] = m.object_sha256;
   }
+  if (m.source_hashkv) {
+    Json h;
+    h["revision"] = m.source_hashkv->revision;
+    h["hash"] = m.source_hashkv->hash;
+    h["compact_revision"] = m.source_hashkv->compact_revision;
+    h["member_id"] = HexId(m.source_hashkv->member_id);
+    j["source_hashkv"] = h;
+  }
   return j;
 }
 
@@ -192,6 +200,20 @@ Result<Manifest> ParseManifest(std::string_view json) {
     r.Sha256Hex("object_sha256", &m.object_sha256);
   }
   LB_RETURN_IF_ERROR(r.status());
+  if (auto it = j.find("source_hashkv"); it != j.end()) {
+    if (!it->is_object()) return Status::Corruption(fmt::format("manifest field \"source_hashkv\" is not an object {}", kFix));
+    FieldReader h(*it);
+    KvHashRecord rec;
+    uint64_t hash = 0;
+    h.Int("revision", &rec.revision);
+    h.Uint("hash", &hash);
+    h.Int("compact_revision", &rec.compact_revision);
+    h.Id("member_id", &rec.member_id);
+    LB_RETURN_IF_ERROR(h.status().Annotate("source_hashkv"));
+    if (hash > UINT32_MAX) return Status::Corruption(fmt::format("manifest source_hashkv.hash is not 32 bits {}", kFix));
+    rec.hash = static_cast<uint32_t>(hash);
+    m.source_hashkv = rec;
+  }
   if (m.encryption != "none" && m.encryption != "aes-256-gcm") {
     return Status::Corruption(fmt::format("manifest encryption \"{}\" is not known to this lifeboat (upgrade lifeboat)",
                                           m.encryption));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,16 @@ namespace lifeboat::catalog {
 
 // 1: the object is the snapshot file. 2: it may be encoded (`compression`); written only then.
 inline constexpr int kManifestFormatVersion = 2;
+
+// etcd's HashKV as a member answered it at `revision`, with its compact revision then: what a
+// file's native HashKV (snapshot/hashkv.h) is compared with.
+struct KvHashRecord {
+  int64_t revision = 0;
+  uint32_t hash = 0;
+  int64_t compact_revision = 0;
+  uint64_t member_id = 0;
+  bool operator==(const KvHashRecord&) const = default;
+};
 
 struct Manifest {
   int format_version = 1;  // 2 only when the object is encoded (older lifeboats then refuse it)
@@ -46,6 +57,9 @@ struct Manifest {
   std::string key_id;               // the encryption key's id; the key itself is never stored
   uint64_t object_size = 0;
   std::string object_sha256;
+  // The source member's HashKV at `revision`, asked while the snapshot streamed; absent when it
+  // could not be had. JSON "source_hashkv", optional in every format.
+  std::optional<KvHashRecord> source_hashkv;
 
   // What the store holds: the object fields in format 2, the snapshot's own in format 1.
   uint64_t stored_size() const { return format_version >= 2 ? object_size : size; }

@@ -73,6 +73,9 @@ void RunVerify(Context& ctx, const VerifyArgs& a) {
     what = entry->manifest.object_key;
     opts.manifest_revision = entry->manifest.revision;
     opts.manifest_db_sha256 = entry->manifest.db_sha256;
+    if (const auto& h = entry->manifest.source_hashkv) {
+      opts.source_hashkv = snapshot::ExpectedKvHash{h->revision, h->hash, h->compact_revision};
+    }
   }
   snapshot::VerifyReport report;
   Status st = snapshot::VerifySnapshotFile(path, opts, &report);
@@ -86,16 +89,20 @@ void RunVerify(Context& ctx, const VerifyArgs& a) {
     j["totalKey"] = report.status.total_keys;
     j["liveKeys"] = report.status.live_keys;
     if (opts.manifest_revision) j["manifestRevision"] = *opts.manifest_revision;
+    j["sourceHashKVChecked"] = report.hashkv_checked;
     std::cout << j.dump() << "\n";
     if (!st.ok()) ctx.exit_code = st.ExitCode();
     return;
   }
   if (!st.ok()) return ctx.Fail(st.Annotate("verify " + what + " FAILED"));
-  std::cout << fmt::format("{}: OK ({}{} pages checked, revision {}{}, {} live keys, hash {:x})\n", what,
+  std::cout << fmt::format("{}: OK ({}{} pages checked, revision {}{}, {} live keys, hash {:x}{})\n", what,
                            report.trailer_checked ? "SHA-256 trailer matches, " : "no trailer, ",
                            report.status.pages_reachable, report.status.current_revision,
                            opts.manifest_revision ? fmt::format(" (manifest {})", *opts.manifest_revision) : "",
-                           report.status.live_keys, report.status.hash);
+                           report.status.live_keys, report.status.hash,
+                           report.hashkv_checked ? fmt::format(", HashKV at revision {} equal to the source member's",
+                                                               opts.source_hashkv->revision)
+                                                 : "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "base/sha256.h"
@@ -32,6 +33,36 @@ struct Copy {
   Status status;
 };
 
+// The source member's HashKV at the manifest's revision, asked on a connection of its own while
+// the snapshot streams (both only read the member's db), so that verify and drills can compare
+// the file with what the member held. Best effort: a failure leaves it out. Always joined (a
+// thread left running in gRPC at exit is not safe); HashKV's own deadline bounds the wait.
+class SourceHash {
+ public:
+  SourceHash(std::string endpoint, etcd::ClientOptions client, int64_t revision)
+      : thread_([this, endpoint = std::move(endpoint), client = std::move(client), revision] {
+          auto c = etcd::Client::Connect(endpoint, client);
+          if (!c.ok()) return;
+          if (auto h = (*c)->HashKV(revision); h.ok()) {
+            rec_ = catalog::KvHashRecord{revision, h->hash, h->compact_revision, h->header.member_id};
+          }
+        }) {}
+  ~SourceHash() {
+    if (thread_.joinable()) thread_.join();
+  }
+  SourceHash(const SourceHash&) = delete;
+  SourceHash& operator=(const SourceHash&) = delete;
+
+  std::optional<catalog::KvHashRecord> Get() {
+    if (thread_.joinable()) thread_.join();
+    return rec_;
+  }
+
+ private:
+  std::optional<catalog::KvHashRecord> rec_;  // written by the thread, read after the join
+  std::thread thread_;
+};
+
 }  // namespace
 
 Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
@@ -51,6 +82,8 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   // A connection of its own to exactly the chosen member: the snapshot must come from it.
   LB_ASSIGN_OR_RETURN(auto conn, etcd::Client::Connect(src.endpoint, client));
   LB_ASSIGN_OR_RETURN(etcd::MemberStatus before, conn->Status());
+
+  SourceHash source_hash(src.endpoint, client, before.header.revision);
 
   auto started = std::chrono::system_clock::now();
   std::string cluster = options.cluster_name.empty() ? etcd::IdHex(before.header.cluster_id) : options.cluster_name;
@@ -172,6 +205,8 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
     base.object_size = object_size;
     base.object_sha256 = HexEncode(object_hash.Finish());
   }
+
+  base.source_hashkv = source_hash.Get();
 
   BackupResult result;
   result.seconds = seconds;

@@ -13,6 +13,7 @@
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "etcd/client.h"
+#include "snapshot/hashkv.h"
 #include "snapshot/restore.h"
 #include "snapshot/snapshot.h"
 
@@ -131,6 +132,7 @@ class Drill {
           LB_ASSIGN_OR_RETURN(auto again, (*client)->Status());
           rec_.revision = again.header.revision;
           rec_.etcd_version = again.version;
+          LB_RETURN_IF_ERROR(CompareWithSource(**client, snap));
           break;
         }
         last = ms.ok() ? "no leader yet" : ms.status().message();
@@ -153,6 +155,32 @@ class Drill {
       return Status::Corruption(fmt::format("the restored etcd serves revision {}, below the manifest's {}",
                                             rec_.revision, manifest_.revision));
     }
+    return Status::OK();
+  }
+
+  // The restored etcd's own HashKV against the one the source member gave when the backup was
+  // taken: the drill then proves the restore serves the member's data byte for byte, not only
+  // the same revision and key count. When the member had compacted further by then, the file is
+  // hashed natively under that compaction instead (a member hashes by its own compact revision).
+  Status CompareWithSource(etcd::Client& client, const std::string& snap) {
+    const auto& want = manifest_.source_hashkv;
+    if (!want) return Status::OK();
+    LB_ASSIGN_OR_RETURN(auto got, client.HashKV(want->revision));
+    uint32_t hash = got.hash;
+    std::string who = "the restored etcd";
+    if (got.compact_revision != want->compact_revision) {
+      LB_ASSIGN_OR_RETURN(auto file, snapshot::OpenSnapshot(snap, false));
+      LB_ASSIGN_OR_RETURN(auto native, snapshot::ComputeHashKV(*file.db, want->revision, want->compact_revision));
+      hash = native.hash;
+      who = "the snapshot";
+    }
+    if (hash != want->hash) {
+      return Status::Corruption(fmt::format("{}'s HashKV at revision {} is {}, the source member reported {} when the "
+                                            "backup was taken",
+                                            who, want->revision, hash, want->hash));
+    }
+    rec_.hashkv_revision = want->revision;
+    Log(fmt::format("HashKV at revision {} equal to the source member's ({})", want->revision, hash));
     return Status::OK();
   }
 

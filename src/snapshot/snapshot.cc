@@ -1,5 +1,7 @@
 #include "snapshot/snapshot.h"
 
+#include "snapshot/hashkv.h"
+
 #include "base/sha256.h"
 #include "fmt/format.h"
 
@@ -44,6 +46,15 @@ Status VerifySnapshotFile(const std::string& path, const VerifyOptions& options,
         "{}: revision {} is older than the manifest's {} (taken before the snapshot started): not the backup the "
         "manifest describes",
         path, r.status.current_revision, *options.manifest_revision));
+  }
+  if (const auto& want = options.source_hashkv) {
+    LB_ASSIGN_OR_RETURN(auto got, ComputeHashKV(*db, want->revision, want->compact_revision));
+    if (got.hash != want->hash) {
+      return Status::Corruption(fmt::format(
+          "{}: HashKV at revision {} is {}, the source member reported {}: the file does not hold the member's data",
+          path, want->revision, got.hash, want->hash));
+    }
+    r.hashkv_checked = true;
   }
   return Status::OK();
 }

@@ -26,20 +26,29 @@ Result<OpenedSnapshot> OpenSnapshot(const std::string& path, bool verify_trailer
 // `snapshot status`: no hash check (as etcdctl), one checked walk.
 Result<SnapshotStatus> StatusOfFile(const std::string& path);
 
+// What a member answered to HashKV at `revision` (with its compact revision then).
+struct ExpectedKvHash {
+  int64_t revision = 0;
+  uint32_t hash = 0;
+  int64_t compact_revision = 0;
+};
+
 struct VerifyOptions {
   bool allow_no_trailer = false;             // accept a plain bbolt file (no SHA-256 to check)
   std::optional<int64_t> manifest_revision;  // the file's revision must be >= this
   std::string manifest_db_sha256;            // hex; when set, must equal the trailer
+  std::optional<ExpectedKvHash> source_hashkv;  // the file's native HashKV must equal it
 };
 
 struct VerifyReport {
   SnapshotFileInfo file;
   bool trailer_checked = false;
+  bool hashkv_checked = false;  // equal to VerifyOptions::source_hashkv
   SnapshotStatus status;
 };
 
 // `verify`: SHA-256 trailer, a full tree walk with every page checked, etcd's records parsed,
-// and the manifest's facts when given. The first problem found is returned as Corruption
+// and the manifest's facts when given, the source member's HashKV included. The first problem found is returned as Corruption
 // (FailedPrecondition for a missing trailer); `report` holds what was established so far.
 Status VerifySnapshotFile(const std::string& path, const VerifyOptions& options, VerifyReport* report = nullptr);
 

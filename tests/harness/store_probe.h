@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ inline std::vector<std::string> FilesUnder(const std::string& dir) {
     if (it->is_regular_file()) out.push_back(std::filesystem::relative(it->path(), dir).string());
   }
   return out;
+}
+
+// A whole file's bytes ("" when it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // Damages a stored file in place: inverts the byte at `offset`, so it always changes (writing a

@@ -73,6 +73,35 @@ TEST_F(BackupTest, FollowerBackupPassesEtcdctlAndRestoresKeyByKey) {
   auto sj = ParseJson(st.out);
   EXPECT_EQ(sj["revision"], m["revision"]);
 
+  // The manifest holds the source member's own HashKV at its revision (etcd's answer, asked
+  // again here), and verify finds the file's native HashKV equal to it.
+  ASSERT_TRUE(m.contains("source_hashkv")) << b.out;
+  EXPECT_EQ(m["source_hashkv"]["revision"], m["revision"]);
+  ProcResult hk = c->EtcdctlAt(c->endpoint(m["member_name"]),
+                               {"endpoint", "hashkv", "--rev=" + std::to_string(m["revision"].get<int64_t>()), "-w",
+                                "json"});
+  ASSERT_EQ(hk.exit_code, 0) << hk.err;
+  EXPECT_EQ(m["source_hashkv"]["hash"], ParseJson(hk.out)[0]["HashKV"]["hash"]);
+  ProcResult v = Lb(*c, {"verify", "latest"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("HashKV at revision " + std::to_string(m["revision"].get<int64_t>()) +
+                       " equal to the source member's"),
+            std::string::npos)
+      << v.out;
+  // A manifest whose recorded hash is not the file's: verify says the file is not the member's data.
+  {
+    const std::string manifest_path = store_ + "/" + key.substr(0, key.size() - 3) + ".manifest.json";  // x.db -> x.manifest.json
+    auto mj = ParseJson(ReadFile(manifest_path));
+    ASSERT_TRUE(mj.is_object()) << manifest_path;
+    mj["source_hashkv"]["hash"] = mj["source_hashkv"]["hash"].get<uint32_t>() ^ 1u;
+    std::ofstream(manifest_path, std::ios::trunc) << mj.dump(2);
+    ProcResult bad = Lb(*c, {"verify", "latest"});
+    EXPECT_EQ(bad.exit_code, 1) << bad.out;
+    EXPECT_NE(bad.err.find("does not hold the member's data"), std::string::npos) << bad.err;
+    mj["source_hashkv"]["hash"] = m["source_hashkv"]["hash"];
+    std::ofstream(manifest_path, std::ios::trunc) << mj.dump(2);
+  }
+
   // A whole-cluster restore of the backup with etcdctl gives the same keys, key by key.
   EtcdCluster::Options ro;
   ro.restore = file;

@@ -42,6 +42,23 @@ TEST(ManifestTest, RoundTrip) {
   EXPECT_EQ(parsed.value(), m);
 }
 
+TEST(ManifestTest, SourceHashKvIsOptionalAndRoundTrips) {
+  Manifest m = Sample();
+  EXPECT_EQ(ToJson(m).find("source_hashkv"), std::string::npos) << "absent when not taken";
+  m.source_hashkv = KvHashRecord{m.revision, 0xfedcba98u, 7, 0x8e9e05c52164694dull};
+  auto parsed = ParseManifest(ToJson(m));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed.value(), m);
+  nlohmann::json j = nlohmann::json::parse(ToJson(m));
+  j["source_hashkv"]["hash"] = 4294967296ULL;  // 33 bits
+  EXPECT_EQ(ParseManifest(j.dump()).status().code(), Status::Code::kCorruption);
+  j["source_hashkv"] = "abc";
+  EXPECT_EQ(ParseManifest(j.dump()).status().code(), Status::Code::kCorruption);
+  j.erase("source_hashkv");
+  ASSERT_TRUE(ParseManifest(j.dump()).ok());
+  EXPECT_FALSE(ParseManifest(j.dump())->source_hashkv);
+}
+
 TEST(ManifestTest, JsonShapeAndFieldOrder) {
   const std::string json = ToJson(Sample());
   EXPECT_NE(json.find("\n  \"format_version\": 1,\n"), std::string::npos) << json;
