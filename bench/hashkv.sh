@@ -23,7 +23,7 @@ echo "loading ~${MB} MiB of keys, then overwriting a quarter of them ..."
 bash scripts/etcd-cluster load "$WORK/cluster" "$MB" >/dev/null
 MID=$(etcdctl --endpoints "$ENDPOINTS" endpoint status -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
 bash scripts/etcd-cluster load "$WORK/cluster" $((MB / 4)) >/dev/null
-etcdctl --endpoints "$ENDPOINTS" compact "$MID" --physical >/dev/null
+etcdctl --endpoints "$ENDPOINTS" --command-timeout=300s compact "$MID" --physical >/dev/null
 REV=$(etcdctl --endpoints "$ENDPOINTS" endpoint status -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
 SNAP=$WORK/snapshot.db
 etcdctl --endpoints "$ENDPOINTS" snapshot save "$SNAP" >/dev/null 2>&1
