@@ -36,13 +36,7 @@ void RunChangeLogCommand(Context& ctx, const ChangeLogArgs& a) {
     if (!s.ok()) return ctx.Fail(s.status());
     start = *s;
   }
-  ops::ChangeLogOptions o;
-  o.prefix = settings->prefix;
-  o.cluster_name = settings->cluster_name;
-  o.flush_interval = settings->changelog_flush;
-  o.idle_flush = settings->changelog_idle;
-  o.max_segment_bytes = settings->changelog_max_bytes;
-  o.hash_interval = settings->changelog_hash;
+  const ops::ChangeLogOptions o = ChangeLogOptionsOf(*settings);
   struct sigaction sa {};
   sa.sa_handler = OnLogSignal;
   sigaction(SIGTERM, &sa, nullptr);

@@ -280,6 +280,17 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const s
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+ops::ChangeLogOptions ChangeLogOptionsOf(const Settings& s) {
+  ops::ChangeLogOptions o;
+  o.prefix = s.prefix;
+  o.cluster_name = s.cluster_name;
+  o.flush_interval = s.changelog_flush;
+  o.idle_flush = s.changelog_idle;
+  o.max_segment_bytes = s.changelog_max_bytes;
+  o.hash_interval = s.changelog_hash;
+  return o;
+}
+
 Result<uint64_t> ParseHexId(const std::string& text, const std::string& what) {
   if (text.empty()) return uint64_t{0};
   if (text.size() > 16 || text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "catalog/tiers.h"
 #include "etcd/options.h"
+#include "ops/changelog.h"
 
 namespace lifeboat::codec {
 class KeyRing;
@@ -81,6 +82,10 @@ void AddGlobalFlags(CLI::App& app, Flags& flags);
 
 // Flags + environment + config file -> Settings. InvalidArgument on a malformed config or value.
 Result<Settings> Resolve(const Flags& flags);
+
+// The change log's options from the settings (`changelog:` keys, prefix, cluster name), for the
+// daemon and `lifeboat changelog` alike.
+ops::ChangeLogOptions ChangeLogOptionsOf(const Settings& s);
 
 // "500ms", "5s", "2m", "1h", or a bare number of seconds.
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const std::string& what);

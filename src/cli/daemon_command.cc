@@ -49,12 +49,7 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
   dc.keys = settings->keys;
   dc.changelog = settings->changelog;
-  dc.changelog_options.prefix = settings->prefix;
-  dc.changelog_options.cluster_name = settings->cluster_name;
-  dc.changelog_options.flush_interval = settings->changelog_flush;
-  dc.changelog_options.idle_flush = settings->changelog_idle;
-  dc.changelog_options.max_segment_bytes = settings->changelog_max_bytes;
-  dc.changelog_options.hash_interval = settings->changelog_hash;
+  dc.changelog_options = ChangeLogOptionsOf(*settings);
   dc.jitter = settings->jitter;
   dc.prune = settings->prune_after_backup;
   if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);

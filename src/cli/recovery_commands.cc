@@ -12,6 +12,7 @@
 #include "agent/token.h"
 #include "base/timefmt.h"
 #include "cli/commands.h"
+#include "cli/point_in_time.h"
 #include "cli/printer.h"
 #include "cli/report_json.h"
 #include "ops/recover_member.h"
@@ -69,8 +70,7 @@ struct RestoreArgs {
   std::string backup = "latest", at;
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false;
   std::string verify_timeout = "180s", start_timeout = "120s";
-  int64_t to_revision = 0;
-  std::string to_time, source_cluster_id;
+  PointInTimeFlags point;
 };
 
 void PrintPlan(const ops::RestoreJournal& j) {
@@ -120,16 +120,12 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
     o.at = *t;
   }
   o.cluster_name = settings->cluster_name;
-  o.to_revision = a.to_revision;
-  auto source_id = ParseHexId(a.source_cluster_id, "--source-cluster-id");
-  if (!source_id.ok()) return ctx.Fail(source_id.status());
-  o.source_cluster_id = *source_id;
+  auto point = a.point.Parse();
+  if (!point.ok()) return ctx.Fail(point.status());
+  o.to_revision = point->revision;
+  o.to_time = point->time;
+  o.source_cluster_id = point->cluster_id;
   o.keys = settings->keys.get();
-  if (!a.to_time.empty()) {
-    auto t = ParseRFC3339(a.to_time);
-    if (!t.ok()) return ctx.Fail(Status::InvalidArgument("--to-time '" + a.to_time + "' is not an RFC 3339 time"));
-    o.to_time = *t;
-  }
   if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
     return ctx.Fail(Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at"));
   }
@@ -256,10 +252,7 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("restore-cluster", "restore every member from the same backup, through the agents");
   cmd->add_option("--backup", a->backup, "latest (default), an object key or a backup name (see `lifeboat list`)");
   cmd->add_option("--at", a->at, "the newest backup finished at or before this RFC 3339 time");
-  cmd->add_option("--to-revision", a->to_revision, "point in time: newest full backup + the change log up to R");
-  cmd->add_option("--to-time", a->to_time, "point in time: the change log's last revision at or before this time");
-  cmd->add_option("--source-cluster-id", a->source_cluster_id,
-                  "point in time within this cluster id's history (default: the newest backup's)");
+  a->point.AddTo(*cmd);
   cmd->add_flag("--dry-run", a->dry_run, "preflight and print the plan; change nothing");
   cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");

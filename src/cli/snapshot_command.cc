@@ -5,15 +5,15 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "base/timefmt.h"
 #include "cli/commands.h"
-#include "ops/pitr.h"
-#include "store/store.h"
+#include "cli/point_in_time.h"
 #include "cli/printer.h"
 #include "fmt/format.h"
+#include "ops/pitr.h"
 #include "snapshot/hashkv.h"
 #include "snapshot/restore.h"
 #include "snapshot/snapshot.h"
+#include "store/store.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -127,8 +127,7 @@ void RunHashKv(Context& ctx, const HashKvArgs& a) {
 struct RestoreArgs {
   snapshot::RestoreOptions o;
   std::string advertise = "http://localhost:2380";
-  int64_t to_revision = 0;
-  std::string to_time, source_cluster_id;
+  PointInTimeFlags point;
 };
 
 void RunRestore(Context& ctx, RestoreArgs& a) {
@@ -136,27 +135,20 @@ void RunRestore(Context& ctx, RestoreArgs& a) {
   if (!settings.ok()) return ctx.Fail(settings.status());
   a.o.initial_advertise_peer_urls = a.advertise;
   Result<snapshot::RestoreResult> r = Status::Internal("not run");
-  if (a.to_revision > 0 || !a.to_time.empty()) {
+  if (a.point.given()) {
     // Point in time: from the store, not a file.
     if (!a.o.snapshot_path.empty()) {
       return ctx.Fail(Status::InvalidArgument("--to-revision/--to-time restore from the store: give no FILE"));
     }
-    if (a.to_revision > 0 && !a.to_time.empty()) {
-      return ctx.Fail(Status::InvalidArgument("give --to-revision or --to-time, not both"));
-    }
+    auto point = a.point.Parse();
+    if (!point.ok()) return ctx.Fail(point.status());
     ops::PitrOptions po;
     po.prefix = settings->prefix;
     po.cluster_name = settings->cluster_name;
-    po.to_revision = a.to_revision;
-    auto source_id = ParseHexId(a.source_cluster_id, "--source-cluster-id");
-    if (!source_id.ok()) return ctx.Fail(source_id.status());
-    po.cluster_id = *source_id;
+    po.to_revision = point->revision;
+    po.to_time = point->time;
+    po.cluster_id = point->cluster_id;
     po.keys = settings->keys.get();
-    if (!a.to_time.empty()) {
-      auto t = ParseRFC3339(a.to_time);
-      if (!t.ok()) return ctx.Fail(Status::InvalidArgument("--to-time '" + a.to_time + "' is not an RFC 3339 time"));
-      po.to_time = *t;
-    }
     auto store = store::OpenStore(settings->store);
     if (!store.ok()) return ctx.Fail(store.status());
     auto p = ops::RestoreToPoint(**store, po, a.o);
@@ -212,11 +204,7 @@ void AddSnapshotCommand(CLI::App& app, Context& ctx) {
   auto ra = std::make_shared<RestoreArgs>();
   auto* restore = snap->add_subcommand("restore", "write a new data dir from a snapshot (etcdutl's flags)");
   restore->add_option("file", ra->o.snapshot_path, "snapshot file (none with --to-revision/--to-time)");
-  restore->add_option("--to-revision", ra->to_revision,
-                      "point in time: the newest full backup at or before R from the store, plus the change log up to R");
-  restore->add_option("--to-time", ra->to_time, "point in time: the change log's last revision at or before this RFC 3339 time");
-  restore->add_option("--source-cluster-id", ra->source_cluster_id,
-                      "point in time within this cluster id's history (default: the newest backup's)");
+  ra->point.AddTo(*restore);
   restore->add_option("--name", ra->o.name, "this member's name")->default_val("default");
   restore->add_option("--initial-cluster", ra->o.initial_cluster, "name=peer-url,... of the new cluster")
       ->default_val("default=http://localhost:2380");

@@ -12,7 +12,15 @@
 
 namespace lifeboat::ops {
 
-Result<uint64_t> ServedClusterId(const etcd::ClientOptions& client) {
+namespace {
+
+struct Served {
+  std::unique_ptr<etcd::Client> client;
+  uint64_t cluster_id = 0;
+};
+
+// The first endpoint that answers Status: any member will do for a watch of the whole key space.
+Result<Served> ConnectAny(const etcd::ClientOptions& client) {
   Status last = Status::Unavailable("no endpoints");
   for (const auto& ep : client.endpoints) {
     auto c = etcd::Client::Connect(ep, client);
@@ -21,10 +29,17 @@ Result<uint64_t> ServedClusterId(const etcd::ClientOptions& client) {
       continue;
     }
     auto st = (*c)->Status();
-    if (st.ok()) return st->header.cluster_id;
+    if (st.ok()) return Served{std::move(*c), st->header.cluster_id};
     last = st.status();
   }
   return last;
+}
+
+}  // namespace
+
+Result<uint64_t> ServedClusterId(const etcd::ClientOptions& client) {
+  LB_ASSIGN_OR_RETURN(Served s, ConnectAny(client));
+  return s.cluster_id;
 }
 
 Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster,
@@ -53,26 +68,9 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
                     const std::function<void(const catalog::SegmentManifest&)>& on_segment) {
   if (o.cluster_name.empty()) return Status::InvalidArgument("the change log needs a cluster name (cluster-name)");
   if (start_revision < 1) return Status::InvalidArgument("the change log starts at revision 1 or later");
-  // Any member will do; the first that answers serves the watch.
-  Status last = Status::Unavailable("no endpoints");
-  std::unique_ptr<etcd::Client> conn;
-  uint64_t served = 0;
-  for (const auto& ep : client.endpoints) {
-    auto c = etcd::Client::Connect(ep, client);
-    if (!c.ok()) {
-      last = c.status();
-      continue;
-    }
-    auto st = (*c)->Status();
-    if (!st.ok()) {
-      last = st.status();
-      continue;
-    }
-    served = st->header.cluster_id;
-    conn = std::move(*c);
-    break;
-  }
-  if (!conn) return last;
+  LB_ASSIGN_OR_RETURN(Served member, ConnectAny(client));
+  const std::unique_ptr<etcd::Client>& conn = member.client;
+  const uint64_t served = member.cluster_id;
   if (cluster_id != 0 && served != cluster_id) {
     return Status::FailedPrecondition(fmt::format(
         "the endpoints serve cluster id {:x}, not {:x} (the cluster was replaced: the log starts again after its "

@@ -68,7 +68,7 @@ Status CheckAgainstCheckpoint(const std::vector<catalog::SegmentManifest>& segme
     }
   }
   if (!best) return Status::OK();
-  LB_ASSIGN_OR_RETURN(auto db, snapshot::BboltReader::Open(r.restore.data_dir + "/member/snap/db"));
+  LB_ASSIGN_OR_RETURN(auto db, snapshot::BboltReader::Open(r.restore.db_path));
   LB_ASSIGN_OR_RETURN(auto h, snapshot::ComputeHashKV(*db, best->revision, best->compact_revision));
   if (h.hash != best->hash) {
     return Status::Corruption(fmt::format(
@@ -199,7 +199,7 @@ Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const P
   m.object_key = catalog::ObjectKey(o.prefix, kPitrTier, base.cluster_name, kPitrTier, p.target_revision, started);
   LB_ASSIGN_OR_RETURN(auto w, store.Create(m.object_key));
   Sha256 image, whole;
-  Status s = ReadFileChunks(ro.data_dir + "/member/snap/db", [&](std::span<const uint8_t> chunk) {
+  Status s = ReadFileChunks(p.restore.db_path, [&](std::span<const uint8_t> chunk) {
     image.Update(chunk);
     whole.Update(chunk);
     m.size += chunk.size();

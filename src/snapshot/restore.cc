@@ -232,6 +232,7 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   result.data_dir = o.data_dir.empty() ? o.name + ".etcd" : o.data_dir;
   const bool separate_wal = !o.wal_dir.empty();
   result.wal_dir = separate_wal ? o.wal_dir : result.data_dir + "/member/wal";
+  result.db_path = result.data_dir + "/member/snap/db";
   LB_RETURN_IF_ERROR(CheckTarget(result.data_dir, "--data-dir"));
   if (separate_wal) LB_RETURN_IF_ERROR(CheckTarget(result.wal_dir, "--wal-dir"));
 

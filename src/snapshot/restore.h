@@ -51,6 +51,7 @@ struct RestoreOptions {
 
 struct RestoreResult {
   std::string data_dir, wal_dir;
+  std::string db_path;  // the restored bbolt file: <data-dir>/member/snap/db
   uint64_t member_id = 0, cluster_id = 0;
   size_t members = 0;
   int64_t revision = 0;  // the revision etcd will resume at

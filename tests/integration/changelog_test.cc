@@ -12,6 +12,7 @@
 
 #include "catalog/change_segment.h"
 #include "etcd/client.h"
+#include "harness/change_log.h"
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
 #include "ops/changelog.h"
@@ -52,18 +53,7 @@ TEST(ChangeLogTest, SegmentsReplayToEtcdsOwnHistory) {
   auto store = store::OpenStore("file://" + dir + "/store");
   ASSERT_TRUE(store.ok());
 
-  etcd::ClientOptions co;
-  co.endpoints = {c->endpoint("m2")};
-  ops::ChangeLogOptions o;
-  o.cluster_name = "prod";
-  o.flush_interval = std::chrono::milliseconds(200);
-  o.idle_flush = std::chrono::milliseconds(500);
-  std::atomic<bool> stop{false};
-  Status logged;
-  std::atomic<int> segments{0};
-  std::thread logger([&] {
-    logged = ops::RunChangeLog(co, **store, o, base + 1, 0, stop, [&](const catalog::SegmentManifest&) { segments++; });
-  });
+  BackgroundChangeLog log(c->endpoint("m2"), **store, base + 1);
   int64_t middle = 0;
   for (int i = 0; i < 60; ++i) {
     ASSERT_TRUE(c->Etcdctl({"put", "live/" + std::to_string(i % 17), "v" + std::to_string(i)}).ok());
@@ -73,14 +63,10 @@ TEST(ChangeLogTest, SegmentsReplayToEtcdsOwnHistory) {
     if (i == 30) middle = Revision(*c);
   }
   const int64_t final_rev = Revision(*c);
-  ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
-    auto l = catalog::ListSegments(**store, "db-etcd", "prod");
-    return l.ok() && !l->segments.empty() && l->segments.back().end_revision >= final_rev;
-  }, std::chrono::milliseconds(100)));
-  stop = true;
-  logger.join();
+  ASSERT_TRUE(log.WaitFor(final_rev));
+  Status logged = log.Stop();
   ASSERT_TRUE(logged.ok()) << logged.ToString();
-  EXPECT_GE(segments.load(), 2) << "flushed about every 200 ms";
+  EXPECT_GE(log.segments(), 2) << "flushed about every 200 ms";
 
   auto listing = catalog::ListSegments(**store, "db-etcd", "prod");
   ASSERT_TRUE(listing.ok());

@@ -6,17 +6,16 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "catalog/change_segment.h"
 #include "etcd/client.h"
+#include "harness/change_log.h"
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
@@ -85,16 +84,9 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
 
   auto store = store::OpenStore(store_url);
   ASSERT_TRUE(store.ok());
-  etcd::ClientOptions co;
-  co.endpoints = {c->endpoint("m3")};
-  ops::ChangeLogOptions o;
-  o.cluster_name = "prod";
-  o.flush_interval = std::chrono::milliseconds(200);
-  o.idle_flush = std::chrono::milliseconds(400);
+  ops::ChangeLogOptions o = FastChangeLog();
   o.hash_interval = std::chrono::milliseconds(1);  // a HashKV checkpoint on every segment
-  std::atomic<bool> stop{false};
-  Status logged;
-  std::thread logger([&] { logged = ops::RunChangeLog(co, **store, o, full + 1, 0, stop, nullptr); });
+  BackgroundChangeLog log(c->endpoint("m3"), **store, full + 1, o);
 
   int64_t middle = 0;
   std::string lease;  // granted after the full backup: only the change log knows it
@@ -112,12 +104,8 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
     if (i == 45) middle = Revision(c->endpoint("m1"));
   }
   const int64_t last = Revision(c->endpoint("m1"));
-  ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
-    auto l = catalog::ListSegments(**store, "db-etcd", "prod");
-    return l.ok() && !l->segments.empty() && l->segments.back().end_revision >= last;
-  }, std::chrono::milliseconds(100)));
-  stop = true;
-  logger.join();
+  ASSERT_TRUE(log.WaitFor(last));
+  Status logged = log.Stop();
   ASSERT_TRUE(logged.ok()) << logged.ToString();
   const KV want = Parse(c->Etcdctl({"get", "", "--prefix", "--rev=" + std::to_string(middle)}).out);
   ASSERT_GT(want.size(), 10u);
@@ -336,35 +324,20 @@ TEST(PitrTest, ARestoredClusterStartsANewHistoryUnderTheSameName) {
   };
   // Logs `writes` puts of prefix/N to `c` from its newest backup on; returns {middle, last}.
   auto log_writes = [&](const EtcdCluster& c, const std::string& prefix, uint64_t id, int64_t expect_start) {
-    etcd::ClientOptions co;
-    co.endpoints = {c.endpoint("m2")};
     auto start = ops::ChangeLogStart(**store, "db-etcd", "prod", id);
     EXPECT_TRUE(start.ok()) << start.status().ToString();
     EXPECT_EQ(start.ok() ? *start : 0, expect_start);
-    ops::ChangeLogOptions o;
-    o.cluster_name = "prod";
-    o.flush_interval = std::chrono::milliseconds(200);
-    o.idle_flush = std::chrono::milliseconds(400);
+    ops::ChangeLogOptions o = FastChangeLog();
     o.hash_interval = std::chrono::milliseconds(1);
-    std::atomic<bool> stop{false};
-    Status logged;
-    std::thread logger([&] { logged = ops::RunChangeLog(co, **store, o, expect_start, id, stop, nullptr); });
+    BackgroundChangeLog log(c.endpoint("m2"), **store, expect_start, o, id);
     int64_t middle = 0;
     for (int i = 0; i < 30; ++i) {
       EXPECT_TRUE(c.Etcdctl({"put", prefix + std::to_string(i % 12), "v" + std::to_string(i)}).ok());
       if (i == 14) middle = Revision(c.endpoint("m1"));
     }
     const int64_t last = Revision(c.endpoint("m1"));
-    EXPECT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
-      auto l = catalog::ListSegments(**store, "db-etcd", "prod");
-      if (!l.ok()) return false;
-      for (const auto& s : l->segments) {
-        if (s.cluster_id == id && s.end_revision >= last) return true;
-      }
-      return false;
-    }, std::chrono::milliseconds(100)));
-    stop = true;
-    logger.join();
+    EXPECT_TRUE(log.WaitFor(last));
+    Status logged = log.Stop();
     EXPECT_TRUE(logged.ok()) << logged.ToString();
     return std::pair{middle, last};
   };

@@ -17,6 +17,7 @@
 #include "ops/changelog.h"
 #include "store/store.h"
 #include "harness/agent_cluster.h"
+#include "harness/change_log.h"
 #include "harness/process.h"
 #include "harness/s3_server.h"
 #include "harness/store_probe.h"
@@ -177,15 +178,7 @@ TEST(RestoreCluster, ToARevisionFromTheChangeLog) {
   const int64_t full = ParseJson(b.out)["revision"].get<int64_t>();
   auto store = store::OpenStore(store_url);
   ASSERT_TRUE(store.ok());
-  etcd::ClientOptions co;
-  co.endpoints = {c->members()[1].client_url};
-  ops::ChangeLogOptions lo;
-  lo.cluster_name = "prod";
-  lo.flush_interval = std::chrono::milliseconds(200);
-  lo.idle_flush = std::chrono::milliseconds(400);
-  std::atomic<bool> stop{false};
-  Status logged;
-  std::thread logger([&] { logged = ops::RunChangeLog(co, **store, lo, full + 1, 0, stop, nullptr); });
+  BackgroundChangeLog log(c->members()[1].client_url, **store, full + 1);
   auto w = ClientTo(c->members()[0].client_url);
   ASSERT_NE(w, nullptr);
   int64_t middle = 0, last = 0;
@@ -195,12 +188,8 @@ TEST(RestoreCluster, ToARevisionFromTheChangeLog) {
     last = *put;
     if (i == 25) middle = last;
   }
-  ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
-    auto l = catalog::ListSegments(**store, "db-etcd", "prod");
-    return l.ok() && !l->segments.empty() && l->segments.back().end_revision >= last;
-  }, std::chrono::milliseconds(100)));
-  stop = true;
-  logger.join();
+  ASSERT_TRUE(log.WaitFor(last));
+  Status logged = log.Stop();
   ASSERT_TRUE(logged.ok()) << logged.ToString();
   auto hist = harness::Run({"etcdctl", "--endpoints", c->members()[0].client_url, "get", "", "--prefix",
                             "--rev=" + std::to_string(middle)});
@@ -267,6 +256,13 @@ TEST(RestoreCluster, RefusesBeforeChangingAnything) {
     }
     EXPECT_FALSE(fs::exists(Journal(*c))) << what;
   };
+
+  // Contradictory point-in-time flags: a usage error, as in `snapshot restore`.
+  auto both = Lifeboat({"restore-cluster", "--config", cfg, "--to-revision", "5", "--to-time", "2026-11-24T12:00:00Z",
+                        "--yes"});
+  EXPECT_EQ(both.exit_code, 2) << both.err;
+  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  unchanged("both --to-revision and --to-time");
 
   // A corrupt backup (one byte flipped in a copy of the store): refused when staged, before any stop.
   // (First: once a good copy is staged, the same SHA-256 is served from the staging dir.)
