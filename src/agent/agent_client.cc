@@ -122,6 +122,7 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.min_free_bytes = r.min_free_bytes();
   a.staging_dir = r.staging_dir();
   a.staging_free_bytes = r.staging_free_bytes();
+  a.quarantine_client_url = r.quarantine_client_url();
   return a;
 }
 
@@ -145,6 +146,7 @@ Result<StartResponse> AgentClient::StartEtcd(const StartRequest& in) {
   req.set_initial_cluster_state(in.initial_cluster_state);
   req.set_initial_cluster_token(in.initial_cluster_token);
   req.set_timeout_ms(static_cast<uint32_t>(in.timeout.count()));
+  req.set_quarantine(in.quarantine);
   pb::StartEtcdResponse r;
   grpc::Status s = impl_->stub->StartEtcd(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "StartEtcd");

@@ -21,11 +21,13 @@ struct AgentStatus {
   uint64_t min_free_bytes = 0;
   std::string staging_dir;
   uint64_t staging_free_bytes = 0;
+  std::string quarantine_client_url;
 };
 
 struct StartRequest {
   std::string initial_cluster, initial_cluster_state = "new", initial_cluster_token;
   std::chrono::milliseconds timeout{60000};
+  bool quarantine = false;
 };
 struct StartResponse {
   int64_t pid = 0;

@@ -68,7 +68,7 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
 
   YAML::Node m = root["member"];
   if (!m) return Bad(origin, "'member' is required (name, data-dir, client-url, peer-url)");
-  LB_RETURN_IF_ERROR(CheckKeys(m, "member", {"name", "data-dir", "client-url", "peer-url"}, origin));
+  LB_RETURN_IF_ERROR(CheckKeys(m, "member", {"name", "data-dir", "client-url", "peer-url", "quarantine-client-url"}, origin));
   LB_RETURN_IF_ERROR(Str(m, "name", "member.", &c.member_name, origin));
   LB_RETURN_IF_ERROR(Str(m, "data-dir", "member.", &c.data_dir, origin));
   LB_RETURN_IF_ERROR(Str(m, "client-url", "member.", &c.client_url, origin));
@@ -81,6 +81,14 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
   LB_RETURN_IF_ERROR(CheckUrl(c.client_url, "member.client-url", origin));
   LB_RETURN_IF_ERROR(CheckUrl(c.peer_url, "member.peer-url", origin));
+  LB_RETURN_IF_ERROR(Str(m, "quarantine-client-url", "member.", &c.quarantine_client_url, origin));
+  if (!c.quarantine_client_url.empty()) {
+    LB_RETURN_IF_ERROR(CheckUrl(c.quarantine_client_url, "member.quarantine-client-url", origin));
+    if (c.quarantine_client_url == c.client_url || c.quarantine_client_url == c.peer_url) {
+      return Bad(origin, "'member.quarantine-client-url' must be a URL of its own (another port), not the client or "
+                         "peer URL");
+    }
+  }
 
   LB_RETURN_IF_ERROR(Str(root, "staging-dir", "", &c.staging_dir, origin));
   if (c.staging_dir.empty()) c.staging_dir = c.data_dir + ".lifeboat-staging";

@@ -21,6 +21,9 @@ struct AgentConfig {
   bool insecure_no_auth = false;
 
   std::string member_name, data_dir, client_url, peer_url;
+  // Optional: a client URL no client uses. restore-cluster --quarantine starts the member on it
+  // so nothing reads or writes the restored data until it is verified.
+  std::string quarantine_client_url;
   // Where FetchBackup stages downloaded backups; default "<data-dir>.lifeboat-staging".
   std::string staging_dir;
   // A restore must leave at least this much free on the data dir's file system.

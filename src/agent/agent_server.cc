@@ -94,6 +94,7 @@ class Service final : public pb::Agent::Service {
     out->set_min_free_bytes(c_.min_free_bytes);
     out->set_staging_dir(c_.staging_dir);
     out->set_staging_free_bytes(InspectDataDir(c_.staging_dir).free_bytes);
+    out->set_quarantine_client_url(c_.quarantine_client_url);
     return grpc::Status::OK;
   }
 
@@ -118,10 +119,16 @@ class Service final : public pb::Agent::Service {
     auto running = ctl_->IsRunning();
     if (!running.ok()) return ToGrpc(running.status());
     if (*running) return ToGrpc(Status::FailedPrecondition("etcd is already running on this host (StopEtcd first)"));
-    StartArgs args{req->initial_cluster(), state, req->initial_cluster_token()};
+    if (req->quarantine() && c_.quarantine_client_url.empty()) {
+      return ToGrpc(Status::FailedPrecondition("no member.quarantine-client-url in the agent config of " +
+                                               c_.member_name + " (add one to start it quarantined)"));
+    }
+    StartArgs args{req->initial_cluster(), state, req->initial_cluster_token(), req->quarantine()};
+    const std::string& url = ServedClientUrl(c_, args);
     if (Status st = ctl_->Start(args); !st.ok()) return ToGrpc(st);
-    spdlog::info("StartEtcd: launched (state {}), waiting for {}", state.empty() ? "-" : state, c_.client_url);
-    Status st = WaitAnswering(OrDefault(req->timeout_ms(), std::chrono::seconds(60)), out);
+    spdlog::info("StartEtcd: launched (state {}{}), waiting for {}", state.empty() ? "-" : state,
+                 args.quarantine ? ", quarantined" : "", url);
+    Status st = WaitAnswering(url, OrDefault(req->timeout_ms(), std::chrono::seconds(60)), out);
     if (!st.ok()) return ToGrpc(st);
     out->set_pid(ctl_->Pid());
     return grpc::Status::OK;
@@ -228,9 +235,9 @@ class Service final : public pb::Agent::Service {
 
   // Polls Maintenance.Status on the client URL: it answers without a leader, so each member of a
   // new multi-member cluster can be started in turn.
-  Status WaitAnswering(milliseconds timeout, pb::StartEtcdResponse* out) {
+  Status WaitAnswering(const std::string& url, milliseconds timeout, pb::StartEtcdResponse* out) {
     etcd::ClientOptions o;
-    o.endpoints = {c_.client_url};
+    o.endpoints = {url};
     o.cacert = c_.etcd_cacert;
     o.cert = c_.etcd_cert;
     o.key = c_.etcd_key;
@@ -243,7 +250,7 @@ class Service final : public pb::Agent::Service {
       if (running.ok() && !*running) {
         return Status::Unavailable("etcd exited during start-up; its log ends with:\n" + ctl_->LogTail(20));
       }
-      auto client = etcd::Client::Connect(c_.client_url, o);
+      auto client = etcd::Client::Connect(url, o);
       if (client.ok()) {
         auto st = (*client)->Status();
         if (st.ok()) {
@@ -256,7 +263,7 @@ class Service final : public pb::Agent::Service {
       }
       std::this_thread::sleep_for(milliseconds(100));
     }
-    return Status::DeadlineExceeded("etcd did not answer on " + c_.client_url + " within " +
+    return Status::DeadlineExceeded("etcd did not answer on " + url + " within " +
                                     std::to_string(timeout.count()) + " ms (last error: " + last +
                                     "); its log ends with:\n" + ctl_->LogTail(20));
   }

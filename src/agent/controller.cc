@@ -14,15 +14,20 @@ std::unique_ptr<EtcdController> NewController(const AgentConfig& config) {
   return NewProcessController(config);
 }
 
+const std::string& ServedClientUrl(const AgentConfig& c, const StartArgs& a) {
+  return a.quarantine ? c.quarantine_client_url : c.client_url;
+}
+
 std::vector<std::string> MemberFlags(const AgentConfig& c, const StartArgs& a) {
+  const std::string& client_url = ServedClientUrl(c, a);
   std::vector<std::string> f{"--name",
                              c.member_name,
                              "--data-dir",
                              c.data_dir,
                              "--listen-client-urls",
-                             c.client_url,
+                             client_url,
                              "--advertise-client-urls",
-                             c.client_url,
+                             client_url,
                              "--listen-peer-urls",
                              c.peer_url,
                              "--initial-advertise-peer-urls",
@@ -38,8 +43,8 @@ std::vector<std::string> MemberFlags(const AgentConfig& c, const StartArgs& a) {
 std::map<std::string, std::string> MemberEnv(const AgentConfig& c, const StartArgs& a) {
   std::map<std::string, std::string> env{{"ETCD_NAME", c.member_name},
                                          {"ETCD_DATA_DIR", c.data_dir},
-                                         {"ETCD_LISTEN_CLIENT_URLS", c.client_url},
-                                         {"ETCD_ADVERTISE_CLIENT_URLS", c.client_url},
+                                         {"ETCD_LISTEN_CLIENT_URLS", ServedClientUrl(c, a)},
+                                         {"ETCD_ADVERTISE_CLIENT_URLS", ServedClientUrl(c, a)},
                                          {"ETCD_LISTEN_PEER_URLS", c.peer_url},
                                          {"ETCD_INITIAL_ADVERTISE_PEER_URLS", c.peer_url}};
   if (!a.initial_cluster.empty()) env["ETCD_INITIAL_CLUSTER"] = a.initial_cluster;

@@ -19,6 +19,7 @@ struct StartArgs {
   std::string initial_cluster;
   std::string initial_cluster_state;  // new | existing
   std::string initial_cluster_token;
+  bool quarantine = false;  // serve clients on the config's quarantine URL only
 };
 
 class EtcdController {
@@ -39,6 +40,8 @@ std::unique_ptr<EtcdController> NewProcessController(const AgentConfig& config);
 std::unique_ptr<EtcdController> NewSystemdController(const AgentConfig& config);
 std::unique_ptr<EtcdController> NewCommandsController(const AgentConfig& config);
 
+// The client URL etcd serves with these args: the quarantine URL or the member's own.
+const std::string& ServedClientUrl(const AgentConfig& config, const StartArgs& args);
 // etcd's flags for this member: name, data dir, listen/advertise URLs, initial cluster.
 std::vector<std::string> MemberFlags(const AgentConfig& config, const StartArgs& args);
 // The same as ETCD_* variables (etcd reads them when the flag is not given; it refuses to start

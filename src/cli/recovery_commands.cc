@@ -68,7 +68,7 @@ void LogLine(const std::string& line) { std::cerr << "lifeboat: " << line << std
 
 struct RestoreArgs {
   std::string backup = "latest", at;
-  bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false;
+  bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false, quarantine = false;
   std::string verify_timeout = "180s", start_timeout = "120s";
   PointInTimeFlags point;
 };
@@ -82,6 +82,10 @@ void PrintPlan(const ops::RestoreJournal& j) {
   Table t({"MEMBER", "AGENT", "DATA DIR", "MOVED ASIDE TO"});
   for (const auto& m : j.members) t.AddRow({m.name, m.agent, m.data_dir, m.data_dir + ".lifeboat-<UTC time>"});
   t.PrintTable(std::cerr);
+  if (j.quarantine) {
+    std::cerr << "quarantine: each member serves clients only on its quarantine URL until the cluster is verified:\n";
+    for (const auto& m : j.members) std::cerr << "      " << m.name << " " << m.quarantine_client_url << "\n";
+  }
 }
 
 bool Confirm(const ops::RestoreJournal& j, bool yes) {
@@ -132,6 +136,7 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   o.allow_other_cluster = a.allow_other;
   o.dry_run = a.dry_run;
   o.safety_backup = !a.skip_safety;
+  o.quarantine = a.quarantine;
   o.journal_path = settings->restore_journal;
   o.resume = a.resume;
   auto vt = ParseDuration(a.verify_timeout, "--verify-timeout");
@@ -258,6 +263,8 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");
   cmd->add_flag("--allow-other-cluster", a->allow_other, "restore a backup taken from another cluster");
   cmd->add_flag("--skip-safety-backup", a->skip_safety, "do not back up what still runs before stopping it");
+  cmd->add_flag("--quarantine", a->quarantine,
+                "serve clients only after verification (members start on their agents' quarantine-client-url)");
   cmd->add_option("--journal", ctx.flags.journal, "journal file (default /var/lib/lifeboat/restore-journal.json)");
   cmd->add_option("--agents", ctx.flags.agents, "comma-separated HOST:PORT of the agents (env LIFEBOAT_AGENTS)");
   cmd->add_option("--agent-token-file", ctx.flags.agent_token_file, "file with the agents' bearer token");

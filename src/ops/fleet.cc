@@ -49,7 +49,8 @@ Result<Fleet> Fleet::Connect(const std::vector<std::string>& addresses, const st
     if (!names.insert(m.status.member_name).second) {
       return Status::InvalidArgument("two agents serve member " + m.status.member_name + " (fix the agents list)");
     }
-    if (!urls.insert(m.status.peer_url).second || !urls.insert(m.status.client_url).second) {
+    if (!urls.insert(m.status.peer_url).second || !urls.insert(m.status.client_url).second ||
+        (!m.status.quarantine_client_url.empty() && !urls.insert(m.status.quarantine_client_url).second)) {
       return Status::InvalidArgument("agent " + m.address + " repeats another agent's URL (fix its member config)");
     }
   }

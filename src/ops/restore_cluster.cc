@@ -120,7 +120,11 @@ class Coordinator {
     if (!Phase(RestorePhase::kMovedAside, "move aside", [&] { return MoveAllAside(); })) return std::move(r_);
     if (!Phase(RestorePhase::kRestored, "restore", [&] { return RestoreAll(); })) return std::move(r_);
     if (!Phase(RestorePhase::kStarted, "start", [&] { return StartAll(); })) return std::move(r_);
-    if (!Phase(RestorePhase::kVerified, "verify", [&] { return Verify(); })) return std::move(r_);
+    if (!Phase(RestorePhase::kVerified, "verify", [&] { return Verify(ServedUrls()); })) return std::move(r_);
+    if (r_.journal.quarantine &&
+        !Phase(RestorePhase::kOpened, "open to clients", [&] { return OpenToClients(); })) {
+      return std::move(r_);
+    }
     return std::move(r_);
   }
 
@@ -202,9 +206,12 @@ class Coordinator {
       mj.client_url = m.status.client_url;
       mj.peer_url = m.status.peer_url;
       mj.data_dir = m.status.data_dir;
+      mj.quarantine_client_url = m.status.quarantine_client_url;
       j.members.push_back(mj);
     }
     j.initial_cluster = fleet_.InitialCluster();
+    j.quarantine = o_.quarantine;
+    if (j.quarantine && !Step("check quarantine", [&] { return CheckQuarantine(); })) return false;
     if (!Step("find backup", [&] { return FindBackup(); })) return false;
     if (!Step("check disk", [&] { return CheckDisk(); })) return false;
     if (!Step("fetch", [&] { return Fetch(); })) return false;
@@ -213,6 +220,29 @@ class Coordinator {
     std::string name = o_.cluster_name.empty() ? j.source_cluster_name : o_.cluster_name;
     j.cluster_token = "lifeboat-" + name + "-" + FormatCompactUTC(now);
     return true;
+  }
+
+  Status CheckQuarantine() {
+    std::vector<Status> out;
+    for (const auto& m : r_.journal.members) {
+      if (m.quarantine_client_url.empty()) {
+        out.push_back(Status::InvalidArgument(m.name + " (agent " + m.agent +
+                                                 ") has no member.quarantine-client-url: add one to its agent "
+                                                 "config, or restore without --quarantine"));
+      }
+    }
+    detail_ = "members will serve only their quarantine URLs until verified";
+    return Combine(out);
+  }
+
+  // The URLs the restored members serve clients on now.
+  std::vector<std::string> ServedUrls() const {
+    std::vector<std::string> out;
+    const RestoreJournal& j = r_.journal;
+    for (const auto& m : j.members) {
+      out.push_back(j.quarantine && !m.opened ? m.quarantine_client_url : m.client_url);
+    }
+    return out;
   }
 
   Status FindBackup() {
@@ -317,7 +347,7 @@ class Coordinator {
     std::error_code ec;
     if (std::filesystem::exists(o_.journal_path, ec)) {
       auto old = LoadJournal(o_.journal_path);
-      if (old.ok() && old->phase != RestorePhase::kVerified) {
+      if (old.ok() && !Finished(*old)) {
         return Status::FailedPrecondition("an unfinished restore is journaled at " + o_.journal_path + " (phase " +
                                           PhaseName(old->phase) + "): finish it with --resume, or move the journal away");
       }
@@ -463,19 +493,49 @@ class Coordinator {
         req.initial_cluster_state = "new";
         req.initial_cluster_token = j.cluster_token;
         req.timeout = o_.start_timeout;
+        req.quarantine = j.quarantine;
         LB_RETURN_IF_ERROR(AgentOf(i).StartEtcd(req).status());
       }
       std::lock_guard<std::mutex> l(journal_mu_);
       mj.started = true;
       return Status::OK();
     }));
-    detail_ = "every member answers";
+    detail_ = j.quarantine ? "every member answers on its quarantine URL" : "every member answers";
     return Status::OK();
   }
 
-  Status Verify() {
+  // Restarts every verified member on its client URL: followers stopped first, then the leader
+  // (see StopAll), then all started at once. Flags of a new cluster are ignored by etcd once
+  // the data dir is initialized, so the same start request serves.
+  Status OpenToClients() {
+    RestoreJournal& j = r_.journal;
+    std::string leader = ProbeLive(o_.client, ServedUrls()).leader;
+    for (bool leader_wave : {false, true}) {
+      LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
+        if (mj.opened || (mj.quarantine_client_url == leader) != leader_wave) return Status::OK();
+        return AgentOf(i).StopEtcd(std::chrono::seconds(30)).status();
+      }));
+    }
+    LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
+      if (mj.opened) return Status::OK();
+      agent::StartRequest req;
+      req.initial_cluster = j.initial_cluster;
+      req.initial_cluster_state = "new";
+      req.initial_cluster_token = j.cluster_token;
+      req.timeout = o_.start_timeout;
+      LB_RETURN_IF_ERROR(AgentOf(i).StartEtcd(req).status());
+      std::lock_guard<std::mutex> l(journal_mu_);
+      mj.opened = true;
+      return Status::OK();
+    }));
+    LB_RETURN_IF_ERROR(Verify(ServedUrls()));
+    detail_ = "every member restarted on its client URL and verified again";
+    return Status::OK();
+  }
+
+  Status Verify(const std::vector<std::string>& urls) {
     etcd::ClientOptions c = o_.client;
-    c.endpoints = fleet_.ClientUrls();
+    c.endpoints = urls;
     SurveyOptions so;
     so.whole_cluster = false;
     so.hashes = true;

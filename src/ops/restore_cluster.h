@@ -5,8 +5,10 @@
 // every data dir aside (never delete), restore every member from the same staged snapshot (each
 // agent reports the SHA-256 it restored from; all must equal the manifest's) with one new token
 // and membership, start them all, and verify: one cluster id, every member started, one leader,
-// equal revisions and HashKV, the snapshot's key count. Every step is journaled so a killed
-// coordinator can --resume; a failure names the step and the member.
+// equal revisions and HashKV, the snapshot's key count. With quarantine the members first serve
+// only their agents' quarantine client URLs; they are restarted on their client URLs once that
+// verification passes, so no client reads or writes a restore that fails it. Every step is
+// journaled so a killed coordinator can --resume; a failure names the step and the member.
 #pragma once
 
 #include <chrono>
@@ -52,6 +54,7 @@ struct RestoreClusterOptions {
   bool allow_other_cluster = false;
   bool dry_run = false;
   bool safety_backup = true;
+  bool quarantine = false;  // every agent needs member.quarantine-client-url
   std::vector<store::Store*> safety_stores;  // where the safety backup goes (the configured stores)
   std::string journal_path;
   bool resume = false;

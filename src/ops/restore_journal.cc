@@ -14,7 +14,7 @@ using nlohmann::json;
 
 constexpr RestorePhase kPhases[] = {RestorePhase::kPlanned,    RestorePhase::kSafetyBackup, RestorePhase::kStopped,
                                     RestorePhase::kMovedAside, RestorePhase::kRestored,     RestorePhase::kStarted,
-                                    RestorePhase::kVerified};
+                                    RestorePhase::kVerified,   RestorePhase::kOpened};
 
 }  // namespace
 
@@ -34,8 +34,14 @@ const char* PhaseName(RestorePhase p) {
       return "started";
     case RestorePhase::kVerified:
       return "verified";
+    case RestorePhase::kOpened:
+      return "opened";
   }
   return "?";
+}
+
+bool Finished(const RestoreJournal& j) {
+  return j.phase == RestorePhase::kOpened || (j.phase == RestorePhase::kVerified && !j.quarantine);
 }
 
 std::string ToJson(const RestoreJournal& j) {
@@ -52,7 +58,9 @@ std::string ToJson(const RestoreJournal& j) {
                        {"restored", m.restored},
                        {"restored_sha256", m.restored_sha256},
                        {"member_id", m.member_id},
-                       {"started", m.started}});
+                       {"started", m.started},
+                       {"quarantine_client_url", m.quarantine_client_url},
+                       {"opened", m.opened}});
   }
   json out = {{"format_version", j.format_version},
               {"created_at", j.created_at},
@@ -69,6 +77,7 @@ std::string ToJson(const RestoreJournal& j) {
               {"initial_cluster", j.initial_cluster},
               {"cluster_id", j.cluster_id},
               {"safety_backup", j.safety_backup},
+              {"quarantine", j.quarantine},
               {"members", members},
               {"last_error", j.last_error}};
   return out.dump(2) + "\n";
@@ -106,6 +115,7 @@ Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
     j.cluster_id = in.at("cluster_id").get<uint64_t>();
     j.safety_backup = in.at("safety_backup").get<std::string>();
     j.last_error = in.at("last_error").get<std::string>();
+    j.quarantine = in.value("quarantine", false);  // absent in journals of older versions
     for (const auto& m : in.at("members")) {
       MemberJournal mj;
       mj.name = m.at("name").get<std::string>();
@@ -120,6 +130,8 @@ Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
       mj.restored_sha256 = m.at("restored_sha256").get<std::string>();
       mj.member_id = m.at("member_id").get<uint64_t>();
       mj.started = m.at("started").get<bool>();
+      mj.quarantine_client_url = m.value("quarantine_client_url", "");
+      mj.opened = m.value("opened", false);
       j.members.push_back(std::move(mj));
     }
   } catch (const json::exception& e) {

@@ -13,11 +13,13 @@
 namespace lifeboat::ops {
 
 // In order. A phase is recorded once it is complete for every member.
-enum class RestorePhase { kPlanned, kSafetyBackup, kStopped, kMovedAside, kRestored, kStarted, kVerified };
+// kOpened only with quarantine: the verified members restarted on their client URLs.
+enum class RestorePhase { kPlanned, kSafetyBackup, kStopped, kMovedAside, kRestored, kStarted, kVerified, kOpened };
 const char* PhaseName(RestorePhase p);
 
 struct MemberJournal {
   std::string name, agent, client_url, peer_url, data_dir;
+  std::string quarantine_client_url;  // where it serves until verified (quarantine only)
   std::string staged_path;  // the backup on the agent's host
   bool stopped = false;
   std::vector<std::string> moved_to;  // every data dir this restore moved aside, in order
@@ -25,6 +27,7 @@ struct MemberJournal {
   std::string restored_sha256;
   uint64_t member_id = 0;
   bool started = false;
+  bool opened = false;  // restarted on its client URL after verification (quarantine only)
 };
 
 struct RestoreJournal {
@@ -39,10 +42,15 @@ struct RestoreJournal {
   // The new cluster.
   std::string cluster_token, initial_cluster;
   uint64_t cluster_id = 0;  // from the restore (every member must report the same)
+  // Start on the quarantine URLs, verify there, and only then restart on the client URLs.
+  bool quarantine = false;
   std::string safety_backup;  // object key, or why there is none
   std::vector<MemberJournal> members;
   std::string last_error;   // the step that failed last, for the report and for --resume
 };
+
+// Whether every phase the restore needs is done (verified; and opened, when quarantined).
+bool Finished(const RestoreJournal& j);
 
 std::string ToJson(const RestoreJournal& j);
 Result<RestoreJournal> ParseRestoreJournal(const std::string& json);

@@ -41,13 +41,14 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
                "/ca.crt}\n";
     c->tls_ = {c->pki() + "/ca.crt", c->pki() + "/client.crt", c->pki() + "/client.key"};
   }
-  auto ports = FreePorts(3 * options.members);
+  auto ports = FreePorts(4 * options.members);
   for (int i = 0; i < options.members; ++i) {
     Member m;
     m.name = "m" + std::to_string(i + 1);
-    m.client_url = "http://127.0.0.1:" + std::to_string(ports[3 * i]);
-    m.peer_url = "http://127.0.0.1:" + std::to_string(ports[3 * i + 1]);
-    m.agent_address = "127.0.0.1:" + std::to_string(ports[3 * i + 2]);
+    m.client_url = "http://127.0.0.1:" + std::to_string(ports[4 * i]);
+    m.peer_url = "http://127.0.0.1:" + std::to_string(ports[4 * i + 1]);
+    m.agent_address = "127.0.0.1:" + std::to_string(ports[4 * i + 2]);
+    if (options.quarantine) m.quarantine_url = "http://127.0.0.1:" + std::to_string(ports[4 * i + 3]);
     m.data_dir = c->dir_ + "/" + m.name + ".etcd";
     m.log_file = c->dir_ + "/" + m.name + ".log";
     std::string cfg = c->dir_ + "/agent-" + m.name + ".yaml";
@@ -55,7 +56,8 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
                        << "token-file: " << c->token_file_ << "\n"
                        << "min-free-bytes: " << options.min_free_bytes << "\n"
                        << "member: {name: " << m.name << ", data-dir: " << m.data_dir
-                       << ", client-url: " << m.client_url << ", peer-url: " << m.peer_url << "}\n"
+                       << ", client-url: " << m.client_url << ", peer-url: " << m.peer_url
+                       << (m.quarantine_url.empty() ? "" : ", quarantine-client-url: " + m.quarantine_url) << "}\n"
                        << "mode: process\n"
                        << "etcd:\n  binary: " << wrapper << "\n  log-file: " << m.log_file << "\n"
                        << "  extra-args: [--heartbeat-interval, '50', --election-timeout, '500']\n"

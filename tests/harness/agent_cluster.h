@@ -23,12 +23,14 @@ struct AgentClusterOptions {
   std::map<std::string, std::string> env;     // for the agents (e.g. S3 credentials)
   std::string agent_yaml;                     // appended to every agent's config
   bool mtls = false;                          // agents serve mTLS (PKI from scripts/etcd-cluster pki)
+  bool quarantine = false;                    // members get a member.quarantine-client-url
 };
 
 class AgentCluster {
  public:
   struct Member {
     std::string name, client_url, peer_url, data_dir, agent_address, log_file;
+    std::string quarantine_url;  // with options.quarantine
     pid_t agent_pid = -1;
     pid_t orphan_etcd = -1;  // the etcd of a killed agent, killed by the destructor
   };

@@ -286,6 +286,14 @@ TEST(RestoreCluster, RefusesBeforeChangingAnything) {
   EXPECT_NE(r.out.find("nothing changed"), std::string::npos) << r.out;
   unchanged("dry run");
 
+  // Quarantine asked for, but the agents have no quarantine URL: a config error, found up front.
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--quarantine", "--yes"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("failed at check quarantine"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("has no member.quarantine-client-url"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  unchanged("quarantine without URLs");
+
   // Not on a terminal and no --yes.
   r = Lifeboat({"restore-cluster", "--config", cfg});
   EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -379,6 +387,68 @@ TEST(RestoreCluster, ResumesAfterTheCoordinatorIsKilled) {
   }
   r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"});
   EXPECT_EQ(r.exit_code, 0) << "resuming a finished restore only re-reports it: " << r.err;
+}
+
+// Whether anything serves etcd's API on `url` (a 2 s probe).
+bool Serves(const std::string& url) {
+  return harness::Run({"etcdctl", "--endpoints", url, "--dial-timeout=1s", "--command-timeout=2s", "endpoint",
+                       "status"})
+      .ok();
+}
+
+// Quarantine: the restored members serve only their quarantine URLs until verified. The
+// coordinator is killed right after the start, so the quarantined cluster can be looked at.
+TEST(RestoreCluster, QuarantineKeepsClientsOutUntilVerified) {
+  AgentClusterOptions ao;
+  ao.quarantine = true;
+  auto c = AgentCluster::Start(ao);
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 80, "q");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  const KV before = ReadAll(c->members()[0].client_url);
+  Load(c->members()[0].client_url, 20, "later");  // not in the backup
+  ASSERT_NE(ReadAll(c->members()[0].client_url), before);
+
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--quarantine", "--yes"},
+                    {{"LIFEBOAT_TEST_CRASH_AFTER", "started"}}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.out << r.err;
+  EXPECT_NE(r.err.find("serves clients only on its quarantine URL"), std::string::npos) << "the plan says so: " << r.err;
+  auto j = ReadJson(Journal(*c));
+  EXPECT_EQ(j["phase"], "started");
+  EXPECT_TRUE(j["quarantine"].get<bool>());
+  for (const auto& m : c->members()) {
+    EXPECT_FALSE(Serves(m.client_url)) << m.name << " serves clients before verification";
+    EXPECT_EQ(ReadAll(m.quarantine_url), before) << m.name;
+  }
+
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume", "-w", "json"}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto out = ParseJson(r.out);
+  ASSERT_FALSE(out.is_discarded()) << r.out;
+  std::vector<std::string> steps;
+  for (const auto& s : out["steps"]) steps.push_back(s["step"]);
+  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "verify", "open to clients"}));
+  j = ReadJson(Journal(*c));
+  EXPECT_EQ(j["phase"], "opened");
+  for (const auto& m : c->members()) {
+    EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
+    EXPECT_FALSE(Serves(m.quarantine_url)) << m.name << " still serves its quarantine URL";
+    EXPECT_EQ(AsideDirs(m.data_dir).size(), 1u) << m.name;
+  }
+  // The member list advertises the client URLs again.
+  auto list = harness::Run({"etcdctl", "--endpoints", c->members()[1].client_url, "member", "list"});
+  ASSERT_TRUE(list.ok()) << list.err;
+  for (const auto& m : c->members()) {
+    EXPECT_NE(list.out.find(m.client_url), std::string::npos) << list.out;
+    EXPECT_EQ(list.out.find(m.quarantine_url), std::string::npos) << list.out;
+  }
+  auto check = Lifeboat({"check", "--config", cfg});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  // The quarantined restore counts as finished: a new one (without quarantine) is not refused.
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {}, std::chrono::seconds(240));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ReadAll(c->members()[2].client_url), before);
 }
 
 // (b) One member SIGKILLed and its data dir wiped; recover-member brings it back while a client

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "agent/agent_config.h"
+#include "agent/controller.h"
 #include "agent/host_ops.h"
 #include "agent/token.h"
 
@@ -57,6 +58,25 @@ TEST(AgentConfigTest, RejectsMistakes) {
   ExpectBad(std::string(kGood).replace(g.find("mode: process"), 13, "mode: commands\ncommands: {start: x}"),
             "commands.stop");
   ExpectBad(std::string(kGood).replace(g.find("127.0.0.1:9438"), 14, "nowhere"), "HOST:PORT");
+}
+
+TEST(AgentConfigTest, QuarantineUrlIsOptionalAndOnlyUsedWhenAsked) {
+  const std::string m = "token-file: /t\nmember: {name: m1, data-dir: /d, client-url: http://a:1, peer-url: http://a:2";
+  auto c = ParseAgentConfig(m + ", quarantine-client-url: http://a:3}\n", "t");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->quarantine_client_url, "http://a:3");
+  auto flags = [&](bool quarantine) {
+    std::string all;
+    for (const auto& f : MemberFlags(*c, {"", "", "", quarantine})) all += f + " ";
+    return all;
+  };
+  EXPECT_NE(flags(false).find("--listen-client-urls http://a:1 --advertise-client-urls http://a:1 "), std::string::npos);
+  EXPECT_NE(flags(true).find("--listen-client-urls http://a:3 --advertise-client-urls http://a:3 "), std::string::npos);
+  EXPECT_EQ(flags(true).find("http://a:1"), std::string::npos) << flags(true);
+  EXPECT_EQ(MemberEnv(*c, {"", "", "", true}).at("ETCD_ADVERTISE_CLIENT_URLS"), "http://a:3");
+  EXPECT_EQ(MemberEnv(*c, {}).at("ETCD_LISTEN_CLIENT_URLS"), "http://a:1");
+  ExpectBad(m + ", quarantine-client-url: http://a:1}\n", "a URL of its own");
+  ExpectBad(m + ", quarantine-client-url: a:3}\n", "member.quarantine-client-url");
 }
 
 TEST(AgentConfigTest, InsecureNoAuthNeedsNoTokenFile) {

@@ -75,7 +75,33 @@ TEST(RestoreJournalTest, PhasesAreOrdered) {
   EXPECT_LT(RestorePhase::kPlanned, RestorePhase::kSafetyBackup);
   EXPECT_LT(RestorePhase::kMovedAside, RestorePhase::kRestored);
   EXPECT_LT(RestorePhase::kStarted, RestorePhase::kVerified);
+  EXPECT_LT(RestorePhase::kVerified, RestorePhase::kOpened);
   EXPECT_STREQ(PhaseName(RestorePhase::kMovedAside), "moved-aside");
+}
+
+TEST(RestoreJournalTest, AQuarantinedRestoreIsFinishedOnceOpened) {
+  RestoreJournal j = Sample();
+  j.phase = RestorePhase::kVerified;
+  EXPECT_TRUE(Finished(j));
+  j.quarantine = true;
+  j.members[0].quarantine_client_url = "http://127.0.0.1:41";
+  j.members[0].opened = true;
+  EXPECT_FALSE(Finished(j)) << "verified on the quarantine URLs, not yet serving clients";
+  j.phase = RestorePhase::kOpened;
+  EXPECT_TRUE(Finished(j));
+  auto back = ParseRestoreJournal(ToJson(j));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(ToJson(*back), ToJson(j));
+  EXPECT_TRUE(back->quarantine);
+  EXPECT_EQ(back->members[0].quarantine_client_url, "http://127.0.0.1:41");
+  EXPECT_TRUE(back->members[0].opened);
+  EXPECT_FALSE(back->members[1].opened);
+  // A journal written before quarantine existed still reads (as not quarantined).
+  std::string old = ToJson(Sample());
+  old.erase(old.find("  \"quarantine\": false,\n"), std::string("  \"quarantine\": false,\n").size());
+  auto parsed = ParseRestoreJournal(old);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_FALSE(parsed->quarantine);
 }
 
 // A survey of the restored cluster as RestoreCluster would see it when all is well.
