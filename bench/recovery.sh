@@ -26,6 +26,7 @@
 # checks compare leader, revision and HashKV but do not count keys (lifeboat's verify also does).
 # One run, no rounds: on a shared 2-core machine, check the load before trusting a ratio.
 # RECOVER_FLAGS="--no-learner" passes flags to recover-member (learner vs voting add).
+# RESTORE_FLAGS="--quarantine" passes flags to restore-cluster (every agent has a quarantine URL).
 # BENCH_KEEP_WORK=1 keeps the work dir (logs, data dirs) for a post-mortem.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -122,21 +123,22 @@ echo "backup: ${BACKUP#"$WORK/"}: $(awk -v s="$SIZE" 'BEGIN {printf "%.1f MB (%.
 read -r -a PORTS < <("$PY" - <<'EOF'
 import socket
 socks = []
-for _ in range(9):
+for _ in range(12):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 )
-((${#PORTS[@]} == 9)) || die "could not pick free ports"
+((${#PORTS[@]} == 12)) || die "could not pick free ports"
 mkdir -p "$WORK/agents" "$WORK/manual"
 od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$WORK/agent.token"
 chmod 600 "$WORK/agent.token"
-CLIENT=() PEER=() AGENT=()
+CLIENT=() PEER=() AGENT=() QUARANTINE=()
 for k in 1 2 3; do
-  i=$((3 * (k - 1)))
+  i=$((4 * (k - 1)))
   CLIENT[k]=http://127.0.0.1:${PORTS[i]} PEER[k]=http://127.0.0.1:${PORTS[i + 1]} AGENT[k]=127.0.0.1:${PORTS[i + 2]}
+  QUARANTINE[k]=http://127.0.0.1:${PORTS[i + 3]}
 done
 ENDPOINTS=$(IFS=,; echo "${CLIENT[*]:1}")
 AGENTS=$(IFS=,; echo "${AGENT[*]:1}")
@@ -146,7 +148,7 @@ for k in 1 2 3; do
   cat >"$WORK/agents/agent-m$k.yaml" <<EOF
 listen: ${AGENT[k]}
 token-file: $WORK/agent.token
-member: {name: m$k, data-dir: $WORK/agents/m$k.etcd, client-url: ${CLIENT[k]}, peer-url: ${PEER[k]}}
+member: {name: m$k, data-dir: $WORK/agents/m$k.etcd, client-url: ${CLIENT[k]}, peer-url: ${PEER[k]}, quarantine-client-url: ${QUARANTINE[k]}}
 mode: process
 etcd:
   binary: etcd
@@ -179,7 +181,8 @@ echo "hosts: m1 m2 m3, clients $ENDPOINTS, agents $AGENTS (every member lost)"
 echo
 echo "== lifeboat restore-cluster"
 t0=$(now)
-"$LB" restore-cluster --config "$WORK/lifeboat.yaml" --yes >"$WORK/restore.out" 2>"$WORK/restore.err" ||
+# shellcheck disable=SC2086  # RESTORE_FLAGS: extra flags, e.g. --quarantine
+"$LB" restore-cluster --config "$WORK/lifeboat.yaml" --yes ${RESTORE_FLAGS:-} >"$WORK/restore.out" 2>"$WORK/restore.err" ||
   { cat "$WORK/restore.out" "$WORK/restore.err" >&2; die "lifeboat restore-cluster failed"; }
 L_RTO=$(secs "$t0" "$(now)")
 sed 's/^/  /' "$WORK/restore.out"
@@ -300,7 +303,7 @@ id=$("${CTL[@]}" --endpoints "$OTHERS" member list -w simple | awk -F', ' '$3 ==
 retry_ctl() {  # OUTVAR etcdctl-args...
   local var=$1 out until=$((SECONDS + DEADLINE)); shift
   until out=$("${CTL[@]}" --endpoints "$OTHERS" "$@" 2>&1); do
-    grep -qiE "unhealthy|not enough started members|timed out|unavailable" <<<"$out" || die "etcdctl $*: $out"
+    grep -qiE "unhealthy|not enough started members|timed out|deadline exceeded|unavailable" <<<"$out" || die "etcdctl $*: $out"
     ((SECONDS < until)) || die "etcdctl $* still refused after ${DEADLINE}s: $out"
     sleep 0.2
   done

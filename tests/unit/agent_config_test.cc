@@ -77,6 +77,8 @@ TEST(AgentConfigTest, QuarantineUrlIsOptionalAndOnlyUsedWhenAsked) {
   EXPECT_EQ(MemberEnv(*c, {}).at("ETCD_LISTEN_CLIENT_URLS"), "http://a:1");
   ExpectBad(m + ", quarantine-client-url: http://a:1}\n", "a URL of its own");
   ExpectBad(m + ", quarantine-client-url: a:3}\n", "member.quarantine-client-url");
+  ExpectBad(m + ", quarantine-client-url: http://a:3}\nmode: systemd\nsystemd: {unit: etcd.service}\n",
+            "needs mode process or commands");
 }
 
 TEST(AgentConfigTest, InsecureNoAuthNeedsNoTokenFile) {
