@@ -68,7 +68,8 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
 
   YAML::Node m = root["member"];
   if (!m) return Bad(origin, "'member' is required (name, data-dir, client-url, peer-url)");
-  LB_RETURN_IF_ERROR(CheckKeys(m, "member", {"name", "data-dir", "client-url", "peer-url", "quarantine-client-url"}, origin));
+  LB_RETURN_IF_ERROR(
+      CheckKeys(m, "member", {"name", "data-dir", "client-url", "peer-url", "quarantine-client-url"}, origin));
   LB_RETURN_IF_ERROR(Str(m, "name", "member.", &c.member_name, origin));
   LB_RETURN_IF_ERROR(Str(m, "data-dir", "member.", &c.data_dir, origin));
   LB_RETURN_IF_ERROR(Str(m, "client-url", "member.", &c.client_url, origin));

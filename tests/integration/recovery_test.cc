@@ -413,7 +413,8 @@ TEST(RestoreCluster, QuarantineKeepsClientsOutUntilVerified) {
   auto r = Lifeboat({"restore-cluster", "--config", cfg, "--quarantine", "--yes"},
                     {{"LIFEBOAT_TEST_CRASH_AFTER", "started"}}, std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.out << r.err;
-  EXPECT_NE(r.err.find("serves clients only on its quarantine URL"), std::string::npos) << "the plan says so: " << r.err;
+  EXPECT_NE(r.err.find("serves clients only on its quarantine URL"), std::string::npos)
+      << "the plan says so: " << r.err;
   auto j = ReadJson(Journal(*c));
   EXPECT_EQ(j["phase"], "started");
   EXPECT_TRUE(j["quarantine"].get<bool>());

@@ -70,7 +70,8 @@ TEST(AgentConfigTest, QuarantineUrlIsOptionalAndOnlyUsedWhenAsked) {
     for (const auto& f : MemberFlags(*c, {"", "", "", quarantine})) all += f + " ";
     return all;
   };
-  EXPECT_NE(flags(false).find("--listen-client-urls http://a:1 --advertise-client-urls http://a:1 "), std::string::npos);
+  EXPECT_NE(flags(false).find("--listen-client-urls http://a:1 --advertise-client-urls http://a:1 "),
+            std::string::npos);
   EXPECT_NE(flags(true).find("--listen-client-urls http://a:3 --advertise-client-urls http://a:3 "), std::string::npos);
   EXPECT_EQ(flags(true).find("http://a:1"), std::string::npos) << flags(true);
   EXPECT_EQ(MemberEnv(*c, {"", "", "", true}).at("ETCD_ADVERTISE_CLIENT_URLS"), "http://a:3");
