@@ -58,6 +58,7 @@ struct FetchResponse {
   int64_t revision = 0;
   uint64_t live_keys = 0;
   bool cached = false;
+  bool in_place = false;
 };
 
 // TLS to the agent: `cacert` (the CA that signed the agent's certificate) turns TLS on; `cert`

@@ -190,12 +190,14 @@ class Service final : public pb::Agent::Service {
     StageRequest sr{req->store_url(), req->object_key(), req->sha256(), req->size()};
     auto staged = StageBackup(sr, c_.staging_dir, keys_.get());
     if (!staged.ok()) return ToGrpc(staged.status());
-    spdlog::info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path, staged->cached ? "already staged" : "downloaded");
+    spdlog::info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path,
+                 staged->in_place ? "checked in place" : staged->cached ? "already staged" : "downloaded");
     out->set_path(staged->path);
     out->set_sha256(staged->sha256);
     out->set_revision(staged->revision);
     out->set_live_keys(staged->live_keys);
     out->set_cached(staged->cached);
+    out->set_in_place(staged->in_place);
     return grpc::Status::OK;
   }
 

@@ -41,15 +41,21 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
   out.sha256 = req.sha256;
   out.path = staging_dir + "/" + req.sha256 + ".db";
   std::error_code ec;
-  if (std::filesystem::exists(out.path, ec)) {
+  // A copy staged earlier is re-checked and used, before the store is even opened: --resume then
+  // goes on while a remote store is unreachable.
+  auto use_staged = [&]() -> bool {
+    if (!std::filesystem::exists(out.path, ec)) return false;
     auto sha = CheckSnapshotFile(out.path);
-    if (sha.ok() && *sha == req.sha256) {
-      out.cached = true;
-      LB_RETURN_IF_ERROR(Describe(&out));
-      return out;
-    }
+    if (sha.ok() && *sha == req.sha256) return true;
     // A damaged staged copy is moved aside like everything else here, not deleted.
     std::filesystem::rename(out.path, out.path + ".damaged", ec);
+    return false;
+  };
+  const bool local_store = req.store_url.rfind("file://", 0) == 0;
+  if (!local_store && use_staged()) {
+    out.cached = true;
+    LB_RETURN_IF_ERROR(Describe(&out));
+    return out;
   }
   auto store = store::OpenStore(req.store_url);
   if (!store.ok()) return store.status();
@@ -59,6 +65,30 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
   if (manifest->sha256 != req.sha256 || (req.size != 0 && manifest->size != req.size)) {
     return Status::Corruption("the manifest of " + req.object_key + " now says sha256 " + manifest->sha256 +
                               ", not the planned " + req.sha256 + " (the store changed; plan the restore again)");
+  }
+  // A plain snapshot already on this host: checked in place (SHA-256 and trailer in one read),
+  // which spares writing and syncing the whole snapshot once more before the restore reads it.
+  // The restore hashes it again, so a file replaced in between is still caught.
+  const std::string local = (*store)->LocalPath(req.object_key);
+  if (!local.empty() && manifest->compression == "none" && manifest->encryption == "none" &&
+      std::filesystem::is_regular_file(local, ec)) {
+    const std::string damaged = "the stored copy of " + req.object_key + " in " + (*store)->Describe() +
+                                " is damaged (restore another backup): ";
+    auto sha = CheckSnapshotFile(local);
+    if (!sha.ok()) {
+      if (sha.status().code() == Status::Code::kCorruption) return Status::Corruption(damaged + sha.status().message());
+      return sha.status().Annotate("check " + req.object_key + " in " + (*store)->Describe());
+    }
+    if (*sha != req.sha256) return Status::Corruption(damaged + "sha256 " + *sha + ", its manifest says " + req.sha256);
+    out.path = local;
+    out.in_place = true;
+    LB_RETURN_IF_ERROR(Describe(&out));
+    return out;
+  }
+  if (local_store && use_staged()) {
+    out.cached = true;
+    LB_RETURN_IF_ERROR(Describe(&out));
+    return out;
   }
   LB_RETURN_IF_ERROR(MakeDirs(staging_dir));
   // The manifest's SHA-256 (checked above to be the planned one) is verified while copying.

@@ -20,6 +20,7 @@ struct StagedBackup {
   int64_t revision = 0;  // the revision etcd resumes at after restoring it
   uint64_t live_keys = 0;
   bool cached = false;
+  bool in_place = false;  // a plain snapshot in a local-folder store: `path` is the store's file
 };
 
 struct StageRequest {
@@ -28,7 +29,8 @@ struct StageRequest {
 };
 
 // Downloads (or re-checks) into `staging_dir`, creating it. Corruption when the bytes do not
-// match; the staging dir then holds nothing new.
+// match; the staging dir then holds nothing new. A plain (not compressed, not encrypted) object
+// of a local-folder store is checked where it is, read only, and not copied.
 // `keys` decrypts encrypted backups (null: none configured on this host).
 Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir,
                                  const codec::KeyRing* keys);

@@ -326,7 +326,7 @@ class Coordinator {
       return Status::OK();
     });
     LB_RETURN_IF_ERROR(Combine(res));
-    int cached = 0;
+    int cached = 0, in_place = 0;
     for (size_t i = 0; i < got.size(); ++i) {
       if (got[i].sha256 != j.sha256 || got[i].revision != got[0].revision || got[i].live_keys != got[0].live_keys) {
         return Status::Corruption(j.members[i].name + " staged a different snapshot (sha256 " + got[i].sha256 +
@@ -335,11 +335,12 @@ class Coordinator {
       }
       j.members[i].staged_path = got[i].path;
       cached += got[i].cached;
+      in_place += got[i].in_place;
     }
     j.revision = got[0].revision;
     j.live_keys = got[0].live_keys;
-    detail_ = fmt::format("staged on {} hosts ({} already there), sha256 {}…, revision {}, {} keys", got.size(), cached,
-                          j.sha256.substr(0, 12), j.revision, j.live_keys);
+    detail_ = fmt::format("staged on {} hosts ({} already there, {} checked in place), sha256 {}…, revision {}, {} keys",
+                          got.size(), cached, in_place, j.sha256.substr(0, 12), j.revision, j.live_keys);
     return Status::OK();
   }
 

@@ -102,6 +102,10 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(std::string_view root, bool
   return std::unique_ptr<LocalStore>(new LocalStore(std::move(normal)));
 }
 
+std::string LocalStore::LocalPath(std::string_view key) const {
+  return ValidateKey(key).ok() ? PathOf(key) : std::string();
+}
+
 std::string LocalStore::PathOf(std::string_view key) const {
   return root_ == "/" ? "/" + std::string(key) : root_ + "/" + std::string(key);
 }

@@ -28,6 +28,7 @@ class LocalStore : public Store {
   // Also removes the object's folders that became empty, up to (not including) the root.
   Status Delete(std::string_view key) override;
   std::string Describe() const override;  // "file:///root"
+  std::string LocalPath(std::string_view key) const override;  // empty for an invalid key
 
   const std::string& root() const { return root_; }
 

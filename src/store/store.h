@@ -49,6 +49,9 @@ class Store {
   virtual Status Delete(std::string_view key) = 0;
   // The store's URL with any secret removed: for logs and manifests.
   virtual std::string Describe() const = 0;
+  // The object's file when the store is a folder on this host, for readers that can use it in
+  // place (a committed object is never rewritten: replacing it is a rename); empty otherwise.
+  virtual std::string LocalPath(std::string_view) const { return {}; }
 };
 
 // Opens a store from its URL. Supported: file:///absolute/path (the local-folder store) and

@@ -116,6 +116,11 @@ TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
   EXPECT_EQ(j["plan"]["phase"], "verified");
   EXPECT_EQ(j["plan"]["safety_backup"], "none: no member answered");
   EXPECT_EQ(j["plan"]["live_keys"], 257);
+  for (const auto& s : j["steps"]) {
+    if (s["step"] == "fetch") {
+      EXPECT_NE(s["detail"].get<std::string>().find("0 checked in place"), std::string::npos) << s;
+    }
+  }
   std::set<std::string> shas;
   for (const auto& m : j["plan"]["members"]) shas.insert(m["restored_sha256"].get<std::string>());
   EXPECT_EQ(shas, std::set<std::string>{j["plan"]["sha256"].get<std::string>()});
@@ -131,6 +136,8 @@ TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
   r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {}, std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("safety backup"), std::string::npos) << r.err;
+  // A plain backup in a local folder is restored from where it is, checked but not copied.
+  EXPECT_NE(r.err.find("3 checked in place"), std::string::npos) << r.err;
   // The safety backup holds the writes made after the first restore; it is in the store.
   bool safety = false;
   for (const auto& f : FilesUnder(c->dir() + "/store")) safety |= f.find("/pre-restore/") != std::string::npos;
@@ -264,8 +271,8 @@ TEST(RestoreCluster, RefusesBeforeChangingAnything) {
   EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
   unchanged("both --to-revision and --to-time");
 
-  // A corrupt backup (one byte flipped in a copy of the store): refused when staged, before any stop.
-  // (First: once a good copy is staged, the same SHA-256 is served from the staging dir.)
+  // A corrupt backup (one byte flipped in a copy of the store): refused when checked (in place:
+  // a plain object of a local-folder store), before any stop.
   const std::string bad_dir = c->dir() + "/bad-store";
   fs::copy(store_dir, bad_dir, fs::copy_options::recursive);
   for (const auto& f : FilesUnder(bad_dir)) {
@@ -276,6 +283,7 @@ TEST(RestoreCluster, RefusesBeforeChangingAnything) {
   auto r = Lifeboat({"restore-cluster", "--config", cfg, "--store", "file://" + bad_dir, "--yes"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("failed at fetch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is damaged (restore another backup)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
   unchanged("corrupt backup");
 
