@@ -227,8 +227,8 @@ class Coordinator {
     for (const auto& m : r_.journal.members) {
       if (m.quarantine_client_url.empty()) {
         out.push_back(Status::InvalidArgument(m.name + " (agent " + m.agent +
-                                                 ") has no member.quarantine-client-url: add one to its agent "
-                                                 "config, or restore without --quarantine"));
+                                              ") has no member.quarantine-client-url: add one to its agent "
+                                              "config, or restore without --quarantine"));
       }
     }
     detail_ = "members will serve only their quarantine URLs until verified";
