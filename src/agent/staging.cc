@@ -51,12 +51,13 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
     std::filesystem::rename(out.path, out.path + ".damaged", ec);
     return false;
   };
-  const bool local_store = req.store_url.rfind("file://", 0) == 0;
-  if (!local_store && use_staged()) {
+  auto staged = [&]() -> Result<StagedBackup> {
     out.cached = true;
     LB_RETURN_IF_ERROR(Describe(&out));
     return out;
-  }
+  };
+  const bool local_store = req.store_url.rfind("file://", 0) == 0;
+  if (!local_store && use_staged()) return staged();
   auto store = store::OpenStore(req.store_url);
   if (!store.ok()) return store.status();
   // The manifest says how the object is encoded; it must describe the snapshot the coordinator planned.
@@ -85,11 +86,7 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
     LB_RETURN_IF_ERROR(Describe(&out));
     return out;
   }
-  if (local_store && use_staged()) {
-    out.cached = true;
-    LB_RETURN_IF_ERROR(Describe(&out));
-    return out;
-  }
+  if (local_store && use_staged()) return staged();
   LB_RETURN_IF_ERROR(MakeDirs(staging_dir));
   // The manifest's SHA-256 (checked above to be the planned one) is verified while copying.
   Status fetched = catalog::FetchToFile(**store, *manifest, out.path, keys);

@@ -488,15 +488,7 @@ class Coordinator {
     LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
       if (mj.started) return Status::OK();
       LB_ASSIGN_OR_RETURN(auto st, AgentOf(i).GetStatus());
-      if (!st.etcd_running) {
-        agent::StartRequest req;
-        req.initial_cluster = j.initial_cluster;
-        req.initial_cluster_state = "new";
-        req.initial_cluster_token = j.cluster_token;
-        req.timeout = o_.start_timeout;
-        req.quarantine = j.quarantine;
-        LB_RETURN_IF_ERROR(AgentOf(i).StartEtcd(req).status());
-      }
+      if (!st.etcd_running) LB_RETURN_IF_ERROR(AgentOf(i).StartEtcd(StartOf(j.quarantine)).status());
       std::lock_guard<std::mutex> l(journal_mu_);
       mj.started = true;
       return Status::OK();
@@ -505,11 +497,21 @@ class Coordinator {
     return Status::OK();
   }
 
+  // The restored cluster's start: its membership and token, state "new" (ignored by etcd once
+  // the data dir is initialized, so a restart sends the same).
+  agent::StartRequest StartOf(bool quarantine) const {
+    agent::StartRequest req;
+    req.initial_cluster = r_.journal.initial_cluster;
+    req.initial_cluster_state = "new";
+    req.initial_cluster_token = r_.journal.cluster_token;
+    req.timeout = o_.start_timeout;
+    req.quarantine = quarantine;
+    return req;
+  }
+
   // Restarts every verified member on its client URL: followers stopped first, then the leader
-  // (see StopAll), then all started at once. Flags of a new cluster are ignored by etcd once
-  // the data dir is initialized, so the same start request serves.
+  // (see StopAll), then all started at once.
   Status OpenToClients() {
-    RestoreJournal& j = r_.journal;
     std::string leader = ProbeLive(o_.client, ServedUrls()).leader;
     for (bool leader_wave : {false, true}) {
       LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
@@ -519,12 +521,7 @@ class Coordinator {
     }
     LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
       if (mj.opened) return Status::OK();
-      agent::StartRequest req;
-      req.initial_cluster = j.initial_cluster;
-      req.initial_cluster_state = "new";
-      req.initial_cluster_token = j.cluster_token;
-      req.timeout = o_.start_timeout;
-      LB_RETURN_IF_ERROR(AgentOf(i).StartEtcd(req).status());
+      LB_RETURN_IF_ERROR(AgentOf(i).StartEtcd(StartOf(/*quarantine=*/false)).status());
       std::lock_guard<std::mutex> l(journal_mu_);
       mj.opened = true;
       return Status::OK();
