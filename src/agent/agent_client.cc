@@ -51,15 +51,28 @@ Status FromGrpc(const grpc::Status& s, const std::string& address, const char* r
   }
 }
 
+LeaseInfo FromProto(const pb::Lease& l) {
+  LeaseInfo o;
+  o.owner_id = l.owner_id();
+  o.holder = l.holder();
+  o.operation = l.operation();
+  o.journal = l.journal();
+  o.acquired_ms = l.acquired_unix_ms();
+  o.renewed_ms = l.renewed_unix_ms();
+  o.expires_ms = l.expires_unix_ms();
+  return o;
+}
+
 }  // namespace
 
 struct AgentClient::Impl {
-  std::string address, token;
+  std::string address, token, lease_owner;
   milliseconds call_timeout;
   std::unique_ptr<pb::Agent::Stub> stub;
 
   void Prepare(grpc::ClientContext* ctx, milliseconds extra) const {
     if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    if (!lease_owner.empty()) ctx->AddMetadata("lifeboat-lease-owner", lease_owner);
     ctx->set_deadline(std::chrono::system_clock::now() + call_timeout + extra);
   }
 };
@@ -123,6 +136,7 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.staging_dir = r.staging_dir();
   a.staging_free_bytes = r.staging_free_bytes();
   a.quarantine_client_url = r.quarantine_client_url();
+  a.lease = FromProto(r.lease());
   return a;
 }
 
@@ -202,5 +216,34 @@ Result<FetchResponse> AgentClient::FetchBackup(const FetchRequest& in) {
 }
 
 const std::string& AgentClient::address() const { return impl_->address; }
+
+Result<LeaseGrant> AgentClient::AcquireLease(const LeaseRequest& in) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, milliseconds(0));
+  pb::AcquireLeaseRequest req;
+  req.mutable_lease()->set_owner_id(in.lease.owner_id);
+  req.mutable_lease()->set_holder(in.lease.holder);
+  req.mutable_lease()->set_operation(in.lease.operation);
+  req.mutable_lease()->set_journal(in.lease.journal);
+  req.set_ttl_ms(static_cast<uint32_t>(in.ttl.count()));
+  req.set_break_lease(in.break_lease);
+  pb::AcquireLeaseResponse r;
+  grpc::Status s = impl_->stub->AcquireLease(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "AcquireLease");
+  return LeaseGrant{FromProto(r.lease()), FromProto(r.previous())};
+}
+
+Result<bool> AgentClient::ReleaseLease(const std::string& owner_id) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, milliseconds(0));
+  pb::ReleaseLeaseRequest req;
+  req.set_owner_id(owner_id);
+  pb::ReleaseLeaseResponse r;
+  grpc::Status s = impl_->stub->ReleaseLease(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "ReleaseLease");
+  return r.released();
+}
+
+void AgentClient::SetLeaseOwner(const std::string& owner_id) { impl_->lease_owner = owner_id; }
 
 }  // namespace lifeboat::agent

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/lease_table.h"
 #include "base/status.h"
 
 namespace lifeboat::agent {
@@ -22,6 +23,16 @@ struct AgentStatus {
   std::string staging_dir;
   uint64_t staging_free_bytes = 0;
   std::string quarantine_client_url;
+  LeaseInfo lease;  // the live recovery lease; empty: none
+};
+
+struct LeaseRequest {
+  LeaseInfo lease;  // owner_id, holder, operation, journal
+  std::chrono::milliseconds ttl{600000};
+  bool break_lease = false;
+};
+struct LeaseGrant {
+  LeaseInfo lease, previous;  // previous: another owner's live lease that was broken
 };
 
 struct StartRequest {
@@ -87,6 +98,11 @@ class AgentClient {
   Result<RestoreResponse> RestoreSnapshot(const RestoreRequest& req);
   // Stages a backup on the agent's host (it reads the store with its own credentials).
   Result<FetchResponse> FetchBackup(const FetchRequest& req);
+  // FailedPrecondition naming the holder when another coordinator holds the member.
+  Result<LeaseGrant> AcquireLease(const LeaseRequest& req);
+  Result<bool> ReleaseLease(const std::string& owner_id);
+  // Every later mutating call is made under this lease owner (empty: none).
+  void SetLeaseOwner(const std::string& owner_id);
   const std::string& address() const;
 
  private:

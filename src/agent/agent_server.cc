@@ -12,6 +12,7 @@
 #include "agent.grpc.pb.h"
 #include "agent/controller.h"
 #include "agent/host_ops.h"
+#include "agent/lease_table.h"
 #include "agent/staging.h"
 #include "agent/token.h"
 #include "etcd/client.h"
@@ -68,10 +69,38 @@ grpc::Status ToGrpc(const Status& s) {
 
 milliseconds OrDefault(uint32_t ms, milliseconds def) { return ms == 0 ? def : milliseconds(ms); }
 
+void ToProto(const LeaseInfo& l, pb::Lease* out) {
+  if (l.empty()) return;
+  out->set_owner_id(l.owner_id);
+  out->set_holder(l.holder);
+  out->set_operation(l.operation);
+  out->set_journal(l.journal);
+  out->set_acquired_unix_ms(l.acquired_ms);
+  out->set_renewed_unix_ms(l.renewed_ms);
+  out->set_expires_unix_ms(l.expires_ms);
+}
+
+// The lease owner a mutating call is made under; empty when it names none.
+std::string LeaseOwnerOf(grpc::ServerContext* ctx) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("lifeboat-lease-owner");
+  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
 class Service final : public pb::Agent::Service {
  public:
   Service(AgentConfig c, std::string token, std::shared_ptr<codec::KeyRing> keys)
-      : c_(std::move(c)), token_(std::move(token)), keys_(std::move(keys)), ctl_(NewController(c_)) {}
+      : c_(std::move(c)),
+        token_(std::move(token)),
+        keys_(std::move(keys)),
+        ctl_(NewController(c_)),
+        lease_(c_.staging_dir + "/recovery-lease.json") {}
+
+  Status LoadLease() {
+    LB_RETURN_IF_ERROR(lease_.Load());
+    if (auto l = lease_.Live(UnixMillisNow()); !l.empty()) spdlog::warn("recovery lease kept from before: {}", DescribeLease(l));
+    return Status::OK();
+  }
 
   EtcdController& controller() { return *ctl_; }
 
@@ -95,11 +124,45 @@ class Service final : public pb::Agent::Service {
     out->set_staging_dir(c_.staging_dir);
     out->set_staging_free_bytes(InspectDataDir(c_.staging_dir).free_bytes);
     out->set_quarantine_client_url(c_.quarantine_client_url);
+    ToProto(lease_.Live(UnixMillisNow()), out->mutable_lease());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AcquireLease(grpc::ServerContext* ctx, const pb::AcquireLeaseRequest* req,
+                            pb::AcquireLeaseResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    LeaseInfo want;
+    want.owner_id = req->lease().owner_id();
+    want.holder = req->lease().holder();
+    want.operation = req->lease().operation();
+    want.journal = req->lease().journal();
+    auto g = lease_.Acquire(want, OrDefault(req->ttl_ms(), std::chrono::minutes(10)), req->break_lease(),
+                            UnixMillisNow());
+    if (!g.ok()) return ToGrpc(g.status().WithMessage(c_.member_name + " is " + g.status().message()));
+    if (!g->previous.empty()) {
+      spdlog::warn("recovery lease BROKEN by {} ({}): it was held by {}", want.holder, want.operation,
+                   DescribeLease(g->previous));
+    } else if (g->lease.acquired_ms == g->lease.renewed_ms) {
+      spdlog::info("recovery lease granted: {}", DescribeLease(g->lease));
+    }
+    ToProto(g->lease, out->mutable_lease());
+    ToProto(g->previous, out->mutable_previous());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ReleaseLease(grpc::ServerContext* ctx, const pb::ReleaseLeaseRequest* req,
+                            pb::ReleaseLeaseResponse* out) override {
+    if (auto a = Authorize(ctx); !a.ok()) return a;
+    auto released = lease_.Release(req->owner_id(), UnixMillisNow());
+    if (!released.ok()) return ToGrpc(released.status());
+    if (*released) spdlog::info("recovery lease released by owner {}", req->owner_id());
+    out->set_released(*released);
     return grpc::Status::OK;
   }
 
   grpc::Status StopEtcd(grpc::ServerContext* ctx, const pb::StopEtcdRequest* req, pb::StopEtcdResponse* out) override {
     if (auto a = Authorize(ctx); !a.ok()) return a;
+    if (auto a = Admit(ctx); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
     auto was = ctl_->Stop(OrDefault(req->timeout_ms(), std::chrono::seconds(30)));
     if (!was.ok()) return ToGrpc(was.status());
@@ -111,6 +174,7 @@ class Service final : public pb::Agent::Service {
   grpc::Status StartEtcd(grpc::ServerContext* ctx, const pb::StartEtcdRequest* req,
                          pb::StartEtcdResponse* out) override {
     if (auto a = Authorize(ctx); !a.ok()) return a;
+    if (auto a = Admit(ctx); !a.ok()) return a;
     const std::string& state = req->initial_cluster_state();
     if (!state.empty() && state != "new" && state != "existing") {
       return ToGrpc(Status::InvalidArgument("initial_cluster_state must be new or existing, not '" + state + "'"));
@@ -137,6 +201,7 @@ class Service final : public pb::Agent::Service {
   grpc::Status MoveDataAside(grpc::ServerContext* ctx, const pb::MoveDataAsideRequest*,
                              pb::MoveDataAsideResponse* out) override {
     if (auto a = Authorize(ctx); !a.ok()) return a;
+    if (auto a = Admit(ctx); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
     if (Status st = RefuseWhileRunning("move the data dir aside"); !st.ok()) return ToGrpc(st);
     auto moved = MoveAside(c_.data_dir, std::chrono::system_clock::now());
@@ -149,6 +214,7 @@ class Service final : public pb::Agent::Service {
   grpc::Status RestoreSnapshot(grpc::ServerContext* ctx, const pb::RestoreSnapshotRequest* req,
                                pb::RestoreSnapshotResponse* out) override {
     if (auto a = Authorize(ctx); !a.ok()) return a;
+    if (auto a = Admit(ctx); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
     if (Status st = RefuseWhileRunning("restore"); !st.ok()) return ToGrpc(st);
     if (!AbsentOrEmpty(c_.data_dir)) {
@@ -219,6 +285,15 @@ class Service final : public pb::Agent::Service {
     return grpc::Status::OK;
   }
 
+  // Mutating calls only: refused under another coordinator's live recovery lease.
+  grpc::Status Admit(grpc::ServerContext* ctx) {
+    std::string owner = LeaseOwnerOf(ctx);
+    Status s = lease_.Admit(owner, UnixMillisNow());
+    if (s.ok()) return grpc::Status::OK;
+    spdlog::warn("refused a call from {} (lease owner '{}'): {}", ctx->peer(), owner, s.message());
+    return ToGrpc(s.WithMessage(c_.member_name + ": " + s.message()));
+  }
+
   Status RefuseWhileRunning(const std::string& what) {
     auto running = ctl_->IsRunning();
     if (!running.ok()) return running.status();
@@ -274,6 +349,7 @@ class Service final : public pb::Agent::Service {
   const std::string token_;
   const std::shared_ptr<codec::KeyRing> keys_;  // loaded once at start-up; null without encryption
   std::unique_ptr<EtcdController> ctl_;
+  LeaseTable lease_;
   std::mutex op_mu_;  // one mutating operation at a time
   std::mutex fetch_mu_;
   std::mutex version_mu_;
@@ -305,6 +381,7 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
     keys = std::make_shared<codec::KeyRing>(std::move(*ring));
   }
   impl->service = std::make_unique<Service>(config, token, keys);
+  LB_RETURN_IF_ERROR(impl->service->LoadLease());
   impl->process_mode = config.mode == ControlMode::kProcess;
   grpc::ServerBuilder b;
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
