@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "agent/token.h"
 #include "cli/commands.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
@@ -54,6 +55,18 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.prune = settings->prune_after_backup;
   if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);
   dc.etcd_binary = settings->etcd_binary;
+  if (!settings->agents.empty()) {
+    if (settings->agent_token_file.empty()) {
+      return ctx.Fail(Status::InvalidArgument(
+          "'agents:' is set but 'agent-token-file:' is not: the daemon asks the agents whether a recovery runs "
+          "(set agent-token-file)"));
+    }
+    auto token = agent::ReadTokenFile(settings->agent_token_file);
+    if (!token.ok()) return ctx.Fail(token.status());
+    dc.agents = settings->agents;
+    dc.agent_token = *token;
+    dc.agent_tls = settings->agent_tls;
+  }
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   dc.identity = std::string(host) + ":" + std::to_string(getpid());

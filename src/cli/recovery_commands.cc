@@ -64,6 +64,23 @@ Result<AgentSettings> LoadAgents(const Settings& s) {
 
 void LogLine(const std::string& line) { std::cerr << "lifeboat: " << line << std::endl; }
 
+// The recovery lease's flags, shared by both commands.
+struct LeaseFlags {
+  bool break_lease = false;
+  std::string ttl = "10m";
+
+  void AddTo(CLI::App& cmd) {
+    cmd.add_flag("--break-lease", break_lease,
+                 "take over the agents from another coordinator's live recovery lease (prints who held it)");
+    cmd.add_option("--lease-ttl", ttl, "how long the agents keep this recovery's lease after its last renewal (10m)");
+  }
+  Result<std::chrono::milliseconds> Ttl() const {
+    LB_ASSIGN_OR_RETURN(auto t, ParseDuration(ttl, "--lease-ttl"));
+    if (t < std::chrono::seconds(3)) return Status::InvalidArgument("--lease-ttl must be at least 3s (e.g. 10m)");
+    return t;
+  }
+};
+
 // ---- restore-cluster ----
 
 struct RestoreArgs {
@@ -71,6 +88,7 @@ struct RestoreArgs {
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false, quarantine = false;
   std::string verify_timeout = "180s", start_timeout = "120s";
   PointInTimeFlags point;
+  LeaseFlags lease;
 };
 
 void PrintPlan(const ops::RestoreJournal& j) {
@@ -145,6 +163,10 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   auto st = ParseDuration(a.start_timeout, "--start-timeout");
   if (!st.ok()) return ctx.Fail(st.status());
   o.start_timeout = *st;
+  auto ttl = a.lease.Ttl();
+  if (!ttl.ok()) return ctx.Fail(ttl.status());
+  o.lease_ttl = *ttl;
+  o.break_lease = a.lease.break_lease;
   // The safety backup goes to every configured store.
   std::vector<std::unique_ptr<store::Store>> owned;
   std::vector<std::string> urls = {settings->store};
@@ -201,6 +223,7 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
 struct RecoverArgs {
   std::string name, timeout = "10m";
   bool auto_pick = false, force = false, no_learner = false;
+  LeaseFlags lease;
 };
 
 void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
@@ -223,6 +246,10 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
   auto t = ParseDuration(a.timeout, "--timeout");
   if (!t.ok()) return ctx.Fail(t.status());
   o.timeout = *t;
+  auto ttl = a.lease.Ttl();
+  if (!ttl.ok()) return ctx.Fail(ttl.status());
+  o.lease_ttl = *ttl;
+  o.break_lease = a.lease.break_lease;
   o.log = LogLine;
   ops::RecoverMemberResult r = ops::RecoverMember(o);
   const std::string& w = settings->write_out;
@@ -270,6 +297,7 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--agent-token-file", ctx.flags.agent_token_file, "file with the agents' bearer token");
   cmd->add_option("--start-timeout", a->start_timeout, "how long each member may take to answer after start (120s)");
   cmd->add_option("--verify-timeout", a->verify_timeout, "how long the restored cluster may take to verify (180s)");
+  a->lease.AddTo(*cmd);
   cmd->callback([&ctx, a] { RunRestoreCluster(ctx, *a); });
 }
 
@@ -281,6 +309,7 @@ void AddRecoverMemberCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--force", a->force, "replace a member even though it is healthy");
   cmd->add_flag("--no-learner", a->no_learner, "add it as a voting member at once (default: learner, then promote)");
   cmd->add_option("--timeout", a->timeout, "deadline for membership changes and the catch-up (10m)");
+  a->lease.AddTo(*cmd);
   cmd->add_option("--agents", ctx.flags.agents, "comma-separated HOST:PORT of the agents (env LIFEBOAT_AGENTS)");
   cmd->add_option("--agent-token-file", ctx.flags.agent_token_file, "file with the agents' bearer token");
   cmd->callback([&ctx, a] { RunRecoverMember(ctx, *a); });

@@ -7,6 +7,8 @@
 #include "cli/commands.h"
 #include "cli/printer.h"
 #include "cli/report_json.h"
+#include "agent/token.h"
+#include "ops/recovery_lease.h"
 #include "ops/survey.h"
 
 namespace lifeboat::cli {
@@ -23,18 +25,39 @@ std::string Join(const std::vector<std::string>& v) {
   return s;
 }
 
+// With agents configured: the recovery leases they hold, one line per holder.
+std::vector<std::string> Leases(const Settings& s) {
+  if (s.agents.empty() || s.agent_token_file.empty()) return {};
+  auto token = agent::ReadTokenFile(s.agent_token_file);
+  if (!token.ok()) {
+    std::cerr << "lifeboat: agents not asked for recovery leases: " << token.status().message() << "\n";
+    return {};
+  }
+  std::vector<std::string> unreachable;
+  auto held = ops::RecoveryInProgress(s.agents, *token, s.agent_tls, &unreachable);
+  for (const auto& u : unreachable) std::cerr << "lifeboat: " << u << "\n";
+  return held;
+}
+
 void RunStatus(Context& ctx, const StatusArgs& args) {
   auto settings = Resolve(ctx.flags);
   if (!settings.ok()) return ctx.Fail(settings.status());
+  const std::vector<std::string> leases = Leases(*settings);
   ops::SurveyOptions so;
   so.whole_cluster = args.cluster;
   so.hashes = !args.no_hash;
   so.settle_timeout = std::chrono::milliseconds(1000);
   auto report = ops::Survey(settings->client, so);
-  if (!report.ok()) return ctx.Fail(report.status());
+  if (!report.ok()) {
+    // A recovery that stopped the members explains why none answers.
+    for (const auto& l : leases) std::cerr << "lifeboat: recovery in progress: " << l << "\n";
+    return ctx.Fail(report.status());
+  }
 
   if (settings->write_out == "json") {
-    std::cout << ReportToJson(*report).dump(2) << "\n";
+    auto j = ReportToJson(*report);
+    j["recovery_leases"] = leases;
+    std::cout << j.dump(2) << "\n";
   } else {
     Table t({"ENDPOINT", "NAME", "ID", "VERSION", "DB SIZE", "IN USE", "IS LEADER", "IS LEARNER", "RAFT TERM",
              "RAFT INDEX", "RAFT APPLIED INDEX", "REVISION", "KEYS",
@@ -55,6 +78,7 @@ void RunStatus(Context& ctx, const StatusArgs& args) {
                 r.keys ? std::to_string(*r.keys) : "", r.hash ? std::to_string(*r.hash) : "", Join(errs)});
     }
     t.Print(std::cout, settings->write_out);
+    for (const auto& l : leases) std::cout << "recovery in progress: " << l << "\n";
   }
   // etcdctl exits 1 when an endpoint fails; so do we, after printing what did answer.
   for (const auto& r : report->reports) {

@@ -13,6 +13,7 @@
 #include "etcd/client.h"
 #include "ops/backup.h"
 #include "ops/drill.h"
+#include "ops/recovery_lease.h"
 #include "ops/retention.h"
 #include "store/store.h"
 
@@ -51,6 +52,21 @@ Result<bool> Daemon::Claim(Clock::time_point at) {
   return last;
 }
 
+bool Daemon::RecoveryHolds(const std::string& what) {
+  if (config_.agents.empty()) return false;
+  std::vector<std::string> unreachable;
+  auto held = ops::RecoveryInProgress(config_.agents, config_.agent_token, config_.agent_tls, &unreachable);
+  // An agent that does not answer cannot say; backing up what runs is then the safer mistake.
+  for (const auto& u : unreachable) spdlog::warn("{}: not asked for a recovery lease: {}", what, u);
+  if (held.empty()) {
+    metrics_.SetRecoveryInProgress(false);
+    return false;
+  }
+  for (const auto& h : held) spdlog::warn("{}: skipped, recovery in progress: {}", what, h);
+  metrics_.RecordSkippedForRecovery();
+  return true;
+}
+
 namespace {
 constexpr const char* kDrillTick = "\x01drill";  // a pseudo-tier in the schedule; not a valid tier name
 }
@@ -85,6 +101,7 @@ void Daemon::RunDrill(Clock::time_point at) {
 bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point at) {
   std::string names;
   for (const auto& t : tiers) names += (names.empty() ? "" : ",") + t.name;
+  if (RecoveryHolds("tick " + FormatRFC3339(at) + " (" + names + ")")) return false;
   auto won = Claim(at);
   if (!won.ok()) {
     spdlog::error("tick {} ({}): cannot claim it in etcd: {}", FormatRFC3339(at), names, won.status().message());
@@ -270,6 +287,7 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     bool claimed = next.tiers.empty() ? false : RunTick(next.tiers, next.at);
     if (drill && !next.tiers.empty() && !claimed) continue;
     if (drill && next.tiers.empty()) {
+      if (RecoveryHolds("drill " + FormatRFC3339(next.at))) continue;
       auto won = Claim(next.at);
       claimed = won.ok() && *won;
       if (won.ok()) metrics_.RecordTick(*won);

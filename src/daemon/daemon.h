@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent_client.h"
 #include "base/status.h"
 #include "catalog/tiers.h"
 #include "daemon/metrics.h"
@@ -44,6 +45,11 @@ struct DaemonConfig {
   // The continuous change log (ops/changelog.h), from the newest full backup on; needs cluster_name.
   bool changelog = false;
   ops::ChangeLogOptions changelog_options;
+  // The cluster's host agents, when configured: while any holds a recovery lease, ticks and
+  // drills are skipped (a half-restored cluster is neither backed up nor drilled).
+  std::vector<std::string> agents;
+  std::string agent_token;
+  agent::AgentTls agent_tls;
 };
 
 class Daemon {
@@ -63,6 +69,8 @@ class Daemon {
   bool RunTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at);
   void RunDrill(std::chrono::system_clock::time_point at);
   void ChangeLogLoop(const std::atomic<bool>& stop);
+  // True when a recovery holds the cluster: logged as the reason `what` is skipped.
+  bool RecoveryHolds(const std::string& what);
 
   DaemonConfig config_;
   Metrics& metrics_;

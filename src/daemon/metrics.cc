@@ -63,6 +63,17 @@ void Metrics::RecordSegment(int64_t end_revision, uint64_t events) {
   changelog_events_ += events;
 }
 
+void Metrics::SetRecoveryInProgress(bool held) {
+  std::lock_guard lk(mu_);
+  recovery_in_progress_ = held;
+}
+
+void Metrics::RecordSkippedForRecovery() {
+  std::lock_guard lk(mu_);
+  recovery_in_progress_ = true;
+  ticks_skipped_++;
+}
+
 void Metrics::SetLastError(const std::string& error) {
   std::lock_guard lk(mu_);
   last_error_ = error;
@@ -120,8 +131,14 @@ std::string Metrics::Render() const {
       changelog_revision_, changelog_time_, changelog_segments_, changelog_events_);
   out += "# HELP lifeboat_ticks_total Scheduled ticks, by whether this daemon claimed them.\n"
          "# TYPE lifeboat_ticks_total counter\n";
-  out += fmt::format("lifeboat_ticks_total{{result=\"won\"}} {}\nlifeboat_ticks_total{{result=\"lost\"}} {}\n",
-                     ticks_won_, ticks_lost_);
+  out += fmt::format(
+      "lifeboat_ticks_total{{result=\"won\"}} {}\nlifeboat_ticks_total{{result=\"lost\"}} {}\n"
+      "lifeboat_ticks_total{{result=\"skipped_recovery\"}} {}\n",
+      ticks_won_, ticks_lost_, ticks_skipped_);
+  out += fmt::format(
+      "# HELP lifeboat_recovery_in_progress 1 while an agent of the cluster holds a recovery lease: backups and "
+      "drills are skipped.\n# TYPE lifeboat_recovery_in_progress gauge\nlifeboat_recovery_in_progress {}\n",
+      recovery_in_progress_ ? 1 : 0);
   return out;
 }
 

@@ -20,6 +20,10 @@ class Metrics {
   void RecordDrill(bool ok, double seconds);
   // A change-log segment stored, covering changes up to `end_revision`.
   void RecordSegment(int64_t end_revision, uint64_t events);
+  // Whether the agents report a recovery lease (ops/recovery_lease.h); `skipped`: a tick or drill
+  // was not run because of it.
+  void SetRecoveryInProgress(bool held);
+  void RecordSkippedForRecovery();
   void SetLastError(const std::string& error);
   std::string LastError() const;
   std::string Render() const;
@@ -34,7 +38,8 @@ class Metrics {
   };
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Series> series_;  // (tier, store)
-  uint64_t ticks_won_ = 0, ticks_lost_ = 0;
+  uint64_t ticks_won_ = 0, ticks_lost_ = 0, ticks_skipped_ = 0;
+  bool recovery_in_progress_ = false;
   double last_verified_restore_ = 0, drill_duration_ = 0;
   uint64_t drills_ok_ = 0, drills_failed_ = 0;
   int64_t changelog_revision_ = 0;

@@ -25,6 +25,7 @@ class Recovery {
 
   RecoverMemberResult Run() {
     if (!Step("connect agents", [&] { return ConnectFleet(); })) return std::move(r_);
+    if (!Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
     if (!Step("survey", [&] { return Choose(); })) return std::move(r_);
     if (r_.nothing_to_do) return std::move(r_);
     if (!Step("member remove", [&] { return Remove(); })) return std::move(r_);
@@ -71,6 +72,21 @@ class Recovery {
   Status ConnectFleet() {
     LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(o_.agents, o_.agent_token, o_.agent_tls));
     detail_ = std::to_string(fleet_.members().size()) + " agents answer";
+    return Status::OK();
+  }
+
+  // Every agent of the cluster, not only the target's: a restore-cluster must not run meanwhile.
+  Status AcquireLease() {
+    LeaseSpec spec;
+    spec.operation = "recover-member " + (o_.auto_pick ? std::string("--auto") : o_.name);
+    spec.ttl = o_.lease_ttl;
+    spec.break_lease = o_.break_lease;
+    spec.agent_token = o_.agent_token;
+    spec.agent_tls = o_.agent_tls;
+    spec.log = o_.log;
+    LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
+    detail_ = "held on " + std::to_string(fleet_.members().size()) + " agents (owner " + lease_->owner_id() + ")";
+    if (!lease_->broken().empty()) detail_ += ", " + std::to_string(lease_->broken().size()) + " taken over";
     return Status::OK();
   }
 
@@ -271,6 +287,7 @@ class Recovery {
   const RecoverMemberOptions& o_;
   RecoverMemberResult r_;
   Fleet fleet_;
+  std::unique_ptr<RecoveryLease> lease_;  // released before the fleet's connections close
   size_t agent_ = 0;
   uint64_t pending_id_ = 0;
   size_t members_before_ = 0;

@@ -1,5 +1,5 @@
 // RecoverMember: replace one broken member without touching the others, the runbook's
-// one-member recovery: refuse when that would lose quorum or the data (recovery_plan.h); member
+// one-member recovery, under a recovery lease on every agent of the cluster: refuse when that would lose quorum or the data (recovery_plan.h); member
 // remove (when still listed); on its host, stop etcd and move the data dir aside; member add as
 // a learner; start it with --initial-cluster-state existing; promote it once the leader says it
 // has caught up; then wait, with a deadline, until its revision and HashKV match the others.
@@ -18,6 +18,7 @@
 #include "etcd/options.h"
 #include "ops/check.h"
 #include "ops/fleet.h"
+#include "ops/recovery_lease.h"
 #include "ops/survey.h"
 
 namespace lifeboat::ops {
@@ -32,6 +33,8 @@ struct RecoverMemberOptions {
   bool force = false;               // replace a healthy member
   bool learner = true;              // add as a learner, promote when caught up
   std::chrono::milliseconds timeout{600000};  // for membership changes and the catch-up
+  std::chrono::milliseconds lease_ttl{600000};  // the recovery lease on every agent (ops/recovery_lease.h)
+  bool break_lease = false;
   std::function<void(const std::string&)> log;
 };
 

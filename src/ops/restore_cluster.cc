@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "base/atomic_file.h"
+#include "base/file_lock.h"
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "etcd/client.h"
@@ -85,6 +87,20 @@ class Coordinator {
     if (o_.journal_path.empty()) {
       return Fail("plan", Status::InvalidArgument("no journal path (set --journal)"));
     }
+    // One coordinator per journal on this host; it also proves a --resume that the coordinator
+    // it resumes is gone, which lets it take that coordinator's recovery lease at once.
+    if (!o_.dry_run) {
+      std::string dir = std::filesystem::path(o_.journal_path).parent_path().string();
+      Status made = dir.empty() ? Status::OK() : MakeDirs(dir);
+      if (!made.ok()) return Fail("journal", made);
+      auto lock = FileLock::TryAcquire(o_.journal_path + ".lock");
+      if (!lock.ok()) {
+        return Fail("journal", lock.status().WithMessage(
+                                   "another restore-cluster runs with journal " + o_.journal_path + ": " +
+                                   lock.status().message() + " (wait for it, or give this one its own --journal)"));
+      }
+      journal_lock_ = std::move(*lock);
+    }
     if (o_.resume) {
       auto j = LoadJournal(o_.journal_path);
       if (!j.ok()) {
@@ -101,6 +117,7 @@ class Coordinator {
       std::vector<std::string> addrs;
       for (const auto& m : r_.journal.members) addrs.push_back(m.agent);
       if (!Step("connect agents", [&] { return ConnectFleet(addrs); })) return std::move(r_);
+      if (!Finished(r_.journal) && !Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
       if (r_.journal.phase < RestorePhase::kRestored && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
     } else {
       if (!Preflight()) return std::move(r_);
@@ -198,6 +215,9 @@ class Coordinator {
 
   bool Preflight() {
     if (!Step("connect agents", [&] { return ConnectFleet(o_.agents); })) return false;
+    if (o_.dry_run ? !Step("check lease", [&] { return CheckNoLease(); }) : !Step("lease", [&] { return AcquireLease(); })) {
+      return false;
+    }
     RestoreJournal& j = r_.journal;
     for (const auto& m : fleet_.members()) {
       MemberJournal mj;
@@ -220,6 +240,41 @@ class Coordinator {
     std::string name = o_.cluster_name.empty() ? j.source_cluster_name : o_.cluster_name;
     j.cluster_token = "lifeboat-" + name + "-" + FormatCompactUTC(now);
     return true;
+  }
+
+  // Every agent under this restore's lease: the journal's owner on --resume, a new one otherwise.
+  Status AcquireLease() {
+    LeaseSpec spec;
+    spec.owner_id = r_.journal.lease_owner;
+    spec.operation = "restore-cluster";
+    std::string identity = CoordinatorIdentity();
+    std::error_code ec;
+    std::filesystem::path abs = std::filesystem::absolute(o_.journal_path, ec);
+    spec.journal = identity.substr(identity.find('@') + 1) + ":" + (ec ? o_.journal_path : abs.string());
+    spec.ttl = o_.lease_ttl;
+    spec.break_lease = o_.break_lease;
+    spec.agent_token = o_.agent_token;
+    spec.agent_tls = o_.agent_tls;
+    spec.log = o_.log;
+    LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
+    if (r_.journal.lease_owner != lease_->owner_id()) {
+      r_.journal.lease_owner = lease_->owner_id();
+      if (journal_started_) LB_RETURN_IF_ERROR(Save());
+    }
+    detail_ = "held on " + std::to_string(fleet_.members().size()) + " agents (owner " + lease_->owner_id() + ")";
+    if (!lease_->broken().empty()) detail_ += ", " + std::to_string(lease_->broken().size()) + " taken over";
+    return Status::OK();
+  }
+
+  // A dry run takes no lease, but reports one that would refuse the real run.
+  Status CheckNoLease() {
+    std::string held;
+    for (const auto& line : ForeignLeases(fleet_, "")) held += (held.empty() ? "" : "; ") + line;
+    if (!held.empty()) {
+      return Status::FailedPrecondition(held + ": a restore now would be refused (wait, or --break-lease)");
+    }
+    detail_ = "no agent is held by another recovery";
+    return Status::OK();
   }
 
   Status CheckQuarantine() {
@@ -564,7 +619,9 @@ class Coordinator {
 
   const RestoreClusterOptions& o_;
   RestoreClusterResult r_;
+  std::unique_ptr<FileLock> journal_lock_;
   Fleet fleet_;
+  std::unique_ptr<RecoveryLease> lease_;  // released before the fleet's connections close
   LiveProbe live_;
   std::string detail_;
   std::mutex journal_mu_;

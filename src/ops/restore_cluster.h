@@ -22,6 +22,7 @@
 #include "etcd/options.h"
 #include "ops/check.h"
 #include "ops/fleet.h"
+#include "ops/recovery_lease.h"
 #include "ops/restore_journal.h"
 #include "ops/survey.h"
 #include "store/store.h"
@@ -58,6 +59,10 @@ struct RestoreClusterOptions {
   std::vector<store::Store*> safety_stores;  // where the safety backup goes (the configured stores)
   std::string journal_path;
   bool resume = false;
+  // The recovery lease on the agents (ops/recovery_lease.h): taken before the first change,
+  // renewed while the restore runs, re-taken by --resume under the journal's owner id.
+  std::chrono::milliseconds lease_ttl{600000};
+  bool break_lease = false;
   std::chrono::milliseconds start_timeout{120000};
   std::chrono::milliseconds verify_timeout{180000};
   // After the preflight, with the plan: false stops before anything changes (not called on --resume).

@@ -78,6 +78,7 @@ std::string ToJson(const RestoreJournal& j) {
               {"cluster_id", j.cluster_id},
               {"safety_backup", j.safety_backup},
               {"quarantine", j.quarantine},
+              {"lease_owner", j.lease_owner},
               {"members", members},
               {"last_error", j.last_error}};
   return out.dump(2) + "\n";
@@ -116,6 +117,7 @@ Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
     j.safety_backup = in.at("safety_backup").get<std::string>();
     j.last_error = in.at("last_error").get<std::string>();
     j.quarantine = in.value("quarantine", false);  // absent in journals of older versions
+    j.lease_owner = in.value("lease_owner", "");
     for (const auto& m : in.at("members")) {
       MemberJournal mj;
       mj.name = m.at("name").get<std::string>();

@@ -45,6 +45,9 @@ struct RestoreJournal {
   // Start on the quarantine URLs, verify there, and only then restart on the client URLs.
   bool quarantine = false;
   std::string safety_backup;  // object key, or why there is none
+  // The recovery lease this restore holds on the agents (ops/recovery_lease.h); --resume
+  // re-acquires it under the same owner.
+  std::string lease_owner;
   std::vector<MemberJournal> members;
   std::string last_error;   // the step that failed last, for the report and for --resume
 };

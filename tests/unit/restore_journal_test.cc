@@ -27,6 +27,7 @@ RestoreJournal Sample() {
   j.initial_cluster = "m1=http://127.0.0.1:1,m2=http://127.0.0.1:2";
   j.cluster_id = 0xa827b15a19c9624aull;  // above 2^63: must survive JSON
   j.safety_backup = "none: no member answered";
+  j.lease_owner = "0123456789abcdef";
   for (int i = 1; i <= 2; ++i) {
     MemberJournal m;
     m.name = "m" + std::to_string(i);
@@ -55,6 +56,7 @@ TEST(RestoreJournalTest, RoundTripsThroughAFile) {
   EXPECT_EQ(back->cluster_id, 0xa827b15a19c9624aull);
   EXPECT_EQ(back->members[1].member_id, 0xffffffffffffff02ull);
   EXPECT_EQ(back->members[0].moved_to, j.members[0].moved_to);
+  EXPECT_EQ(back->lease_owner, "0123456789abcdef");
 }
 
 TEST(RestoreJournalTest, MissingDamagedAndNewerJournalsAreRefused) {

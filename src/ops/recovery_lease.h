@@ -1,0 +1,81 @@
+// RecoveryLease: a coordinator's hold on every agent of a cluster, so that one recovery at a
+// time changes it. Acquired before the first change, one agent after another in member-name
+// order: two coordinators racing meet at the first member, so exactly one gets them all. All or
+// nothing: a refusal releases what was taken and names the holder. While held, a thread renews
+// it every ttl/3 on connections of its own, and every fleet client sends its owner id, so the
+// agents refuse everyone else's mutating calls. Released on destruction (a killed coordinator's
+// lease expires `ttl` after its last renewal).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/agent_client.h"
+#include "base/status.h"
+#include "ops/fleet.h"
+
+namespace lifeboat::ops {
+
+struct LeaseSpec {
+  std::string owner_id;   // empty: a new random one
+  std::string holder;     // empty: CoordinatorIdentity()
+  std::string operation;  // "restore-cluster", "recover-member m2"
+  std::string journal;    // host:path, when the operation keeps one
+  std::chrono::milliseconds ttl{600000};
+  bool break_lease = false;  // take over live leases, after logging who held them
+  std::string agent_token;
+  agent::AgentTls agent_tls;
+  std::function<void(const std::string&)> log;
+};
+
+std::string NewLeaseOwnerId();      // 16 random hex digits
+std::string CoordinatorIdentity();  // user@host of this process
+
+// The members of `fleet` (as of its last status) whose live lease is not `owner_id`'s, grouped
+// in one line per holder: "restore-cluster by alice@ws1 since ... holds m1, m2, m3". Empty: none.
+std::vector<std::string> ForeignLeases(const Fleet& fleet, const std::string& owner_id);
+
+class RecoveryLease {
+ public:
+  // FailedPrecondition naming the holders and the way out when another coordinator holds a
+  // member (nothing is held then).
+  static Result<std::unique_ptr<RecoveryLease>> Acquire(Fleet& fleet, const LeaseSpec& spec);
+  ~RecoveryLease();  // Release()
+  RecoveryLease(const RecoveryLease&) = delete;
+  RecoveryLease& operator=(const RecoveryLease&) = delete;
+
+  const std::string& owner_id() const { return spec_.owner_id; }
+  // Lines naming each live lease of another owner that Acquire broke.
+  const std::vector<std::string>& broken() const { return broken_; }
+  // Stops renewing and releases every member (best effort: an agent that does not answer lets
+  // the lease expire).
+  void Release();
+
+ private:
+  RecoveryLease(LeaseSpec spec, std::vector<std::unique_ptr<agent::AgentClient>> renewers,
+                std::vector<std::string> members);
+  void RenewLoop();
+
+  LeaseSpec spec_;
+  std::vector<std::unique_ptr<agent::AgentClient>> renewers_;  // one per member, not the fleet's
+  std::vector<std::string> members_;
+  std::vector<std::string> broken_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread renew_;
+};
+
+// Whether any of `agents` is held by a recovery: one line per holder (ForeignLeases), empty when
+// none. Agents that do not answer are skipped (and named in `unreachable`).
+std::vector<std::string> RecoveryInProgress(const std::vector<std::string>& agents, const std::string& token,
+                                            const agent::AgentTls& tls, std::vector<std::string>* unreachable);
+
+}  // namespace lifeboat::ops
