@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "harness/agent_cluster.h"
 #include "harness/change_log.h"
+#include "harness/cluster_data.h"
 #include "harness/process.h"
 #include "harness/s3_server.h"
 #include "harness/store_probe.h"
@@ -26,56 +27,6 @@ namespace lifeboat::harness {
 namespace {
 
 namespace fs = std::filesystem;
-using KV = std::map<std::string, std::string>;
-
-// Every key and value as member `endpoint` itself holds them (serializable read).
-KV ReadAll(const std::string& endpoint) {
-  auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "--consistency=s", "get", "", "--prefix"});
-  EXPECT_TRUE(r.ok()) << r.err;
-  KV out;
-  std::istringstream in(r.out);
-  std::string k, v;
-  while (std::getline(in, k) && std::getline(in, v)) out[k] = v;
-  return out;
-}
-
-std::unique_ptr<etcd::Client> ClientTo(const std::string& endpoint) {
-  etcd::ClientOptions o;
-  o.endpoints = {endpoint};
-  auto c = etcd::Client::Connect(endpoint, o);
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
-  return c.ok() ? std::move(*c) : nullptr;
-}
-
-// Puts n keys "k/0000".."k/n-1" and deletes every seventh, so revision and key count differ.
-void Load(const std::string& endpoint, int n, const std::string& tag) {
-  auto c = ClientTo(endpoint);
-  ASSERT_NE(c, nullptr);
-  for (int i = 0; i < n; ++i) {
-    char key[32];
-    std::snprintf(key, sizeof key, "k/%04d", i);
-    ASSERT_TRUE(c->Put(key, tag + "-value-" + std::to_string(i)).ok());
-  }
-  for (int i = 0; i < n; i += 7) {
-    char key[32];
-    std::snprintf(key, sizeof key, "k/%04d", i);
-    auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "del", key});
-    ASSERT_TRUE(r.ok()) << r.err;
-  }
-}
-
-// Data dirs moved aside for member dir `data_dir`: "<data_dir>.lifeboat-*" holding a member/ dir.
-std::vector<std::string> AsideDirs(const std::string& data_dir) {
-  std::vector<std::string> out;
-  fs::path p(data_dir);
-  for (const auto& e : fs::directory_iterator(p.parent_path())) {
-    std::string n = e.path().filename().string();
-    if (n.rfind(p.filename().string() + ".lifeboat-", 0) == 0 && n.find("staging") == std::string::npos) {
-      if (fs::exists(e.path() / "member" / "wal")) out.push_back(e.path().string());
-    }
-  }
-  return out;
-}
 
 std::string Journal(const AgentCluster& c) { return c.dir() + "/restore-journal.json"; }
 
@@ -437,7 +388,7 @@ TEST(RestoreCluster, QuarantineKeepsClientsOutUntilVerified) {
   ASSERT_FALSE(out.is_discarded()) << r.out;
   std::vector<std::string> steps;
   for (const auto& s : out["steps"]) steps.push_back(s["step"]);
-  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "verify", "open to clients"}));
+  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "lease", "verify", "open to clients"}));
   j = ReadJson(Journal(*c));
   EXPECT_EQ(j["phase"], "opened");
   for (const auto& m : c->members()) {
@@ -498,7 +449,7 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   ASSERT_FALSE(j.is_discarded()) << r.out;
   std::vector<std::string> steps;
   for (const auto& s : j["steps"]) steps.push_back(s["step"]);
-  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "survey", "member remove", "stop + move aside",
+  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "lease", "survey", "member remove", "stop + move aside",
                                              "member add", "start", "promote", "catch up"}));
   EXPECT_NE(j["old_id"], j["new_id"]);
   EXPECT_GT(acked.size(), 20u) << "the writer should have kept writing during the recovery";
