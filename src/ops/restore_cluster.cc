@@ -120,6 +120,9 @@ class Coordinator {
       if (!Finished(r_.journal) && !Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
       if (r_.journal.phase < RestorePhase::kRestored && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
     } else {
+      if (!o_.dry_run) {
+        if (Status s = RefuseUnfinishedJournal(); !s.ok()) return Fail("journal", s);
+      }
       if (!Preflight()) return std::move(r_);
       if (o_.dry_run) {
         r_.dry_run = true;
@@ -399,14 +402,20 @@ class Coordinator {
     return Status::OK();
   }
 
+  // A new restore must not start over an unfinished one: that one is to be resumed.
+  Status RefuseUnfinishedJournal() const {
+    auto old = LoadJournal(o_.journal_path);
+    if (old.ok() && !Finished(*old)) {
+      return Status::FailedPrecondition("an unfinished restore is journaled at " + o_.journal_path + " (phase " +
+                                        PhaseName(old->phase) + "): finish it with --resume, or move the journal away");
+    }
+    return Status::OK();
+  }
+
   Status StartJournal() {
     std::error_code ec;
     if (std::filesystem::exists(o_.journal_path, ec)) {
-      auto old = LoadJournal(o_.journal_path);
-      if (old.ok() && !Finished(*old)) {
-        return Status::FailedPrecondition("an unfinished restore is journaled at " + o_.journal_path + " (phase " +
-                                          PhaseName(old->phase) + "): finish it with --resume, or move the journal away");
-      }
+      LB_RETURN_IF_ERROR(RefuseUnfinishedJournal());
       // A finished (or unreadable) journal is kept beside, not overwritten.
       std::string aside = o_.journal_path + "." + FormatCompactUTC(std::chrono::system_clock::now());
       std::filesystem::rename(o_.journal_path, aside, ec);
