@@ -94,7 +94,8 @@ class Service final : public pb::Agent::Service {
         token_(std::move(token)),
         keys_(std::move(keys)),
         ctl_(NewController(c_)),
-        lease_(c_.staging_dir + "/recovery-lease.json") {}
+        // Named by member: agents on one host may share a staging dir.
+        lease_(c_.staging_dir + "/recovery-lease-" + c_.member_name + ".json") {}
 
   Status LoadLease() {
     LB_RETURN_IF_ERROR(lease_.Load());
@@ -139,6 +140,7 @@ class Service final : public pb::Agent::Service {
     auto g = lease_.Acquire(want, OrDefault(req->ttl_ms(), std::chrono::minutes(10)), req->break_lease(),
                             UnixMillisNow());
     if (!g.ok()) return ToGrpc(g.status().WithMessage(c_.member_name + " is " + g.status().message()));
+    if (!g->not_kept.ok()) spdlog::warn("recovery lease held in memory only: {}", g->not_kept.message());
     if (!g->previous.empty()) {
       spdlog::warn("recovery lease BROKEN by {} ({}): it was held by {}", want.holder, want.operation,
                    DescribeLease(g->previous));

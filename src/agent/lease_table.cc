@@ -106,7 +106,9 @@ Result<LeaseTable::Grant> LeaseTable::Acquire(const LeaseInfo& want, std::chrono
   next.acquired_ms = same ? lease_.acquired_ms : now_ms;
   next.renewed_ms = now_ms;
   next.expires_ms = now_ms + ttl.count();
-  LB_RETURN_IF_ERROR(Persist(next));
+  // A full disk is when a recovery is most needed: the lease then holds in memory (only an agent
+  // restart would forget it) and the caller is told why.
+  out.not_kept = Persist(next);
   lease_ = next;
   out.lease = next;
   return out;
@@ -116,8 +118,9 @@ Result<bool> LeaseTable::Release(const std::string& owner_id, int64_t now_ms) {
   std::lock_guard<std::mutex> g(mu_);
   (void)now_ms;
   if (lease_.empty() || lease_.owner_id != owner_id) return false;
-  LB_RETURN_IF_ERROR(Persist({}));
+  Status kept = Persist({});
   lease_ = {};
+  if (!kept.ok()) return kept.Annotate("released, but the lease file stays until the agent can remove it");
   return true;
 }
 

@@ -33,10 +33,12 @@ class LeaseTable {
   struct Grant {
     LeaseInfo lease;     // as granted
     LeaseInfo previous;  // another owner's live lease that was broken; empty: none
+    Status not_kept;     // why the lease is held in memory only (its file could not be written)
   };
   // Granted when there is no live lease, when it is the same owner's (owner_id and holder equal:
   // a renewal or a resume on the same host), or with `break_lease`. Otherwise FailedPrecondition
-  // naming the holder. The lease is written to the file before the grant returns.
+  // naming the holder. The lease is written to the file before the grant returns; when that
+  // fails (a full disk) it is still granted, held in memory, with the reason in `not_kept`.
   Result<Grant> Acquire(const LeaseInfo& want, std::chrono::milliseconds ttl, bool break_lease, int64_t now_ms);
   // Whether `owner_id` held a lease that is now released (false: it did not, nothing changed).
   Result<bool> Release(const std::string& owner_id, int64_t now_ms);

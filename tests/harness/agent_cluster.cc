@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -30,6 +31,17 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
                             "fi\n"
                             "exec etcd \"$@\"\n";
   chmod(wrapper.c_str(), 0755);
+  c->data_root_ = c->dir_;
+  if (options.data_tmpfs_mb > 0) {
+    c->data_root_ = c->dir_ + "/disk";
+    fs::create_directories(c->data_root_);
+    std::string size = "size=" + std::to_string(options.data_tmpfs_mb) + "m";
+    if (mount("tmpfs", c->data_root_.c_str(), "tmpfs", 0, size.c_str()) != 0) {
+      ADD_FAILURE() << "cannot mount a tmpfs at " << c->data_root_ << " (the tests run as root)";
+      return nullptr;
+    }
+    c->tmpfs_ = true;
+  }
   std::string tls_yaml;
   if (options.mtls) {
     auto r = Run({"bash", std::string(LB_SOURCE_DIR) + "/scripts/etcd-cluster", "pki", c->pki()});
@@ -49,7 +61,7 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
     m.peer_url = "http://127.0.0.1:" + std::to_string(ports[4 * i + 1]);
     m.agent_address = "127.0.0.1:" + std::to_string(ports[4 * i + 2]);
     if (options.quarantine) m.quarantine_url = "http://127.0.0.1:" + std::to_string(ports[4 * i + 3]);
-    m.data_dir = c->dir_ + "/" + m.name + ".etcd";
+    m.data_dir = c->data_root_ + "/" + m.name + ".etcd";
     m.log_file = c->dir_ + "/" + m.name + ".log";
     std::string cfg = c->dir_ + "/agent-" + m.name + ".yaml";
     std::ofstream(cfg) << "listen: " << m.agent_address << "\n"
@@ -123,6 +135,7 @@ AgentCluster::~AgentCluster() {
       EXPECT_EQ(r.exit_code, 0) << "agent " << m.name << ": " << r.err;
     }
   }
+  if (tmpfs_) umount2(data_root_.c_str(), MNT_DETACH);
   if (!dir_.empty() && !::testing::Test::HasFailure()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);

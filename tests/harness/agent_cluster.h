@@ -24,6 +24,7 @@ struct AgentClusterOptions {
   std::string agent_yaml;                     // appended to every agent's config
   bool mtls = false;                          // agents serve mTLS (PKI from scripts/etcd-cluster pki)
   bool quarantine = false;                    // members get a member.quarantine-client-url
+  int data_tmpfs_mb = 0;                      // > 0: the data dirs live on a tmpfs of this size (disk-full tests)
 };
 
 class AgentCluster {
@@ -40,6 +41,8 @@ class AgentCluster {
   ~AgentCluster();
 
   const std::string& dir() const { return dir_; }
+  // The file system of the data dirs (dir(), or its tmpfs with data_tmpfs_mb).
+  const std::string& data_root() const { return data_root_; }
   const std::string& token_file() const { return token_file_; }
   std::string token() const { return token_; }
   // With mtls: the PKI dir (ca.crt, client.crt/key, wrong-client.crt/key signed by wrong-ca).
@@ -61,6 +64,8 @@ class AgentCluster {
 
  private:
   std::string dir_, token_, token_file_;
+  std::string data_root_;  // where the data dirs live: dir_, or the tmpfs mounted in it
+  bool tmpfs_ = false;
   agent::AgentTls tls_;
   std::vector<Member> members_;
 };

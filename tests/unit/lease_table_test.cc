@@ -123,6 +123,17 @@ TEST(LeaseTableTest, SurvivesARestartThroughItsFile) {
   EXPECT_EQ(damaged.Load().code(), Status::Code::kCorruption) << "a damaged lease is never forgotten silently";
 }
 
+TEST(LeaseTableTest, AnUnwritableFileStillGrantsInMemoryAndSaysWhy) {
+  ScratchDir dir;
+  std::ofstream(dir.path() + "/plain") << "x";
+  LeaseTable t(dir.path() + "/plain/recovery-lease-m1.json");  // below a regular file: never writable
+  auto g = t.Acquire(Want("a"), kTtl, false, T0);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->not_kept.ok());
+  EXPECT_EQ(t.Live(T0 + 1).owner_id, "a");
+  EXPECT_FALSE(t.Admit("", T0 + 1).ok()) << "enforced all the same";
+}
+
 TEST(FileLockTest, HeldUntilReleasedAndNamesTheHolder) {
   ScratchDir dir;
   std::string path = dir.path() + "/journal.lock";

@@ -1,0 +1,264 @@
+// Faults injected against the real things, each with its outcome asserted: S3 answering
+// 503/500, resetting a download, answering slowly, and a coordinator clock 20 minutes off (an
+// HTTP proxy in front of radosgw, libfaketime); a file system filling up while an agent stages
+// a backup and while it restores one (tmpfs); an etcd member killed during a backup and during
+// recover-member. docs/reliability.md lists every row and what the user sees.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness/agent_cluster.h"
+#include "harness/cluster_data.h"
+#include "harness/etcd_cluster.h"
+#include "harness/process.h"
+#include "harness/s3_server.h"
+#include "harness/store_probe.h"
+
+namespace lifeboat::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+// tests/harness/http_fault_proxy.py in front of radosgw, killed on destruction.
+class HttpFaultProxy {
+ public:
+  HttpFaultProxy(const S3Server& s3, const std::string& fault, const std::string& dir) : port_file_(dir + "/proxy.port") {
+    std::string target = s3.endpoint().substr(s3.endpoint().find("//") + 2);
+    pid_ = Spawn({"python3", LB_SOURCE_DIR "/tests/harness/http_fault_proxy.py", target, fault, port_file_},
+                 dir + "/proxy.out", dir + "/proxy.err");
+    EXPECT_TRUE(PollUntil(std::chrono::seconds(10), [&] { return fs::exists(port_file_); }));
+    endpoint_ = "http://127.0.0.1:" + ReadFile(port_file_);
+  }
+  ~HttpFaultProxy() {
+    kill(pid_, SIGKILL);
+    Wait(pid_, seconds(10));
+  }
+  // The store URL of `bucket` through this proxy.
+  std::string Url(const std::string& bucket) const { return "s3://" + bucket + "?endpoint=" + endpoint_; }
+  int faults() const { return std::atoi(ReadFile(port_file_ + ".faults").c_str()); }
+  std::string log() const { return ReadFile(port_file_ + ".log"); }
+
+ private:
+  std::string port_file_, endpoint_;
+  pid_t pid_ = -1;
+};
+
+class S3FaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    s3_ = S3Server::Shared();
+    ASSERT_TRUE(s3_);
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    bucket_ = "f-";
+    for (char ch : name) bucket_.push_back(std::isalnum(static_cast<unsigned char>(ch)) ? static_cast<char>(std::tolower(ch)) : '-');
+    bucket_ = bucket_.substr(0, 50);
+    ASSERT_TRUE(s3_->CreateBucket(bucket_));
+    work_ = MakeTempDir("lb-fault-");
+    cluster_ = EtcdCluster::Start();
+    ASSERT_TRUE(cluster_);
+    ASSERT_TRUE(cluster_->Load(3));
+  }
+  ProcResult Lb(const std::string& store, std::vector<std::string> args) {
+    std::vector<std::string> all = {"--store", store, "--endpoints", cluster_->endpoints()};
+    all.insert(all.end(), args.begin(), args.end());
+    return Lifeboat(all, s3_->Env(), seconds(240));
+  }
+  // Objects radosgw holds in the bucket, asked directly (not through a proxy).
+  std::vector<std::string> Stored() {
+    auto s = s3_->Open(bucket_);
+    auto l = s->List("");
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    std::vector<std::string> keys;
+    if (l.ok()) {
+      for (const auto& o : *l) keys.push_back(o.key);
+    }
+    return keys;
+  }
+
+  S3Server* s3_ = nullptr;
+  std::string bucket_, work_;
+  std::unique_ptr<EtcdCluster> cluster_;
+};
+
+TEST_F(S3FaultTest, SlowDownAnswersAreRetriedAndTheBackupIsStored) {
+  HttpFaultProxy proxy(*s3_, "status:503:3", work_);
+  auto r = Lb(proxy.Url(bucket_), {"backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(proxy.faults(), 3) << "the proxy answered 503 three times";
+  EXPECT_EQ(Stored().size(), 2u) << "object and manifest";
+  auto v = Lb(s3_->Url(bucket_), {"verify", "latest"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(S3FaultTest, PersistentServerErrorsFailCleanlyStoringNothing) {
+  HttpFaultProxy proxy(*s3_, "status:500:100000", work_);
+  auto r = Lb(proxy.Url(bucket_), {"backup"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("gave up after 5 attempts"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not stored"), std::string::npos) << r.err;
+  EXPECT_GE(proxy.faults(), 5);
+  EXPECT_TRUE(Stored().empty());
+  auto uploads = s3_->Open(bucket_)->ListMultipartUploads();
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->empty());
+}
+
+TEST_F(S3FaultTest, DownloadsResetMidObjectResumeAndVerify) {
+  ASSERT_EQ(Lb(s3_->Url(bucket_), {"backup"}).exit_code, 0);
+  auto direct = Lb(s3_->Url(bucket_), {"fetch", "latest", "-o", work_ + "/direct.db"});
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  ASSERT_GT(fs::file_size(work_ + "/direct.db"), 600000u);
+  HttpFaultProxy proxy(*s3_, "reset:2:300000", work_);
+  auto r = Lb(proxy.Url(bucket_), {"fetch", "latest", "-o", work_ + "/through.db"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(proxy.faults(), 2) << "two downloads were reset mid-object:\n" << proxy.log();
+  EXPECT_EQ(ReadFile(work_ + "/through.db"), ReadFile(work_ + "/direct.db"));
+}
+
+TEST_F(S3FaultTest, SlowAnswersStillStoreTheBackup) {
+  // Both requests of a small backup (object, manifest) held for 1.5 s each.
+  HttpFaultProxy proxy(*s3_, "slow:2:1500", work_);
+  auto r = Lb(proxy.Url(bucket_), {"backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(proxy.faults(), 2);
+  EXPECT_EQ(Stored().size(), 2u);
+}
+
+TEST_F(S3FaultTest, ACoordinatorClockTwentyMinutesOffIsCorrectedFromTheServer) {
+  // radosgw, like AWS, refuses a signature more than 15 minutes off (RequestTimeTooSkewed); the
+  // client signs again with the server's time. 10 minutes off is accepted as it is.
+  HttpFaultProxy proxy(*s3_, "pass", work_);
+  std::vector<std::string> argv = {"faketime", "-f", "+20m", LB_BINARY, "--store", proxy.Url(bucket_),
+                                   "--endpoints", cluster_->endpoints(), "backup"};
+  auto r = harness::Run(argv, s3_->Env(), seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(proxy.log().find("403"), std::string::npos) << "the skewed request was refused first:\n" << proxy.log();
+  EXPECT_NE(proxy.log().find("200"), std::string::npos) << proxy.log();
+  EXPECT_EQ(Stored().size(), 2u);
+  EXPECT_EQ(Lb(s3_->Url(bucket_), {"verify", "latest"}).exit_code, 0);
+}
+
+TEST(DiskFull, StagingOnAFullDiskStagesNothing) {
+  S3Server* s3 = S3Server::Shared();
+  ASSERT_NE(s3, nullptr);
+  ASSERT_TRUE(s3->CreateBucket("disk-full-staging"));
+  AgentClusterOptions ao;
+  ao.env = s3->Env();
+  std::string small = MakeTempDir("lb-staging-tmpfs-");
+  ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m"), 0);
+  ao.agent_yaml = "staging-dir: " + small + "\n";
+  {
+    auto c = AgentCluster::Start(ao);
+    ASSERT_NE(c, nullptr);
+    Load(c->members()[0].client_url, 400, std::string(2000, 'x'));  // a db of a few MB
+    std::string cfg = c->WriteConfig(s3->Url("disk-full-staging"));
+    ASSERT_EQ(Lifeboat({"backup", "--config", cfg}, s3->Env()).exit_code, 0);
+    auto list = ParseJson(Lifeboat({"list", "--config", cfg, "-w", "json"}, s3->Env()).out);
+    ASSERT_EQ(list.size(), 1u);
+    // The agent itself, asked to stage a backup larger than its disk: refused, nothing left.
+    agent::FetchRequest req{s3->Url("disk-full-staging"), list[0]["object_key"], list[0]["sha256"],
+                            list[0]["size"].get<uint64_t>()};
+    auto f = c->Agent(0)->FetchBackup(req);
+    EXPECT_FALSE(f.ok());
+    EXPECT_NE(f.status().message().find("no space left"), std::string::npos) << f.status().ToString();
+    EXPECT_TRUE(FilesUnder(small).size() <= 3u) << "only the members' lease files, no partial copy";
+    for (const auto& file : FilesUnder(small)) EXPECT_EQ(file.rfind("recovery-lease-", 0), 0u) << file;
+    // restore-cluster finds it out before changing anything.
+    pid_t pid = c->EtcdPid(0);
+    auto r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, s3->Env());
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("disk too small"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+    EXPECT_EQ(c->EtcdPid(0), pid);
+  }
+  umount2(small.c_str(), MNT_DETACH);
+}
+
+TEST(DiskFull, ARestoreOntoAFullDiskFailsCleanlyAndResumes) {
+  AgentClusterOptions ao;
+  ao.data_tmpfs_mb = 600;  // three members' WAL segments (64 MiB each) and room to spare
+  auto c = AgentCluster::Start(ao);
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 200, "d");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  ASSERT_EQ(Lifeboat({"backup", "--config", cfg}).exit_code, 0);
+  const KV before = ReadAll(c->members()[0].client_url);
+
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {{"LIFEBOAT_TEST_CRASH_AFTER", "moved-aside"}});
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  // The disk fills up between the preflight and the restore.
+  std::string filler = c->data_root() + "/filler";
+  harness::Run({"dd", "if=/dev/zero", "of=" + filler, "bs=1M", "count=1000"});
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, seconds(240));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("failed at restore"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no space left"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  for (const auto& m : c->members()) {
+    EXPECT_FALSE(fs::exists(m.data_dir)) << m.name << ": no half-restored data dir";
+    EXPECT_EQ(AsideDirs(m.data_dir).size(), 1u) << m.name << ": the old data is kept";
+  }
+  fs::remove(filler);
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& m : c->members()) EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
+}
+
+TEST(MemberFaults, TheSourceMemberKilledMidBackupStoresNothingThenAnotherServes) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->Load(8));
+  std::string dir = MakeTempDir("lb-killsrc-");
+  std::string store = dir + "/store";
+  std::string source;
+  for (const auto& n : c->names()) {
+    if (n != c->Leader()) source = n;
+  }
+  pid_t pid = Spawn({LB_BINARY, "--endpoints", c->endpoints(), "--store", "file://" + store, "backup", "--source",
+                     source, "--max-rate", "2MB"},
+                    dir + "/b.out", dir + "/b.err");
+  // Killed once bytes are flowing into the store's temp file.
+  ASSERT_TRUE(PollUntil(std::chrono::seconds(30), [&] { return !FilesUnder(store).empty(); }));
+  ASSERT_TRUE(c->Kill(source));
+  auto r = Wait(pid, seconds(120));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("nothing was stored"), std::string::npos) << r.err;
+  EXPECT_TRUE(FilesUnder(store).empty()) << "no partial object";
+  // The next backup takes another follower (or the leader: one follower is not enough).
+  r = Lifeboat({"--endpoints", c->endpoints(), "--store", "file://" + store, "backup", "--source", "any"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(FilesUnder(store).size(), 2u);
+}
+
+TEST(MemberFaults, AMemberKilledDuringRecoverMemberFailsItThenAReRunFinishes) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 60, "r");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  pid_t pid = Spawn({LB_BINARY, "recover-member", "m3", "--force", "--timeout", "15s", "--config", cfg},
+                    c->dir() + "/rm.out", c->dir() + "/rm.err");
+  // m1 dies once m3 is out of the member list: two members left, one of them dead, no quorum.
+  ASSERT_TRUE(PollUntil(std::chrono::seconds(60), [&] {
+    return ReadFile(c->dir() + "/rm.err").find("member remove") != std::string::npos;
+  }));
+  c->KillEtcd(0);
+  auto r = Wait(pid, seconds(120));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("recover-member failed at"), std::string::npos) << r.err;
+  // m1 back (its data is intact); the re-run picks up where the cluster is and finishes.
+  agent::StartRequest start;
+  start.initial_cluster_state = "existing";
+  ASSERT_TRUE(c->Agent(0)->StartEtcd(start).ok());
+  r = Lifeboat({"recover-member", "m3", "--force", "--config", cfg}, {}, seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
+  KV m1 = ReadAll(c->members()[0].client_url);
+  EXPECT_EQ(ReadAll(c->members()[2].client_url), m1);
+}
+
+}  // namespace
+}  // namespace lifeboat::harness
