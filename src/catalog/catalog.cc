@@ -135,7 +135,17 @@ Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, 
       if (base == ref || stem == ref || BaseName(e.manifest_key) == ref) matches.push_back(&e);
     }
   }
-  if (matches.empty()) return not_found;
+  if (matches.empty()) {
+    // A backup whose manifest cannot be read is not listed; say so rather than "no such backup".
+    std::string_view stem = BaseName(ref);
+    if (stem.ends_with(kObjectSuffix)) stem.remove_suffix(kObjectSuffix.size());
+    for (const std::string& p : listing.problems) {
+      if (!stem.empty() && p.find(stem) != std::string::npos) {
+        return Status::Corruption(fmt::format("{} cannot be used: {} (restore another backup)", ref, p));
+      }
+    }
+    return not_found;
+  }
   if (matches.size() > 1) {
     std::string keys;
     for (const BackupEntry* e : matches) keys += (keys.empty() ? "" : ", ") + e->manifest.object_key;

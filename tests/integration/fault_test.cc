@@ -262,3 +262,57 @@ TEST(MemberFaults, AMemberKilledDuringRecoverMemberFailsItThenAReRunFinishes) {
 
 }  // namespace
 }  // namespace lifeboat::harness
+
+namespace lifeboat::harness {
+namespace {
+
+TEST_F(S3FaultTest, TheGatewayKilledMidDownloadWritesNoFileThenAFetchSucceeds) {
+  ASSERT_EQ(Lb(s3_->Url(bucket_), {"backup"}).exit_code, 0);
+  // The proxy holds every request 3 s: the gateway dies while the fetch waits for its answers.
+  HttpFaultProxy proxy(*s3_, "slow:1000:3000", work_);
+  pid_t pid = Spawn({LB_BINARY, "--store", proxy.Url(bucket_), "fetch", "latest", "-o", work_ + "/out.db"},
+                    work_ + "/fetch.out", work_ + "/fetch.err", s3_->Env());
+  // The third request is the object's GET (after the listing and the manifest).
+  ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] { return proxy.faults() >= 3; }));
+  ASSERT_TRUE(s3_->KillGateway());
+  auto r = Wait(pid, seconds(180));
+  ASSERT_TRUE(s3_->Restart());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("S3 download"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(gave up after 5 attempts)"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(work_ + "/out.db")) << "no partial file at the output path";
+  for (const auto& f : FilesUnder(work_)) EXPECT_EQ(f.find(".tmp"), std::string::npos) << f;
+  r = Lb(s3_->Url(bucket_), {"fetch", "latest", "-o", work_ + "/out.db"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(StoreDamage, ATruncatedManifestIsRefusedNamingIt) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 30, "t");
+  std::string store = c->dir() + "/store";
+  std::string cfg = c->WriteConfig("file://" + store);
+  ASSERT_EQ(Lifeboat({"backup", "--config", cfg}).exit_code, 0);
+  std::string manifest;
+  for (const auto& f : FilesUnder(store)) {
+    if (f.ends_with(".manifest.json")) manifest = store + "/" + f;
+  }
+  ASSERT_FALSE(manifest.empty());
+  std::string text = ReadFile(manifest);
+  std::ofstream(manifest, std::ios::trunc) << text.substr(0, text.size() / 2);
+  std::string key = manifest.substr(store.size() + 1, manifest.size() - store.size() - 1 - std::string(".manifest.json").size()) + ".db";
+
+  auto v = Lifeboat({"verify", key, "--config", cfg});
+  EXPECT_EQ(v.exit_code, 1) << v.out << v.err;
+  EXPECT_NE(v.err.find("manifest"), std::string::npos) << v.err;
+  pid_t pid = c->EtcdPid(0);
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--yes", "--backup", key});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("manifest"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(c->EtcdPid(0), pid);
+  EXPECT_EQ(AsideDirs(c->members()[0].data_dir).size(), 0u);
+}
+
+}  // namespace
+}  // namespace lifeboat::harness
