@@ -1,8 +1,7 @@
 #include "catalog/catalog.h"
 
 #include "base/atomic_file.h"
-#include "codec/aead_stream.h"
-#include "codec/zstd_stream.h"
+#include "codec/object_codec.h"
 #include "snapshot/digest.h"
 
 #include <algorithm>
@@ -176,6 +175,22 @@ Result<Manifest> ReadManifest(store::Store& store, std::string_view object_key) 
   return m;
 }
 
+codec::Encoding EncodingOf(const Manifest& m) {
+  if (m.format_version < 2) return {};
+  return codec::Encoding{m.compression, m.encryption, m.key_id};
+}
+
+void RecordEncoding(const codec::ObjectEncoder& encoder, Manifest* m) {
+  const codec::Encoding& e = encoder.encoding();
+  if (e.plain()) return;
+  m->format_version = 2;
+  m->compression = e.compression;
+  m->encryption = e.encryption;
+  m->key_id = e.key_id;
+  m->object_size = encoder.object_size();
+  m->object_sha256 = encoder.object_sha256();
+}
+
 Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink& sink, const codec::KeyRing* keys) {
   // The stored bytes are checked against object_size/object_sha256 and, once decoded, the
   // snapshot file against size/sha256: a damaged object and a wrong decoding both show.
@@ -192,22 +207,7 @@ Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink
     return sink(chunk);
   };
   // object -> [decrypt] -> [decompress] -> deliver
-  std::unique_ptr<codec::ZstdDecompressor> zstd;
-  if (m.compression == "zstd") {
-    LB_ASSIGN_OR_RETURN(zstd, codec::ZstdDecompressor::Create(deliver));
-  }
-  codec::Sink after_decrypt = zstd ? codec::Sink([&](std::span<const uint8_t> c) { return zstd->Update(c); })
-                                   : codec::Sink(deliver);
-  std::unique_ptr<codec::AeadDecryptor> aead;
-  if (m.encryption != "none") {
-    if (keys == nullptr || keys->Find(m.key_id) == nullptr) {
-      return Status::FailedPrecondition("backup " + m.object_key + " is encrypted with key id '" + m.key_id +
-                                        "', which is not configured (set encryption.key-file, or add it to "
-                                        "encryption.old-keys)");
-    }
-    LB_ASSIGN_OR_RETURN(aead, codec::AeadDecryptor::Create(*keys, after_decrypt));
-  }
-  codec::Sink first = aead ? codec::Sink([&](std::span<const uint8_t> c) { return aead->Update(c); }) : after_decrypt;
+  LB_ASSIGN_OR_RETURN(auto decoder, codec::ObjectDecoder::Create(EncodingOf(m), keys, deliver, "backup " + m.object_key));
   Status read = src.Read(m.object_key, [&](std::span<const uint8_t> chunk) -> Status {
     seen += chunk.size();
     // Stop as soon as the object is provably wrong rather than streaming the whole excess.
@@ -217,7 +217,7 @@ Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink
           m.object_key, m.stored_size()));
     }
     object_hash.Update(chunk);
-    return first(chunk);
+    return decoder->Update(chunk);
   });
   if (!read.ok()) {
     if (read.code() == Status::Code::kCorruption) return read.Annotate("backup " + m.object_key);
@@ -231,8 +231,7 @@ Status CopyVerified(store::Store& src, const Manifest& m, const store::ChunkSink
     return Status::Corruption(fmt::format("backup {} is corrupt: sha256 {}, manifest says {} (fetch another backup)",
                                           m.object_key, actual, m.stored_sha256()));
   }
-  if (aead) LB_RETURN_IF_ERROR(aead->Finish().Annotate("backup " + m.object_key));
-  if (zstd) LB_RETURN_IF_ERROR(zstd->Finish().Annotate("backup " + m.object_key));
+  LB_RETURN_IF_ERROR(decoder->Finish());
   if (produced != m.size) {
     return Status::Corruption(fmt::format("backup {} decodes to {} bytes, manifest says {} (fetch another backup)",
                                           m.object_key, produced, m.size));

@@ -10,11 +10,8 @@
 
 #include "base/status.h"
 #include "catalog/manifest.h"
+#include "codec/object_codec.h"
 #include "store/store.h"
-
-namespace lifeboat::codec {
-class KeyRing;
-}
 
 namespace lifeboat::catalog {
 
@@ -46,6 +43,12 @@ Result<Manifest> ReadManifest(store::Store& store, std::string_view object_key);
 // Stores ManifestKey(m.object_key) atomically. Write it after the object has been committed,
 // so that every manifest points at a complete object.
 Status WriteManifest(store::Store& store, const Manifest& m);
+
+// How the object is stored (plain for format 1).
+codec::Encoding EncodingOf(const Manifest& m);
+// After encoder->Finish(): records its encoding and the stored size and SHA-256; format 2 when
+// the object is encoded (older lifeboats then refuse it rather than misread it), else unchanged.
+void RecordEncoding(const codec::ObjectEncoder& encoder, Manifest* m);
 
 // Streams the backup's snapshot file to `sink` (decoded when the object is compressed) while
 // checking the object against object_size/object_sha256 and the file against size/sha256. Corruption is only certain at the end, so on any error the caller must throw away

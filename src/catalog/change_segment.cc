@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "base/sha256.h"
@@ -119,7 +120,16 @@ std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_
   return SegmentFolder(prefix, cluster) + fmt::format("{:020}-{:020}-{:016x}{}", start, end, cluster_id, kSegSuffix);
 }
 
-std::string SegmentManifestKey(std::string_view segment_key) { return std::string(segment_key) + ".json"; }
+std::string SegmentManifestKey(std::string_view segment_key) {
+  std::string k(segment_key);
+  for (std::string_view suffix : {".enc", ".zst"}) {
+    if (k.ends_with(suffix) && k.size() > suffix.size() + kSegSuffix.size() &&
+        std::string_view(k).substr(0, k.size() - suffix.size()).find(kSegSuffix) != std::string_view::npos) {
+      k.resize(k.size() - suffix.size());
+    }
+  }
+  return k + ".json";
+}
 
 std::string ToJson(const SegmentManifest& m) {
   nlohmann::ordered_json j;
@@ -133,6 +143,13 @@ std::string ToJson(const SegmentManifest& m) {
   j["size"] = m.size;
   j["sha256"] = m.sha256;
   j["finished_at"] = m.finished_at;
+  if (m.format_version >= 2) {
+    j["compression"] = m.encoding.compression;
+    j["encryption"] = m.encoding.encryption;
+    j["key_id"] = m.encoding.key_id;
+    j["object_size"] = m.object_size;
+    j["object_sha256"] = m.object_sha256;
+  }
   if (m.hashkv) {
     j["hashkv"] = {{"revision", m.hashkv->revision},
                    {"hash", m.hashkv->hash},
@@ -147,7 +164,7 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
   try {
     auto j = nlohmann::json::parse(text);
     m.format_version = j.at("format_version").get<int>();
-    if (m.format_version != 1) {
+    if (m.format_version != 1 && m.format_version != 2) {
       return Status::Corruption(fmt::format("segment manifest format {} is not known (upgrade lifeboat)", m.format_version));
     }
     m.object_key = j.at("object_key").get<std::string>();
@@ -159,6 +176,13 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
     m.size = j.at("size").get<uint64_t>();
     m.sha256 = j.at("sha256").get<std::string>();
     m.finished_at = j.at("finished_at").get<std::string>();
+    if (m.format_version >= 2) {
+      m.encoding.compression = j.at("compression").get<std::string>();
+      m.encoding.encryption = j.at("encryption").get<std::string>();
+      m.encoding.key_id = j.at("key_id").get<std::string>();
+      m.object_size = j.at("object_size").get<uint64_t>();
+      m.object_sha256 = j.at("object_sha256").get<std::string>();
+    }
     if (j.contains("hashkv")) {
       const auto& h = j.at("hashkv");
       SegmentHash sh;
@@ -183,27 +207,40 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
 }
 
 Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, SegmentManifest m,
-                                     const SegmentData& data) {
+                                     const SegmentData& data, const codec::EncodeOptions& encode) {
   m.format_version = 1;
-  m.object_key = SegmentKey(prefix, m.cluster_name, m.start_revision, m.end_revision, m.cluster_id);
+  m.encoding = codec::EncodingOf(encode);
+  m.object_key = SegmentKey(prefix, m.cluster_name, m.start_revision, m.end_revision, m.cluster_id) +
+                 codec::EncodedSuffix(m.encoding);
   m.count = data.events.size();
-  std::string body = EncodeSegment(data);
-  m.size = body.size();
-  Sha256 h;
+  const std::string body = EncodeSegment(data);
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
-  h.Update(bytes);
-  m.sha256 = HexEncode(h.Finish());
-  auto write = [&](const std::string& key, std::span<const uint8_t> data) -> Status {
+  m.size = body.size();
+  m.sha256 = HexEncode(Sha256::Of(bytes));
+  auto write = [&](const std::string& key, const std::function<Status(store::ObjectWriter&)>& fill) -> Status {
     LB_ASSIGN_OR_RETURN(auto w, store.Create(key));
-    Status s = w->Append(data);
+    Status s = fill(*w);
     if (s.ok()) s = w->Commit();
     if (!s.ok()) w->Abort();
     return s;
   };
-  LB_RETURN_IF_ERROR(write(m.object_key, bytes));
-  std::string json = ToJson(m);
-  LB_RETURN_IF_ERROR(write(SegmentManifestKey(m.object_key),
-                           std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(json.data()), json.size())));
+  LB_RETURN_IF_ERROR(write(m.object_key, [&](store::ObjectWriter& w) -> Status {
+    LB_ASSIGN_OR_RETURN(auto enc, codec::ObjectEncoder::Create(encode, [&](std::span<const uint8_t> c) {
+      return w.Append(c);
+    }));
+    LB_RETURN_IF_ERROR(enc->Update(bytes));
+    LB_RETURN_IF_ERROR(enc->Finish());
+    if (!enc->encoding().plain()) {
+      m.format_version = 2;  // older lifeboats must refuse it rather than misread it
+      m.object_size = enc->object_size();
+      m.object_sha256 = enc->object_sha256();
+    }
+    return Status::OK();
+  }));
+  const std::string json = ToJson(m);
+  LB_RETURN_IF_ERROR(write(SegmentManifestKey(m.object_key), [&](store::ObjectWriter& w) {
+    return w.Append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
+  }));
   return m;
 }
 
@@ -229,13 +266,27 @@ Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix
   return out;
 }
 
-Result<SegmentData> ReadSegment(store::Store& store, const SegmentManifest& m) {
-  LB_ASSIGN_OR_RETURN(std::string body, ReadAll(store, m.object_key, m.size));
+Result<SegmentData> ReadSegment(store::Store& store, const SegmentManifest& m, const codec::KeyRing* keys) {
+  const std::string what = "change segment " + m.object_key;
+  std::string body;
+  auto deliver = [&](std::span<const uint8_t> c) -> Status {
+    if (body.size() + c.size() > m.size) return Status::Corruption(what + " decodes to more than its manifest says");
+    body.append(reinterpret_cast<const char*>(c.data()), c.size());
+    return Status::OK();
+  };
+  LB_ASSIGN_OR_RETURN(auto decoder, codec::ObjectDecoder::Create(m.format_version >= 2 ? m.encoding : codec::Encoding{},
+                                                                 keys, deliver, what));
+  // The stored bytes are checked before any decoding, so a damaged object is named as such.
+  LB_ASSIGN_OR_RETURN(std::string stored, ReadAll(store, m.object_key, m.stored_size()));
+  auto raw = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(stored.data()), stored.size());
+  if (stored.size() != m.stored_size() || HexEncode(Sha256::Of(raw)) != m.stored_sha256()) {
+    return Status::Corruption(what + " does not match its manifest (size or SHA-256)");
+  }
+  LB_RETURN_IF_ERROR(decoder->Update(raw));
+  LB_RETURN_IF_ERROR(decoder->Finish());
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
-  Sha256 h;
-  h.Update(bytes);
-  if (body.size() != m.size || HexEncode(h.Finish()) != m.sha256) {
-    return Status::Corruption("change segment " + m.object_key + " does not match its manifest (size or SHA-256)");
+  if (body.size() != m.size || HexEncode(Sha256::Of(bytes)) != m.sha256) {
+    return Status::Corruption(what + " does not match its manifest (size or SHA-256)");
   }
   auto data = DecodeSegment(bytes);
   if (!data.ok()) return data.status().Annotate(m.object_key);

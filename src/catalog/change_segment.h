@@ -4,6 +4,9 @@
 // is visible as a missing range. Stored as
 //   <prefix>/changes/<cluster>/<start:020>-<end:020>-<id:016x>.seg   the events (format below)
 //   <same>.seg.json                                            SegmentManifest, written after it
+// With `encryption:` or compression configured the object goes through the backups' pipeline
+// (codec/object_codec.h) and is named "<same>.seg.zst", ".seg.enc" or ".seg.zst.enc"; its
+// manifest is then format 2 and records the encoding and key id (the manifest stays "<same>.seg.json").
 // A manifest may carry the member's HashKV at the segment's end revision (a checkpoint): what
 // point-in-time restore compares its result with (snapshot/hashkv.h).
 // Encoding (little-endian): "LBCHG001", then records. A change: u8 type (0 put, 1 delete),
@@ -21,6 +24,7 @@
 
 #include "base/status.h"
 #include "catalog/manifest.h"
+#include "codec/object_codec.h"
 #include "snapshot/restore.h"
 #include "store/store.h"
 
@@ -42,7 +46,7 @@ struct SegmentData {
 using SegmentHash = KvHashRecord;
 
 struct SegmentManifest {
-  int format_version = 1;
+  int format_version = 1;  // 2 only when the object is encoded (older lifeboats then refuse it)
   std::string object_key, cluster_name;
   // etcd's cluster id of the history logged (0: not recorded, by an older lifeboat). A whole-
   // cluster restore starts a new history under the same name whose revisions repeat the old
@@ -50,9 +54,16 @@ struct SegmentManifest {
   uint64_t cluster_id = 0;
   int64_t start_revision = 0, end_revision = 0;
   uint64_t count = 0, size = 0;
-  std::string sha256;       // of the segment object
+  std::string sha256;       // size and SHA-256 of the segment's encoding below (decoded)
   std::string finished_at;  // RFC 3339
   std::optional<SegmentHash> hashkv;  // absent when none was taken
+  // Format 2: how the segment is stored and the stored object's own size and SHA-256.
+  codec::Encoding encoding;
+  uint64_t object_size = 0;
+  std::string object_sha256;
+
+  uint64_t stored_size() const { return format_version >= 2 ? object_size : size; }
+  const std::string& stored_sha256() const { return format_version >= 2 ? object_sha256 : sha256; }
 };
 
 std::string EncodeSegment(const SegmentData& data);
@@ -63,15 +74,17 @@ std::string SegmentFolder(std::string_view prefix, std::string_view cluster);
 // With a cluster id the key ends "-<id:016x>.seg", so that two histories never share a name.
 std::string SegmentKey(std::string_view prefix, std::string_view cluster, int64_t start, int64_t end,
                        uint64_t cluster_id = 0);
+// "<x>.seg", "<x>.seg.zst", "<x>.seg.enc", "<x>.seg.zst.enc" -> "<x>.seg.json".
 std::string SegmentManifestKey(std::string_view segment_key);
 
 std::string ToJson(const SegmentManifest& m);
 Result<SegmentManifest> ParseSegmentManifest(std::string_view json);
 
-// Writes the segment, then its manifest (so a listed segment is whole). `m` gives the cluster
-// name and id, the revision range, finished_at and the checkpoint; the rest is filled in.
+// Writes the segment encoded as `encode` says, then its manifest (so a listed segment is whole).
+// `m` gives the cluster name and id, the revision range, finished_at and the checkpoint; the
+// rest is filled in.
 Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, SegmentManifest m,
-                                     const SegmentData& data);
+                                     const SegmentData& data, const codec::EncodeOptions& encode = {});
 
 // True when a segment or backup of cluster id `a` continues the history of id `b`: equal ids,
 // or one of them unrecorded (0).
@@ -84,8 +97,10 @@ struct SegmentListing {
 };
 Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster);
 
-// Reads one segment, checks its size and SHA-256 against the manifest and that every event lies
-// in [start, end] in order; Corruption naming the segment otherwise.
-Result<SegmentData> ReadSegment(store::Store& store, const SegmentManifest& m);
+// Reads one segment, checks the stored object's and the decoded segment's size and SHA-256
+// against the manifest and that every event lies in [start, end] in order; Corruption naming
+// the segment otherwise. An encrypted segment needs `keys` holding its key id
+// (FailedPrecondition naming the id otherwise).
+Result<SegmentData> ReadSegment(store::Store& store, const SegmentManifest& m, const codec::KeyRing* keys = nullptr);
 
 }  // namespace lifeboat::catalog

@@ -288,6 +288,9 @@ ops::ChangeLogOptions ChangeLogOptionsOf(const Settings& s) {
   o.idle_flush = s.changelog_idle;
   o.max_segment_bytes = s.changelog_max_bytes;
   o.hash_interval = s.changelog_hash;
+  // Segments hold the same data as backups: stored through the same compression and encryption.
+  o.encode.zstd_level = s.compression == "zstd" ? s.zstd_level : 0;
+  o.encode.keys = s.keys.get();
   return o;
 }
 

@@ -148,6 +148,7 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   o.to_time = point->time;
   o.source_cluster_id = point->cluster_id;
   o.keys = settings->keys.get();
+  o.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
   if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
     return ctx.Fail(Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at"));
   }

@@ -9,8 +9,7 @@
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "catalog/layout.h"
-#include "codec/aead_stream.h"
-#include "codec/zstd_stream.h"
+#include "codec/object_codec.h"
 #include "etcd/client.h"
 #include "snapshot/digest.h"
 
@@ -65,6 +64,10 @@ class SourceHash {
 
 }  // namespace
 
+codec::EncodeOptions EncodeOptionsOf(const BackupOptions& o) {
+  return codec::EncodeOptions{o.zstd_level, o.zstd_level > 0 ? o.zstd_threads : 0, o.encryption};
+}
+
 Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
                                const std::vector<store::Store*>& stores, const ProgressFn& progress) {
   if (stores.empty() || options.tiers.empty()) return Status::InvalidArgument("backup needs a store and a tier");
@@ -92,9 +95,8 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   std::vector<Copy> copies;
   for (store::Store* st : stores) {
     for (const auto& tier : options.tiers) {
-      std::string key = catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started);
-      if (options.zstd_level > 0) key += std::string(catalog::kZstdSuffix);
-      if (options.encryption) key += std::string(catalog::kAeadSuffix);
+      std::string key = catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started) +
+                        codec::EncodedSuffix(codec::EncodingOf(EncodeOptionsOf(options)));
       Copy c{st, tier, key, nullptr, Status::OK()};
       auto w = st->Create(c.key);
       if (w.ok()) {
@@ -121,12 +123,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   if (live() == 0) return copies.front().status.Annotate(failed);
 
   snapshot::SnapshotDigest digest;
-  // What is stored: the snapshot itself, or its zstd stream (hashed separately for the manifest).
-  Sha256 object_hash;
-  uint64_t object_size = 0;
   auto store_all = [&](std::span<const uint8_t> blob) -> Status {
-    object_hash.Update(blob);
-    object_size += blob.size();
     Status last;
     for (auto& c : copies) {
       if (!c.writer) continue;
@@ -141,21 +138,17 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
     return live() == 0 ? last : Status::OK();
   };
   // snapshot -> [zstd] -> [AES-256-GCM] -> every store
-  std::unique_ptr<codec::AeadEncryptor> aead;
-  if (options.encryption) {
-    LB_ASSIGN_OR_RETURN(aead, codec::AeadEncryptor::Create(*options.encryption, store_all));
+  auto encoder = codec::ObjectEncoder::Create(EncodeOptionsOf(options), store_all);
+  if (!encoder.ok()) {
+    fail_all(encoder.status());
+    return encoder.status().Annotate(failed);
   }
-  codec::Sink to_aead = aead ? codec::Sink([&](std::span<const uint8_t> c) { return aead->Update(c); })
-                             : codec::Sink(store_all);
-  std::unique_ptr<codec::ZstdCompressor> zstd;
-  if (options.zstd_level > 0) {
-    LB_ASSIGN_OR_RETURN(zstd, codec::ZstdCompressor::Create(options.zstd_level, options.zstd_threads, to_aead));
-  }
+  codec::ObjectEncoder& enc = **encoder;
   auto t0 = std::chrono::steady_clock::now();
   Status st = conn->Snapshot(
       [&](std::span<const uint8_t> blob, uint64_t image_size) -> Status {
         digest.Update(blob);
-        LB_RETURN_IF_ERROR(zstd ? zstd->Update(blob) : to_aead(blob));
+        LB_RETURN_IF_ERROR(enc.Update(blob));
         if (progress) progress(digest.bytes(), image_size + 32);
         if (options.max_rate > 0) {
           // Throttle by sleeping until the average rate is back under the limit.
@@ -164,8 +157,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
         return Status::OK();
       },
       options.stall_timeout);
-  if (st.ok() && zstd) st = zstd->Finish();
-  if (st.ok() && aead) st = aead->Finish();
+  if (st.ok()) st = enc.Finish();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!st.ok()) {
     fail_all(st);
@@ -197,14 +189,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   base.started_at = FormatRFC3339(started);
   base.finished_at = FormatRFC3339(std::chrono::system_clock::now());
   base.tool_version = LIFEBOAT_VERSION;
-  if (zstd || aead) {
-    base.format_version = 2;  // older lifeboats must refuse it rather than misread the sizes
-    base.compression = zstd ? "zstd" : "none";
-    base.encryption = aead ? "aes-256-gcm" : "none";
-    base.key_id = aead ? options.encryption->current_id() : "";
-    base.object_size = object_size;
-    base.object_sha256 = HexEncode(object_hash.Finish());
-  }
+  catalog::RecordEncoding(enc, &base);
 
   base.source_hashkv = source_hash.Get();
 

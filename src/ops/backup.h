@@ -12,13 +12,10 @@
 
 #include "base/status.h"
 #include "catalog/manifest.h"
+#include "codec/object_codec.h"
 #include "etcd/options.h"
 #include "ops/source.h"
 #include "store/store.h"
-
-namespace lifeboat::codec {
-class KeyRing;
-}
 
 namespace lifeboat::ops {
 
@@ -40,6 +37,9 @@ struct BackupOptions {
   // Set (with a current key): AES-256-GCM client-side encryption after compression (".enc").
   const codec::KeyRing* encryption = nullptr;
 };
+
+// The encoding every copy is stored with (codec/object_codec.h).
+codec::EncodeOptions EncodeOptionsOf(const BackupOptions& options);
 
 // done and total are bytes of the snapshot stream; total is 0 until the member announces it.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;

@@ -108,7 +108,7 @@ Status RunChangeLog(const etcd::ClientOptions& client, store::Store& store, cons
     seg.end_revision = reached;
     seg.hashkv = checkpoint();
     seg.finished_at = FormatRFC3339(std::chrono::system_clock::now());
-    LB_ASSIGN_OR_RETURN(auto m, catalog::WriteSegment(store, o.prefix, seg, buffer));
+    LB_ASSIGN_OR_RETURN(auto m, catalog::WriteSegment(store, o.prefix, seg, buffer, o.encode));
     if (on_segment) on_segment(m);
     seg_start = reached + 1;
     buffer = {};

@@ -17,6 +17,7 @@
 
 #include "base/status.h"
 #include "catalog/change_segment.h"
+#include "codec/object_codec.h"
 #include "etcd/options.h"
 #include "store/store.h"
 
@@ -31,6 +32,8 @@ struct ChangeLogOptions {
   // 0: no checkpoints. HashKV reads the member's whole key space (seconds on a GB db), so not
   // every second; the first segment always gets one.
   std::chrono::milliseconds hash_interval{std::chrono::minutes(5)};
+  // How segments are stored: the backups' compression and encryption (codec/object_codec.h).
+  codec::EncodeOptions encode;
 };
 
 // The id of the cluster the endpoints serve (the first member that answers): the history a log

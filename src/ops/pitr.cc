@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -132,7 +133,7 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     int64_t applied = r.backup_revision;  // segments of two loggers may overlap: each change once
     std::map<int64_t, int64_t> granted;  // lease id -> TTL, of leases the log recorded
     for (const auto& s : segments) {
-      LB_ASSIGN_OR_RETURN(auto data, catalog::ReadSegment(store, s));
+      LB_ASSIGN_OR_RETURN(auto data, catalog::ReadSegment(store, s, o.keys));
       const int64_t from = applied;
       applied = std::max(applied, s.end_revision);
       for (auto& e : data.events) {
@@ -175,53 +176,86 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
                                       r.target_revision, o.cluster_name, r.cluster_id, oldest));
 }
 
-Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& o, PitrResult* details) {
-  LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o.work_dir, "lifeboat-pitr-build-"));
+Result<PointInTimeBuild> BuildPointInTime(store::Store& store, const PitrOptions& o) {
+  PointInTimeBuild b;
+  LB_ASSIGN_OR_RETURN(b.dir, TempDir::Create(o.work_dir, "lifeboat-pitr-build-"));
   auto started = std::chrono::system_clock::now();
   snapshot::RestoreOptions ro;
   ro.name = "pitr";
   ro.initial_cluster = "pitr=http://127.0.0.1:1";
   ro.initial_advertise_peer_urls = "http://127.0.0.1:1";
-  ro.data_dir = tmp->path() + "/pitr.etcd";
-  LB_ASSIGN_OR_RETURN(PitrResult p, RestoreToPoint(store, o, ro));
-  if (details) *details = p;
-  LB_ASSIGN_OR_RETURN(catalog::Manifest base, catalog::ReadManifest(store, p.backup_key));
+  ro.data_dir = b.dir->path() + "/pitr.etcd";
+  LB_ASSIGN_OR_RETURN(b.details, RestoreToPoint(store, o, ro));
+  LB_ASSIGN_OR_RETURN(catalog::Manifest base, catalog::ReadManifest(store, b.details.backup_key));
 
-  // The replayed db with etcd's trailer is a snapshot file (restore replaces its membership).
-  catalog::Manifest m;
+  // The replayed db with etcd's trailer appended is a snapshot file (restore replaces its
+  // membership). The db is this build's own temp output, so it is extended in place, not copied.
+  b.snapshot_path = b.details.restore.db_path;
+  catalog::Manifest& m = b.manifest;
+  Sha256 image, whole;
+  LB_RETURN_IF_ERROR(ReadFileChunks(b.snapshot_path, [&](std::span<const uint8_t> chunk) {
+    image.Update(chunk);
+    whole.Update(chunk);
+    m.size += chunk.size();
+    return Status::OK();
+  }));
+  auto trailer = image.Finish();
+  whole.Update(trailer);
+  m.size += trailer.size();
+  {
+    std::ofstream f(b.snapshot_path, std::ios::binary | std::ios::app);
+    f.write(reinterpret_cast<const char*>(trailer.data()), static_cast<std::streamsize>(trailer.size()));
+    if (!f.flush()) return Status::IOError("cannot append the snapshot trailer to " + b.snapshot_path);
+  }
+  m.db_sha256 = HexEncode(trailer);
+  m.sha256 = HexEncode(whole.Finish());
   m.cluster_name = base.cluster_name;
   m.cluster_id = base.cluster_id;
   m.member_name = kPitrTier;
   m.etcd_version = base.etcd_version;
-  m.revision = p.target_revision;
+  m.revision = b.details.target_revision;
   m.tier = kPitrTier;
   m.store = store.Describe();
-  m.object_key = catalog::ObjectKey(o.prefix, kPitrTier, base.cluster_name, kPitrTier, p.target_revision, started);
+  m.object_key = catalog::ObjectKey(o.prefix, kPitrTier, base.cluster_name, kPitrTier, m.revision, started);
+  m.started_at = FormatRFC3339(started);
+  m.tool_version = LIFEBOAT_VERSION;
+  LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(b.snapshot_path));
+  b.revision = st.current_revision;
+  b.live_keys = st.live_keys;
+  return b;
+}
+
+Result<catalog::BackupEntry> StorePointInTime(store::Store& store, const PointInTimeBuild& b,
+                                              const codec::EncodeOptions& encode) {
+  catalog::Manifest m = b.manifest;
+  m.object_key += codec::EncodedSuffix(codec::EncodingOf(encode));
+  m.store = store.Describe();
   LB_ASSIGN_OR_RETURN(auto w, store.Create(m.object_key));
-  Sha256 image, whole;
-  Status s = ReadFileChunks(p.restore.db_path, [&](std::span<const uint8_t> chunk) {
-    image.Update(chunk);
-    whole.Update(chunk);
-    m.size += chunk.size();
-    return w->Append(chunk);
-  });
+  Sha256 whole;
+  auto enc = codec::ObjectEncoder::Create(encode, [&](std::span<const uint8_t> c) { return w->Append(c); });
+  Status s = enc.status();
   if (s.ok()) {
-    auto trailer = image.Finish();
-    m.db_sha256 = HexEncode(trailer);
-    whole.Update(trailer);
-    m.size += trailer.size();
-    s = w->Append(trailer);
+    s = ReadFileChunks(b.snapshot_path, [&](std::span<const uint8_t> chunk) {
+      whole.Update(chunk);
+      return (*enc)->Update(chunk);
+    });
+  }
+  if (s.ok()) s = (*enc)->Finish();
+  if (s.ok() && HexEncode(whole.Finish()) != m.sha256) {
+    s = Status::Corruption("the point-in-time snapshot " + b.snapshot_path + " changed after it was built (build it again)");
   }
   if (s.ok()) s = w->Commit();
   if (!s.ok()) {
     w->Abort();
     return s.Annotate("store the point-in-time snapshot");
   }
-  m.sha256 = HexEncode(whole.Finish());
-  m.started_at = FormatRFC3339(started);
+  catalog::RecordEncoding(**enc, &m);
   m.finished_at = FormatRFC3339(std::chrono::system_clock::now());
-  m.tool_version = LIFEBOAT_VERSION;
-  LB_RETURN_IF_ERROR(catalog::WriteManifest(store, m));
+  if (Status ms = catalog::WriteManifest(store, m); !ms.ok()) {
+    // Without its manifest the object is not a backup; do not leave it looking like one.
+    (void)store.Delete(m.object_key);
+    return ms.Annotate("store the point-in-time snapshot's manifest");
+  }
   return catalog::BackupEntry{m, catalog::ManifestKey(m.object_key)};
 }
 

@@ -11,17 +11,16 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "base/status.h"
+#include "base/temp_dir.h"
 #include "catalog/catalog.h"
+#include "codec/object_codec.h"
 #include "snapshot/restore.h"
 #include "store/store.h"
-
-namespace lifeboat::codec {
-class KeyRing;
-}
 
 namespace lifeboat::ops {
 
@@ -57,12 +56,24 @@ std::string DescribeCheck(const PitrResult& r);
 // snapshot path and replay are filled here.
 Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& options, snapshot::RestoreOptions restore);
 
-// For restore-cluster --to-revision/--to-time: builds the point-in-time state as a snapshot file
-// (the replayed db plus etcd's SHA-256 trailer) and stores it as a backup of tier "pitr" beside
-// the others, so every agent stages and restores the same verified object. Returns its entry.
+// For restore-cluster --to-revision/--to-time, in two steps so that nothing is stored before the
+// operator confirms: BuildPointInTime makes the point-in-time state a snapshot file (the replayed
+// db plus etcd's SHA-256 trailer) in a local temp dir, reading the store only;
+// StorePointInTime then stores it as a backup of tier "pitr", through the backups' encoding,
+// so every agent stages and restores the same verified object.
 inline constexpr const char* kPitrTier = "pitr";
-// `details`, when given, receives how the state was built and checked.
-Result<catalog::BackupEntry> StorePointInTimeBackup(store::Store& store, const PitrOptions& options,
-                                                    PitrResult* details = nullptr);
+
+struct PointInTimeBuild {
+  std::unique_ptr<TempDir> dir;  // holds the file; removed with the build
+  std::string snapshot_path;
+  catalog::Manifest manifest;    // what it will be stored as (object key without encoding suffix)
+  PitrResult details;            // how the state was built and checked
+  int64_t revision = 0;          // of the snapshot file: where etcd resumes
+  uint64_t live_keys = 0;        // of the snapshot file
+};
+Result<PointInTimeBuild> BuildPointInTime(store::Store& store, const PitrOptions& options);
+// The stored object's entry. The file is re-hashed while it streams and must still be the built one.
+Result<catalog::BackupEntry> StorePointInTime(store::Store& store, const PointInTimeBuild& build,
+                                              const codec::EncodeOptions& encode);
 
 }  // namespace lifeboat::ops

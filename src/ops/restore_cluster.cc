@@ -133,6 +133,9 @@ class Coordinator {
         r_.status = Status::Aborted("restore not confirmed: nothing was changed");
         return std::move(r_);
       }
+      // A point-in-time state is stored and staged only now that the restore is confirmed.
+      if (pitr_ && !Step("store pitr", [&] { return StorePitr(); })) return std::move(r_);
+      if (pitr_ && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
       if (!Step("journal", [&] { return StartJournal(); })) return std::move(r_);
     }
     if (!Phase(RestorePhase::kSafetyBackup, "safety backup", [&] { return SafetyBackup(); })) return std::move(r_);
@@ -237,7 +240,7 @@ class Coordinator {
     if (j.quarantine && !Step("check quarantine", [&] { return CheckQuarantine(); })) return false;
     if (!Step("find backup", [&] { return FindBackup(); })) return false;
     if (!Step("check disk", [&] { return CheckDisk(); })) return false;
-    if (!Step("fetch", [&] { return Fetch(); })) return false;
+    if (!pitr_ && !Step("fetch", [&] { return Fetch(); })) return false;
     auto now = std::chrono::system_clock::now();
     j.created_at = FormatRFC3339(now);
     std::string name = o_.cluster_name.empty() ? j.source_cluster_name : o_.cluster_name;
@@ -315,9 +318,13 @@ class Coordinator {
       po.to_time = o_.to_time;
       po.cluster_id = o_.source_cluster_id;
       po.keys = o_.keys;
-      PitrResult built;
-      LB_ASSIGN_OR_RETURN(entry, StorePointInTimeBackup(*store, po, &built));
-      Log("built point-in-time backup " + entry.manifest.object_key + ", " + DescribeCheck(built));
+      // Built in a local temp dir only: a dry run or a declined plan leaves the store as it was.
+      LB_ASSIGN_OR_RETURN(PointInTimeBuild built, BuildPointInTime(*store, po));
+      entry.manifest = built.manifest;
+      entry.manifest.object_key += codec::EncodedSuffix(codec::EncodingOf(Encode()));
+      Log("built point-in-time backup " + entry.manifest.object_key + " locally, " + DescribeCheck(built.details) +
+          " (stored once the restore is confirmed)");
+      pitr_ = std::make_unique<PointInTimeBuild>(std::move(built));
     } else {
       LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_));
     }
@@ -329,6 +336,10 @@ class Coordinator {
     j.revision = m.revision;
     j.source_cluster_name = m.cluster_name;
     j.source_member = m.member_name;
+    if (pitr_) {  // what the agents' staging reports otherwise
+      j.revision = pitr_->revision;
+      j.live_keys = pitr_->live_keys;
+    }
     live_ = ProbeLive(o_.client, fleet_.ClientUrls());
     std::string other;
     if (!o_.cluster_name.empty() && m.cluster_name != o_.cluster_name) {
@@ -412,6 +423,20 @@ class Coordinator {
     return Status::OK();
   }
 
+  // How the safety and point-in-time backups are stored: like every backup of this configuration.
+  codec::EncodeOptions Encode() const { return codec::EncodeOptions{o_.zstd_level, 0, o_.keys}; }
+
+  Status StorePitr() {
+    LB_ASSIGN_OR_RETURN(auto store, store::OpenStore(o_.store_url));
+    LB_ASSIGN_OR_RETURN(catalog::BackupEntry e, StorePointInTime(*store, *pitr_, Encode()));
+    if (e.manifest.object_key != r_.journal.backup_key) {
+      return Status::Internal("stored the point-in-time backup as " + e.manifest.object_key + ", planned " +
+                              r_.journal.backup_key);
+    }
+    detail_ = e.manifest.object_key;
+    return Status::OK();
+  }
+
   Status StartJournal() {
     std::error_code ec;
     if (std::filesystem::exists(o_.journal_path, ec)) {
@@ -449,6 +474,8 @@ class Coordinator {
     bo.prefix = o_.prefix;
     bo.tiers = {{kSafetyTier, kSafetyTier}};
     bo.cluster_name = o_.cluster_name;
+    bo.zstd_level = o_.zstd_level;
+    bo.encryption = o_.keys;  // a safety backup holds the same secrets as any other
     auto b = RunBackup(c, bo, o_.safety_stores, [](uint64_t, uint64_t) {});
     if (!b.ok()) {
       return b.status().Annotate("safety backup of the running members (restore with --skip-safety-backup if "
@@ -633,6 +660,7 @@ class Coordinator {
   std::unique_ptr<RecoveryLease> lease_;  // released before the fleet's connections close
   LiveProbe live_;
   std::string detail_;
+  std::unique_ptr<PointInTimeBuild> pitr_;  // --to-revision/--to-time: built, stored after confirmation
   std::mutex journal_mu_;
   bool journal_started_ = false;
 };

@@ -50,7 +50,10 @@ struct RestoreClusterOptions {
   int64_t to_revision = 0;
   std::optional<std::chrono::system_clock::time_point> to_time;
   uint64_t source_cluster_id = 0;        // PitrOptions::cluster_id
-  const codec::KeyRing* keys = nullptr;  // to read encrypted backups for that build
+  // Reads encrypted backups for that build, and encrypts the safety and point-in-time backups
+  // with its current key, like every other backup.
+  const codec::KeyRing* keys = nullptr;
+  int zstd_level = 0;                    // 1..19: those two are zstd-compressed too
   std::string cluster_name;         // the cluster being restored; empty: compared by cluster id
   bool allow_other_cluster = false;
   bool dry_run = false;

@@ -11,15 +11,37 @@
 #include "catalog/change_segment.h"
 #include "catalog/drill_record.h"
 #include "catalog/layout.h"
+#include "ops/pitr.h"
+#include "ops/restore_cluster.h"
 
 namespace lifeboat::ops {
+namespace {
+
+bool Overlaps(const std::string& folder, const std::vector<catalog::Tier>& tiers) {
+  const std::string f = catalog::NormalizePrefix(folder) + "/";
+  for (const auto& t : tiers) {
+    const std::string g = catalog::NormalizePrefix(t.folder) + "/";
+    if (f.compare(0, g.size(), g) == 0 || g.compare(0, f.size(), f) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<catalog::Tier> RestoreTiers(std::chrono::seconds keep) {
+  std::vector<catalog::Tier> t(2);
+  t[0].name = t[0].folder = kSafetyTier;
+  t[1].name = t[1].folder = kPitrTier;
+  for (auto& tier : t) tier.keep = keep;  // no schedule: only restore-cluster writes them
+  return t;
+}
 
 Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string& prefix,
                                          const std::vector<catalog::Tier>& tiers,
-                                         std::chrono::system_clock::time_point now) {
+                                         std::chrono::system_clock::time_point now, std::chrono::seconds restore_keep) {
   LB_RETURN_IF_ERROR(catalog::ValidateTiers(tiers));
   std::vector<PruneItem> plan;
-  for (const auto& tier : tiers) {
+  auto plan_tier = [&](const catalog::Tier& tier) -> Status {
     LB_ASSIGN_OR_RETURN(catalog::Listing listing, catalog::ListBackups(store, prefix, tier.folder));
     for (const auto& p : listing.problems) {
       plan.push_back({PruneItem::Action::kProblem, tier.name, p.substr(0, p.find(": ")), p, Status::OK()});
@@ -58,6 +80,12 @@ Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string&
       newest = false;
       plan.push_back(std::move(item));
     }
+    return Status::OK();
+  };
+  for (const auto& tier : tiers) LB_RETURN_IF_ERROR(plan_tier(tier));
+  // The tiers restores write on their own: configured tiers in the same folders take precedence.
+  for (const auto& tier : RestoreTiers(restore_keep)) {
+    if (!Overlaps(tier.folder, tiers)) LB_RETURN_IF_ERROR(plan_tier(tier));
   }
   LB_RETURN_IF_ERROR(PlanSegmentPrune(store, prefix, &plan));
   return plan;

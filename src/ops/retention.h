@@ -1,7 +1,9 @@
 // Retention: which backups of each tier have expired, and deleting exactly those. A backup
 // expires when its manifest's finished_at + the tier's keep is before `now`. Never deleted: the
 // newest backup of a tier (however old), anything whose manifest is missing or unreadable
-// (reported instead), and anything outside the tiers' folders.
+// (reported instead), and anything outside the tiers' folders. Besides the configured tiers,
+// the two that restores write (safety backups "pre-restore", point-in-time states "pitr") are
+// kept `restore_keep` (7 days by default), by the same rules.
 #pragma once
 
 #include <chrono>
@@ -23,9 +25,16 @@ struct PruneItem {
   Status result;           // after ApplyPrune: what deleting did
 };
 
+inline constexpr std::chrono::seconds kRestoreTierKeep = std::chrono::hours(24 * 7);
+
+// The tiers restore-cluster writes without a schedule, each kept `keep`.
+std::vector<catalog::Tier> RestoreTiers(std::chrono::seconds keep = kRestoreTierKeep);
+
+// A configured tier whose folder overlaps a restore tier's governs it instead.
 Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string& prefix,
                                          const std::vector<catalog::Tier>& tiers,
-                                         std::chrono::system_clock::time_point now);
+                                         std::chrono::system_clock::time_point now,
+                                         std::chrono::seconds restore_keep = kRestoreTierKeep);
 
 // Adds the change segments (tier "changes") to a plan: a segment is deleted once every backup of
 // its cluster that the plan keeps is newer than the segment's end revision. PlanPrune calls it.
