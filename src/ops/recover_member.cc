@@ -85,8 +85,7 @@ class Recovery {
     spec.agent_tls = o_.agent_tls;
     spec.log = o_.log;
     LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
-    detail_ = "held on " + std::to_string(fleet_.members().size()) + " agents (owner " + lease_->owner_id() + ")";
-    if (!lease_->broken().empty()) detail_ += ", " + std::to_string(lease_->broken().size()) + " taken over";
+    detail_ = lease_->Summary();
     return Status::OK();
   }
 

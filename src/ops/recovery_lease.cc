@@ -40,6 +40,16 @@ std::vector<std::string> Group(const std::vector<std::pair<std::string, agent::L
   return out;
 }
 
+agent::LeaseRequest RequestOf(const LeaseSpec& spec) {
+  agent::LeaseRequest req;
+  req.lease.owner_id = spec.owner_id;
+  req.lease.holder = spec.holder;
+  req.lease.operation = spec.operation;
+  req.lease.journal = spec.journal;
+  req.ttl = spec.ttl;
+  return req;
+}
+
 std::string JoinLines(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
@@ -90,12 +100,7 @@ Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, cons
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return members[a].status.member_name < members[b].status.member_name; });
 
-  agent::LeaseRequest req;
-  req.lease.owner_id = spec.owner_id;
-  req.lease.holder = spec.holder;
-  req.lease.operation = spec.operation;
-  req.lease.journal = spec.journal;
-  req.ttl = spec.ttl;
+  const agent::LeaseRequest req = RequestOf(spec);
   // Built before the first grant, so a failure part-way releases through its destructor.
   std::unique_ptr<RecoveryLease> lease(new RecoveryLease(spec, {}, {}));
   for (size_t i : order) {
@@ -133,13 +138,14 @@ Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, cons
   return lease;
 }
 
+std::string RecoveryLease::Summary() const {
+  std::string s = "held on " + std::to_string(members_.size()) + " agents (owner " + spec_.owner_id + ")";
+  if (!broken_.empty()) s += ", " + std::to_string(broken_.size()) + " taken over";
+  return s;
+}
+
 void RecoveryLease::RenewLoop() {
-  agent::LeaseRequest req;
-  req.lease.owner_id = spec_.owner_id;
-  req.lease.holder = spec_.holder;
-  req.lease.operation = spec_.operation;
-  req.lease.journal = spec_.journal;
-  req.ttl = spec_.ttl;
+  const agent::LeaseRequest req = RequestOf(spec_);
   std::vector<bool> lost(renewers_.size(), false);
   std::unique_lock<std::mutex> l(mu_);
   while (!cv_.wait_for(l, spec_.ttl / 3, [&] { return stop_; })) {

@@ -52,6 +52,8 @@ class RecoveryLease {
   RecoveryLease& operator=(const RecoveryLease&) = delete;
 
   const std::string& owner_id() const { return spec_.owner_id; }
+  // "held on 3 agents (owner 0123456789abcdef)[, 1 taken over]", for a step's report.
+  std::string Summary() const;
   // Lines naming each live lease of another owner that Acquire broke.
   const std::vector<std::string>& broken() const { return broken_; }
   // Stops renewing and releases every member (best effort: an agent that does not answer lets

@@ -267,8 +267,7 @@ class Coordinator {
       r_.journal.lease_owner = lease_->owner_id();
       if (journal_started_) LB_RETURN_IF_ERROR(Save());
     }
-    detail_ = "held on " + std::to_string(fleet_.members().size()) + " agents (owner " + lease_->owner_id() + ")";
-    if (!lease_->broken().empty()) detail_ += ", " + std::to_string(lease_->broken().size()) + " taken over";
+    detail_ = lease_->Summary();
     return Status::OK();
   }
 

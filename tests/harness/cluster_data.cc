@@ -12,14 +12,18 @@ namespace lifeboat::harness {
 
 namespace fs = std::filesystem;
 
-KV ReadAll(const std::string& endpoint) {
-  auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "--consistency=s", "get", "", "--prefix"});
-  EXPECT_TRUE(r.ok()) << r.err;
+KV ParseGet(const std::string& etcdctl_out) {
   KV out;
-  std::istringstream in(r.out);
+  std::istringstream in(etcdctl_out);
   std::string k, v;
   while (std::getline(in, k) && std::getline(in, v)) out[k] = v;
   return out;
+}
+
+KV ReadAll(const std::string& endpoint) {
+  auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "--consistency=s", "get", "", "--prefix"});
+  EXPECT_TRUE(r.ok()) << r.err;
+  return ParseGet(r.out);
 }
 
 std::unique_ptr<etcd::Client> ClientTo(const std::string& endpoint) {

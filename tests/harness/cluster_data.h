@@ -13,6 +13,8 @@ namespace lifeboat::harness {
 
 using KV = std::map<std::string, std::string>;
 
+// The keys and values of `etcdctl get` output (key line, value line, ...).
+KV ParseGet(const std::string& etcdctl_out);
 // Every key and value as member `endpoint` itself holds them (serializable read).
 KV ReadAll(const std::string& endpoint);
 // A client on one member; null (and a test failure) when it cannot connect.

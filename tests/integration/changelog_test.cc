@@ -13,6 +13,7 @@
 #include "catalog/change_segment.h"
 #include "etcd/client.h"
 #include "harness/change_log.h"
+#include "harness/cluster_data.h"
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
 #include "ops/changelog.h"
@@ -21,16 +22,10 @@
 namespace lifeboat::harness {
 namespace {
 
-using KV = std::map<std::string, std::string>;
-
 KV EtcdAt(const EtcdCluster& c, int64_t rev) {
   auto r = c.Etcdctl({"get", "", "--prefix", "--rev=" + std::to_string(rev)});
   EXPECT_TRUE(r.ok()) << r.err;
-  KV out;
-  std::istringstream in(r.out);
-  std::string k, v;
-  while (std::getline(in, k) && std::getline(in, v)) out[k] = v;
-  return out;
+  return ParseGet(r.out);
 }
 
 int64_t Revision(const EtcdCluster& c) {
