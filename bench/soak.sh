@@ -10,9 +10,11 @@
 #        every SOAK_DRILL, the change log) | changelog (the change log alone; the tier fires daily)
 #        SOAK_KEEP=1m (tier retention: the store, and each prune's listing, stop growing after it)
 #        SOAK_WRITE_KB=20 (KiB per write batch, about 2 batches a second)
+#        SOAK_COMPACT_KEEP=40 (revisions the writer's compaction keeps every ~20 s: each batch is one)
 #        SOAK_DRILL="*/20 * * * * *"  SOAK_RSS_SLACK_KB=1024 (growth still called flat)
 #        SOAK_KEEP_WORK=1 (keep the work dir, with the daemon's log, for a post-mortem)
 set -euo pipefail
+export ETCDCTL_API=3
 source "$(dirname "$0")/lib.sh"
 SECONDS_TOTAL=${1:-300}
 INTERVAL=${2:-5}
@@ -61,11 +63,21 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 
 END=$(($(date +%s) + SECONDS_TOTAL))
 # The writer: ~WRITE_KB KiB of 256-byte values twice a second under /soak/, over the same keys
-# (the key count stays put, revisions keep coming); it stops at END by itself.
+# (the key count stays put, revisions keep coming); it stops at END by itself. Every ~20 s it
+# compacts all but the last COMPACT_KEEP revisions, as a production cluster's auto-compaction
+# does: without it every snapshot, restore and HashKV would work on an ever larger history and
+# the daemon's working set would grow with it, hiding what the soak is after.
+COMPACT_KEEP=${SOAK_COMPACT_KEEP:-40}
 (
+  n=0
   while (($(date +%s) < END)); do
     LOAD_PREFIX=/soak/ LOAD_WORKERS=1 bash scripts/etcd-cluster load "$WORK/cluster" \
       "$(awk -v k="$WRITE_KB" 'BEGIN { print k / 1024 }')" 256 >/dev/null 2>>"$WORK/writer.err" || true
+    if ((++n % 40 == 0)); then
+      rev=$(etcdctl --endpoints "$ENDPOINTS" get /soak/ --limit 1 -w json 2>/dev/null | grep -o '"revision":[0-9]*' | head -1 | cut -d: -f2)
+      ((${rev:-0} > COMPACT_KEEP)) &&
+        etcdctl --endpoints "$ENDPOINTS" compact $((rev - COMPACT_KEEP)) >/dev/null 2>>"$WORK/writer.err" || true
+    fi
     sleep 0.5
   done
 ) &
@@ -93,7 +105,8 @@ printf "%6s %10s %5s %7s %8s %6s %8s\n" t_s rss_kb fds threads backups drills se
 T0=$(date +%s)
 : >"$WORK/samples"
 while (($(date +%s) < END)); do
-  sleep "$INTERVAL"
+  sleep "$INTERVAL" &
+  wait $!  # a signal ends the wait at once, a foreground sleep would defer it
   line=$(sample) || { echo "soak: the daemon exited; its log ends with:" >&2; tail -n 20 "$WORK/daemon.err" >&2; exit 1; }
   echo "$line" >>"$WORK/samples"
   read -r t rss fds thr b d s <<<"$line"
