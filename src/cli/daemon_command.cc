@@ -1,6 +1,7 @@
 // lifeboat daemon --config F: scheduled backups per tier with retention, /metrics and /healthz,
 // clean shutdown on SIGTERM. Several may run against one cluster: each tick is claimed in etcd.
 #include <httplib.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -24,6 +25,13 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 void RunDaemon(Context& ctx, const std::string& listen_flag) {
+  // Every tick starts short-lived threads (one per member surveyed, the source-hash connection,
+  // the snapshot watchdog, gRPC's pollers), and glibc gives threads arenas of their own, up to 8
+  // per core, each keeping the pages of what was freed in it. The daemon's RSS then grew by about
+  // 100 KB per backup while its live heap stayed under 2 MB (bench/soak.sh, heaptrack). One
+  // arena, set before any thread starts, keeps it flat; the daemon's few concurrent allocations
+  // do not contend for it measurably.
+  mallopt(M_ARENA_MAX, 1);
   auto settings = Resolve(ctx.flags);
   if (!settings.ok()) return ctx.Fail(settings.status());
   // Logs go to stderr (journald and kubectl logs read it); stdout stays free for output.
