@@ -151,7 +151,10 @@ class Coordinator {
     r_.status = s;
     r_.failed_step = name;
     if (journal_started_) {
-      r_.journal.last_error = name + ": " + s.message();
+      {
+        std::lock_guard<std::mutex> l(journal_mu_);
+        r_.journal.last_error = name + ": " + s.message();
+      }
       Save();
     }
     return false;
@@ -161,8 +164,11 @@ class Coordinator {
   bool Phase(RestorePhase p, const std::string& name, const std::function<Status()>& fn) {
     if (r_.journal.phase >= p) return true;
     if (!Step(name, fn)) return false;
-    r_.journal.phase = p;
-    r_.journal.last_error.clear();
+    {
+      std::lock_guard<std::mutex> l(journal_mu_);
+      r_.journal.phase = p;
+      r_.journal.last_error.clear();
+    }
     Status s = Save();
     if (!s.ok()) {
       r_.status = s.Annotate("write the journal");
@@ -333,12 +339,15 @@ class Coordinator {
                                   ", revision " + std::to_string(got[i].revision) + ") than " + j.members[0].name +
                                   " (refusing: every member must restore the same snapshot)");
       }
-      j.members[i].staged_path = got[i].path;
       cached += got[i].cached;
       in_place += got[i].in_place;
     }
-    j.revision = got[0].revision;
-    j.live_keys = got[0].live_keys;
+    {
+      std::lock_guard<std::mutex> l(journal_mu_);  // on --resume the journal is live already
+      for (size_t i = 0; i < got.size(); ++i) j.members[i].staged_path = got[i].path;
+      j.revision = got[0].revision;
+      j.live_keys = got[0].live_keys;
+    }
     detail_ = fmt::format("staged on {} hosts ({} already there, {} checked in place), sha256 {}…, revision {}, {} keys",
                           got.size(), cached, in_place, j.sha256.substr(0, 12), j.revision, j.live_keys);
     return Status::OK();
@@ -365,14 +374,18 @@ class Coordinator {
 
   Status SafetyBackup() {
     RestoreJournal& j = r_.journal;
+    auto record = [&](std::string what) {
+      std::lock_guard<std::mutex> l(journal_mu_);
+      j.safety_backup = std::move(what);
+    };
     if (!o_.safety_backup) {
-      j.safety_backup = "skipped (--skip-safety-backup)";
+      record("skipped (--skip-safety-backup)");
       detail_ = j.safety_backup;
       return Status::OK();
     }
     live_ = ProbeLive(o_.client, fleet_.ClientUrls());
     if (live_.answering.empty()) {
-      j.safety_backup = "none: no member answered";
+      record("none: no member answered");
       detail_ = j.safety_backup;
       return Status::OK();
     }
@@ -393,7 +406,7 @@ class Coordinator {
     for (const auto& copy : b->copies) {
       if (!copy.status.ok()) return copy.status.Annotate("safety backup to " + copy.store);
     }
-    j.safety_backup = b->copies.front().object_key;
+    record(b->copies.front().object_key);
     detail_ = j.safety_backup + " from " + b->manifest.member_name;
     return Status::OK();
   }
@@ -420,6 +433,7 @@ class Coordinator {
         if ((mj.client_url == leader) != leader_wave) return Status::OK();
         LB_ASSIGN_OR_RETURN(bool was, AgentOf(i).StopEtcd(std::chrono::seconds(30)));
         (void)was;
+        std::lock_guard<std::mutex> l(journal_mu_);  // other members' threads are saving the journal
         mj.stopped = true;
         return Status::OK();
       }));
