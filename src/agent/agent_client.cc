@@ -123,6 +123,7 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.staging_dir = r.staging_dir();
   a.staging_free_bytes = r.staging_free_bytes();
   a.quarantine_client_url = r.quarantine_client_url();
+  a.staging_on_other_fs = r.staging_on_other_fs();
   return a;
 }
 

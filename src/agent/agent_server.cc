@@ -94,7 +94,9 @@ class Service final : public pb::Agent::Service {
     out->set_mode(ControlModeName(c_.mode));
     out->set_min_free_bytes(c_.min_free_bytes);
     out->set_staging_dir(c_.staging_dir);
-    out->set_staging_free_bytes(InspectDataDir(c_.staging_dir).free_bytes);
+    DataDirFacts staging = InspectDataDir(c_.staging_dir);
+    out->set_staging_free_bytes(staging.free_bytes);
+    out->set_staging_on_other_fs(f.dev != 0 && staging.dev != 0 && f.dev != staging.dev);
     out->set_quarantine_client_url(c_.quarantine_client_url);
     return grpc::Status::OK;
   }

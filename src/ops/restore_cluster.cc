@@ -15,6 +15,7 @@
 #include "etcd/client.h"
 #include "etcd/types.h"
 #include "ops/backup.h"
+#include "ops/disk_check.h"
 #include "ops/fleet.h"
 #include "ops/pitr.h"
 
@@ -23,8 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-constexpr uint64_t kWalBytes = 64ull << 20;  // etcd preallocates its first WAL segment
 
 // Answers from members still running before the restore: whether to take a safety backup, and
 // the cluster id to compare the backup with.
@@ -300,22 +299,7 @@ class Coordinator {
     const uint64_t size = r_.journal.size;
     std::vector<Status> out;
     for (const auto& m : fleet_.members()) {
-      const auto& st = m.status;
-      // The staged copy and the restored db (about the snapshot's size), the first WAL segment,
-      // and the configured reserve. The old data dir is renamed, so it costs nothing more.
-      uint64_t need_data = size + kWalBytes + st.min_free_bytes;
-      bool same_fs = st.staging_free_bytes == st.free_bytes;
-      uint64_t need_here = same_fs ? need_data + size : need_data;
-      if (st.free_bytes < need_here) {
-        out.push_back(Status::FailedPrecondition(fmt::format(
-            "{}: disk too small: {} needs {} bytes free for {} (snapshot {} + WAL + reserve {}), has {} (free space or "
-            "lower min-free-bytes)",
-            st.member_name, m.address, need_here, st.data_dir, size, st.min_free_bytes, st.free_bytes)));
-      } else if (!same_fs && st.staging_free_bytes < size) {
-        out.push_back(Status::FailedPrecondition(fmt::format("{}: disk too small: staging dir {} needs {} bytes, has {}",
-                                                             st.member_name, st.staging_dir, size,
-                                                             st.staging_free_bytes)));
-      }
+      if (Status s = CheckHostDisk(m.status, m.address, size); !s.ok()) out.push_back(s);
     }
     detail_ = "every host has room";
     return Combine(out);
