@@ -137,6 +137,7 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.staging_free_bytes = r.staging_free_bytes();
   a.quarantine_client_url = r.quarantine_client_url();
   a.lease = FromProto(r.lease());
+  a.staging_on_other_fs = r.staging_on_other_fs();
   return a;
 }
 

@@ -23,6 +23,7 @@ struct AgentStatus {
   std::string staging_dir;
   uint64_t staging_free_bytes = 0;
   std::string quarantine_client_url;
+  bool staging_on_other_fs = false;  // by st_dev; false when the agent does not say
   LeaseInfo lease;  // the live recovery lease; empty: none
 };
 

@@ -3,36 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
-#include <set>
 #include <sstream>
+
+#include "config/yaml_section.h"
 
 namespace lifeboat::agent {
 namespace {
 
 Status Bad(const std::string& origin, const std::string& what) {
   return Status::InvalidArgument("agent config " + origin + ": " + what);
-}
-
-// Unknown keys are errors: a misspelt "token_file" must not silently disable authentication.
-Status CheckKeys(const YAML::Node& n, const std::string& section, const std::set<std::string>& allowed,
-                 const std::string& origin) {
-  if (!n.IsMap()) return Bad(origin, (section.empty() ? "the file" : "'" + section + "'") + " must be a mapping");
-  for (const auto& kv : n) {
-    std::string k = kv.first.as<std::string>();
-    if (!allowed.count(k)) {
-      return Bad(origin, "unknown key '" + (section.empty() ? k : section + "." + k) + "' (see docs/agent.md)");
-    }
-  }
-  return Status::OK();
-}
-
-Status Str(const YAML::Node& parent, const char* key, const std::string& section, std::string* out,
-           const std::string& origin) {
-  YAML::Node n = parent[key];
-  if (!n) return Status::OK();
-  if (!n.IsScalar()) return Bad(origin, "'" + section + key + "' must be a string");
-  *out = n.as<std::string>();
-  return Status::OK();
 }
 
 Status CheckUrl(const std::string& url, const std::string& key, const std::string& origin) {
@@ -45,18 +24,26 @@ Status CheckUrl(const std::string& url, const std::string& key, const std::strin
 
 Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   AgentConfig c;
-  LB_RETURN_IF_ERROR(CheckKeys(root, "", {"listen", "token-file", "insecure-no-auth", "member", "mode", "etcd",
-                                          "systemd", "commands", "staging-dir", "min-free-bytes", "encryption", "tls"},
-                               origin));
-  LB_RETURN_IF_ERROR(Str(root, "listen", "", &c.listen, origin));
-  LB_RETURN_IF_ERROR(Str(root, "token-file", "", &c.token_file, origin));
-  if (root["insecure-no-auth"]) {
-    try {
-      c.insecure_no_auth = root["insecure-no-auth"].as<bool>();
-    } catch (const YAML::Exception&) {
-      return Bad(origin, "'insecure-no-auth' must be true or false");
-    }
-  }
+  // Unknown keys are errors: a misspelt "token_file" must not silently disable authentication.
+  const std::string where = "agent config " + origin;
+  if (!root.IsMap()) return Bad(origin, "the file must be a mapping of key: value");
+  YAML::Node m = config::Absent(), encryption = config::Absent(), tls = config::Absent(), etcd = config::Absent(),
+             systemd = config::Absent(), commands = config::Absent();
+  std::string mode = "process";
+  config::YamlSection top(where, "");
+  top.String("listen", &c.listen)
+      .String("token-file", &c.token_file)
+      .Bool("insecure-no-auth", &c.insecure_no_auth)
+      .Node("member", &m)
+      .String("mode", &mode)
+      .Node("etcd", &etcd)
+      .Node("systemd", &systemd)
+      .Node("commands", &commands)
+      .String("staging-dir", &c.staging_dir)
+      .Uint64("min-free-bytes", &c.min_free_bytes)
+      .Node("encryption", &encryption)
+      .Node("tls", &tls);
+  LB_RETURN_IF_ERROR(top.Read(root));
   auto colon = c.listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == c.listen.size()) {
     return Bad(origin, "'listen' must be HOST:PORT (e.g. 127.0.0.1:9438), got '" + c.listen + "'");
@@ -66,14 +53,15 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
                        "for a test setup)");
   }
 
-  YAML::Node m = root["member"];
-  if (!m) return Bad(origin, "'member' is required (name, data-dir, client-url, peer-url)");
-  LB_RETURN_IF_ERROR(
-      CheckKeys(m, "member", {"name", "data-dir", "client-url", "peer-url", "quarantine-client-url"}, origin));
-  LB_RETURN_IF_ERROR(Str(m, "name", "member.", &c.member_name, origin));
-  LB_RETURN_IF_ERROR(Str(m, "data-dir", "member.", &c.data_dir, origin));
-  LB_RETURN_IF_ERROR(Str(m, "client-url", "member.", &c.client_url, origin));
-  LB_RETURN_IF_ERROR(Str(m, "peer-url", "member.", &c.peer_url, origin));
+  if (!config::Given(m)) return Bad(origin, "'member' is required (name, data-dir, client-url, peer-url)");
+  config::YamlSection member(where, "member");
+  member.String("name", &c.member_name)
+      .String("data-dir", &c.data_dir)
+      .String("client-url", &c.client_url)
+      .String("peer-url", &c.peer_url)
+      .String("quarantine-client-url", &c.quarantine_client_url);
+  if (!m.IsMap()) return Bad(origin, "'member' must be a mapping (name, data-dir, client-url, peer-url)");
+  LB_RETURN_IF_ERROR(member.Read(m));
   for (auto [v, k] : {std::pair{&c.member_name, "member.name"}, {&c.data_dir, "member.data-dir"},
                       {&c.client_url, "member.client-url"}, {&c.peer_url, "member.peer-url"}}) {
     if (v->empty()) return Bad(origin, std::string("'") + k + "' is required");
@@ -82,7 +70,6 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   while (c.data_dir.size() > 1 && c.data_dir.back() == '/') c.data_dir.pop_back();
   LB_RETURN_IF_ERROR(CheckUrl(c.client_url, "member.client-url", origin));
   LB_RETURN_IF_ERROR(CheckUrl(c.peer_url, "member.peer-url", origin));
-  LB_RETURN_IF_ERROR(Str(m, "quarantine-client-url", "member.", &c.quarantine_client_url, origin));
   if (!c.quarantine_client_url.empty()) {
     LB_RETURN_IF_ERROR(CheckUrl(c.quarantine_client_url, "member.quarantine-client-url", origin));
     if (c.quarantine_client_url == c.client_url || c.quarantine_client_url == c.peer_url) {
@@ -91,46 +78,36 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
     }
   }
 
-  LB_RETURN_IF_ERROR(Str(root, "staging-dir", "", &c.staging_dir, origin));
   if (c.staging_dir.empty()) c.staging_dir = c.data_dir + ".lifeboat-staging";
   if (c.staging_dir.front() != '/') return Bad(origin, "'staging-dir' must be an absolute path");
-  if (root["min-free-bytes"]) {
-    try {
-      c.min_free_bytes = root["min-free-bytes"].as<uint64_t>();
-    } catch (const YAML::Exception&) {
-      return Bad(origin, "'min-free-bytes' must be a whole number of bytes");
-    }
-  }
 
-  if (YAML::Node e = root["encryption"]) {
-    LB_RETURN_IF_ERROR(CheckKeys(e, "encryption", {"key-file", "key-env", "key-id", "old-keys"}, origin));
+  if (config::Given(encryption)) {
+    config::YamlSection e(where, "encryption");
+    YAML::Node old = config::Absent();
+    e.String("key-file", &c.key.file).String("key-env", &c.key.env).String("key-id", &c.key.id).Node("old-keys", &old);
+    if (!encryption.IsMap()) return Bad(origin, "'encryption' must be a mapping");
+    LB_RETURN_IF_ERROR(e.Read(encryption));
     c.has_encryption = true;
-    LB_RETURN_IF_ERROR(Str(e, "key-file", "encryption.", &c.key.file, origin));
-    LB_RETURN_IF_ERROR(Str(e, "key-env", "encryption.", &c.key.env, origin));
-    LB_RETURN_IF_ERROR(Str(e, "key-id", "encryption.", &c.key.id, origin));
-    if (YAML::Node old = e["old-keys"]) {
+    if (config::Given(old)) {
       if (!old.IsSequence()) return Bad(origin, "'encryption.old-keys' must be a list of {id, file|env}");
       for (const auto& o : old) {
-        LB_RETURN_IF_ERROR(CheckKeys(o, "encryption.old-keys", {"id", "file", "env"}, origin));
         codec::KeySource k;
-        LB_RETURN_IF_ERROR(Str(o, "id", "encryption.old-keys.", &k.id, origin));
-        LB_RETURN_IF_ERROR(Str(o, "file", "encryption.old-keys.", &k.file, origin));
-        LB_RETURN_IF_ERROR(Str(o, "env", "encryption.old-keys.", &k.env, origin));
+        config::YamlSection ok(where, "encryption.old-keys");
+        ok.String("id", &k.id).String("file", &k.file).String("env", &k.env);
+        if (!o.IsMap()) return Bad(origin, "'encryption.old-keys' must be a list of {id, file|env}");
+        LB_RETURN_IF_ERROR(ok.Read(o));
         c.old_keys.push_back(k);
       }
     }
   }
 
-  if (YAML::Node t = root["tls"]) {
-    LB_RETURN_IF_ERROR(CheckKeys(t, "tls", {"cert", "key", "client-ca"}, origin));
-    LB_RETURN_IF_ERROR(Str(t, "cert", "tls.", &c.tls_cert, origin));
-    LB_RETURN_IF_ERROR(Str(t, "key", "tls.", &c.tls_key, origin));
-    LB_RETURN_IF_ERROR(Str(t, "client-ca", "tls.", &c.tls_client_ca, origin));
+  if (config::Given(tls)) {
+    config::YamlSection t(where, "tls");
+    t.String("cert", &c.tls_cert).String("key", &c.tls_key).String("client-ca", &c.tls_client_ca);
+    LB_RETURN_IF_ERROR(t.Read(tls));
     if (c.tls_cert.empty() || c.tls_key.empty()) return Bad(origin, "'tls' needs both 'cert' and 'key'");
   }
 
-  std::string mode = "process";
-  LB_RETURN_IF_ERROR(Str(root, "mode", "", &mode, origin));
   if (mode == "process") {
     c.mode = ControlMode::kProcess;
   } else if (mode == "systemd") {
@@ -141,33 +118,22 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
     return Bad(origin, "'mode' must be process, systemd or commands (got '" + mode + "')");
   }
 
-  if (YAML::Node e = root["etcd"]) {
-    LB_RETURN_IF_ERROR(CheckKeys(e, "etcd", {"binary", "extra-args", "log-file", "cacert", "cert", "key"}, origin));
-    LB_RETURN_IF_ERROR(Str(e, "binary", "etcd.", &c.etcd_binary, origin));
-    LB_RETURN_IF_ERROR(Str(e, "log-file", "etcd.", &c.etcd_log_file, origin));
-    LB_RETURN_IF_ERROR(Str(e, "cacert", "etcd.", &c.etcd_cacert, origin));
-    LB_RETURN_IF_ERROR(Str(e, "cert", "etcd.", &c.etcd_cert, origin));
-    LB_RETURN_IF_ERROR(Str(e, "key", "etcd.", &c.etcd_key, origin));
-    if (YAML::Node a = e["extra-args"]) {
-      if (!a.IsSequence()) return Bad(origin, "'etcd.extra-args' must be a list of strings");
-      for (const auto& x : a) {
-        if (!x.IsScalar()) return Bad(origin, "'etcd.extra-args' must be a list of strings");
-        c.etcd_extra_args.push_back(x.as<std::string>());
-      }
-    }
-  }
+  config::YamlSection e(where, "etcd");
+  e.String("binary", &c.etcd_binary)
+      .StringList("extra-args", &c.etcd_extra_args)
+      .String("log-file", &c.etcd_log_file)
+      .String("cacert", &c.etcd_cacert)
+      .String("cert", &c.etcd_cert)
+      .String("key", &c.etcd_key);
+  LB_RETURN_IF_ERROR(e.Read(etcd));
   if (c.etcd_log_file.empty()) c.etcd_log_file = c.data_dir + ".log";
 
-  if (YAML::Node s = root["systemd"]) {
-    LB_RETURN_IF_ERROR(CheckKeys(s, "systemd", {"unit"}, origin));
-    LB_RETURN_IF_ERROR(Str(s, "unit", "systemd.", &c.systemd_unit, origin));
-  }
-  if (YAML::Node s = root["commands"]) {
-    LB_RETURN_IF_ERROR(CheckKeys(s, "commands", {"start", "stop", "status"}, origin));
-    LB_RETURN_IF_ERROR(Str(s, "start", "commands.", &c.command_start, origin));
-    LB_RETURN_IF_ERROR(Str(s, "stop", "commands.", &c.command_stop, origin));
-    LB_RETURN_IF_ERROR(Str(s, "status", "commands.", &c.command_status, origin));
-  }
+  config::YamlSection sd(where, "systemd");
+  sd.String("unit", &c.systemd_unit);
+  LB_RETURN_IF_ERROR(sd.Read(systemd));
+  config::YamlSection cmd(where, "commands");
+  cmd.String("start", &c.command_start).String("stop", &c.command_stop).String("status", &c.command_status);
+  LB_RETURN_IF_ERROR(cmd.Read(commands));
   if (c.mode == ControlMode::kSystemd && c.systemd_unit.empty()) {
     return Bad(origin, "mode systemd needs 'systemd.unit' (e.g. etcd.service)");
   }

@@ -13,6 +13,7 @@
 #include "agent/controller.h"
 #include "agent/host_ops.h"
 #include "agent/lease_table.h"
+#include "agent/liveness.h"
 #include "agent/staging.h"
 #include "agent/token.h"
 #include "etcd/client.h"
@@ -107,10 +108,10 @@ class Service final : public pb::Agent::Service {
 
   grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest*, pb::GetStatusResponse* out) override {
     if (auto a = Authorize(ctx); !a.ok()) return a;
-    auto running = ctl_->IsRunning();
-    if (!running.ok()) return ToGrpc(running.status());
-    out->set_etcd_running(*running);
-    out->set_pid(*running ? ctl_->Pid() : 0);
+    auto live = Live();
+    if (!live.ok()) return ToGrpc(live.status());
+    out->set_etcd_running(live->live);
+    out->set_pid(live->pid);
     DataDirFacts f = InspectDataDir(c_.data_dir);
     out->set_data_dir_present(f.present);
     out->set_data_dir_bytes(f.bytes);
@@ -123,7 +124,9 @@ class Service final : public pb::Agent::Service {
     out->set_mode(ControlModeName(c_.mode));
     out->set_min_free_bytes(c_.min_free_bytes);
     out->set_staging_dir(c_.staging_dir);
-    out->set_staging_free_bytes(InspectDataDir(c_.staging_dir).free_bytes);
+    DataDirFacts staging = InspectDataDir(c_.staging_dir);
+    out->set_staging_free_bytes(staging.free_bytes);
+    out->set_staging_on_other_fs(f.dev != 0 && staging.dev != 0 && f.dev != staging.dev);
     out->set_quarantine_client_url(c_.quarantine_client_url);
     ToProto(lease_.Live(UnixMillisNow()), out->mutable_lease());
     return grpc::Status::OK;
@@ -166,10 +169,16 @@ class Service final : public pb::Agent::Service {
     if (auto a = Authorize(ctx); !a.ok()) return a;
     if (auto a = Admit(ctx); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
-    auto was = ctl_->Stop(OrDefault(req->timeout_ms(), std::chrono::seconds(30)));
+    milliseconds deadline = OrDefault(req->timeout_ms(), std::chrono::seconds(30));
+    auto was = ctl_->Stop(deadline);
     if (!was.ok()) return ToGrpc(was.status());
-    out->set_was_running(*was);
-    spdlog::info("StopEtcd: {}", *was ? "stopped" : "was not running");
+    // What the controller does not know (an etcd an earlier agent process started) still counts.
+    auto rest = StopRemaining(c_, *was, c_.mode == ControlMode::kProcess, deadline);
+    if (!rest.ok()) return ToGrpc(rest.status());
+    out->set_was_running(*was || *rest);
+    spdlog::info("StopEtcd: {}", *was     ? "stopped"
+                                 : *rest ? "stopped an etcd this agent had not started (it held the data dir's lock)"
+                                         : "was not running");
     return grpc::Status::OK;
   }
 
@@ -182,9 +191,7 @@ class Service final : public pb::Agent::Service {
       return ToGrpc(Status::InvalidArgument("initial_cluster_state must be new or existing, not '" + state + "'"));
     }
     std::lock_guard<std::mutex> l(op_mu_);
-    auto running = ctl_->IsRunning();
-    if (!running.ok()) return ToGrpc(running.status());
-    if (*running) return ToGrpc(Status::FailedPrecondition("etcd is already running on this host (StopEtcd first)"));
+    if (Status st = RefuseWhileRunning("start another etcd"); !st.ok()) return ToGrpc(st);
     if (req->quarantine() && c_.quarantine_client_url.empty()) {
       return ToGrpc(Status::FailedPrecondition("no member.quarantine-client-url in the agent config of " +
                                                c_.member_name + " (add one to start it quarantined)"));
@@ -296,11 +303,24 @@ class Service final : public pb::Agent::Service {
     return ToGrpc(s.WithMessage(c_.member_name + ": " + s.message()));
   }
 
-  Status RefuseWhileRunning(const std::string& what) {
+  // Running as etcd sees it: the controller's own view, or the data dir's lock held or a member
+  // URL answering (an etcd an earlier agent process started, or one started by hand).
+  Result<Liveness> Live() {
     auto running = ctl_->IsRunning();
     if (!running.ok()) return running.status();
     if (*running) {
-      return Status::FailedPrecondition("etcd is running on this host: cannot " + what + " (StopEtcd first)");
+      int64_t pid = ctl_->Pid();
+      return Liveness{true, pid, pid > 0 ? "pid " + std::to_string(pid) : std::string("its controller says so")};
+    }
+    return ProbeMember(c_);
+  }
+
+  Status RefuseWhileRunning(const std::string& what) {
+    auto live = Live();
+    if (!live.ok()) return live.status();
+    if (live->live) {
+      return Status::FailedPrecondition("etcd is running on this host (" + live->reason + "): cannot " + what +
+                                        " (StopEtcd first)");
     }
     return Status::OK();
   }

@@ -1,6 +1,7 @@
 #include "agent/host_ops.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@ DataDirFacts InspectDataDir(const std::string& dir) {
   while (!p.empty() && !fs::exists(p, ec)) p = p.parent_path();
   struct statvfs sv {};
   if (!p.empty() && statvfs(p.c_str(), &sv) == 0) f.free_bytes = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
+  struct stat st {};
+  if (!p.empty() && stat(p.c_str(), &st) == 0) f.dev = st.st_dev;
   return f;
 }
 

@@ -14,6 +14,7 @@ struct DataDirFacts {
   bool present = false;
   uint64_t bytes = 0;       // sum of regular files' sizes under it
   uint64_t free_bytes = 0;  // available to us on its file system (its nearest existing parent's)
+  uint64_t dev = 0;         // st_dev of that file system: equal devs share their free bytes
 };
 DataDirFacts InspectDataDir(const std::string& dir);
 

@@ -2,6 +2,7 @@
 // log file. Stop is SIGTERM, then SIGKILL once the deadline has passed.
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include "agent/controller.h"
 #include "agent/shell.h"
 #include "base/errno_status.h"
+
+extern "C" char** environ;
 
 namespace lifeboat::agent {
 namespace {
@@ -35,42 +38,24 @@ class ProcessController : public EtcdController {
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    // A pipe that closes on a successful exec: its message tells a missing binary from a crash.
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      close(log);
-      return ErrnoStatus(errno, "create a pipe for", c_.etcd_binary);
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-      int e = errno;
-      close(log);
-      close(fds[0]);
-      close(fds[1]);
-      return ErrnoStatus(e, "fork for", c_.etcd_binary);
-    }
-    if (pid == 0) {
-      setpgid(0, 0);
-      int devnull = open("/dev/null", O_RDONLY);
-      if (devnull >= 0) dup2(devnull, 0);
-      dup2(log, 1);
-      dup2(log, 2);
-      execvp(cargv[0], cargv.data());
-      int e = errno;
-      ssize_t ignored = write(fds[1], &e, sizeof e);
-      (void)ignored;
-      _exit(127);
-    }
+    // posix_spawnp, not fork+exec: nothing runs in a copy of this threaded process, and an exec
+    // failure (a missing binary) comes back as its return value.
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, log, 1);
+    posix_spawn_file_actions_adddup2(&fa, log, 2);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
     close(log);
-    close(fds[1]);
-    int child_errno = 0;
-    ssize_t got;
-    while ((got = read(fds[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
-    }
-    close(fds[0]);
-    if (got == sizeof child_errno) {
-      waitpid(pid, nullptr, 0);
-      return ErrnoStatus(child_errno, "run", c_.etcd_binary, Access::kRead)
+    if (rc != 0) {
+      return ErrnoStatus(rc, "run", c_.etcd_binary, Access::kRead)
           .Annotate("cannot start etcd (set etcd.binary in the agent config)");
     }
     std::lock_guard<std::mutex> l(mu_);

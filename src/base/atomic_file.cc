@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <random>
 
@@ -30,6 +31,8 @@ std::string BaseName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
+
+std::atomic<FsyncDirFn> commit_fsync_dir{nullptr};
 
 uint64_t RandomSuffix() {
   // Uniqueness comes from O_EXCL; randomness only makes collisions (and retries) unlikely.
@@ -107,14 +110,13 @@ Status AtomicFile::Commit() {
   if (rename(temp_path_.c_str(), path_.c_str()) != 0) return Fail(ErrnoStatus(errno, "rename into place", path_));
   temp_exists_ = false;
   committed_ = true;
-  Status s = FsyncDir(DirName(path_));
+  FsyncDirFn fsync_dir = commit_fsync_dir.load();
+  Status s = fsync_dir != nullptr ? fsync_dir(DirName(path_)) : FsyncDir(DirName(path_));
   if (!s.ok()) {
-    // The rename may not survive a crash, so we must not report success; and a failed Commit
-    // promises that nothing is left at path_, so take the new file back out.
-    unlink(path_.c_str());
-    committed_ = false;
-    error_ = s;
-    return s;
+    // The rename may not survive a crash, so this is no success. But the new file stays: it
+    // replaced the old one, so removing it would leave no copy at all.
+    error_ = s.Annotate(fmt::format("{} is in place but may not survive a crash", path_));
+    return error_;
   }
   return Status::OK();
 }
@@ -163,6 +165,8 @@ Status MakeDirs(const std::string& path, mode_t mode) {
   }
   return Status::OK();
 }
+
+void SetCommitFsyncDirForTesting(FsyncDirFn fn) { commit_fsync_dir.store(fn); }
 
 Status FsyncDir(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -30,7 +30,10 @@ class AtomicFile {
 
   // Writes all of `data`. After a failure the file is unusable: later calls return the same error.
   Status Append(std::span<const uint8_t> data);
-  // Makes the file durable and visible at path(). On failure nothing is left at path().
+  // Makes the file durable and visible at path(). A failure before the rename leaves path() as
+  // it was. A failure to fsync the directory after the rename leaves the new file at path()
+  // (when it replaced a file, it is now the only copy) and returns the error: the rename may
+  // not survive a crash, so the caller must not count on it.
   Status Commit();
   // Removes the temp file. Safe to call repeatedly; a no-op after a successful Commit.
   void Abort();
@@ -58,5 +61,10 @@ Status MakeDirs(const std::string& path, mode_t mode = 0750);
 
 // fsyncs a directory so that entries created, renamed or removed in it survive a crash.
 Status FsyncDir(const std::string& path);
+
+// Tests only: replaces the directory fsync of AtomicFile::Commit (null restores FsyncDir). A
+// directory fsync cannot be made to fail on demand on a healthy local file system.
+using FsyncDirFn = Status (*)(const std::string& path);
+void SetCommitFsyncDirForTesting(FsyncDirFn fn);
 
 }  // namespace lifeboat

@@ -1,6 +1,7 @@
 #include "cli/config.h"
 
 #include "codec/aead_stream.h"
+#include "config/yaml_section.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -41,13 +43,15 @@ std::string Pick(const std::string& flag, const char* env, const std::string& co
 struct FileConfig {
   std::vector<std::string> stores;
   std::vector<catalog::Tier> tiers;
-  std::string timezone, jitter, metrics_listen, prune;
+  std::string timezone, jitter, metrics_listen;
+  std::optional<bool> prune;
   std::string endpoints, cacert, cert, key, user, password, password_file, dial_timeout, command_timeout;
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
   std::string agents, agent_token_file, restore_journal, agent_cacert, agent_cert, agent_key;
   std::string drill_schedule, etcd_binary;
   std::string compression, zstd_level;
-  std::string changelog_enabled, changelog_flush, changelog_idle, changelog_max, changelog_hash;
+  std::optional<bool> changelog_enabled;
+  std::string changelog_flush, changelog_idle, changelog_max, changelog_hash;
   bool has_encryption = false;
   codec::KeySource enc_key;
   std::vector<codec::KeySource> old_keys;
@@ -56,34 +60,14 @@ struct FileConfig {
 Result<codec::KeySource> ParseKeySource(const YAML::Node& n, const std::string& where, const std::string& path) {
   if (!n.IsMap()) return Status::InvalidArgument("config " + path + ": '" + where + "' must be a mapping");
   codec::KeySource k;
-  for (const auto& kv : n) {
-    std::string key = kv.first.as<std::string>();
-    if (key == "old-keys") continue;  // read by the caller
-    if (!kv.second.IsScalar()) {
-      return Status::InvalidArgument("config " + path + ": '" + where + "." + key + "' must be a single value");
-    }
-    std::string v = kv.second.as<std::string>();
-    if (key == "key-file" || key == "file") k.file = v;
-    else if (key == "key-env" || key == "env") k.env = v;
-    else if (key == "key-id" || key == "id") k.id = v;
-    else {
-      return Status::InvalidArgument("config " + path + ": unknown key '" + where + "." + key +
-                                     "' (known: key-file, key-env, key-id, old-keys)");
-    }
-  }
+  YAML::Node old_keys;  // read by the caller
+  config::YamlSection s("config " + path, where);
+  s.String("key-file", &k.file).String("file", &k.file);
+  s.String("key-env", &k.env).String("env", &k.env);
+  s.String("key-id", &k.id).String("id", &k.id);
+  if (where == "encryption") s.Node("old-keys", &old_keys);
+  LB_RETURN_IF_ERROR(s.Read(n));
   return k;
-}
-
-Result<std::string> Scalar(const YAML::Node& n, const std::string& key, const std::string& path) {
-  if (n.IsSequence() && (key == "endpoints" || key == "agents")) {
-    std::string joined;
-    for (const auto& e : n) joined += (joined.empty() ? "" : ",") + e.as<std::string>();
-    return joined;
-  }
-  if (!n.IsScalar()) {
-    return Status::InvalidArgument("config " + path + ": '" + key + "' must be a single value");
-  }
-  return n.as<std::string>();
 }
 
 Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::string& path) {
@@ -95,15 +79,10 @@ Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::st
     if (!t.IsMap()) return Status::InvalidArgument("config " + path + ": each tier must be a mapping");
     catalog::Tier tier;
     std::string schedule, keep;
-    for (const auto& kv : t) {
-      std::string k = kv.first.as<std::string>();
-      std::string v = kv.second.as<std::string>();
-      if (k == "name") tier.name = v;
-      else if (k == "folder" || k == "prefix") tier.folder = v;
-      else if (k == "schedule") schedule = v;
-      else if (k == "keep") keep = v;
-      else return Status::InvalidArgument("config " + path + ": unknown tier key '" + k + "' (known: name, folder, schedule, keep)");
-    }
+    config::YamlSection ts("config " + path, "tiers");
+    ts.String("name", &tier.name).String("folder", &tier.folder).String("prefix", &tier.folder);
+    ts.String("schedule", &schedule).String("keep", &keep);
+    LB_RETURN_IF_ERROR(ts.Read(t));
     if (tier.name.empty()) return Status::InvalidArgument("config " + path + ": a tier has no name");
     if (tier.folder.empty()) tier.folder = tier.name;
     if (schedule.empty()) return Status::InvalidArgument("config " + path + ": tier " + tier.name + " has no schedule");
@@ -131,126 +110,76 @@ Result<FileConfig> LoadConfig(const std::string& path) {
     return Status::InvalidArgument("config " + path + " is not valid YAML: line " + std::to_string(e.mark.line + 1) +
                                    ": " + e.msg + " (fix the file)");
   }
-  if (root.IsNull()) return fc;
-  if (!root.IsMap()) return Status::InvalidArgument("config " + path + " must be a YAML mapping of key: value");
-  const std::map<std::string, std::string*> top = {
-      {"endpoints", &fc.endpoints}, {"cacert", &fc.cacert},
-      {"cert", &fc.cert},           {"key", &fc.key},
-      {"user", &fc.user},           {"password", &fc.password},
-      {"password-file", &fc.password_file}, {"dial-timeout", &fc.dial_timeout},
-      {"command-timeout", &fc.command_timeout}, {"store", &fc.store},
-      {"prefix", &fc.prefix},       {"cluster-name", &fc.cluster_name},
-      {"agents", &fc.agents},       {"agent-token-file", &fc.agent_token_file},
-      {"restore-journal", &fc.restore_journal}, {"agent-cacert", &fc.agent_cacert},
-      {"agent-cert", &fc.agent_cert},           {"agent-key", &fc.agent_key},
-  };
-  const std::map<std::string, std::string*> backup = {
-      {"source", &fc.source}, {"max-lag", &fc.max_lag}, {"stall-timeout", &fc.stall_timeout},
-      {"max-rate", &fc.max_rate}, {"tier", &fc.tier}, {"compression", &fc.compression},
-      {"zstd-level", &fc.zstd_level},
-  };
-  const std::map<std::string, std::string*> drill = {{"schedule", &fc.drill_schedule},
-                                                     {"etcd-binary", &fc.etcd_binary}};
-  const std::map<std::string, std::string*> daemon = {
-      {"jitter", &fc.jitter}, {"metrics-listen", &fc.metrics_listen}, {"prune", &fc.prune}};
-  try {
-    for (const auto& kv : root) {
-      std::string k = kv.first.as<std::string>();
-      if (k == "timezone") {
-        LB_ASSIGN_OR_RETURN(fc.timezone, Scalar(kv.second, k, path));
-        continue;
+  const std::string origin = "config " + path;
+  YAML::Node backup = config::Absent(), daemon = config::Absent(), drill = config::Absent(),
+             encryption = config::Absent(), changelog = config::Absent();
+  config::YamlSection top(origin, "");
+  top.StringOrList("endpoints", &fc.endpoints)
+      .String("cacert", &fc.cacert)
+      .String("cert", &fc.cert)
+      .String("key", &fc.key)
+      .String("user", &fc.user)
+      .String("password", &fc.password)
+      .String("password-file", &fc.password_file)
+      .String("dial-timeout", &fc.dial_timeout)
+      .String("command-timeout", &fc.command_timeout)
+      .String("store", &fc.store)
+      .StringList("stores", &fc.stores)
+      .String("prefix", &fc.prefix)
+      .String("cluster-name", &fc.cluster_name)
+      .StringOrList("agents", &fc.agents)
+      .String("agent-token-file", &fc.agent_token_file)
+      .String("restore-journal", &fc.restore_journal)
+      .String("agent-cacert", &fc.agent_cacert)
+      .String("agent-cert", &fc.agent_cert)
+      .String("agent-key", &fc.agent_key)
+      .String("timezone", &fc.timezone)
+      .Custom("tiers",
+              [&](const YAML::Node& n, const std::string&) -> Status {
+                LB_ASSIGN_OR_RETURN(fc.tiers, ParseTiers(n, path));
+                return Status::OK();
+              })
+      .Node("backup", &backup)
+      .Node("daemon", &daemon)
+      .Node("drill", &drill)
+      .Node("encryption", &encryption)
+      .Node("changelog", &changelog);
+  LB_RETURN_IF_ERROR(top.Read(root));
+
+  config::YamlSection b(origin, "backup");
+  b.String("source", &fc.source)
+      .String("max-lag", &fc.max_lag)
+      .String("stall-timeout", &fc.stall_timeout)
+      .String("max-rate", &fc.max_rate)
+      .String("tier", &fc.tier)
+      .String("compression", &fc.compression)
+      .String("zstd-level", &fc.zstd_level);
+  LB_RETURN_IF_ERROR(b.Read(backup));
+  config::YamlSection d(origin, "daemon");
+  d.String("jitter", &fc.jitter).String("metrics-listen", &fc.metrics_listen).Bool("prune", &fc.prune);
+  LB_RETURN_IF_ERROR(d.Read(daemon));
+  config::YamlSection dr(origin, "drill");
+  dr.String("schedule", &fc.drill_schedule).String("etcd-binary", &fc.etcd_binary);
+  LB_RETURN_IF_ERROR(dr.Read(drill));
+  config::YamlSection cl(origin, "changelog");
+  cl.Bool("enabled", &fc.changelog_enabled)
+      .String("flush-interval", &fc.changelog_flush)
+      .String("idle-flush", &fc.changelog_idle)
+      .String("max-segment", &fc.changelog_max)
+      .String("hash-interval", &fc.changelog_hash);
+  LB_RETURN_IF_ERROR(cl.Read(changelog));
+  if (config::Given(encryption)) {
+    LB_ASSIGN_OR_RETURN(fc.enc_key, ParseKeySource(encryption, "encryption", path));
+    fc.has_encryption = true;
+    if (YAML::Node old = encryption["old-keys"]) {
+      if (!old.IsSequence()) {
+        return Status::InvalidArgument("config " + path + ": 'encryption.old-keys' must be a list of {id, file|env}");
       }
-      if (k == "stores") {
-        if (!kv.second.IsSequence()) return Status::InvalidArgument("config " + path + ": 'stores' must be a list of URLs");
-        for (const auto& u : kv.second) fc.stores.push_back(u.as<std::string>());
-        continue;
+      for (const auto& o : old) {
+        LB_ASSIGN_OR_RETURN(auto ks, ParseKeySource(o, "encryption.old-keys", path));
+        fc.old_keys.push_back(ks);
       }
-      if (k == "tiers") {
-        LB_ASSIGN_OR_RETURN(fc.tiers, ParseTiers(kv.second, path));
-        continue;
-      }
-      if (k == "daemon") {
-        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'daemon' must be a mapping");
-        for (const auto& d : kv.second) {
-          std::string dk = d.first.as<std::string>();
-          auto it = daemon.find(dk);
-          if (it == daemon.end()) {
-            return Status::InvalidArgument("config " + path + ": unknown key 'daemon." + dk +
-                                           "' (known: jitter, metrics-listen, prune)");
-          }
-          LB_ASSIGN_OR_RETURN(*it->second, Scalar(d.second, dk, path));
-        }
-        continue;
-      }
-      if (k == "encryption") {
-        LB_ASSIGN_OR_RETURN(fc.enc_key, ParseKeySource(kv.second, "encryption", path));
-        fc.has_encryption = true;
-        if (YAML::Node old = kv.second["old-keys"]) {
-          if (!old.IsSequence()) {
-            return Status::InvalidArgument("config " + path + ": 'encryption.old-keys' must be a list of {id, file|env}");
-          }
-          for (const auto& o : old) {
-            LB_ASSIGN_OR_RETURN(auto ks, ParseKeySource(o, "encryption.old-keys", path));
-            fc.old_keys.push_back(ks);
-          }
-        }
-        continue;
-      }
-      if (k == "changelog") {
-        const std::map<std::string, std::string*> cl = {{"enabled", &fc.changelog_enabled},
-                                                        {"flush-interval", &fc.changelog_flush},
-                                                        {"idle-flush", &fc.changelog_idle},
-                                                        {"max-segment", &fc.changelog_max},
-                                                        {"hash-interval", &fc.changelog_hash}};
-        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'changelog' must be a mapping");
-        for (const auto& d : kv.second) {
-          std::string dk = d.first.as<std::string>();
-          auto it = cl.find(dk);
-          if (it == cl.end()) {
-            return Status::InvalidArgument("config " + path + ": unknown key 'changelog." + dk +
-                                           "' (known: enabled, flush-interval, idle-flush, max-segment, hash-interval)");
-          }
-          LB_ASSIGN_OR_RETURN(*it->second, Scalar(d.second, dk, path));
-        }
-        continue;
-      }
-      if (k == "drill") {
-        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'drill' must be a mapping");
-        for (const auto& d : kv.second) {
-          std::string dk = d.first.as<std::string>();
-          auto it = drill.find(dk);
-          if (it == drill.end()) {
-            return Status::InvalidArgument("config " + path + ": unknown key 'drill." + dk +
-                                           "' (known: schedule, etcd-binary)");
-          }
-          LB_ASSIGN_OR_RETURN(*it->second, Scalar(d.second, dk, path));
-        }
-        continue;
-      }
-      if (k == "backup") {
-        if (!kv.second.IsMap()) return Status::InvalidArgument("config " + path + ": 'backup' must be a mapping");
-        for (const auto& b : kv.second) {
-          std::string bk = b.first.as<std::string>();
-          auto it = backup.find(bk);
-          if (it == backup.end()) {
-            return Status::InvalidArgument("config " + path + ": unknown key 'backup." + bk +
-                                           "' (known: source, max-lag, stall-timeout, max-rate, tier, compression, zstd-level)");
-          }
-          LB_ASSIGN_OR_RETURN(*it->second, Scalar(b.second, bk, path));
-        }
-        continue;
-      }
-      auto it = top.find(k);
-      if (it == top.end()) {
-        std::string known;
-        for (const auto& [name, _] : top) known += name + ", ";
-        return Status::InvalidArgument("config " + path + ": unknown key '" + k + "' (known: " + known +
-                                       "stores, timezone, tiers, backup, daemon, drill, encryption, changelog)");
-      }
-      LB_ASSIGN_OR_RETURN(*it->second, Scalar(kv.second, k, path));
     }
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument("config " + path + ": " + e.msg + " (fix the file)");
   }
   return fc;
 }
@@ -392,7 +321,7 @@ Result<Settings> Resolve(const Flags& flags) {
     LB_ASSIGN_OR_RETURN(s.jitter, ParseDuration(fc.jitter, "daemon.jitter"));
   }
   if (!fc.metrics_listen.empty()) s.metrics_listen = fc.metrics_listen;
-  if (!fc.prune.empty()) s.prune_after_backup = fc.prune == "true" || fc.prune == "yes";
+  if (fc.prune) s.prune_after_backup = *fc.prune;
   if (std::string v = Pick(flags.prefix, "LIFEBOAT_PREFIX", fc.prefix); !v.empty()) s.prefix = v;
   s.cluster_name = Pick(flags.cluster_name, "LIFEBOAT_CLUSTER_NAME", fc.cluster_name);
   if (!fc.source.empty()) s.source = fc.source;
@@ -410,7 +339,7 @@ Result<Settings> Resolve(const Flags& flags) {
   if (!fc.max_rate.empty()) {
     LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
   }
-  if (!fc.changelog_enabled.empty()) s.changelog = fc.changelog_enabled == "true" || fc.changelog_enabled == "yes";
+  if (fc.changelog_enabled) s.changelog = *fc.changelog_enabled;
   if (!fc.changelog_flush.empty()) {
     LB_ASSIGN_OR_RETURN(s.changelog_flush, ParseDuration(fc.changelog_flush, "changelog.flush-interval"));
   }

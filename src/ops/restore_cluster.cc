@@ -17,6 +17,7 @@
 #include "etcd/client.h"
 #include "etcd/types.h"
 #include "ops/backup.h"
+#include "ops/disk_check.h"
 #include "ops/fleet.h"
 #include "ops/pitr.h"
 
@@ -25,8 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-constexpr uint64_t kWalBytes = 64ull << 20;  // etcd preallocates its first WAL segment
 
 // Answers from members still running before the restore: whether to take a safety backup, and
 // the cluster id to compare the backup with.
@@ -174,7 +173,10 @@ class Coordinator {
     r_.status = s;
     r_.failed_step = name;
     if (journal_started_) {
-      r_.journal.last_error = name + ": " + s.message();
+      {
+        std::lock_guard<std::mutex> l(journal_mu_);
+        r_.journal.last_error = name + ": " + s.message();
+      }
       Save();
     }
     return false;
@@ -184,8 +186,11 @@ class Coordinator {
   bool Phase(RestorePhase p, const std::string& name, const std::function<Status()>& fn) {
     if (r_.journal.phase >= p) return true;
     if (!Step(name, fn)) return false;
-    r_.journal.phase = p;
-    r_.journal.last_error.clear();
+    {
+      std::lock_guard<std::mutex> l(journal_mu_);
+      r_.journal.phase = p;
+      r_.journal.last_error.clear();
+    }
     Status s = Save();
     if (!s.ok()) {
       r_.status = s.Annotate("write the journal");
@@ -362,22 +367,7 @@ class Coordinator {
     const uint64_t size = r_.journal.size;
     std::vector<Status> out;
     for (const auto& m : fleet_.members()) {
-      const auto& st = m.status;
-      // The staged copy and the restored db (about the snapshot's size), the first WAL segment,
-      // and the configured reserve. The old data dir is renamed, so it costs nothing more.
-      uint64_t need_data = size + kWalBytes + st.min_free_bytes;
-      bool same_fs = st.staging_free_bytes == st.free_bytes;
-      uint64_t need_here = same_fs ? need_data + size : need_data;
-      if (st.free_bytes < need_here) {
-        out.push_back(Status::FailedPrecondition(fmt::format(
-            "{}: disk too small: {} needs {} bytes free for {} (snapshot {} + WAL + reserve {}), has {} (free space or "
-            "lower min-free-bytes)",
-            st.member_name, m.address, need_here, st.data_dir, size, st.min_free_bytes, st.free_bytes)));
-      } else if (!same_fs && st.staging_free_bytes < size) {
-        out.push_back(Status::FailedPrecondition(fmt::format("{}: disk too small: staging dir {} needs {} bytes, has {}",
-                                                             st.member_name, st.staging_dir, size,
-                                                             st.staging_free_bytes)));
-      }
+      if (Status s = CheckHostDisk(m.status, m.address, size); !s.ok()) out.push_back(s);
     }
     detail_ = "every host has room";
     return Combine(out);
@@ -401,12 +391,15 @@ class Coordinator {
                                   ", revision " + std::to_string(got[i].revision) + ") than " + j.members[0].name +
                                   " (refusing: every member must restore the same snapshot)");
       }
-      j.members[i].staged_path = got[i].path;
       cached += got[i].cached;
       in_place += got[i].in_place;
     }
-    j.revision = got[0].revision;
-    j.live_keys = got[0].live_keys;
+    {
+      std::lock_guard<std::mutex> l(journal_mu_);  // on --resume the journal is live already
+      for (size_t i = 0; i < got.size(); ++i) j.members[i].staged_path = got[i].path;
+      j.revision = got[0].revision;
+      j.live_keys = got[0].live_keys;
+    }
     detail_ = fmt::format("staged on {} hosts ({} already there, {} checked in place), sha256 {}…, revision {}, {} keys",
                           got.size(), cached, in_place, j.sha256.substr(0, 12), j.revision, j.live_keys);
     return Status::OK();
@@ -453,14 +446,18 @@ class Coordinator {
 
   Status SafetyBackup() {
     RestoreJournal& j = r_.journal;
+    auto record = [&](std::string what) {
+      std::lock_guard<std::mutex> l(journal_mu_);
+      j.safety_backup = std::move(what);
+    };
     if (!o_.safety_backup) {
-      j.safety_backup = "skipped (--skip-safety-backup)";
+      record("skipped (--skip-safety-backup)");
       detail_ = j.safety_backup;
       return Status::OK();
     }
     live_ = ProbeLive(o_.client, fleet_.ClientUrls());
     if (live_.answering.empty()) {
-      j.safety_backup = "none: no member answered";
+      record("none: no member answered");
       detail_ = j.safety_backup;
       return Status::OK();
     }
@@ -483,7 +480,7 @@ class Coordinator {
     for (const auto& copy : b->copies) {
       if (!copy.status.ok()) return copy.status.Annotate("safety backup to " + copy.store);
     }
-    j.safety_backup = b->copies.front().object_key;
+    record(b->copies.front().object_key);
     detail_ = j.safety_backup + " from " + b->manifest.member_name;
     return Status::OK();
   }
@@ -510,6 +507,7 @@ class Coordinator {
         if ((mj.client_url == leader) != leader_wave) return Status::OK();
         LB_ASSIGN_OR_RETURN(bool was, AgentOf(i).StopEtcd(std::chrono::seconds(30)));
         (void)was;
+        std::lock_guard<std::mutex> l(journal_mu_);  // other members' threads are saving the journal
         mj.stopped = true;
         return Status::OK();
       }));

@@ -59,13 +59,10 @@ bool HaveHardwareCrc() {
 
 static_assert(std::endian::native == std::endian::little, "Crc32c assumes little-endian loads");
 
-uint32_t Crc32c(uint32_t crc, std::span<const uint8_t> data) {
+uint32_t Crc32cPortable(uint32_t crc, std::span<const uint8_t> data) {
   uint32_t c = ~crc;
   const uint8_t* p = data.data();
   size_t n = data.size();
-#if defined(__x86_64__)
-  if (HaveHardwareCrc()) return ~HardwareCrc(c, p, n);
-#endif
   while (n >= 8) {
     uint32_t lo, hi;
     std::memcpy(&lo, p, 4);  // the tables assume little-endian loads (x86-64, arm64)
@@ -78,6 +75,25 @@ uint32_t Crc32c(uint32_t crc, std::span<const uint8_t> data) {
   }
   while (n-- > 0) c = (c >> 8) ^ kTables[0][(c ^ *p++) & 0xff];
   return ~c;
+}
+
+bool Crc32cHardwareAvailable() {
+#if defined(__x86_64__)
+  return HaveHardwareCrc();
+#else
+  return false;
+#endif
+}
+
+uint32_t Crc32cHardware(uint32_t crc, std::span<const uint8_t> data) {
+#if defined(__x86_64__)
+  if (HaveHardwareCrc()) return ~HardwareCrc(~crc, data.data(), data.size());
+#endif
+  return Crc32cPortable(crc, data);  // not reached by callers that checked availability
+}
+
+uint32_t Crc32c(uint32_t crc, std::span<const uint8_t> data) {
+  return Crc32cHardwareAvailable() ? Crc32cHardware(crc, data) : Crc32cPortable(crc, data);
 }
 
 }  // namespace lifeboat::snapshot

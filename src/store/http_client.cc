@@ -52,8 +52,15 @@ size_t OnWrite(char* data, size_t size, size_t n, void* user) {
     t->sink_status = (*t->sink)(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), len));
     return t->sink_status.ok() ? len : 0;  // 0 makes libcurl stop with CURLE_WRITE_ERROR
   }
-  // Error replies are small XML documents; anything huge is not worth keeping whole.
-  if (t->response->body.size() < (1 << 20)) t->response->body.append(data, len);
+  if (t->response->body.size() + len > t->request->max_body) {
+    auto length = t->response->headers.find("content-length");
+    t->sink_status = Status::IOError(fmt::format(
+        "the response to {} {} is larger than the {} bytes accepted ({} received{}): refusing a truncated body",
+        t->request->method, t->request->url, t->request->max_body, t->response->body.size() + len,
+        length == t->response->headers.end() ? std::string() : ", Content-Length " + length->second));
+    return 0;  // CURLE_WRITE_ERROR
+  }
+  t->response->body.append(data, len);
   return len;
 }
 

@@ -21,6 +21,10 @@ struct HttpRequest {
   HeaderList headers;               // sent as given (Host included); nothing else is signed
   std::span<const uint8_t> body;    // request body; must stay valid during Do()
   const std::atomic<bool>* cancel = nullptr;  // set it to end the transfer from another thread
+  // The largest body kept in HttpResponse::body (a sink has no limit). A longer one fails the
+  // request: a truncated document must never be parsed as if it were whole.
+  size_t max_body = kDefaultMaxBody;
+  static constexpr size_t kDefaultMaxBody = 1 << 20;
 };
 
 struct HttpResponse {
@@ -52,7 +56,8 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Performs one request. With `sink`, a 2xx body goes to it in chunks instead of into
-  // response->body. Returns non-OK only when the sink failed or the transfer was cancelled;
+  // response->body. Returns non-OK only when the sink failed, the transfer was cancelled or the
+  // body exceeded request.max_body (IOError naming the URL and the size);
   // network trouble is described in *response (status 0).
   Status Do(const HttpRequest& request, const BodySink* sink, HttpResponse* response);
 

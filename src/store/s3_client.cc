@@ -62,7 +62,13 @@ struct S3Client::Call {
   uint64_t range_offset = 0, range_length = 0;  // length 0: to the end
   const std::atomic<bool>* cancel = nullptr;
   bool error_in_ok_body = false;  // CompleteMultipartUpload can fail inside a 200 reply
+  size_t max_body = HttpRequest::kDefaultMaxBody;  // a reply body (not a sink's) larger than this fails
 };
+
+namespace {
+// A listing page of 1000 keys of up to 1024 bytes each, with their XML, stays well below this.
+constexpr size_t kMaxListingBody = 16 << 20;
+}  // namespace
 
 S3Client::S3Client(S3Location location, Credentials credentials, S3Options options)
     : location_(std::move(location)), credentials_(std::move(credentials)), options_(std::move(options)) {}
@@ -193,7 +199,7 @@ Result<HttpResponse> S3Client::Execute(const Call& call) {
     const auto now = std::chrono::system_clock::now() + std::chrono::seconds(clock_offset_s_.load());
     SignV4(&req, credentials_, location_.region, "s3", AmzDate(now));
 
-    HttpRequest hreq{call.method, url, std::move(req.headers), call.body, call.cancel};
+    HttpRequest hreq{call.method, url, std::move(req.headers), call.body, call.cancel, call.max_body};
     HttpResponse r;
     auto http = Acquire();
     const uint64_t before = delivered;
@@ -291,7 +297,7 @@ Result<S3Object> S3Client::HeadObject(std::string_view key) {
 }
 
 Result<S3ListPage> S3Client::ListObjectsV2(std::string_view prefix, std::string_view continuation_token) {
-  Call c{.op = "list", .method = "GET"};
+  Call c{.op = "list", .method = "GET", .max_body = kMaxListingBody};
   c.query = {{"list-type", "2"}, {"prefix", std::string(prefix)}};
   if (options_.list_page_size != 1000) c.query.emplace_back("max-keys", std::to_string(options_.list_page_size));
   if (!continuation_token.empty()) c.query.emplace_back("continuation-token", std::string(continuation_token));
@@ -388,7 +394,8 @@ Result<std::vector<S3Upload>> S3Client::ListMultipartUploads(std::string_view pr
   std::vector<S3Upload> out;
   std::string key_marker, id_marker;
   while (true) {
-    Call c{.op = "list uploads in", .method = "GET", .query = {{"uploads", ""}, {"prefix", std::string(prefix)}}};
+    Call c{.op = "list uploads in", .method = "GET", .query = {{"uploads", ""}, {"prefix", std::string(prefix)}},
+           .max_body = kMaxListingBody};
     if (!key_marker.empty()) c.query.emplace_back("key-marker", key_marker);
     if (!id_marker.empty()) c.query.emplace_back("upload-id-marker", id_marker);
     LB_ASSIGN_OR_RETURN(HttpResponse r, Execute(c));
@@ -402,7 +409,7 @@ Result<std::vector<S3Upload>> S3Client::ListMultipartUploads(std::string_view pr
 }
 
 Result<std::string> S3Client::GetBucketLifecycleConfiguration() {
-  Call c{.op = "read the lifecycle of", .method = "GET", .query = {{"lifecycle", ""}}};
+  Call c{.op = "read the lifecycle of", .method = "GET", .query = {{"lifecycle", ""}}, .max_body = kMaxListingBody};
   LB_ASSIGN_OR_RETURN(HttpResponse r, Execute(c));
   return std::move(r.body);
 }

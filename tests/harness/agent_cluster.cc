@@ -21,6 +21,7 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
   if (c->dir_.empty()) return nullptr;
   c->token_ = "tok-" + std::to_string(getpid()) + "-" + fs::path(c->dir_).filename().string();
   c->token_file_ = c->dir_ + "/agent.token";
+  c->env_ = options.env;
   std::ofstream(c->token_file_) << c->token_ << "\n";
   std::string wrapper = c->dir_ + "/etcd-wrapper";
   std::ofstream(wrapper) << "#!/bin/sh\n"
@@ -181,6 +182,17 @@ void AgentCluster::KillAgent(size_t i) {
   kill(pid, SIGKILL);
   Wait(pid, std::chrono::seconds(10));
   members_[i].agent_pid = -1;
+}
+
+void AgentCluster::RestartAgent(size_t i) {
+  Member& m = members_[i];
+  ASSERT_LE(m.agent_pid, 0) << m.name << "'s agent is still running";
+  m.agent_pid = Spawn({LB_BINARY, "agent", "--config", dir_ + "/agent-" + m.name + ".yaml"},
+                      dir_ + "/agent-" + m.name + ".out", dir_ + "/agent-" + m.name + ".err", env_);
+  ASSERT_GT(m.agent_pid, 0);
+  bool up = PollUntil(std::chrono::seconds(20), [&] { return Agent(i)->GetStatus().ok(); },
+                      std::chrono::milliseconds(100));
+  ASSERT_TRUE(up) << "agent " << m.name << " did not answer after its restart";
 }
 
 std::string AgentCluster::WriteConfig(const std::string& store_url, const std::string& extra) const {

@@ -59,6 +59,8 @@ class AgentCluster {
   void KillEtcd(size_t i) const;
   // SIGKILLs member i's agent process (its etcd keeps running).
   void KillAgent(size_t i);
+  // Starts member i's agent again with its config (after KillAgent) and waits until it answers.
+  void RestartAgent(size_t i);
   // Writes a coordinator config (lifeboat.yaml) in dir() and returns its path. `extra` is appended.
   std::string WriteConfig(const std::string& store_url, const std::string& extra = "") const;
 
@@ -67,6 +69,7 @@ class AgentCluster {
   std::string data_root_;  // where the data dirs live: dir_, or the tmpfs mounted in it
   bool tmpfs_ = false;
   agent::AgentTls tls_;
+  std::map<std::string, std::string> env_;  // the agents'
   std::vector<Member> members_;
 };
 

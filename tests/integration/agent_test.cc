@@ -58,6 +58,7 @@ class AgentFixture : public ::testing::Test {
 
   void TearDown() override {
     client_.reset();  // an open connection holds up the server's shutdown for its grace period
+    if (orphan_etcd_ > 0) kill(orphan_etcd_, SIGKILL);
     if (agent_pid_ > 0) {
       kill(agent_pid_, SIGTERM);
       auto r = Wait(agent_pid_, std::chrono::seconds(60));
@@ -124,6 +125,7 @@ class AgentFixture : public ::testing::Test {
   std::string dir_, client_url_, peer_url_, address_, data_dir_, token_;
   int port_ = 0;
   pid_t agent_pid_ = -1;
+  pid_t orphan_etcd_ = -1;  // an etcd whose agent was killed
   std::unique_ptr<AgentClient> client_;
 };
 
@@ -253,6 +255,78 @@ TEST_F(AgentFixture, SigtermStopsTheEtcdItStartedInProcessMode) {
   agent_pid_ = -1;
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(kill(static_cast<pid_t>(started->pid), 0), -1) << "etcd outlived its agent";
+}
+
+// Running: exists and is not a zombie (an orphan waits for init to reap it).
+bool Alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("State:", 0) == 0) return line.find('Z') == std::string::npos;
+  }
+  return false;
+}
+
+// An agent restarted after a crash does not know the etcd its predecessor started; it still must
+// see it through the data dir's lock and never move or overwrite that member's data under it.
+TEST_F(AgentFixture, RestartedAgentNeverTouchesTheLiveMember) {
+  StartAgent("mode: process\n");
+  if (HasFatalFailure()) return;
+  const int64_t revision = Restore().revision;
+  agent::StartRequest start;
+  start.initial_cluster = "m1=" + peer_url_;
+  start.initial_cluster_state = "new";
+  start.initial_cluster_token = "agent-test";
+  start.timeout = std::chrono::seconds(30);
+  auto started = client_->StartEtcd(start);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  const pid_t etcd = static_cast<pid_t>(started->pid);
+  orphan_etcd_ = etcd;
+
+  client_.reset();
+  kill(agent_pid_, SIGKILL);
+  Wait(agent_pid_, std::chrono::seconds(10));
+  agent_pid_ = -1;
+  ASSERT_TRUE(Alive(etcd));
+  StartAgent("mode: process\n");
+  if (HasFatalFailure()) return;
+
+  auto st = client_->GetStatus();
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_TRUE(st->etcd_running);
+  EXPECT_EQ(st->pid, etcd);  // the holder of the data dir's lock
+
+  const auto before = FilesUnder(data_dir_ + "/member/snap");
+  auto moved = client_->MoveDataAside();
+  EXPECT_EQ(moved.status().code(), Status::Code::kFailedPrecondition) << moved.status().ToString();
+  EXPECT_NE(moved.status().message().find("pid " + std::to_string(etcd)), std::string::npos)
+      << moved.status().ToString();
+  agent::RestoreRequest restore;
+  restore.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+  restore.initial_cluster = "m1=" + peer_url_;
+  auto restored = client_->RestoreSnapshot(restore);
+  EXPECT_EQ(restored.status().code(), Status::Code::kFailedPrecondition) << restored.status().ToString();
+  EXPECT_NE(restored.status().message().find("etcd is running"), std::string::npos) << restored.status().ToString();
+  auto again = client_->StartEtcd(start);
+  EXPECT_EQ(again.status().code(), Status::Code::kFailedPrecondition) << again.status().ToString();
+  // Nothing moved, the same etcd still serves the same data.
+  EXPECT_TRUE(fs::is_directory(data_dir_ + "/member/wal"));
+  EXPECT_EQ(FilesUnder(data_dir_ + "/member/snap"), before);
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find("m1.etcd.lifeboat-"), std::string::npos) << e.path();
+  }
+  EXPECT_TRUE(Alive(etcd));
+  EXPECT_EQ(KeyCount(revision), 303);
+
+  // StopEtcd stops the member's etcd by the pid that holds its lock; then the data dir may move.
+  auto stopped = client_->StopEtcd(std::chrono::seconds(20));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_TRUE(*stopped);
+  EXPECT_FALSE(Alive(etcd));
+  if (!Alive(etcd)) orphan_etcd_ = -1;  // else TearDown kills it
+  EXPECT_FALSE(client_->GetStatus()->etcd_running);
+  moved = client_->MoveDataAside();
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(FilesUnder(*moved + "/member/snap"), before);
 }
 
 TEST_F(AgentFixture, RefusesToStartWithoutItsTokenFile) {

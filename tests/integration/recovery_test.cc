@@ -28,6 +28,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Running: exists and is not a zombie (an orphan waits for init to reap it).
+bool Alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("State:", 0) == 0) return line.find('Z') == std::string::npos;
+  }
+  return false;
+}
+
 std::string Journal(const AgentCluster& c) { return c.dir() + "/restore-journal.json"; }
 
 nlohmann::json ReadJson(const std::string& path) {
@@ -282,6 +291,35 @@ TEST(RestoreCluster, RefusesBeforeChangingAnything) {
   EXPECT_NE(r.err.find(c->members()[2].agent_address), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("unreachable"), std::string::npos) << r.err;
   for (size_t i = 0; i < 2; ++i) EXPECT_EQ(c->EtcdPid(i), pids[i]);
+}
+
+// An agent that crashed and came back does not know the etcd its predecessor started. The
+// restore must still stop that etcd before its data dir moves, and finish.
+TEST(RestoreCluster, AfterAnAgentRestartStopsTheEtcdItDidNotStart) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 60, "a");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  auto b = Lifeboat({"backup", "--config", cfg});
+  ASSERT_TRUE(b.ok()) << b.err;
+  const KV backed_up = ReadAll(c->members()[0].client_url);
+  Load(c->members()[0].client_url, 90, "after");
+  c->KillAgent(1);
+  const pid_t orphan = c->members()[1].orphan_etcd;
+  ASSERT_GT(orphan, 0);
+  c->RestartAgent(1);
+  if (HasFatalFailure()) return;
+  auto st = c->Agent(1)->GetStatus();
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_TRUE(st->etcd_running);
+  EXPECT_EQ(st->pid, orphan);
+
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(Alive(orphan)) << "the etcd the killed agent started still runs";
+  for (const auto& m : c->members()) EXPECT_EQ(ReadAll(m.client_url), backed_up) << m.name;
+  EXPECT_EQ(AsideDirs(c->members()[1].data_dir).size(), 1u);
+  if (!Alive(orphan)) c->members()[1].orphan_etcd = -1;  // stopped by its agent; else the destructor kills it
 }
 
 TEST(RestoreCluster, RefusesWhenADiskIsTooSmall) {

@@ -54,6 +54,31 @@ TEST(AtomicFileTest, ReplacesExistingFileOnlyAtCommit) {
   EXPECT_EQ(ReadFile(path), "new content");
 }
 
+Status FailingFsyncDir(const std::string& path) { return Status::IOError("fsync directory " + path + ": EIO"); }
+
+// Overwriting a journal: after the rename the new file is the only copy (the old one is gone), so
+// a failed directory fsync must be reported without deleting it.
+TEST(AtomicFileTest, FailedDirectoryFsyncAfterRenameKeepsTheNewFile) {
+  ScratchDir dir;
+  const std::string path = dir.Join("restore-journal.json");
+  WriteFile(path, "old journal");
+  auto f = AtomicFile::Create(path);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append(Bytes("new journal")).ok());
+  SetCommitFsyncDirForTesting(&FailingFsyncDir);
+  Status s = (*f)->Commit();
+  SetCommitFsyncDirForTesting(nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kIOError);
+  EXPECT_NE(s.message().find("EIO"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("may not survive a crash"), std::string::npos) << s.ToString();
+  EXPECT_EQ(ReadFile(path), "new journal");
+  EXPECT_EQ(dir.Files(), std::vector<std::string>{"restore-journal.json"});
+  EXPECT_FALSE((*f)->Commit().ok());  // the error sticks
+  f.value().reset();
+  EXPECT_EQ(ReadFile(path), "new journal");
+}
+
 TEST(AtomicFileTest, LargeAppendIsWrittenCompletely) {
   ScratchDir dir;
   std::string big(3 * 1024 * 1024 + 17, '\0');

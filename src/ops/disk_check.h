@@ -1,0 +1,17 @@
+// Whether one host has room for a whole-cluster restore of a snapshot: the staged copy, the
+// restored db, etcd's first WAL segment and the agent's reserve. The staged copy and the data dir
+// share free bytes only when the agent says they share a file system (st_dev), never by guessing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agent/agent_client.h"
+#include "base/status.h"
+
+namespace lifeboat::ops {
+
+// OK, or FailedPrecondition naming the member, the dir, what it needs and what it has.
+Status CheckHostDisk(const agent::AgentStatus& st, const std::string& agent_address, uint64_t snapshot_size);
+
+}  // namespace lifeboat::ops

@@ -1,0 +1,64 @@
+// The restore's disk check: whether the staged copy and the restored data share free bytes is
+// the agent's st_dev comparison, never a guess from two free-byte counts that happen to differ
+// (a busy file system changes between two statvfs calls) or happen to agree (two equal disks).
+#include "ops/disk_check.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/host_ops.h"
+#include "scratch_dir.h"
+
+namespace lifeboat::ops {
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+
+agent::AgentStatus Host(uint64_t free_bytes, uint64_t staging_free_bytes, bool other_fs) {
+  agent::AgentStatus st;
+  st.member_name = "m1";
+  st.data_dir = "/var/lib/etcd/m1.etcd";
+  st.staging_dir = "/var/lib/etcd/m1.etcd.lifeboat-staging";
+  st.free_bytes = free_bytes;
+  st.staging_free_bytes = staging_free_bytes;
+  st.staging_on_other_fs = other_fs;
+  return st;
+}
+
+TEST(DiskCheckTest, OneFileSystemCountsTheStagedCopyTooEvenWhenFreeBytesDiffer) {
+  // 100 MiB snapshot: staged + restored + 64 MiB WAL = 264 MiB on one file system. The two
+  // statvfs answers differ by a little, as they do on a file system in use.
+  EXPECT_FALSE(CheckHostDisk(Host(200 * kMiB, 201 * kMiB, false), "a:1", 100 * kMiB).ok());
+  Status s = CheckHostDisk(Host(200 * kMiB, 201 * kMiB, false), "a:1", 100 * kMiB);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("disk too small"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("m1"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(CheckHostDisk(Host(264 * kMiB, 265 * kMiB, false), "a:1", 100 * kMiB).ok());
+}
+
+TEST(DiskCheckTest, SeparateFileSystemsEachNeedTheirOwnShareEvenWhenFreeBytesAreEqual) {
+  // Two equal disks: the data dir needs 164 MiB, the staging dir 100 MiB.
+  EXPECT_TRUE(CheckHostDisk(Host(200 * kMiB, 200 * kMiB, true), "a:1", 100 * kMiB).ok());
+  EXPECT_FALSE(CheckHostDisk(Host(163 * kMiB, 500 * kMiB, true), "a:1", 100 * kMiB).ok());
+  Status s = CheckHostDisk(Host(500 * kMiB, 99 * kMiB, true), "a:1", 100 * kMiB);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("staging dir"), std::string::npos) << s.ToString();
+}
+
+TEST(DiskCheckTest, ReserveIsCounted) {
+  auto st = Host(300 * kMiB, 300 * kMiB, true);
+  st.min_free_bytes = 200 * kMiB;
+  EXPECT_FALSE(CheckHostDisk(st, "a:1", 100 * kMiB).ok());
+}
+
+TEST(DiskCheckTest, AgentReportsTheFileSystemOfTheNearestExistingParent) {
+  testing::ScratchDir dir;
+  auto here = agent::InspectDataDir(dir.path());
+  EXPECT_NE(here.dev, 0u);
+  // A dir not created yet lives where its parent is.
+  EXPECT_EQ(agent::InspectDataDir(dir.Join("m1.etcd.lifeboat-staging/not/yet")).dev, here.dev);
+  // /proc is always a file system of its own.
+  EXPECT_NE(agent::InspectDataDir("/proc").dev, here.dev);
+}
+
+}  // namespace
+}  // namespace lifeboat::ops
