@@ -128,9 +128,11 @@ class Recovery {
       if (name.empty()) return Status::FailedPrecondition("the broken member at " + rep.reports[*i].endpoint +
                                                           " has no name yet (recover it by name)");
     } else if (!listed(name) && fleet_.Find(name) >= 0) {
-      // Removed by an earlier, interrupted run: the others must be healthy and agree.
+      // Removed by an earlier, interrupted run: the others must be healthy and agree. The target
+      // itself may be listed again, added but never started (no name yet, not answering).
+      const std::string& target_url = fleet_.members()[fleet_.Find(name)].status.client_url;
       for (size_t i = 0; i < rep.reports.size(); ++i) {
-        if (rep.reports[i].name != name && !rep.reports[i].reachable) {
+        if (rep.reports[i].name != name && rep.reports[i].endpoint != target_url && !rep.reports[i].reachable) {
           return Status::FailedPrecondition(name + " is not a member any more and " + rep.reports[i].label() +
                                             " does not answer either (fix it first, or restore the whole cluster)");
         }
