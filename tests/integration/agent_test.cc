@@ -110,6 +110,16 @@ class AgentFixture : public ::testing::Test {
     return r.ok() ? *r : agent::RestoreResponse{};
   }
 
+  // The start of the member Restore() wrote: a one-member cluster of its own.
+  agent::StartRequest StartOfRestored() const {
+    agent::StartRequest start;
+    start.initial_cluster = "m1=" + peer_url_;
+    start.initial_cluster_state = "new";
+    start.initial_cluster_token = "agent-test";
+    start.timeout = std::chrono::seconds(30);
+    return start;
+  }
+
   // Keys at the restored revision: the snapshot holds a key on a short lease, which etcd may
   // revoke (at a later revision) before we count on a loaded machine.
   int KeyCount(int64_t revision) {
@@ -171,11 +181,7 @@ TEST_F(AgentFixture, ProcessModeRestoreStartStopMoveAside) {
     EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition) << r.status().ToString();
   }
 
-  agent::StartRequest start;
-  start.initial_cluster = "m1=" + peer_url_;
-  start.initial_cluster_state = "new";
-  start.initial_cluster_token = "agent-test";
-  start.timeout = std::chrono::seconds(30);
+  const agent::StartRequest start = StartOfRestored();
   auto started = client_->StartEtcd(start);
   ASSERT_TRUE(started.ok()) << started.status().ToString() << "\nagent stderr:\n" << ReadFile(dir_ + "/agent.err");
   EXPECT_EQ(started->version, "3.4.23");
@@ -272,11 +278,7 @@ TEST_F(AgentFixture, RestartedAgentNeverTouchesTheLiveMember) {
   StartAgent("mode: process\n");
   if (HasFatalFailure()) return;
   const int64_t revision = Restore().revision;
-  agent::StartRequest start;
-  start.initial_cluster = "m1=" + peer_url_;
-  start.initial_cluster_state = "new";
-  start.initial_cluster_token = "agent-test";
-  start.timeout = std::chrono::seconds(30);
+  const agent::StartRequest start = StartOfRestored();
   auto started = client_->StartEtcd(start);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   const pid_t etcd = static_cast<pid_t>(started->pid);
@@ -356,11 +358,7 @@ TEST_F(AgentFixture, CommandsModeRunsOperatorCommands) {
   if (HasFatalFailure()) return;
   EXPECT_FALSE(client_->GetStatus()->etcd_running);
   const int64_t revision = Restore().revision;
-  agent::StartRequest start;
-  start.initial_cluster = "m1=" + peer_url_;
-  start.initial_cluster_state = "new";
-  start.initial_cluster_token = "agent-test";
-  start.timeout = std::chrono::seconds(30);
+  const agent::StartRequest start = StartOfRestored();
   auto started = client_->StartEtcd(start);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   EXPECT_EQ(KeyCount(revision), 303);
