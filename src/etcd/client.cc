@@ -223,7 +223,10 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, con
   grpc::ChannelArguments args;
   // Reconnect fast: members restart during recovery and we poll them with short deadlines.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // gRPC also uses this as the time one connection attempt (TCP, TLS, HTTP/2 SETTINGS) may
+  // take: it must be the whole dial timeout, or a TLS handshake on a busy host fails the dial.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+              static_cast<int>(std::max<int64_t>(100, options.dial_timeout.count())));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(64 << 20);
   // One channel per member: never share a subchannel between two Clients of the same endpoint,

@@ -3,6 +3,8 @@
 connection once `after` bytes have passed: `flip` corrupts one byte (XOR 0xFF) and goes on,
 `cut` closes both sides, `stall` stops forwarding but keeps the connection open. Used to break a
 real etcd snapshot stream (plain-text gRPC has no checksum of its own) at a known point.
+`delay` holds the server's first bytes of each connection for `after` milliseconds, as a slow
+handshake on a busy host does, then forwards everything.
 
 usage: fault_proxy.py TARGET_HOST:PORT MODE AFTER_BYTES PORT_FILE
 Writes the listening port to PORT_FILE, then serves until killed."""
@@ -19,6 +21,12 @@ def pump(src, dst, fault):
             data = src.recv(65536)
             if not data:
                 break
+            if fault is not None and fault[0] == "delay":
+                if passed == 0:
+                    time.sleep(fault[1] / 1000.0)
+                passed += len(data)
+                dst.sendall(data)
+                continue
             if fault is not None and passed <= fault[1] < passed + len(data):
                 mode, at = fault
                 i = at - passed
