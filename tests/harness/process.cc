@@ -283,6 +283,15 @@ bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& 
   }
 }
 
+std::string EtcdTool(const std::string& version, const std::string& tool) {
+  if (version.empty() || version == "3.4") return tool;
+#ifdef LB_ETCD_DIR
+  return std::string(LB_ETCD_DIR) + "/" + version + "/usr/bin/" + tool;
+#else
+  return tool;
+#endif
+}
+
 std::string MakeTempDir(const std::string& prefix) {
   std::string templ = "/tmp/" + prefix + "XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) {

@@ -43,6 +43,10 @@ bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& 
 // current test and returns "".
 std::string MakeTempDir(const std::string& prefix);
 
+// Path of an etcd tool ("etcd", "etcdctl", "etcdutl") of one version: "" or "3.4" is the system's
+// (found on PATH), "3.5.16"/"3.5.30" the ones scripts/fetch-etcd unpacked into LB_ETCD_DIR.
+std::string EtcdTool(const std::string& version, const std::string& tool);
+
 // n distinct free TCP ports on 127.0.0.1 (bound together, then released for the caller to use).
 std::vector<int> FreePorts(int n);
 
