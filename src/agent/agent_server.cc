@@ -13,6 +13,7 @@
 #include "agent/controller.h"
 #include "agent/host_ops.h"
 #include "agent/lease_table.h"
+#include "agent/leftovers.h"
 #include "agent/liveness.h"
 #include "agent/staging.h"
 #include "agent/token.h"
@@ -404,6 +405,9 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
   }
   impl->service = std::make_unique<Service>(config, token, keys);
   LB_RETURN_IF_ERROR(impl->service->LoadLease());
+  auto swept = SweepLeftovers(config.staging_dir, config.data_dir);
+  if (!swept.ok()) return swept.status().Annotate("agent start");
+  for (const auto& p : *swept) spdlog::info("removed {}: left by an agent that died mid-call", p);
   impl->process_mode = config.mode == ControlMode::kProcess;
   grpc::ServerBuilder b;
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
