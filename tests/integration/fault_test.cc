@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "harness/agent_cluster.h"
 #include "harness/cluster_data.h"
@@ -284,6 +285,103 @@ TEST_F(S3FaultTest, TheGatewayKilledMidDownloadWritesNoFileThenAFetchSucceeds) {
   for (const auto& f : FilesUnder(work_)) EXPECT_EQ(f.find(".tmp"), std::string::npos) << f;
   r = Lb(s3_->Url(bucket_), {"fetch", "latest", "-o", work_ + "/out.db"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// The first leftover of a half-done restore beside `data_dir` (empty: none).
+std::string RestoreTempDir(const std::string& data_dir) {
+  const fs::path target(data_dir);
+  const std::string prefix = "." + target.filename().string() + ".lifeboat-restore-";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(target.parent_path(), ec)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) return e.path().string();
+  }
+  return "";
+}
+
+TEST(AgentFaults, AnAgentKilledMidRestoreLeavesNoHalfDataDirThenResumeFinishes) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  {
+    // A db of ~60 MB: the restore writes long enough for the test to see its temp dir.
+    auto client = ClientTo(c->members()[0].client_url);
+    ASSERT_NE(client, nullptr);
+    const std::string big(1 << 20, 'b');
+    for (int i = 0; i < 60; ++i) ASSERT_TRUE(client->Put("big/" + std::to_string(i), big).ok());
+  }
+  Load(c->members()[0].client_url, 30, "a");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  ASSERT_EQ(Lifeboat({"backup", "--config", cfg}).exit_code, 0);
+  const KV before = ReadAll(c->members()[0].client_url);
+  const std::string data_dir = c->members()[0].data_dir;
+
+  pid_t pid = Spawn({LB_BINARY, "restore-cluster", "--config", cfg, "--yes"}, c->dir() + "/rc.out",
+                    c->dir() + "/rc.err");
+  std::string half;
+  ASSERT_TRUE(PollUntil(
+      seconds(180), [&] { return !(half = RestoreTempDir(data_dir)).empty(); }, std::chrono::milliseconds(2)))
+      << ReadFile(c->dir() + "/rc.err");
+  c->KillAgent(0);
+  auto r = Wait(pid, seconds(240));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(data_dir)) << "no half-restored data dir in place";
+  EXPECT_EQ(AsideDirs(data_dir).size(), 1u) << "the old data is kept aside";
+  EXPECT_TRUE(fs::exists(half)) << "the killed agent's temp dir stays until an agent starts";
+
+  c->RestartAgent(0);
+  EXPECT_FALSE(fs::exists(half)) << "the restarted agent sweeps its predecessor's temp dir";
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& m : c->members()) {
+    EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
+    EXPECT_EQ(AsideDirs(m.data_dir).size(), 1u) << m.name;
+  }
+}
+
+TEST(AgentFaults, AnAgentKilledMidFetchStagesNothingThenAFetchSucceeds) {
+  S3Server* s3 = S3Server::Shared();
+  ASSERT_NE(s3, nullptr);
+  ASSERT_TRUE(s3->CreateBucket("agent-killed-mid-fetch"));
+  AgentClusterOptions ao;
+  ao.env = s3->Env();
+  auto c = AgentCluster::Start(ao);
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 100, "f");
+  std::string cfg = c->WriteConfig(s3->Url("agent-killed-mid-fetch"));
+  ASSERT_EQ(Lifeboat({"backup", "--config", cfg}, s3->Env()).exit_code, 0);
+  auto list = ParseJson(Lifeboat({"list", "--config", cfg, "-w", "json"}, s3->Env()).out);
+  ASSERT_EQ(list.size(), 1u);
+  const std::string staging = c->members()[0].data_dir + ".lifeboat-staging";
+  auto temp_files = [&] {
+    std::vector<std::string> t;
+    for (const auto& f : FilesUnder(staging)) {
+      if (f.find(".tmp-") != std::string::npos) t.push_back(f);
+    }
+    return t;
+  };
+
+  // Every request is held 5 s: the agent dies with its temp file open, waiting for the object.
+  HttpFaultProxy proxy(*s3, "slow:10:5000", c->dir());
+  agent::FetchRequest req{proxy.Url("agent-killed-mid-fetch"), list[0]["object_key"], list[0]["sha256"],
+                          list[0]["size"].get<uint64_t>()};
+  Result<agent::FetchResponse> killed = Status::Unavailable("not called");
+  std::thread call([&] { killed = c->Agent(0)->FetchBackup(req); });
+  const bool caught = PollUntil(seconds(60), [&] { return !temp_files().empty(); }, std::chrono::milliseconds(5));
+  c->KillAgent(0);
+  call.join();
+  ASSERT_TRUE(caught) << "the agent never opened its temp file";
+  EXPECT_FALSE(killed.ok());
+  EXPECT_EQ(temp_files().size(), 1u) << "the dead agent's temp file, until an agent starts";
+  EXPECT_FALSE(fs::exists(staging + "/" + req.sha256 + ".db")) << "nothing staged under the final name";
+
+  c->RestartAgent(0);
+  EXPECT_TRUE(temp_files().empty()) << "swept by the restarted agent";
+  req.store_url = s3->Url("agent-killed-mid-fetch");
+  auto again = c->Agent(0)->FetchBackup(req);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->sha256, req.sha256);
+  EXPECT_FALSE(again->cached);
+  EXPECT_TRUE(fs::exists(staging + "/" + req.sha256 + ".db"));
 }
 
 TEST(StoreDamage, ATruncatedManifestIsRefusedNamingIt) {
