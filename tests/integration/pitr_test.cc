@@ -218,8 +218,8 @@ TEST(PitrTest, ReplayMemoryIsBoundedByASegmentNotTheLog) {
   ASSERT_TRUE(c->Etcdctl({"put", "small", "before"}).ok());
   std::string dir = MakeTempDir("lb-pitr-mem-");
   const std::string store_url = "file://" + dir + "/store";
-  auto b = Lifeboat({"backup", "--endpoints", c->endpoints(), "--store", store_url, "--cluster-name", "prod", "-w",
-                     "json"});
+  auto b = Lifeboat({"backup", "--endpoints", c->endpoints(), "--store", store_url, "--cluster-name", "prod", "--source",
+                     "any", "-w", "json"});
   ASSERT_TRUE(b.ok()) << b.err;
   const int64_t full = ParseJson(b.out)["revision"].get<int64_t>();
   auto store = store::OpenStore(store_url);
