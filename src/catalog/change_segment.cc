@@ -276,13 +276,23 @@ Result<SegmentData> ReadSegment(store::Store& store, const SegmentManifest& m, c
   };
   LB_ASSIGN_OR_RETURN(auto decoder, codec::ObjectDecoder::Create(m.format_version >= 2 ? m.encoding : codec::Encoding{},
                                                                  keys, deliver, what));
-  // The stored bytes are checked before any decoding, so a damaged object is named as such.
-  LB_ASSIGN_OR_RETURN(std::string stored, ReadAll(store, m.object_key, m.stored_size()));
-  auto raw = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(stored.data()), stored.size());
-  if (stored.size() != m.stored_size() || HexEncode(Sha256::Of(raw)) != m.stored_sha256()) {
+  // The stored bytes stream through the decoder (no copy of the object is held), but a decoding
+  // error counts only once the stored bytes matched their manifest, so a damaged object is named
+  // as such.
+  Sha256 stored_hash;
+  uint64_t stored = 0;
+  Status decoded = Status::OK();
+  LB_RETURN_IF_ERROR(store.Read(m.object_key, [&](std::span<const uint8_t> c) {
+    stored += c.size();
+    if (stored > m.stored_size()) return Status::Corruption(m.object_key + " is larger than its manifest says");
+    stored_hash.Update(c);
+    if (decoded.ok()) decoded = decoder->Update(c);
+    return Status::OK();
+  }));
+  if (stored != m.stored_size() || HexEncode(stored_hash.Finish()) != m.stored_sha256()) {
     return Status::Corruption(what + " does not match its manifest (size or SHA-256)");
   }
-  LB_RETURN_IF_ERROR(decoder->Update(raw));
+  LB_RETURN_IF_ERROR(decoded);
   LB_RETURN_IF_ERROR(decoder->Finish());
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
   if (body.size() != m.size || HexEncode(Sha256::Of(bytes)) != m.sha256) {

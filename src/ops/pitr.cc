@@ -82,6 +82,58 @@ Status CheckAgainstCheckpoint(const std::vector<catalog::SegmentManifest>& segme
   return Status::OK();
 }
 
+// The covering segments' changes in (backup, target], read one segment at a time: memory holds
+// one decoded segment, never the log. Segments of two loggers may overlap: each change once.
+// Leases: only those that replayed keys are attached to (others may have been granted after
+// the target), with the TTL the log recorded.
+class SegmentStream : public snapshot::ChangeStream {
+ public:
+  SegmentStream(store::Store& store, const std::vector<catalog::SegmentManifest>& segments, const codec::KeyRing* keys,
+                int64_t after, int64_t target)
+      : store_(store), segments_(segments), keys_(keys), applied_(after), target_(target) {}
+
+  Result<const snapshot::MvccChange*> Next() override {
+    for (;;) {
+      while (next_event_ < data_.events.size()) {
+        const snapshot::MvccChange& e = data_.events[next_event_++];
+        if (e.revision <= from_ || e.revision > target_) continue;
+        if (!e.is_delete && e.lease != 0) used_.insert(e.lease);
+        ++changes_;
+        return &e;
+      }
+      if (next_segment_ == segments_.size()) return static_cast<const snapshot::MvccChange*>(nullptr);
+      const catalog::SegmentManifest& s = segments_[next_segment_++];
+      data_ = {};  // the previous segment goes before the next is read
+      LB_ASSIGN_OR_RETURN(data_, catalog::ReadSegment(store_, s, keys_));
+      next_event_ = 0;
+      from_ = applied_;
+      applied_ = std::max(applied_, s.end_revision);
+      for (const auto& l : data_.leases) granted_[l.id] = l.ttl;
+    }
+  }
+
+  Result<std::vector<snapshot::LeaseGrant>> Leases() override {
+    std::vector<snapshot::LeaseGrant> out;
+    for (const auto& [id, ttl] : granted_) {
+      if (used_.count(id)) out.push_back({id, ttl});
+    }
+    return out;
+  }
+
+  size_t changes() const { return changes_; }
+
+ private:
+  store::Store& store_;
+  const std::vector<catalog::SegmentManifest>& segments_;
+  const codec::KeyRing* keys_;
+  int64_t applied_, from_ = 0;
+  const int64_t target_;
+  size_t next_segment_ = 0, next_event_ = 0, changes_ = 0;
+  catalog::SegmentData data_;
+  std::map<int64_t, int64_t> granted_;  // lease id -> TTL, of leases the log recorded
+  std::set<int64_t> used_;
+};
+
 }  // namespace
 
 std::string DescribeCheck(const PitrResult& r) {
@@ -130,31 +182,15 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     r.backup_key = m.object_key;
     r.backup_revision = st.current_revision;
     LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
-    int64_t applied = r.backup_revision;  // segments of two loggers may overlap: each change once
-    std::map<int64_t, int64_t> granted;  // lease id -> TTL, of leases the log recorded
-    for (const auto& s : segments) {
-      LB_ASSIGN_OR_RETURN(auto data, catalog::ReadSegment(store, s, o.keys));
-      const int64_t from = applied;
-      applied = std::max(applied, s.end_revision);
-      for (auto& e : data.events) {
-        if (e.revision > from && e.revision <= r.target_revision) restore.replay.push_back(std::move(e));
-      }
-      for (const auto& l : data.leases) granted[l.id] = l.ttl;
-    }
-    // Only the leases that replayed keys are attached to: others may have been granted after R.
-    std::set<int64_t> used;
-    for (const auto& e : restore.replay) {
-      if (!e.is_delete && e.lease != 0) used.insert(e.lease);
-    }
-    for (const auto& [id, ttl] : granted) {
-      if (used.count(id)) restore.leases.push_back({id, ttl});
-    }
-    r.leases = restore.leases.size();
+    SegmentStream changes(store, segments, o.keys, r.backup_revision, r.target_revision);
+    restore.replay = &changes;
     r.segments = segments.size();
-    r.changes = restore.replay.size();
     restore.snapshot_path = snap;
     restore.skip_hash_check = true;  // verified while fetching
     LB_ASSIGN_OR_RETURN(r.restore, snapshot::RestoreSnapshot(restore));
+    restore.replay = nullptr;
+    r.changes = r.restore.replayed;
+    r.leases = r.restore.leases;
     r.restore.revision = std::max(r.restore.revision, r.target_revision);
     Status checked = CheckAgainstCheckpoint(segments, r);
     if (!checked.ok()) {

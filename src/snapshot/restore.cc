@@ -62,11 +62,55 @@ struct BucketEdit {
   std::map<std::string, std::optional<std::string>> puts;
 };
 
+// The replayed changes as `key` bucket entries, pulled one at a time: the next one's key and
+// value, checked to come in strictly increasing key order.
+class ReplayCursor {
+ public:
+  explicit ReplayCursor(ChangeStream* stream) : stream_(stream) {}
+
+  // Loads the next change (if any). Call once before the first peek.
+  Status Advance() {
+    if (!stream_ || done_) {
+      done_ = true;
+      return Status::OK();
+    }
+    LB_ASSIGN_OR_RETURN(const MvccChange* c, stream_->Next());
+    if (c == nullptr) {
+      done_ = true;
+      return Status::OK();
+    }
+    std::string k = RevisionKey(c->revision, c->sub) + (c->is_delete ? "t" : "");
+    if (count_ > 0 && k <= key_) {
+      return Status::InvalidArgument(
+          fmt::format("replayed change at revision {}.{} is out of order or repeated", c->revision, c->sub));
+    }
+    key_ = std::move(k);
+    value_ = KeyValueBytes(*c);
+    last_revision_ = c->revision;
+    ++count_;
+    return Status::OK();
+  }
+  bool done() const { return done_; }
+  const std::string& key() const { return key_; }
+  const std::string& value() const { return value_; }
+  int64_t last_revision() const { return last_revision_; }
+  size_t count() const { return count_; }
+
+ private:
+  ChangeStream* stream_;
+  bool done_ = false;
+  std::string key_, value_;
+  int64_t last_revision_ = 0;
+  size_t count_ = 0;
+};
+
 // Copies the source db into the writer while applying the edits, merging in key order, and
-// creating the required buckets the source lacks. Also collects the source's status.
+// creating the required buckets the source lacks. The replay is merged into `key` as it streams;
+// its leases are asked for when `lease` begins, after `key` ended. Also collects the source's status.
 class CopyVisitor : public BboltVisitor {
  public:
-  CopyVisitor(BboltWriter* w, std::map<std::string, BucketEdit> edits) : w_(w), edits_(std::move(edits)) {
+  CopyVisitor(BboltWriter* w, std::map<std::string, BucketEdit> edits, ChangeStream* replay)
+      : w_(w), edits_(std::move(edits)), replay_(replay), cursor_(replay) {
     for (const char* b : kRequiredBuckets) pending_.insert(b);
   }
 
@@ -75,6 +119,7 @@ class CopyVisitor : public BboltVisitor {
     pending_.erase(std::string(name));
     LB_RETURN_IF_ERROR(status_.BeginBucket(name, sequence));
     LB_RETURN_IF_ERROR(w_->BeginBucket(name, sequence));
+    LB_RETURN_IF_ERROR(Enter(name));
     auto it = edits_.find(std::string(name));
     edit_ = it == edits_.end() ? nullptr : &it->second;
     if (edit_) next_ = edit_->puts.begin();
@@ -87,6 +132,10 @@ class CopyVisitor : public BboltVisitor {
       return Status::Corruption(
           fmt::format("nested bucket \"{}\": etcd never writes one, so this is not an etcd db", key));
     }
+    if (in_key_) {
+      while (!cursor_.done() && std::string_view(cursor_.key()) < key) LB_RETURN_IF_ERROR(EmitReplayed());
+      if (!cursor_.done() && cursor_.key() == key) return EmitReplayed();  // the replay wins
+    }
     if (!edit_) return w_->Put(key, value);
     while (next_ != edit_->puts.end() && std::string_view(next_->first) < key) LB_RETURN_IF_ERROR(EmitEdit());
     if (next_ != edit_->puts.end() && next_->first == key) return EmitEdit();
@@ -94,6 +143,7 @@ class CopyVisitor : public BboltVisitor {
   }
 
   Status EndBucket() override {
+    if (in_key_) LB_RETURN_IF_ERROR(DrainReplay());
     if (edit_) {
       while (next_ != edit_->puts.end()) LB_RETURN_IF_ERROR(EmitEdit());
     }
@@ -105,8 +155,40 @@ class CopyVisitor : public BboltVisitor {
   // After the walk: the required buckets that sort after the last source bucket.
   Status Finish() { return EmitMissingBefore(std::string_view("\xff\xff\xff\xff", 4), true); }
   SnapshotStatus SourceStatus() { return status_.Finish(); }
+  const ReplayCursor& replayed() const { return cursor_; }
+  size_t leases_written() const { return leases_written_; }
 
  private:
+  // Sets up the replay for the bucket about to be written.
+  Status Enter(std::string_view name) {
+    in_key_ = replay_ != nullptr && name == "key";
+    if (in_key_) return cursor_.Advance();
+    if (replay_ != nullptr && name == "lease") {
+      if (!cursor_.done()) return Status::Internal("the replay's leases were asked for before its changes ended");
+      LB_ASSIGN_OR_RETURN(auto leases, replay_->Leases());
+      auto& puts = edits_["lease"].puts;
+      for (const auto& l : leases) {
+        std::string pb;  // leasepb.Lease {ID = 1, TTL = 2}, as etcd's lessor persists it
+        proto::AppendVarintField(&pb, 1, static_cast<uint64_t>(l.id));
+        if (l.ttl) proto::AppendVarintField(&pb, 2, static_cast<uint64_t>(l.ttl));
+        puts[BigEndian64(static_cast<uint64_t>(l.id))] = pb;
+      }
+      leases_written_ = leases.size();
+    }
+    return Status::OK();
+  }
+
+  Status EmitReplayed() {
+    LB_RETURN_IF_ERROR(w_->Put(cursor_.key(), cursor_.value()));
+    return cursor_.Advance();
+  }
+
+  Status DrainReplay() {
+    while (!cursor_.done()) LB_RETURN_IF_ERROR(EmitReplayed());
+    in_key_ = false;
+    return Status::OK();
+  }
+
   Status EmitEdit() {
     const auto& [k, v] = *next_;
     ++next_;
@@ -118,6 +200,8 @@ class CopyVisitor : public BboltVisitor {
       const std::string b = *pending_.begin();
       pending_.erase(pending_.begin());
       LB_RETURN_IF_ERROR(w_->BeginBucket(b));
+      LB_RETURN_IF_ERROR(Enter(b));
+      if (in_key_) LB_RETURN_IF_ERROR(DrainReplay());
       auto it = edits_.find(b);
       if (it != edits_.end()) {
         for (const auto& [k, v] : it->second.puts) {
@@ -131,6 +215,10 @@ class CopyVisitor : public BboltVisitor {
 
   BboltWriter* w_;
   std::map<std::string, BucketEdit> edits_;
+  ChangeStream* replay_;
+  ReplayCursor cursor_;
+  bool in_key_ = false;
+  size_t leases_written_ = 0;
   std::set<std::string> pending_;
   BucketEdit* edit_ = nullptr;
   std::map<std::string, std::optional<std::string>>::iterator next_;
@@ -219,7 +307,7 @@ Status RenameInto(const std::string& from, const std::string& to) {
 
 Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   // 1. Everything that can be refused is refused before a byte is written.
-  if (!o.replay.empty() && o.bump_revision > 0) {
+  if (o.replay != nullptr && o.bump_revision > 0) {
     return Status::InvalidArgument("a point-in-time restore cannot also --bump-revision");
   }
   if (o.mark_compacted && o.bump_revision == 0) {
@@ -273,22 +361,6 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
     if (o.mark_compacted) edits["meta"].puts["scheduledCompactRev"] = RevisionKey(bumped);
   }
 
-  int64_t replayed_to = 0;
-  for (const auto& c : o.replay) {
-    std::string k = RevisionKey(c.revision, c.sub) + (c.is_delete ? "t" : "");
-    if (c.revision < replayed_to || !edits["key"].puts.emplace(k, KeyValueBytes(c)).second) {
-      return Status::InvalidArgument(fmt::format("replayed change at revision {}.{} is out of order or repeated",
-                                                 c.revision, c.sub));
-    }
-    replayed_to = c.revision;
-  }
-  for (const auto& l : o.leases) {
-    std::string pb;  // leasepb.Lease {ID = 1, TTL = 2}, as etcd's lessor persists it
-    proto::AppendVarintField(&pb, 1, static_cast<uint64_t>(l.id));
-    if (l.ttl) proto::AppendVarintField(&pb, 2, static_cast<uint64_t>(l.ttl));
-    edits["lease"].puts[BigEndian64(static_cast<uint64_t>(l.id))] = pb;
-  }
-
   // 3. Build the data dir in a temp dir next to the target.
   TempDirs temps;
   LB_ASSIGN_OR_RETURN(std::string tmp, MakeTempDir(Parent(result.data_dir), Base(result.data_dir)));
@@ -305,15 +377,19 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   }
 
   SnapshotStatus source;
+  int64_t replayed_to = 0;
   {
     LB_ASSIGN_OR_RETURN(auto writer, BboltWriter::Create(snapdir + "/db"));
-    CopyVisitor copy(writer.get(), std::move(edits));
+    CopyVisitor copy(writer.get(), std::move(edits), o.replay);
     Status s = src->Walk(copy);
     if (s.ok()) s = copy.Finish();
     if (s.ok()) s = writer->Finish();
     if (!s.ok())
       return s.Annotate(fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));
     source = copy.SourceStatus();
+    result.replayed = copy.replayed().count();
+    result.leases = copy.leases_written();
+    replayed_to = copy.replayed().last_revision();
   }
   // 3.4 order: db, WAL, .snap.
   LB_RETURN_IF_ERROR(WriteWal(waltmp + "/" + wal::kFirstSegmentName, cluster));
@@ -339,7 +415,7 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   if (o.bump_revision > 0)
     result.revision = std::max(source.current_revision, source.revision) + static_cast<int64_t>(o.bump_revision);
   result.live_keys = source.live_keys;
-  if (!o.replay.empty()) {
+  if (o.replay != nullptr && result.replayed > 0) {
     // The replayed changes move the revision on; live keys then follow from them.
     result.revision = std::max(result.revision, replayed_to);
     result.live_keys = 0;  // unknown without a second walk; see RestoreResult

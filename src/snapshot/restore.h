@@ -32,6 +32,35 @@ struct LeaseGrant {
   bool operator==(const LeaseGrant&) const = default;
 };
 
+// The changes to replay, pulled one at a time while the restored db is written, so that only
+// what the source buffers (one change segment) is in memory, never the whole log.
+class ChangeStream {
+ public:
+  virtual ~ChangeStream() = default;
+  // The next change in (revision, sub) order, or nullptr at the end. The change stays valid
+  // until the next call.
+  virtual Result<const MvccChange*> Next() = 0;
+  // The leases to write into the `lease` bucket; asked once, after Next() returned the end
+  // (etcd's `lease` bucket sorts after `key`, so the source may decide while streaming).
+  virtual Result<std::vector<LeaseGrant>> Leases() = 0;
+};
+
+// A ChangeStream over changes and leases held in memory: for small replays and tests.
+class VectorChangeStream : public ChangeStream {
+ public:
+  VectorChangeStream(std::vector<MvccChange> changes, std::vector<LeaseGrant> leases = {})
+      : changes_(std::move(changes)), leases_(std::move(leases)) {}
+  Result<const MvccChange*> Next() override {
+    return next_ < changes_.size() ? &changes_[next_++] : nullptr;
+  }
+  Result<std::vector<LeaseGrant>> Leases() override { return leases_; }
+
+ private:
+  std::vector<MvccChange> changes_;
+  std::vector<LeaseGrant> leases_;
+  size_t next_ = 0;
+};
+
 struct RestoreOptions {
   std::string snapshot_path;
   std::string name = "default";
@@ -45,8 +74,8 @@ struct RestoreOptions {
   bool mark_compacted = false;
   // Changes after the snapshot's revision, in (revision, sub) order, all above the snapshot's
   // last revision (the caller filters); etcd resumes at the last one. Not with bump_revision.
-  std::vector<MvccChange> replay;
-  std::vector<LeaseGrant> leases;  // written over any lease of the same id in the snapshot
+  // Its leases are written over any lease of the same id in the snapshot. Not owned.
+  ChangeStream* replay = nullptr;
 };
 
 struct RestoreResult {
@@ -56,6 +85,7 @@ struct RestoreResult {
   size_t members = 0;
   int64_t revision = 0;  // the revision etcd will resume at
   uint64_t live_keys = 0;  // of the snapshot; 0 after a replay (count them in the started etcd)
+  size_t replayed = 0, leases = 0;  // changes and leases written from the replay
 };
 
 // InvalidArgument for bad flags (name not in --initial-cluster, duplicate URLs, ...) or an

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,11 +130,11 @@ pid_t ForkExec(const std::vector<std::string>& argv, const std::map<std::string,
 
 // Waits for pid until deadline; SIGKILLs its process group when the deadline passes.
 // Returns the decoded exit code, or -1 on timeout.
-int ReapOrKill(pid_t pid, Clock::time_point deadline, bool* timed_out) {
+int ReapOrKill(pid_t pid, Clock::time_point deadline, bool* timed_out, struct rusage* usage = nullptr) {
   int st = 0;
   *timed_out = false;
   for (;;) {
-    pid_t r = waitpid(pid, &st, WNOHANG);
+    pid_t r = wait4(pid, &st, WNOHANG, usage);
     if (r == pid) return DecodeStatus(st);
     if (r < 0 && errno != EINTR) return -1;
     if (Clock::now() >= deadline) break;
@@ -249,10 +250,10 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file, c
   return pid;
 }
 
-ProcResult Wait(pid_t pid, std::chrono::seconds timeout) {
+ProcResult Wait(pid_t pid, std::chrono::seconds timeout, struct rusage* usage) {
   ProcResult res;
   bool timed_out = false;
-  res.exit_code = ReapOrKill(pid, Clock::now() + timeout, &timed_out);
+  res.exit_code = ReapOrKill(pid, Clock::now() + timeout, &timed_out, usage);
   std::pair<std::string, std::string> files;
   {
     std::lock_guard<std::mutex> lock(g_spawned_mu);

@@ -3,6 +3,7 @@
 // deadline, and a child that overruns it is killed together with its process group.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -32,8 +33,9 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file,
             const std::string& err_file, const std::map<std::string, std::string>& extra_env = {});
 
 // Reaps a child started by Spawn; out/err are the contents of its files. On timeout the child's
-// process group is SIGKILLed and exit_code is -1.
-ProcResult Wait(pid_t pid, std::chrono::seconds timeout = std::chrono::seconds(120));
+// process group is SIGKILLed and exit_code is -1. `usage` (optional) receives the child's own
+// resource use (wait4): its peak RSS is ru_maxrss, in KiB.
+ProcResult Wait(pid_t pid, std::chrono::seconds timeout = std::chrono::seconds(120), struct rusage* usage = nullptr);
 
 // Calls cond every `interval` until it returns true (-> true) or `deadline` has passed (-> false).
 bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& cond,

@@ -5,6 +5,7 @@
 // across a gap in the log is refused and creates nothing.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/timefmt.h"
 #include "catalog/change_segment.h"
 #include "etcd/client.h"
 #include "harness/change_log.h"
@@ -204,6 +206,75 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
 
 // The daemon keeps the change log beside its scheduled backups; --to-time restores the state the
 // log had reached at that time; prune drops segments no kept backup needs.
+// The replay streams: a log of 40 segments holding 160 MiB of values is replayed by a process
+// whose peak RSS stays below 64 MiB, which holding every change (let alone twice) cannot.
+// The log is written in the change log's own format after a real backup; a real etcd then
+// serves the result at the log's last revision.
+TEST(PitrTest, ReplayMemoryIsBoundedByASegmentNotTheLog) {
+  EtcdCluster::Options co;
+  co.members = 1;
+  auto c = EtcdCluster::Start(co);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->Etcdctl({"put", "small", "before"}).ok());
+  std::string dir = MakeTempDir("lb-pitr-mem-");
+  const std::string store_url = "file://" + dir + "/store";
+  auto b = Lifeboat({"backup", "--endpoints", c->endpoints(), "--store", store_url, "--cluster-name", "prod", "--source",
+                     "any", "-w", "json"});
+  ASSERT_TRUE(b.ok()) << b.err;
+  const int64_t full = ParseJson(b.out)["revision"].get<int64_t>();
+  auto store = store::OpenStore(store_url);
+  ASSERT_TRUE(store.ok());
+
+  constexpr int kSegments = 40, kPerSegment = 16;
+  constexpr size_t kValue = 256 << 10;  // 40 x 16 x 256 KiB = 160 MiB of values
+  int64_t rev = full;
+  for (int s = 0; s < kSegments; ++s) {
+    catalog::SegmentData data;
+    for (int i = 0; i < kPerSegment; ++i) {
+      ++rev;
+      catalog::ChangeEvent e;
+      e.revision = rev;
+      e.key = "big/" + std::to_string(rev);
+      e.value = std::string(kValue, static_cast<char>('a' + rev % 26));
+      e.create_revision = rev;
+      e.version = 1;
+      data.events.push_back(std::move(e));
+    }
+    catalog::SegmentManifest m;
+    m.cluster_name = "prod";
+    m.start_revision = rev - kPerSegment + 1;
+    m.end_revision = rev;
+    m.finished_at = FormatRFC3339(std::chrono::system_clock::now());
+    ASSERT_TRUE(catalog::WriteSegment(**store, "db-etcd", m, data).ok());
+  }
+
+  const std::string pu = "http://127.0.0.1:" + std::to_string(FreePorts(1)[0]);
+  const std::string data = dir + "/pitr.etcd";
+  pid_t pid = Spawn({LB_BINARY, "snapshot", "restore", "--to-revision", std::to_string(rev), "--name", "pitr",
+                     "--initial-cluster", "pitr=" + pu, "--initial-advertise-peer-urls", pu, "--data-dir", data,
+                     "--store", store_url, "--cluster-name", "prod"},
+                    dir + "/restore.out", dir + "/restore.err");
+  ASSERT_GT(pid, 0);
+  struct rusage usage {};
+  ProcResult r = Wait(pid, std::chrono::seconds(300), &usage);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const long peak_kib = usage.ru_maxrss;
+  EXPECT_LT(peak_kib, 64 << 10) << "peak RSS of the replay: " << peak_kib << " KiB for a log of "
+                                << (kSegments * kPerSegment * kValue >> 20) << " MiB";
+
+  auto [kv, served] = ServeAndRead(data, "pitr", dir);
+  EXPECT_EQ(served, rev);
+  EXPECT_EQ(kv["small"], "before");
+  size_t big = 0;
+  for (const auto& [k, v] : kv) {
+    if (!k.starts_with("big/")) continue;
+    ++big;
+    const int64_t at = std::stoll(k.substr(4));
+    EXPECT_EQ(v, std::string(kValue, static_cast<char>('a' + at % 26))) << k;
+  }
+  EXPECT_EQ(big, static_cast<size_t>(kSegments * kPerSegment));
+}
+
 TEST(PitrTest, DaemonLogsChangesAndToTimeRestores) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
