@@ -413,7 +413,7 @@ TEST_F(SnapshotRestoreTest, Etcd3530RestoreEqualsEtcdutlsAndSurvivesRestartsUnde
   for (size_t i = 0; i < r.size(); ++i) {
     SCOPED_TRACE(r.names()[i]);
     const std::string theirs = work_ + "/etcdutl-" + r.names()[i];
-    ProcResult e = Run({EtcdTool(v, "etcdutl"), "snapshot", "restore", file, "--name", r.names()[i],
+    ProcResult e = harness::Run({EtcdTool(v, "etcdutl"), "snapshot", "restore", file, "--name", r.names()[i],
                         "--initial-cluster", r.initial_cluster(), "--initial-cluster-token", r.token(),
                         "--initial-advertise-peer-urls", r.peers()[i], "--data-dir", theirs});
     ASSERT_EQ(e.exit_code, 0) << e.err;
