@@ -189,6 +189,7 @@ Result<RestoreResponse> AgentClient::RestoreSnapshot(const RestoreRequest& in) {
   req.set_initial_cluster_token(in.initial_cluster_token);
   req.set_peer_url(in.peer_url);
   req.set_skip_hash_check(in.skip_hash_check);
+  req.set_target_version(in.target_version);
   pb::RestoreSnapshotResponse r;
   grpc::Status s = impl_->stub->RestoreSnapshot(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "RestoreSnapshot");
@@ -199,6 +200,7 @@ Result<RestoreResponse> AgentClient::RestoreSnapshot(const RestoreRequest& in) {
   o.member_id = r.member_id();
   o.cluster_id = r.cluster_id();
   o.live_keys = r.live_keys();
+  o.target_version = r.target_version();
   return o;
 }
 

@@ -53,9 +53,11 @@ struct RestoreRequest {
   std::string initial_cluster_token;  // empty: "etcd-cluster"
   std::string peer_url;               // empty: the agent's peer URL
   bool skip_hash_check = false;
+  std::string target_version;  // "3.4" | "3.5" | "3.6"; empty: the snapshot's own
 };
 struct RestoreResponse {
   std::string sha256, data_dir;
+  std::string target_version;  // the layout written
   int64_t revision = 0;
   uint64_t member_id = 0, cluster_id = 0;
   uint64_t live_keys = 0;

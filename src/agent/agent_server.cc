@@ -245,16 +245,18 @@ class Service final : public pb::Agent::Service {
     if (!req->initial_cluster_token().empty()) o.initial_cluster_token = req->initial_cluster_token();
     o.data_dir = c_.data_dir;
     o.skip_hash_check = true;  // checked above, unless the caller asked to skip it
+    o.target_version = req->target_version();
     auto r = snapshot::RestoreSnapshot(o);
     if (!r.ok()) return ToGrpc(r.status());
-    spdlog::info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {}", o.snapshot_path, *sha, r->data_dir,
-                 r->revision);
+    spdlog::info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {} for etcd {} (snapshot from {})", o.snapshot_path,
+                 *sha, r->data_dir, r->revision, r->target_version, r->source_version);
     out->set_sha256(*sha);
     out->set_revision(r->revision);
     out->set_member_id(r->member_id);
     out->set_cluster_id(r->cluster_id);
     out->set_data_dir(r->data_dir);
     out->set_live_keys(r->live_keys);
+    out->set_target_version(r->target_version);
     return grpc::Status::OK;
   }
 

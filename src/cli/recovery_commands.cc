@@ -17,6 +17,7 @@
 #include "cli/report_json.h"
 #include "ops/recover_member.h"
 #include "ops/restore_cluster.h"
+#include "snapshot/restore.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -86,6 +87,7 @@ struct LeaseFlags {
 struct RestoreArgs {
   std::string backup = "latest", at;
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false, quarantine = false;
+  std::string target_version;
   std::string verify_timeout = "180s", start_timeout = "120s";
   PointInTimeFlags point;
   LeaseFlags lease;
@@ -100,6 +102,7 @@ void PrintPlan(const ops::RestoreJournal& j) {
   Table t({"MEMBER", "AGENT", "DATA DIR", "MOVED ASIDE TO"});
   for (const auto& m : j.members) t.AddRow({m.name, m.agent, m.data_dir, m.data_dir + ".lifeboat-<UTC time>"});
   t.PrintTable(std::cerr);
+  if (!j.target_version.empty()) std::cerr << "      restored for etcd " << j.target_version << "\n";
   if (j.quarantine) {
     std::cerr << "quarantine: each member serves clients only on its quarantine URL until the cluster is verified:\n";
     for (const auto& m : j.members) std::cerr << "      " << m.name << " " << m.quarantine_client_url << "\n";
@@ -156,6 +159,11 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   o.dry_run = a.dry_run;
   o.safety_backup = !a.skip_safety;
   o.quarantine = a.quarantine;
+  if (!a.target_version.empty()) {
+    auto v = snapshot::ParseTargetVersion(a.target_version);
+    if (!v.ok()) return ctx.Fail(v.status());
+  }
+  o.target_version = a.target_version;
   o.journal_path = settings->restore_journal;
   o.resume = a.resume;
   auto vt = ParseDuration(a.verify_timeout, "--verify-timeout");
@@ -291,6 +299,9 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");
   cmd->add_flag("--allow-other-cluster", a->allow_other, "restore a backup taken from another cluster");
   cmd->add_flag("--skip-safety-backup", a->skip_safety, "do not back up what still runs before stopping it");
+  cmd->add_option("--target-version", a->target_version,
+                  "restore every member for this etcd: 3.4, 3.5 or 3.6 (default: the backup's own version; older "
+                  "than its cluster version is refused)");
   cmd->add_flag("--quarantine", a->quarantine,
                 "serve clients only after verification (members start on their agents' quarantine-client-url)");
   cmd->add_option("--journal", ctx.flags.journal, "journal file (default /var/lib/lifeboat/restore-journal.json)");

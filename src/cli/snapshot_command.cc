@@ -172,12 +172,15 @@ void RunRestore(Context& ctx, RestoreArgs& a) {
     j["clusterID"] = fmt::format("{:x}", r->cluster_id);
     j["revision"] = r->revision;
     j["keys"] = r->live_keys;
+    j["sourceVersion"] = r->source_version;
+    j["targetVersion"] = r->target_version;
     std::cout << j.dump() << "\n";
     return;
   }
-  std::cout << fmt::format("restored {} -> {} (member {:x}, cluster {:x}, {} members, revision {}, {} keys)\n",
-                           a.o.snapshot_path, r->data_dir, r->member_id, r->cluster_id, r->members, r->revision,
-                           r->live_keys);
+  std::cout << fmt::format(
+      "restored {} -> {} (member {:x}, cluster {:x}, {} members, revision {}, {} keys) for etcd {}; snapshot from {}\n",
+      a.o.snapshot_path, r->data_dir, r->member_id, r->cluster_id, r->members, r->revision, r->live_keys,
+      r->target_version, r->source_version);
 }
 
 }  // namespace
@@ -215,6 +218,9 @@ void AddSnapshotCommand(CLI::App& app, Context& ctx) {
   restore->add_option("--data-dir", ra->o.data_dir, "data dir to create (default <name>.etcd)");
   restore->add_option("--wal-dir", ra->o.wal_dir, "WAL dir (default <data-dir>/member/wal)");
   restore->add_flag("--skip-hash-check", ra->o.skip_hash_check, "accept a file without (or with an unchecked) trailer");
+  restore->add_option("--target-version", ra->o.target_version,
+                      "write the data dir etcdutl of this etcd writes: 3.4, 3.5 or 3.6 (default: the snapshot's own; "
+                      "older than its cluster version is refused)");
   restore->add_option("--bump-revision", ra->o.bump_revision,
                       "raise the revision by at least N (needs --mark-compacted)");
   restore->add_flag("--mark-compacted", ra->o.mark_compacted, "mark the bumped revision compacted");

@@ -20,6 +20,7 @@
 #include "ops/disk_check.h"
 #include "ops/fleet.h"
 #include "ops/pitr.h"
+#include "snapshot/restore.h"
 
 namespace lifeboat::ops {
 namespace {
@@ -242,6 +243,7 @@ class Coordinator {
     }
     j.initial_cluster = fleet_.InitialCluster();
     j.quarantine = o_.quarantine;
+    j.target_version = o_.target_version;
     if (j.quarantine && !Step("check quarantine", [&] { return CheckQuarantine(); })) return false;
     if (!Step("find backup", [&] { return FindBackup(); })) return false;
     if (!Step("check disk", [&] { return CheckDisk(); })) return false;
@@ -340,6 +342,18 @@ class Coordinator {
     j.revision = m.revision;
     j.source_cluster_name = m.cluster_name;
     j.source_member = m.member_name;
+    // The agents refuse a downgrade only once etcd is stopped; the server that took the backup
+    // tells it here, before anything changes.
+    if (!j.target_version.empty() && !m.etcd_version.empty()) {
+      LB_ASSIGN_OR_RETURN(int target, snapshot::ParseTargetVersion(j.target_version));
+      auto from = snapshot::ParseTargetVersion(m.etcd_version);
+      if (from.ok() && *from > target) {
+        return Status::InvalidArgument(fmt::format(
+            "backup {} was taken from etcd {}: restoring it for etcd {} would downgrade it, which etcd refuses; use "
+            "--target-version 3.{} or newer",
+            m.object_key, m.etcd_version, j.target_version, *from));
+      }
+    }
     if (pitr_) {  // what the agents' staging reports otherwise
       j.revision = pitr_->revision;
       j.live_keys = pitr_->live_keys;
@@ -551,6 +565,7 @@ class Coordinator {
       req.initial_cluster = j.initial_cluster;
       req.initial_cluster_token = j.cluster_token;
       req.peer_url = mj.peer_url;
+      req.target_version = j.target_version;
       LB_ASSIGN_OR_RETURN(auto r, AgentOf(i).RestoreSnapshot(req));
       if (r.sha256 != j.sha256) {
         return Status::Corruption("restored from a file with sha256 " + r.sha256 + ", not the planned " + j.sha256);

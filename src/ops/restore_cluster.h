@@ -59,6 +59,9 @@ struct RestoreClusterOptions {
   bool dry_run = false;
   bool safety_backup = true;
   bool quarantine = false;  // every agent needs member.quarantine-client-url
+  // The etcd the members are restored for ("3.4" | "3.5" | "3.6", snapshot::RestoreOptions);
+  // empty: the snapshot's own version.
+  std::string target_version;
   std::vector<store::Store*> safety_stores;  // where the safety backup goes (the configured stores)
   std::string journal_path;
   bool resume = false;

@@ -75,6 +75,7 @@ std::string ToJson(const RestoreJournal& j) {
               {"source_member", j.source_member},
               {"cluster_token", j.cluster_token},
               {"initial_cluster", j.initial_cluster},
+              {"target_version", j.target_version},
               {"cluster_id", j.cluster_id},
               {"safety_backup", j.safety_backup},
               {"quarantine", j.quarantine},
@@ -118,6 +119,7 @@ Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
     j.last_error = in.at("last_error").get<std::string>();
     j.quarantine = in.value("quarantine", false);  // absent in journals of older versions
     j.lease_owner = in.value("lease_owner", "");
+    j.target_version = in.value("target_version", "");  // absent in journals of older versions
     for (const auto& m : in.at("members")) {
       MemberJournal mj;
       mj.name = m.at("name").get<std::string>();

@@ -41,6 +41,7 @@ struct RestoreJournal {
   uint64_t live_keys = 0;
   // The new cluster.
   std::string cluster_token, initial_cluster;
+  std::string target_version;  // restore for this etcd ("3.4" | "3.5" | "3.6"); empty: the snapshot's own
   uint64_t cluster_id = 0;  // from the restore (every member must report the same)
   // Start on the quarantine URLs, verify there, and only then restart on the client URLs.
   bool quarantine = false;

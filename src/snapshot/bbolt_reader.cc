@@ -40,6 +40,7 @@ struct BboltReader::Walker {
   using EntryFn = std::function<Status(std::string_view key, std::string_view value, uint32_t flags, int depth)>;
 
   BboltReader& r;
+  BboltVisitor* leaf_pages = nullptr;  // set while a top-level bucket's tree is walked
   Bitmap reachable;
   std::array<std::vector<uint8_t>, kMaxDepth + 1> bufs;
   BboltWalkStats stats;
@@ -77,6 +78,7 @@ struct BboltReader::Walker {
     const PageHeader h = ParsePageHeader(buf.data());
     LB_RETURN_IF_ERROR(Mark(id, h.overflow, from));
     if (h.flags & kLeafPage) {
+      if (leaf_pages) LB_RETURN_IF_ERROR(leaf_pages->LeafPage(std::span<const uint8_t>(buf.data(), buf.size())));
       return Leaf(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()), id, false, depth, last,
                   first, fn);
     }
@@ -143,6 +145,13 @@ struct BboltReader::Walker {
   // Checks a nested bucket's tree without reporting its entries.
   Status CheckNested(std::string_view value, uint64_t from, int depth) {
     LB_ASSIGN_OR_RETURN(BucketRoot b, r.ParseBucketValue(value, from));
+    BboltVisitor* saved = leaf_pages;
+    leaf_pages = nullptr;
+    struct Restore {
+      BboltVisitor*& p;
+      BboltVisitor* v;
+      ~Restore() { p = v; }
+    } restore{leaf_pages, saved};
     return Tree(b, depth, from, [&](std::string_view, std::string_view v, uint32_t flags, int d) {
       return (flags & kBucketLeafFlag) ? CheckNested(v, from, d) : Status::OK();
     });
@@ -290,6 +299,7 @@ Status BboltReader::Walk(BboltVisitor& visitor, BboltWalkStats* stats) {
         ++w.stats.buckets;
         const uint64_t seq = Load<uint64_t>(reinterpret_cast<const uint8_t*>(value.data()) + 8);
         LB_RETURN_IF_ERROR(visitor.BeginBucket(name, seq));
+        w.leaf_pages = &visitor;
         Status s = w.Tree(b, depth, b.root ? b.root : meta_.root,
                           [&](std::string_view k, std::string_view v, uint32_t f, int d) {
                             if (f & kBucketLeafFlag) {
@@ -298,6 +308,7 @@ Status BboltReader::Walk(BboltVisitor& visitor, BboltWalkStats* stats) {
                             }
                             return visitor.Entry(k, v, false);
                           });
+        w.leaf_pages = nullptr;
         if (!s.ok()) return s.Annotate(fmt::format("bucket \"{}\"", name));
         return visitor.EndBucket();
       }));

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <span>
+
 #include "base/status.h"
 #include "snapshot/bbolt_format.h"
 #include "snapshot/file_reader.h"
@@ -28,6 +30,13 @@ class BboltVisitor {
   // gives nil); the nested tree is still checked.
   virtual Status Entry(std::string_view key, std::string_view value, bool is_bucket) = 0;
   virtual Status EndBucket() = 0;
+  // A whole leaf page of a top-level bucket's tree (with its overflow pages, header id as
+  // read), just before its entries are given to Entry(); not for inline buckets. Lets a copier
+  // take the page as it is instead of rebuilding it from the entries.
+  virtual Status LeafPage(std::span<const uint8_t> image) {
+    (void)image;
+    return Status::OK();
+  }
 };
 
 struct BboltWalkStats {

@@ -51,6 +51,24 @@ class BboltWriter::PageSink {
     return id;
   }
 
+  // A page image taken from elsewhere: copied into the buffer and given its new id there.
+  Result<uint64_t> WriteCopy(std::span<const uint8_t> page) {
+    const uint64_t id = next_;
+    next_ += page.size() / page_size_;
+    if (buf_.size() + page.size() > kWriteBuffer) LB_RETURN_IF_ERROR(Flush());
+    if (page.size() > kWriteBuffer) {
+      std::vector<uint8_t> copy(page.begin(), page.end());
+      Store<uint64_t>(copy.data(), id);
+      LB_RETURN_IF_ERROR(WriteAt(offset_, copy.data(), copy.size()));
+      offset_ += copy.size();
+    } else {
+      const size_t at = buf_.size();
+      buf_.insert(buf_.end(), page.begin(), page.end());
+      Store<uint64_t>(buf_.data() + at, id);
+    }
+    return id;
+  }
+
   Status Flush() {
     if (buf_.empty()) return Status::OK();
     LB_RETURN_IF_ERROR(WriteAt(offset_, buf_.data(), buf_.size()));
@@ -118,6 +136,14 @@ class BboltWriter::TreeBuilder {
     leaf_.arena.append(value);
     leaf_size_ += item;
     return Status::OK();
+  }
+
+  // A finished leaf page from elsewhere (see BboltWriter::CopyLeafPage), after any items added.
+  Status AddPage(std::span<const uint8_t> page, std::string_view first_key) {
+    if (!leaf_.items.empty()) LB_RETURN_IF_ERROR(FlushLeaf());
+    LB_ASSIGN_OR_RETURN(uint64_t id, sink_->WriteCopy(page));
+    ++leaves_;
+    return AddRef(0, first_key, id);
   }
 
   // The bucket value: 16-byte header (root pgid, sequence), plus the page image when inline.
@@ -296,6 +322,44 @@ Status BboltWriter::Put(std::string_view key, std::string_view value) {
   has_key_ = true;
   Status s = bucket_->Add(key, value, 0);
   return s.ok() ? s : Fail(s);
+}
+
+Status BboltWriter::CopyLeafPage(std::span<const uint8_t> image) {
+  if (!error_.ok()) return error_;
+  if (!bucket_) return Fail(Status::Internal("CopyLeafPage outside a bucket"));
+  if (image.size() < kPageHeaderSize || image.size() % page_size_ != 0) {
+    return Fail(Status::InvalidArgument(fmt::format("a leaf page of {} bytes is not a whole number of {}-byte pages",
+                                                    image.size(), page_size_)));
+  }
+  const PageHeader h = ParsePageHeader(image.data());
+  if (!(h.flags & kLeafPage) || (uint64_t{h.overflow} + 1) * page_size_ != image.size() ||
+      kPageHeaderSize + uint64_t{h.count} * kElementSize > image.size()) {
+    return Fail(Status::InvalidArgument("CopyLeafPage: not a leaf page of this page size"));
+  }
+  if (h.count == 0) return Status::OK();
+  auto key_of = [&](uint16_t i) -> Result<std::string_view> {
+    const uint8_t* e = image.data() + kPageHeaderSize + size_t{i} * kElementSize;
+    const uint64_t off = kPageHeaderSize + uint64_t{i} * kElementSize + Load<uint32_t>(e + 4);
+    const uint64_t ksize = Load<uint32_t>(e + 8), vsize = Load<uint32_t>(e + 12);
+    if (Load<uint32_t>(e) & kBucketLeafFlag) return Status::InvalidArgument("CopyLeafPage: a nested bucket");
+    if (off + ksize + vsize > image.size()) return Status::InvalidArgument("CopyLeafPage: element past the page");
+    return std::string_view(reinterpret_cast<const char*>(image.data() + off), ksize);
+  };
+  auto first = key_of(0);
+  if (!first.ok()) return Fail(first.status());
+  if (has_key_ && std::string_view(last_key_) >= *first) {
+    return Fail(Status::InvalidArgument(fmt::format("bucket \"{}\": keys out of order", bucket_name_)));
+  }
+  for (uint16_t i = 1; i < h.count; ++i) {
+    auto k = key_of(i);
+    if (!k.ok()) return Fail(k.status());
+  }
+  auto last = key_of(static_cast<uint16_t>(h.count - 1));
+  Status s = bucket_->AddPage(image, *first);
+  if (!s.ok()) return Fail(s);
+  last_key_.assign(*last);
+  has_key_ = true;
+  return Status::OK();
 }
 
 Status BboltWriter::EndBucket() {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,10 @@ class BboltWriter {
   // otherwise, and for keys or values bbolt could not have stored.
   Status BeginBucket(std::string_view name, uint64_t sequence = 0);
   Status Put(std::string_view key, std::string_view value);
+  // Adds a whole leaf page of another bbolt file of the same page size, as it is: its id is
+  // rewritten, its elements are not (they are page-relative). Its keys must ascend after the
+  // bucket's previous ones; no element may be a nested bucket. Cheaper than Put per entry.
+  Status CopyLeafPage(std::span<const uint8_t> image);
   Status EndBucket();
   // Writes the root tree, the freelist and both metas, fsyncs and closes the file.
   Status Finish();

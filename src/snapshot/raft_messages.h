@@ -26,14 +26,6 @@ inline std::string Metadata(uint64_t node_id, uint64_t cluster_id) {
   return s;
 }
 
-// walpb.Snapshot{index=1, term=2} (3.4: no conf_state)
-inline std::string WalSnapshot(uint64_t index, uint64_t term) {
-  std::string s;
-  AppendVarintField(&s, 1, index);
-  AppendVarintField(&s, 2, term);
-  return s;
-}
-
 // raftpb.ConfChange{ID=1, Type=2, NodeID=3, Context=4}
 inline std::string ConfChange(uint64_t id, uint64_t type, uint64_t node_id, std::string_view context) {
   std::string s;
@@ -68,6 +60,15 @@ inline std::string ConfState(const std::vector<uint64_t>& voters) {
   std::string s;
   for (uint64_t v : voters) AppendVarintField(&s, 1, v);
   AppendVarintField(&s, 5, 0);
+  return s;
+}
+
+// walpb.Snapshot{index=1, term=2 (always), conf_state=3 (etcd 3.5+, when given)}
+inline std::string WalSnapshot(uint64_t index, uint64_t term, const std::vector<uint64_t>* voters = nullptr) {
+  std::string s;
+  AppendVarintField(&s, 1, index);
+  AppendVarintField(&s, 2, term);
+  if (voters) AppendBytesField(&s, 3, ConfState(*voters));
   return s;
 }
 

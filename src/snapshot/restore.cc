@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -110,7 +112,7 @@ class ReplayCursor {
 class CopyVisitor : public BboltVisitor {
  public:
   CopyVisitor(BboltWriter* w, std::map<std::string, BucketEdit> edits, ChangeStream* replay)
-      : w_(w), edits_(std::move(edits)), replay_(replay), cursor_(replay) {
+      : w_(w), edits_(std::move(edits)), replay_(replay), cursor_(replay), status_(/*hash=*/false) {
     for (const char* b : kRequiredBuckets) pending_.insert(b);
   }
 
@@ -123,7 +125,16 @@ class CopyVisitor : public BboltVisitor {
     auto it = edits_.find(std::string(name));
     edit_ = it == edits_.end() ? nullptr : &it->second;
     if (edit_) next_ = edit_->puts.begin();
+    page_copied_ = false;
     return Status::OK();
+  }
+
+  // An unedited bucket's leaf pages are copied whole (most of a db: `key`); their entries then
+  // only feed the status. A nested bucket in one fails at its entry, as below.
+  // Not in `key` while a replay streams into it: its entries are merged one by one.
+  Status LeafPage(std::span<const uint8_t> image) override {
+    page_copied_ = edit_ == nullptr && !in_key_;
+    return page_copied_ ? w_->CopyLeafPage(image) : Status::OK();
   }
 
   Status Entry(std::string_view key, std::string_view value, bool is_bucket) override {
@@ -132,6 +143,7 @@ class CopyVisitor : public BboltVisitor {
       return Status::Corruption(
           fmt::format("nested bucket \"{}\": etcd never writes one, so this is not an etcd db", key));
     }
+    if (page_copied_) return Status::OK();
     if (in_key_) {
       while (!cursor_.done() && std::string_view(cursor_.key()) < key) LB_RETURN_IF_ERROR(EmitReplayed());
       if (!cursor_.done() && cursor_.key() == key) return EmitReplayed();  // the replay wins
@@ -221,6 +233,7 @@ class CopyVisitor : public BboltVisitor {
   size_t leases_written_ = 0;
   std::set<std::string> pending_;
   BucketEdit* edit_ = nullptr;
+  bool page_copied_ = false;  // the current leaf page went to the writer whole
   std::map<std::string, std::optional<std::string>>::iterator next_;
   StatusCollector status_;
 };
@@ -282,20 +295,35 @@ Status Mkdir(const std::string& path) {
   return Status::OK();
 }
 
-Status WriteWal(const std::string& path, const ClusterConfig& c) {
+// etcdutl's WAL: wal.Create's crc, metadata and empty snapshot records, the members' ConfChange
+// entries and HardState, then the snapshot at index N; 3.5+ (walpb.Snapshot.conf_state) names
+// the voters in that last record.
+Status WriteWal(const std::string& path, const ClusterConfig& c, int minor) {
   const uint64_t n = c.members.size();
   WalWriter w(path);
   w.Append(wal::kCrc, {});
   w.Append(wal::kMetadata, raftmsg::Metadata(c.local_id, c.cluster_id));
   w.Append(wal::kSnapshot, raftmsg::WalSnapshot(0, 0));
+  std::vector<uint64_t> voters;
   for (uint64_t i = 0; i < n; ++i) {
     const auto& m = c.members[i];
+    voters.push_back(m.id);
     const std::string cc = raftmsg::ConfChange(0, raftmsg::kAddNode, m.id, MemberJson(m));
     w.Append(wal::kEntry, raftmsg::Entry(raftmsg::kEntryConfChange, 1, i + 1, cc));
   }
   w.Append(wal::kState, raftmsg::HardState(1, c.members.front().id, n));
-  w.Append(wal::kSnapshot, raftmsg::WalSnapshot(n, 1));
+  w.Append(wal::kSnapshot, raftmsg::WalSnapshot(n, 1, minor >= 5 ? &voters : nullptr));
   return w.Finish();
+}
+
+// "3.5.0" -> 5; -1 when it is not "3.<minor>[.<patch>]".
+int MinorOf(std::string_view v) {
+  if (!v.starts_with("3.")) return -1;
+  v.remove_prefix(2);
+  int minor = -1;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), minor);
+  if (ec != std::errc() || p == v.data() || (p != v.data() + v.size() && *p != '.')) return -1;
+  return minor;
 }
 
 Status RenameInto(const std::string& from, const std::string& to) {
@@ -305,6 +333,39 @@ Status RenameInto(const std::string& from, const std::string& to) {
 
 }  // namespace
 
+std::string SnapshotVersion::Describe() const {
+  std::string ev = layout_minor >= 6 ? "meta/storageVersion" : layout_minor == 5 ? "meta/term" : "no meta/term";
+  if (!cluster_version.empty()) ev += "; cluster/clusterVersion " + cluster_version;
+  if (!storage_version.empty()) ev += "; meta/storageVersion " + storage_version;
+  return fmt::format("etcd 3.{} ({})", std::max(layout_minor, required_minor), ev);
+}
+
+Result<SnapshotVersion> DetectSnapshotVersion(BboltReader& db) {
+  SnapshotVersion v;
+  LB_ASSIGN_OR_RETURN(auto storage, db.Get("meta", "storageVersion"));
+  LB_ASSIGN_OR_RETURN(auto term, db.Get("meta", "term"));
+  LB_ASSIGN_OR_RETURN(auto conf, db.Get("meta", "confState"));
+  LB_ASSIGN_OR_RETURN(auto cluster, db.Get("cluster", "clusterVersion"));
+  v.layout_minor = storage ? 6 : (term || conf) ? 5 : 4;
+  for (const auto& [value, out] : {std::pair{&cluster, &v.cluster_version}, {&storage, &v.storage_version}}) {
+    if (!*value) continue;
+    *out = **value;
+    const int minor = MinorOf(*out);
+    // Not "3.x": written by an etcd this lifeboat does not know, so at least as new as it.
+    v.required_minor = std::max(v.required_minor, minor < 0 ? 99 : minor);
+  }
+  return v;
+}
+
+Result<int> ParseTargetVersion(std::string_view s) {
+  const int minor = MinorOf(s);
+  if (minor < 4 || minor > 6) {
+    return Status::InvalidArgument(
+        fmt::format("--target-version {} is not an etcd version lifeboat restores for: give 3.4, 3.5 or 3.6", s));
+  }
+  return minor;
+}
+
 Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   // 1. Everything that can be refused is refused before a byte is written.
   if (o.replay != nullptr && o.bump_revision > 0) {
@@ -313,6 +374,10 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   if (o.mark_compacted && o.bump_revision == 0) {
     return Status::InvalidArgument(
         "--mark-compacted needs --bump-revision N > 0 (compacting at the current revision would overwrite its key)");
+  }
+  int forced_minor = 0;
+  if (!o.target_version.empty()) {
+    LB_ASSIGN_OR_RETURN(forced_minor, ParseTargetVersion(o.target_version));
   }
   LB_ASSIGN_OR_RETURN(ClusterConfig cluster,
                       PlanCluster(o.name, o.initial_cluster, o.initial_cluster_token, o.initial_advertise_peer_urls));
@@ -331,8 +396,33 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
         "data dir needs --skip-hash-check)",
         o.snapshot_path, info.file_size));
   }
-  if (info.has_trailer && !o.skip_hash_check) LB_RETURN_IF_ERROR(VerifySnapshotTrailer(info));
-  LB_ASSIGN_OR_RETURN(auto src, BboltReader::Open(o.snapshot_path, info.image_size));
+  // A damaged image: the trailer's verdict names the cause better than the page that failed.
+  const bool check_hash = info.has_trailer && !o.skip_hash_check;
+  auto damaged = [&](Status s) {
+    Status h = check_hash ? VerifySnapshotTrailer(info) : Status::OK();
+    return h.ok() ? s : h;
+  };
+  auto src = BboltReader::Open(o.snapshot_path, info.image_size);
+  if (!src.ok()) return damaged(src.status());
+
+  // The version to write for, and the downgrade etcd would refuse.
+  auto detected = DetectSnapshotVersion(**src);
+  if (!detected.ok()) return damaged(detected.status());
+  const SnapshotVersion& version = *detected;
+  if (version.required_minor > 6) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} is from {}, newer than lifeboat restores (3.4 to 3.6): restore it with that version's etcdutl",
+        o.snapshot_path, version.Describe()));
+  }
+  const int minor = forced_minor ? forced_minor : std::max(version.layout_minor, version.required_minor);
+  if (minor < version.required_minor) {
+    return Status::InvalidArgument(fmt::format(
+        "{} is from {}: restoring it for etcd 3.{} would downgrade it, which etcd refuses; use --target-version "
+        "3.{} or newer and start that etcd",
+        o.snapshot_path, version.Describe(), minor, version.required_minor));
+  }
+  result.source_version = version.Describe();
+  result.target_version = fmt::format("3.{}", minor);
 
   // 2. The edits: only the new members; consistent_index = N (raft index of the last
   // ConfChange); optionally a higher revision, marked compacted.
@@ -342,17 +432,21 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   for (const auto& m : cluster.members) edits["members"].puts[IdString(m.id)] = MemberJson(m);
   edits["members_removed"].drop_source = true;
   edits["meta"].puts["consistent_index"] = BigEndian64(n);
+  // etcdutl 3.5+ writes the raft term of the new WAL (1). For 3.4 too when the source has one:
+  // 3.4 ignores it, but a stale term (the old cluster's, say 8) outlives an upgrade to 3.5,
+  // whose consistent index then stands still until raft's term passes it.
+  if (minor >= 5 || version.layout_minor >= 5) edits["meta"].puts["term"] = BigEndian64(1);
   if (o.bump_revision > 0) {
     // The latest revision: last key of `key` (found by descending, not scanning), or a
     // finished compaction above it.
     int64_t latest = 0;
     {
-      LB_ASSIGN_OR_RETURN(auto fin, src->Get("meta", "finishedCompactRev"));
+      LB_ASSIGN_OR_RETURN(auto fin, (*src)->Get("meta", "finishedCompactRev"));
       int64_t main = 0, sub = 0;
       bool t = false;
       if (fin && ParseRevisionKey(*fin, &main, &sub, &t)) latest = main;
     }
-    LB_ASSIGN_OR_RETURN(SnapshotStatus pre, ComputeStatus(*src));  // also checks every page before writing
+    LB_ASSIGN_OR_RETURN(SnapshotStatus pre, ComputeStatus(**src));  // also checks every page before writing
     latest = std::max(latest, pre.revision);
     const int64_t bumped = latest + static_cast<int64_t>(o.bump_revision);
     // etcdutl 3.5.10+: an entry with an empty value at the bumped revision makes mvcc resume
@@ -376,23 +470,38 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
     LB_RETURN_IF_ERROR(Mkdir(waltmp));
   }
 
+  // The trailer is hashed on a second thread while the db is written into the temp dir: the
+  // target is renamed into place only once it matched. A damaged image usually also fails the
+  // walk; the hash's verdict is the one reported then, as it names the cause.
+  std::future<Status> hashed;
+  if (check_hash) {
+    hashed = std::async(std::launch::async, [&info] { return VerifySnapshotTrailer(info); });
+  }
+  auto hash_verdict = [&hashed]() -> Status { return hashed.valid() ? hashed.get() : Status::OK(); };
+
   SnapshotStatus source;
   int64_t replayed_to = 0;
   {
-    LB_ASSIGN_OR_RETURN(auto writer, BboltWriter::Create(snapdir + "/db"));
-    CopyVisitor copy(writer.get(), std::move(edits), o.replay);
-    Status s = src->Walk(copy);
-    if (s.ok()) s = copy.Finish();
-    if (s.ok()) s = writer->Finish();
+    Status s;
+    auto writer = BboltWriter::Create(snapdir + "/db", (*src)->page_size());
+    if (!writer.ok()) s = writer.status();
+    if (s.ok()) {
+      CopyVisitor copy(writer->get(), std::move(edits), o.replay);
+      s = (*src)->Walk(copy);
+      if (s.ok()) s = copy.Finish();
+      if (s.ok()) s = (*writer)->Finish();
+      source = copy.SourceStatus();
+      result.replayed = copy.replayed().count();
+      result.leases = copy.leases_written();
+      replayed_to = copy.replayed().last_revision();
+    }
+    Status h = hash_verdict();
+    if (!h.ok()) s = h;
     if (!s.ok())
       return s.Annotate(fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));
-    source = copy.SourceStatus();
-    result.replayed = copy.replayed().count();
-    result.leases = copy.leases_written();
-    replayed_to = copy.replayed().last_revision();
   }
   // 3.4 order: db, WAL, .snap.
-  LB_RETURN_IF_ERROR(WriteWal(waltmp + "/" + wal::kFirstSegmentName, cluster));
+  LB_RETURN_IF_ERROR(WriteWal(waltmp + "/" + wal::kFirstSegmentName, cluster, minor));
   LB_RETURN_IF_ERROR(WriteSnapFile(snapdir, cluster, 1, n));
   LB_RETURN_IF_ERROR(FsyncDir(snapdir));
   LB_RETURN_IF_ERROR(FsyncDir(waltmp));

@@ -1,8 +1,12 @@
-// RestoreSnapshot: etcd 3.4's `etcdctl snapshot restore` (flags, ids, WAL, .snap) with 3.5's
-// backend semantics: the db is rewritten with only the new members (members_removed emptied),
-// consistent_index = number of members, no user key ever deleted. Nothing is written before
-// the flags, the target and (unless skipped) the SHA-256 trailer have been checked; everything
-// is built in a temp dir next to the target, fsynced, and renamed into place.
+// RestoreSnapshot: writes the data dir that `etcdutl snapshot restore` of the target etcd
+// version writes (3.4: etcdctl's; 3.5 and 3.6 add meta/term = 1 and the WAL's final snapshot
+// record carries conf_state), from the same flags and with the same ids, WAL and .snap. The
+// target is the snapshot's own version unless told (RestoreOptions::target_version); one older
+// than the snapshot's cluster version is refused, as etcd refuses to downgrade. In every
+// version the db holds only the new members (members_removed emptied), consistent_index = the
+// number of members, and no user key is ever deleted. Nothing is written before the flags and
+// the target have been checked; everything is built in a temp dir next to the target, fsynced,
+// and renamed into place only after the SHA-256 trailer (hashed while the db is written) matched.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +65,23 @@ class VectorChangeStream : public ChangeStream {
   size_t next_ = 0;
 };
 
+// The etcd a snapshot came from, read from its db: meta/storageVersion is written by 3.6,
+// meta/term and meta/confState by 3.5, neither by 3.4. `required_minor` is the oldest etcd 3.x
+// that may open it: its cluster/clusterVersion and storageVersion (a 3.5 member of a cluster
+// still at 3.4 writes meta/term, yet etcd 3.4 may run it).
+struct SnapshotVersion {
+  int layout_minor = 4;
+  int required_minor = 0;
+  std::string cluster_version, storage_version;  // as stored; empty when absent
+  std::string Describe() const;  // e.g. "etcd 3.5 (meta/term; cluster/clusterVersion 3.5.0)"
+};
+class BboltReader;
+Result<SnapshotVersion> DetectSnapshotVersion(BboltReader& db);
+
+// "3.4", "3.5", "3.6" (a patch level such as "3.5.30" is accepted: the layout is per minor) -> 4,
+// 5, 6; InvalidArgument naming the flag otherwise.
+Result<int> ParseTargetVersion(std::string_view v);
+
 struct RestoreOptions {
   std::string snapshot_path;
   std::string name = "default";
@@ -70,6 +91,7 @@ struct RestoreOptions {
   std::string data_dir;                                               // empty: "<name>.etcd"
   std::string wal_dir;                                                // empty: "<data-dir>/member/wal"
   bool skip_hash_check = false;
+  std::string target_version;  // "3.4" | "3.5" | "3.6"; empty: the snapshot's own
   uint64_t bump_revision = 0;  // etcdutl 3.5.10+: needs mark_compacted
   bool mark_compacted = false;
   // Changes after the snapshot's revision, in (revision, sub) order, all above the snapshot's
@@ -86,10 +108,13 @@ struct RestoreResult {
   int64_t revision = 0;  // the revision etcd will resume at
   uint64_t live_keys = 0;  // of the snapshot; 0 after a replay (count them in the started etcd)
   size_t replayed = 0, leases = 0;  // changes and leases written from the replay
+  std::string source_version;  // SnapshotVersion::Describe() of the snapshot
+  std::string target_version;  // the layout written: "3.4", "3.5" or "3.6"
 };
 
-// InvalidArgument for bad flags (name not in --initial-cluster, duplicate URLs, ...) or an
-// existing non-empty target; Corruption for a damaged snapshot (target untouched).
+// InvalidArgument for bad flags (name not in --initial-cluster, duplicate URLs, ...), an existing
+// non-empty target, or a target version older than the snapshot's; FailedPrecondition for a
+// snapshot of an etcd newer than 3.6; Corruption for a damaged snapshot (target untouched).
 Result<RestoreResult> RestoreSnapshot(const RestoreOptions& options);
 
 }  // namespace lifeboat::snapshot

@@ -87,7 +87,7 @@ std::string AlarmName(uint64_t v) {
 
 class StatusCollector::LiveKeys : public LiveKeySet {};
 
-StatusCollector::StatusCollector() : st_(&own_), live_(std::make_unique<LiveKeys>()) {}
+StatusCollector::StatusCollector(bool hash) : st_(&own_), live_(std::make_unique<LiveKeys>()), hashing_(hash) {}
 StatusCollector::~StatusCollector() = default;
 
 Status StatusCollector::BeginBucket(std::string_view name, uint64_t) {
@@ -98,7 +98,7 @@ Status StatusCollector::BeginBucket(std::string_view name, uint64_t) {
 }
 
 Status StatusCollector::Entry(std::string_view key, std::string_view value, bool) {
-  hash_ = Crc32c(Crc32c(hash_, key), value);
+  if (hashing_) hash_ = Crc32c(Crc32c(hash_, key), value);
   ++st_->total_keys;
   if (bucket_ == "key") return KeyEntry(key, value);
   if (bucket_ == "meta") return MetaEntry(key, value);

@@ -60,7 +60,9 @@ struct SnapshotStatus {
 // page_size and page counts are left to the caller.
 class StatusCollector : public BboltVisitor {
  public:
-  StatusCollector();
+  // hash = false skips etcdctl's CRC over every byte (SnapshotStatus::hash stays 0): a
+  // restore needs the revision and live keys, not that hash.
+  explicit StatusCollector(bool hash = true);
   ~StatusCollector() override;
   Status BeginBucket(std::string_view name, uint64_t sequence) override;
   Status Entry(std::string_view key, std::string_view value, bool is_bucket) override;
@@ -79,6 +81,7 @@ class StatusCollector : public BboltVisitor {
   std::unique_ptr<LiveKeys> live_;
   std::string bucket_;
   uint32_t hash_ = 0;
+  bool hashing_ = true;
   int64_t last_main_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // snapshot restore without etcd: ids and URLs as etcd derives them, WAL and .snap bytes equal
-// to etcdctl 3.4.23's (the format document's vectors), the rewritten db, and every kind of bad
+// to etcdctl 3.4.23's (the format document's vectors) and etcdutl 3.5.30's (vectors taken from
+// its output here), the layout per target version, the rewritten db, and every kind of bad
 // input refused with the target untouched. tests/integration/snapshot_restore_test.cc compares
 // with etcdctl run on the spot and starts real etcd on the output.
 #include "snapshot/restore.h"
@@ -8,10 +9,13 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 
 #include "base/sha256.h"
 #include "scratch_dir.h"
 #include "snapshot/bbolt_reader.h"
+#include "snapshot/bbolt_writer.h"
+#include "snapshot/raft_messages.h"
 #include "snapshot/cluster_config.h"
 #include "snapshot/snap_file.h"
 #include "snapshot/snapshot.h"
@@ -293,6 +297,227 @@ TEST_F(RestoreTest, SeparateWalDir) {
   ASSERT_TRUE(RestoreSnapshot(o).ok());
   EXPECT_EQ(dir_.Files(), (std::vector<std::string>{"d/member/snap/0000000000000001-0000000000000001.snap",
                                                     "d/member/snap/db", "wal/0000000000000000-0000000000000000.wal"}));
+}
+
+
+// ---- per target version ----
+
+std::string BE64(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+// The 3.4 vector rewritten with `meta` and `cluster` entries set (as a 3.5 or 3.6 member writes
+// them), plus a valid trailer: a snapshot of that version without running that etcd.
+std::string VariantOfVector(const ScratchDir& dir, const std::string& name,
+                            const std::map<std::pair<std::string, std::string>, std::string>& set) {
+  const std::string img_path = dir.Join(name + ".img");
+  {
+    auto w = BboltWriter::Create(img_path);
+    EXPECT_TRUE(w.ok());
+    auto r = BboltReader::Open(kVector, 49152);
+    EXPECT_TRUE(r.ok());
+    struct V : BboltVisitor {
+      BboltWriter* w;
+      const std::map<std::pair<std::string, std::string>, std::string>* set;
+      std::string bucket;
+      std::map<std::string, std::string> pending;
+      Status BeginBucket(std::string_view n, uint64_t seq) override {
+        bucket.assign(n);
+        pending.clear();
+        for (const auto& [k, v] : *set) {
+          if (k.first == bucket) pending[k.second] = v;
+        }
+        return w->BeginBucket(n, seq);
+      }
+      Status Entry(std::string_view k, std::string_view v, bool) override {
+        while (!pending.empty() && pending.begin()->first < k) {
+          LB_RETURN_IF_ERROR(w->Put(pending.begin()->first, pending.begin()->second));
+          pending.erase(pending.begin());
+        }
+        if (auto it = pending.find(std::string(k)); it != pending.end()) {
+          Status s = w->Put(k, it->second);
+          pending.erase(it);
+          return s;
+        }
+        return w->Put(k, v);
+      }
+      Status EndBucket() override {
+        for (const auto& [k, v] : pending) LB_RETURN_IF_ERROR(w->Put(k, v));
+        return w->EndBucket();
+      }
+    } v;
+    v.w = w->get();
+    v.set = &set;
+    EXPECT_TRUE((*r)->Walk(v).ok());
+    EXPECT_TRUE((*w)->Finish().ok());
+  }
+  const std::string img = ReadFile(img_path);
+  auto sha = Sha256::Of(Bytes(img));
+  const std::string path = dir.Join(name + ".db");
+  WriteFile(path, img + std::string(reinterpret_cast<const char*>(sha.data()), sha.size()));
+  return path;
+}
+
+const std::map<std::pair<std::string, std::string>, std::string> k35 = {
+    {{"meta", "term"}, BE64(8)},
+    {{"meta", "confState"}, "{\"voters\":[10276657743932975437],\"auto_leave\":false}"},
+    {{"cluster", "clusterVersion"}, "3.5.0"}};
+
+// The three-member restore that etcdutl 3.5.30 was run with here (its WAL and .snap depend only
+// on these flags, not on the snapshot).
+RestoreOptions ThreeMembers(const std::string& snapshot, const std::string& data_dir) {
+  RestoreOptions o;
+  o.snapshot_path = snapshot;
+  o.data_dir = data_dir;
+  o.name = "n1";
+  o.initial_cluster = "n1=http://127.0.0.1:25381,n2=http://127.0.0.1:25382,n3=http://127.0.0.1:25383";
+  o.initial_cluster_token = "new-tok";
+  o.initial_advertise_peer_urls = "http://127.0.0.1:25381";
+  return o;
+}
+constexpr char kWal[] = "/member/wal/0000000000000000-0000000000000000.wal";
+constexpr char kSnap3[] = "/member/snap/0000000000000001-0000000000000003.snap";
+
+TEST_F(RestoreTest, DetectsTheSnapshotsVersion) {
+  auto check = [](const std::string& path, int layout, int required) {
+    auto r = BboltReader::Open(path);
+    ASSERT_TRUE(r.ok());
+    auto v = DetectSnapshotVersion(**r);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->layout_minor, layout) << path;
+    EXPECT_EQ(v->required_minor, required) << path;
+  };
+  check(kVector, 4, 4);  // clusterVersion 3.4.0, no meta/term
+  check(VariantOfVector(dir_, "v35", k35), 5, 5);
+  auto k36 = k35;
+  k36[{"meta", "storageVersion"}] = "3.6.0";
+  k36[{"cluster", "clusterVersion"}] = "3.6.0";
+  check(VariantOfVector(dir_, "v36", k36), 6, 6);
+  // A 3.5 member of a cluster still at 3.4 (an upgrade under way) writes meta/term: etcd 3.4 may run it.
+  auto mixed = k35;
+  mixed[{"cluster", "clusterVersion"}] = "3.4.0";
+  check(VariantOfVector(dir_, "mixed", mixed), 5, 4);
+  for (const char* bad : {"3.3", "3.7", "4.0", "3", "", "3.x", "three"}) {
+    auto p = ParseTargetVersion(bad);
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_EQ(p.status().code(), Status::Code::kInvalidArgument);
+  }
+  EXPECT_EQ(*ParseTargetVersion("3.5.30"), 5);
+}
+
+// etcdutl 3.5.30's output for ThreeMembers(), byte for byte: the WAL (its last snapshot record
+// carries conf_state) and the .snap (the same as 3.4's); the db gets meta/term = 1.
+TEST_F(RestoreTest, Target35MatchesEtcdutl3530Bytes) {
+  const std::string src35 = VariantOfVector(dir_, "v35", k35);
+  for (const std::string& src : {std::string(kVector), src35}) {
+    SCOPED_TRACE(src);
+    const std::string d = dir_.Join(src == kVector ? "from34" : "from35");
+    RestoreOptions o = ThreeMembers(src, d);
+    if (src == kVector) o.target_version = "3.5";  // the upgrade path: a 3.4 backup into 3.5
+    auto r = RestoreSnapshot(o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->target_version, "3.5");
+    const std::string wal = ReadFile(d + kWal);
+    ASSERT_EQ(wal.size(), 64000000u);
+    EXPECT_EQ(Sha(wal), "9bcac0319bb78de28fbb0aeec3b74944afd4048b1807d1db6e3e02c7fc538cfb");
+    EXPECT_EQ(Sha(wal.substr(0, 600)), "732a27e9d6dd5acfd30b866ad1cccef47aa2292f92fa0e928884983f66458f5b");
+    const std::string snap = ReadFile(d + kSnap3);
+    EXPECT_EQ(snap.size(), 7570u);
+    EXPECT_EQ(Sha(snap), "c30ff86c0b605f73c197458762efe4ca438d1a4853c4192aa098904df8b4db53");
+    auto db = BboltReader::Open(d + "/member/snap/db");
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ(*(*db)->Get("meta", "term"), BE64(1));
+    EXPECT_EQ(*(*db)->Get("meta", "consistent_index"), BE64(3));
+    // meta/confState is the source's, as etcdutl leaves it (etcd rewrites it on its next
+    // membership change; raft itself starts from the .snap's ConfState).
+    EXPECT_EQ(*(*db)->Get("meta", "confState"),
+              src == kVector ? std::nullopt : std::optional<std::string>(k35.at({"meta", "confState"})));
+  }
+}
+
+// 3.4: the WAL's last snapshot record has no conf_state (etcdctl 3.4.23's bytes, as before).
+// A source term is reset to 1 even so: 3.4 ignores it, an upgrade to 3.5 would not.
+TEST_F(RestoreTest, Target34KeepsEtcdctlsWalAndResetsAStaleTerm) {
+  auto mixed = k35;
+  mixed[{"cluster", "clusterVersion"}] = "3.4.0";
+  const std::string src = VariantOfVector(dir_, "mixed", mixed);
+  RestoreOptions o = Defaults(dir_.Join("d"));
+  o.snapshot_path = src;
+  o.target_version = "3.4";
+  auto r = RestoreSnapshot(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->target_version, "3.4");
+  EXPECT_EQ(Sha(ReadFile(dir_.Join("d") + kWal)), "73fd7868675205938f74fe11200674fec6b6704f3a3e0412e55e4ded923099f3");
+  auto db = BboltReader::Open(dir_.Join("d/member/snap/db"));
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*(*db)->Get("meta", "term"), BE64(1));
+  // Without a source term (a 3.4 snapshot) none is written: etcdctl 3.4's db.
+  auto r34 = RestoreSnapshot(Defaults(dir_.Join("e")));
+  ASSERT_TRUE(r34.ok());
+  EXPECT_EQ(r34->target_version, "3.4");
+  auto db34 = BboltReader::Open(dir_.Join("e/member/snap/db"));
+  ASSERT_TRUE(db34.ok());
+  EXPECT_FALSE((*db34)->Get("meta", "term")->has_value());
+}
+
+// 3.6, from release-3.6's etcdutl/snapshot/v3_snapshot.go (no 3.6 binary here): the same WAL
+// as 3.5 (conf_state in the last snapshot record), the same db edits (TrimMembershipFromBackend,
+// the new members, UpdateConsistentIndexForce(N, 1)), meta/storageVersion left as the source's.
+// Its .snap holds membership only (GetMembershipInfoInV2Format) but numbers the members in Go
+// map order, so it is one of N! permutations; ours is the id-ordered one, equal to 3.5's.
+TEST_F(RestoreTest, Target36Layout) {
+  auto k36 = k35;
+  k36[{"meta", "storageVersion"}] = "3.6.0";
+  k36[{"cluster", "clusterVersion"}] = "3.6.0";
+  const std::string src = VariantOfVector(dir_, "v36", k36);
+  auto r = RestoreSnapshot(ThreeMembers(src, dir_.Join("d")));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->target_version, "3.6");
+  EXPECT_EQ(Sha(ReadFile(dir_.Join("d") + kWal)), "9bcac0319bb78de28fbb0aeec3b74944afd4048b1807d1db6e3e02c7fc538cfb");
+  EXPECT_EQ(Sha(ReadFile(dir_.Join("d") + kSnap3)), "c30ff86c0b605f73c197458762efe4ca438d1a4853c4192aa098904df8b4db53");
+  auto sf = ReadSnapFile(dir_.Join("d") + kSnap3);
+  ASSERT_TRUE(sf.ok());
+  EXPECT_EQ(sf->store_json.find("/1/"), std::string::npos) << "a 3.6 .snap holds no v2 keys";
+  auto db = BboltReader::Open(dir_.Join("d/member/snap/db"));
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*(*db)->Get("meta", "storageVersion"), std::optional<std::string>("3.6.0"));
+  EXPECT_EQ(*(*db)->Get("meta", "term"), BE64(1));
+  // A 3.5 backup restored for 3.6 is the same as for 3.5 (the 3.6 server writes storageVersion).
+  RestoreOptions up = ThreeMembers(VariantOfVector(dir_, "v35", k35), dir_.Join("up"));
+  up.target_version = "3.6";
+  ASSERT_TRUE(RestoreSnapshot(up).ok());
+  auto dbup = BboltReader::Open(dir_.Join("up/member/snap/db"));
+  ASSERT_TRUE(dbup.ok());
+  EXPECT_FALSE((*dbup)->Get("meta", "storageVersion")->has_value());
+}
+
+TEST_F(RestoreRefusalTest, DowngradeBelowTheClusterVersion) {
+  const std::string src = VariantOfVector(dir_, "v35", k35);
+  before_entries_ = 2;  // the variant's image and snapshot
+  RestoreOptions o = Defaults(dir_.Join("d"));
+  o.snapshot_path = src;
+  o.target_version = "3.4";
+  ExpectRefused(o, Status::Code::kInvalidArgument, "cluster/clusterVersion 3.5.0): restoring it for etcd 3.4 would "
+                                                   "downgrade it, which etcd refuses; use --target-version 3.5");
+  auto k36 = k35;
+  k36[{"meta", "storageVersion"}] = "3.6.0";
+  const std::string src36 = VariantOfVector(dir_, "v36", k36);
+  before_entries_ = 4;
+  o.snapshot_path = src36;
+  o.target_version = "3.5";
+  ExpectRefused(o, Status::Code::kInvalidArgument, "use --target-version 3.6");
+  auto k37 = k35;
+  k37[{"meta", "storageVersion"}] = "3.7.0";
+  const std::string src37 = VariantOfVector(dir_, "v37", k37);
+  before_entries_ = 6;
+  o.snapshot_path = src37;
+  o.target_version.clear();
+  ExpectRefused(o, Status::Code::kFailedPrecondition, "newer than lifeboat restores");
+  o.snapshot_path = kVector;
+  o.target_version = "3.3";
+  ExpectRefused(o, Status::Code::kInvalidArgument, "--target-version 3.3");
 }
 
 }  // namespace
