@@ -115,9 +115,10 @@ TEST(MonitoringTest, TheDaemonsCheckFindsTheTrapAndItsMetricsAreWhatRulesAndDash
     ma = a->metrics();
     return Metric(ma, "lifeboat_cluster_consistent").has_value();
   })) << ma << ReadFile(a->dir + "/err");
-  EXPECT_EQ(Metric(ma, "lifeboat_cluster_consistent"), 1.0) << ma;
+  EXPECT_EQ(Metric(ma, "lifeboat_cluster_consistent"), 1.0) << ma << ReadFile(a->dir + "/err");
   for (const auto& m : healthy->names()) {
-    EXPECT_EQ(Metric(ma, "lifeboat_member_divergent{member=\"" + m + "\"}"), 0.0) << m << "\n" << ma;
+    EXPECT_EQ(Metric(ma, "lifeboat_member_divergent{member=\"" + m + "\"}"), 0.0)
+        << m << "\n" << ma << ReadFile(a->dir + "/err");
   }
   EXPECT_GT(Metric(ma, "lifeboat_check_last_run_timestamp_seconds").value_or(0), 0) << ma;
 
