@@ -49,6 +49,8 @@ struct FileConfig {
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
   std::string agents, agent_token_file, restore_journal, agent_cacert, agent_cert, agent_key;
   std::string drill_schedule, etcd_binary;
+  std::optional<bool> check_enabled;
+  std::string check_schedule, check_settle;
   std::string compression, zstd_level;
   std::optional<bool> changelog_enabled;
   std::string changelog_flush, changelog_idle, changelog_max, changelog_hash;
@@ -112,7 +114,7 @@ Result<FileConfig> LoadConfig(const std::string& path) {
   }
   const std::string origin = "config " + path;
   YAML::Node backup = config::Absent(), daemon = config::Absent(), drill = config::Absent(),
-             encryption = config::Absent(), changelog = config::Absent();
+             encryption = config::Absent(), changelog = config::Absent(), check = config::Absent();
   config::YamlSection top(origin, "");
   top.StringOrList("endpoints", &fc.endpoints)
       .String("cacert", &fc.cacert)
@@ -143,7 +145,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       .Node("daemon", &daemon)
       .Node("drill", &drill)
       .Node("encryption", &encryption)
-      .Node("changelog", &changelog);
+      .Node("changelog", &changelog)
+      .Node("check", &check);
   LB_RETURN_IF_ERROR(top.Read(root));
 
   config::YamlSection b(origin, "backup");
@@ -168,6 +171,9 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       .String("max-segment", &fc.changelog_max)
       .String("hash-interval", &fc.changelog_hash);
   LB_RETURN_IF_ERROR(cl.Read(changelog));
+  config::YamlSection ck(origin, "check");
+  ck.Bool("enabled", &fc.check_enabled).String("schedule", &fc.check_schedule).String("settle-timeout", &fc.check_settle);
+  LB_RETURN_IF_ERROR(ck.Read(check));
   if (config::Given(encryption)) {
     LB_ASSIGN_OR_RETURN(fc.enc_key, ParseKeySource(encryption, "encryption", path));
     fc.has_encryption = true;
@@ -379,6 +385,18 @@ Result<Settings> Resolve(const Flags& flags) {
     s.drill_schedule = fc.drill_schedule;
   }
   if (!fc.etcd_binary.empty()) s.etcd_binary = fc.etcd_binary;
+  if (fc.check_enabled && !*fc.check_enabled) s.check_schedule.clear();
+  if (!fc.check_schedule.empty()) {
+    if (fc.check_enabled && !*fc.check_enabled) {
+      return Status::InvalidArgument("config check: 'schedule' is set but 'enabled' is false (keep one)");
+    }
+    auto cron = catalog::CronSchedule::Parse(fc.check_schedule);
+    if (!cron.ok()) return cron.status().Annotate("config check.schedule");
+    s.check_schedule = fc.check_schedule;
+  }
+  if (!fc.check_settle.empty()) {
+    LB_ASSIGN_OR_RETURN(s.check_settle_timeout, ParseDuration(fc.check_settle, "check.settle-timeout"));
+  }
   s.agents = SplitComma(Pick(flags.agents, "LIFEBOAT_AGENTS", fc.agents));
   s.agent_tls.cacert = fc.agent_cacert;
   s.agent_tls.cert = fc.agent_cert;

@@ -75,6 +75,9 @@ struct Settings {
   // drill: section (restore drills; the daemon runs them on drill.schedule when set)
   std::string drill_schedule;
   std::string etcd_binary = "etcd";
+  // check: section (the daemon's consistency check; empty schedule: off)
+  std::string check_schedule = "*/5 * * * *";
+  std::chrono::milliseconds check_settle_timeout{3000};
 };
 
 // Registers the global flags on `app` (etcdctl's names).

@@ -63,6 +63,8 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.prune = settings->prune_after_backup;
   if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);
   dc.etcd_binary = settings->etcd_binary;
+  if (!settings->check_schedule.empty()) dc.check_schedule = *catalog::CronSchedule::Parse(settings->check_schedule);
+  dc.check_settle_timeout = settings->check_settle_timeout;
   if (!settings->agents.empty()) {
     if (settings->agent_token_file.empty()) {
       return ctx.Fail(Status::InvalidArgument(

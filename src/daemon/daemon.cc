@@ -9,10 +9,12 @@
 
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
+#include "catalog/drill_record.h"
 #include "catalog/layout.h"
 #include "daemon/scheduler.h"
 #include "etcd/client.h"
 #include "ops/backup.h"
+#include "ops/check.h"
 #include "ops/drill.h"
 #include "ops/recovery_lease.h"
 #include "ops/retention.h"
@@ -53,7 +55,7 @@ Result<bool> Daemon::Claim(Clock::time_point at) {
   return last;
 }
 
-bool Daemon::RecoveryHolds(const std::string& what) {
+bool Daemon::RecoveryHolds(const std::string& what, bool count) {
   if (config_.agents.empty()) return false;
   std::vector<std::string> unreachable;
   auto held = ops::RecoveryInProgress(config_.agents, config_.agent_token, config_.agent_tls, &unreachable);
@@ -64,7 +66,11 @@ bool Daemon::RecoveryHolds(const std::string& what) {
     return false;
   }
   for (const auto& h : held) spdlog::warn("{}: skipped, recovery in progress: {}", what, h);
-  metrics_.RecordSkippedForRecovery();
+  if (count) {
+    metrics_.RecordSkippedForRecovery();
+  } else {
+    metrics_.SetRecoveryInProgress(true);
+  }
   return true;
 }
 
@@ -232,24 +238,101 @@ void Daemon::ChangeLogLoop(const std::atomic<bool>& stop) {
   }
 }
 
+void Daemon::RunCheck() {
+  if (RecoveryHolds("consistency check", false)) return;
+  auto started = std::chrono::steady_clock::now();
+  ops::SurveyOptions so;
+  so.whole_cluster = true;
+  so.hashes = true;
+  so.settle_timeout = config_.check_settle_timeout;
+  auto report = ops::Survey(config_.client, so);
+  if (!report.ok()) {
+    spdlog::error("consistency check: {}", report.status().message());
+    metrics_.RecordCheckFailure();
+    return;
+  }
+  ops::CheckResult res = ops::Judge(*report);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  using V = ops::CheckResult::Verdict;
+  if (res.verdict != V::kConsistent && res.verdict != V::kDivergent) {
+    // A member that does not answer is etcd's own alert; a verdict about the others would claim
+    // more than was seen.
+    for (const auto& f : res.findings) spdlog::warn("consistency check: {}", f);
+    spdlog::warn("consistency check: {} ({:.1f}s)", ops::VerdictName(res.verdict), seconds);
+    metrics_.RecordCheckFailure();
+    return;
+  }
+  std::map<std::string, bool> divergent;
+  for (const auto& r : report->reports) divergent[r.label()] = false;
+  for (size_t i : res.divergent) divergent[report->reports[i].label()] = true;
+  metrics_.RecordCheck(res.verdict == V::kConsistent, divergent, seconds);
+  if (res.verdict == V::kConsistent) {
+    spdlog::info("consistency check: {} members consistent at revision {} ({:.1f}s)", report->reports.size(),
+                 report->common_revision, seconds);
+    return;
+  }
+  for (const auto& f : res.findings) spdlog::error("consistency check: {}", f);
+  spdlog::error("consistency check: DIVERGENT ({:.1f}s); run `lifeboat check` and see docs/recovery.md", seconds);
+  metrics_.SetLastError("consistency check: cluster divergent");
+}
+
+void Daemon::CheckLoop(const std::atomic<bool>& stop) {
+  RunCheck();
+  while (!stop.load()) {
+    auto next = config_.check_schedule->Next(Clock::now());
+    if (next == Clock::time_point::max() || !SleepUntil(next, stop)) return;
+    RunCheck();
+  }
+}
+
+void Daemon::SeedMetrics() {
+  auto now = Clock::now();
+  for (const auto& t : config_.tiers) metrics_.SetTierInterval(t.name, LongestGap(t.schedule, now));
+  metrics_.SetDrillInterval(config_.drill_schedule ? LongestGap(*config_.drill_schedule, now) : 0);
+  metrics_.SetCheckInterval(config_.check_schedule ? LongestGap(*config_.check_schedule, now) : 0);
+  metrics_.SetChangeLogEnabled(config_.changelog);
+  metrics_.SetInfo(config_.cluster_name);
+  auto unix_seconds = [](Clock::time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); };
+  for (const auto& url : config_.store_urls) {
+    auto st = store::OpenStore(url);
+    if (!st.ok()) continue;  // the first tick reports it
+    for (const auto& t : config_.tiers) {
+      double newest = 0;
+      auto l = catalog::ListBackups(**st, config_.prefix, t.folder);
+      if (l.ok() && !l->backups.empty()) {
+        if (auto f = ParseRFC3339(l->backups.front().manifest.finished_at); f.ok()) newest = unix_seconds(*f);
+        // A drill proves the newest backup of a tier; older ones are not looked at.
+        if (auto d = catalog::ReadDrillRecord(**st, l->backups.front().manifest.object_key); d.ok() && *d && (*d)->ok) {
+          if (auto at = ParseRFC3339((*d)->drilled_at); at.ok()) metrics_.SeedVerifiedRestore(unix_seconds(*at));
+        }
+      }
+      metrics_.SeedBackup(t.name, (*st)->Describe(), newest);
+    }
+  }
+}
+
 Status Daemon::Run(const std::atomic<bool>& stop) {
   LB_RETURN_IF_ERROR(catalog::ValidateTiers(config_.tiers));
   if (config_.store_urls.empty()) return Status::InvalidArgument("the daemon needs a store (--store or store:)");
   if (config_.changelog && config_.cluster_name.empty()) {
     return Status::InvalidArgument("changelog.enabled needs cluster-name (the log's folder in the store)");
   }
-  // The log runs beside the ticks and stops when Run returns, however it returns.
+  SeedMetrics();
+  // The log and the check run beside the ticks and stop when Run returns, however it returns.
   std::atomic<bool> log_stop{false};
-  std::thread changelog;
+  std::thread changelog, check;
   if (config_.changelog) changelog = std::thread([&] { ChangeLogLoop(log_stop); });
+  if (config_.check_schedule) check = std::thread([&] { CheckLoop(log_stop); });
   struct Join {
     std::atomic<bool>& stop;
-    std::thread& t;
+    std::thread& a;
+    std::thread& b;
     ~Join() {
       stop = true;
-      if (t.joinable()) t.join();
+      if (a.joinable()) a.join();
+      if (b.joinable()) b.join();
     }
-  } join{log_stop, changelog};
+  } join{log_stop, changelog, check};
   std::mt19937_64 rng(std::random_device{}());
 
   // Make up a tick missed while no daemon ran (judged from the first store's newest backups).

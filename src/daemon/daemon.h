@@ -46,10 +46,15 @@ struct DaemonConfig {
   bool changelog = false;
   ops::ChangeLogOptions changelog_options;
   // The cluster's host agents, when configured: while any holds a recovery lease, ticks and
-  // drills are skipped (a half-restored cluster is neither backed up nor drilled).
+  // drills are skipped (a half-restored cluster is neither backed up nor drilled), and so are
+  // consistency checks (members mid-restore differ by design).
   std::vector<std::string> agents;
   std::string agent_token;
   agent::AgentTls agent_tls;
+  // The consistency check of `lifeboat check` (ops/check.h), once at start and then on this
+  // schedule, unclaimed (every daemon checks: it only reads); its verdict goes to the metrics.
+  std::optional<catalog::CronSchedule> check_schedule;
+  std::chrono::milliseconds check_settle_timeout{3000};
 };
 
 class Daemon {
@@ -69,8 +74,13 @@ class Daemon {
   bool RunTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at);
   void RunDrill(std::chrono::system_clock::time_point at);
   void ChangeLogLoop(const std::atomic<bool>& stop);
-  // True when a recovery holds the cluster: logged as the reason `what` is skipped.
-  bool RecoveryHolds(const std::string& what);
+  void CheckLoop(const std::atomic<bool>& stop);
+  void RunCheck();
+  // The newest backups and drill in the stores, so the metrics' ages are true from the start.
+  void SeedMetrics();
+  // True when a recovery holds the cluster: logged as the reason `what` is skipped; `count`:
+  // counted as a skipped tick.
+  bool RecoveryHolds(const std::string& what, bool count = true);
 
   DaemonConfig config_;
   Metrics& metrics_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace lifeboat::daemon {
 namespace {
 
@@ -74,6 +76,56 @@ void Metrics::RecordSkippedForRecovery() {
   ticks_skipped_++;
 }
 
+void Metrics::SeedBackup(const std::string& tier, const std::string& store, double finished_at) {
+  std::lock_guard lk(mu_);
+  Series& s = series_[{tier, store}];
+  s.last_success = std::max(s.last_success, finished_at);
+}
+
+void Metrics::SeedVerifiedRestore(double drilled_at) {
+  std::lock_guard lk(mu_);
+  last_verified_restore_ = std::max(last_verified_restore_, drilled_at);
+}
+
+void Metrics::SetTierInterval(const std::string& tier, double seconds) {
+  std::lock_guard lk(mu_);
+  tier_interval_[tier] = seconds;
+}
+
+void Metrics::SetDrillInterval(double seconds) {
+  std::lock_guard lk(mu_);
+  drill_interval_ = seconds;
+}
+
+void Metrics::SetCheckInterval(double seconds) {
+  std::lock_guard lk(mu_);
+  check_interval_ = seconds;
+}
+
+void Metrics::SetChangeLogEnabled(bool enabled) {
+  std::lock_guard lk(mu_);
+  changelog_enabled_ = enabled;
+}
+
+void Metrics::SetInfo(const std::string& cluster) {
+  std::lock_guard lk(mu_);
+  cluster_ = cluster;
+}
+
+void Metrics::RecordCheck(bool consistent, const std::map<std::string, bool>& divergent, double seconds) {
+  std::lock_guard lk(mu_);
+  consistent_ = consistent ? 1 : 0;
+  divergent_ = divergent;  // members that left the cluster leave the metric too
+  check_last_run_ = Now();
+  check_duration_ = seconds;
+  checks_ok_++;
+}
+
+void Metrics::RecordCheckFailure() {
+  std::lock_guard lk(mu_);
+  checks_failed_++;
+}
+
 void Metrics::SetLastError(const std::string& error) {
   std::lock_guard lk(mu_);
   last_error_ = error;
@@ -129,6 +181,47 @@ std::string Metrics::Render() const {
       "# HELP lifeboat_changelog_events_total Changes stored in the change log.\n"
       "# TYPE lifeboat_changelog_events_total counter\nlifeboat_changelog_events_total {}\n",
       changelog_revision_, changelog_time_, changelog_segments_, changelog_events_);
+  out += fmt::format(
+      "# HELP lifeboat_changelog_enabled 1 when this daemon keeps the change log.\n"
+      "# TYPE lifeboat_changelog_enabled gauge\nlifeboat_changelog_enabled {}\n",
+      changelog_enabled_ ? 1 : 0);
+  out += "# HELP lifeboat_backup_interval_seconds Longest gap between two scheduled backups of the tier.\n"
+         "# TYPE lifeboat_backup_interval_seconds gauge\n";
+  for (const auto& [tier, seconds] : tier_interval_) {
+    out += fmt::format("lifeboat_backup_interval_seconds{{tier=\"{}\"}} {:.0f}\n", Esc(tier), seconds);
+  }
+  out += fmt::format(
+      "# HELP lifeboat_drill_interval_seconds Longest gap between two scheduled restore drills (0: none scheduled).\n"
+      "# TYPE lifeboat_drill_interval_seconds gauge\nlifeboat_drill_interval_seconds {:.0f}\n"
+      "# HELP lifeboat_check_interval_seconds Longest gap between two scheduled consistency checks (0: none).\n"
+      "# TYPE lifeboat_check_interval_seconds gauge\nlifeboat_check_interval_seconds {:.0f}\n",
+      drill_interval_, check_interval_);
+  if (consistent_ >= 0) {
+    out += fmt::format(
+        "# HELP lifeboat_cluster_consistent 1 when the last consistency check found every member holding the same "
+        "data, 0 when it found divergent members.\n"
+        "# TYPE lifeboat_cluster_consistent gauge\nlifeboat_cluster_consistent {}\n",
+        consistent_);
+    out += "# HELP lifeboat_member_divergent 1 when the last consistency check found the member holding different "
+           "data than the others.\n# TYPE lifeboat_member_divergent gauge\n";
+    for (const auto& [member, d] : divergent_) {
+      out += fmt::format("lifeboat_member_divergent{{member=\"{}\"}} {}\n", Esc(member), d ? 1 : 0);
+    }
+  }
+  out += fmt::format(
+      "# HELP lifeboat_check_last_run_timestamp_seconds Unix time of the last consistency check that reached a "
+      "verdict (0: none).\n# TYPE lifeboat_check_last_run_timestamp_seconds gauge\n"
+      "lifeboat_check_last_run_timestamp_seconds {:.3f}\n"
+      "# HELP lifeboat_check_duration_seconds Duration of the last consistency check.\n"
+      "# TYPE lifeboat_check_duration_seconds gauge\nlifeboat_check_duration_seconds {:.3f}\n"
+      "# HELP lifeboat_checks_total Consistency checks, by whether they reached a verdict.\n"
+      "# TYPE lifeboat_checks_total counter\nlifeboat_checks_total{{result=\"verdict\"}} {}\n"
+      "lifeboat_checks_total{{result=\"failed\"}} {}\n",
+      check_last_run_, check_duration_, checks_ok_, checks_failed_);
+  out += fmt::format(
+      "# HELP lifeboat_daemon_info The daemon's cluster name (empty: none configured).\n"
+      "# TYPE lifeboat_daemon_info gauge\nlifeboat_daemon_info{{cluster=\"{}\"}} 1\n",
+      Esc(cluster_));
   out += "# HELP lifeboat_ticks_total Scheduled ticks, by whether this daemon claimed them.\n"
          "# TYPE lifeboat_ticks_total counter\n";
   out += fmt::format(

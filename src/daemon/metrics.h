@@ -1,6 +1,8 @@
 // Metrics the daemon exposes on /metrics in Prometheus text format: per tier and store the last
-// success time, duration, size and failure count, the newest backup's age, and tick claims.
-// Thread-safe: the backup loop records, the HTTP thread renders.
+// success time, duration, size and failure count, the newest backup's age, and tick claims; the
+// schedules' intervals (what alert rules compare ages with); the consistency check's verdict.
+// Thread-safe: the backup, change-log and check loops record, the HTTP thread renders.
+// deploy/prometheus/lifeboat-rules.yaml and deploy/grafana/lifeboat.json query these names.
 #pragma once
 
 #include <chrono>
@@ -24,6 +26,21 @@ class Metrics {
   // was not run because of it.
   void SetRecoveryInProgress(bool held);
   void RecordSkippedForRecovery();
+  // At start-up, from the store: the newest backup's finish time per tier and store (0: none),
+  // so ages are true from the first scrape, not from the daemon's restart.
+  void SeedBackup(const std::string& tier, const std::string& store, double finished_at);
+  // The newest successful drill found in the store at start-up.
+  void SeedVerifiedRestore(double drilled_at);
+  // The longest gap between two ticks of a schedule, in seconds; for drill and check 0 = none.
+  void SetTierInterval(const std::string& tier, double seconds);
+  void SetDrillInterval(double seconds);
+  void SetCheckInterval(double seconds);
+  void SetChangeLogEnabled(bool enabled);
+  void SetInfo(const std::string& cluster);
+  // A consistency check (ops/check.h) that reached a verdict: per member (its name, or endpoint),
+  // whether it is divergent. One that could not judge counts as a failure and changes no gauge.
+  void RecordCheck(bool consistent, const std::map<std::string, bool>& divergent, double seconds);
+  void RecordCheckFailure();
   void SetLastError(const std::string& error);
   std::string LastError() const;
   std::string Render() const;
@@ -45,6 +62,14 @@ class Metrics {
   int64_t changelog_revision_ = 0;
   double changelog_time_ = 0;
   uint64_t changelog_segments_ = 0, changelog_events_ = 0;
+  std::map<std::string, double> tier_interval_;
+  double drill_interval_ = 0, check_interval_ = 0;
+  bool changelog_enabled_ = false;
+  std::string cluster_;
+  int consistent_ = -1;  // -1: no verdict yet (the gauge is not exported)
+  std::map<std::string, bool> divergent_;
+  double check_last_run_ = 0, check_duration_ = 0;
+  uint64_t checks_ok_ = 0, checks_failed_ = 0;
   std::string last_error_;
 };
 

@@ -1,5 +1,7 @@
 #include "daemon/scheduler.h"
 
+#include <algorithm>
+
 namespace lifeboat::daemon {
 
 using Clock = std::chrono::system_clock;
@@ -15,6 +17,22 @@ Tick NextTick(const std::vector<catalog::Tier>& tiers, Clock::time_point after) 
     if (n == t.at) t.tiers.push_back(tier);
   }
   return t;
+}
+
+double LongestGap(const catalog::CronSchedule& schedule, Clock::time_point from) {
+  // A week holds every pattern of minute, hour and weekday; 10000 fires bound the work for
+  // schedules every second (their gap is found long before).
+  const auto end = from + std::chrono::hours(24 * 8);
+  auto prev = schedule.Next(from);
+  if (prev == Clock::time_point::max()) return 0;
+  Clock::duration longest{0};
+  for (int i = 0; i < 10000 && (i == 0 || prev < end); ++i) {  // one gap at least: monthly schedules
+    auto next = schedule.Next(prev);
+    if (next == Clock::time_point::max()) break;
+    longest = std::max(longest, next - prev);
+    prev = next;
+  }
+  return std::chrono::duration<double>(longest).count();
 }
 
 Tick MissedTick(const std::vector<catalog::Tier>& tiers, const std::vector<Clock::time_point>& newest_backup,

@@ -17,6 +17,11 @@ struct Tick {
 // The earliest tick strictly after `after`, with every tier due then.
 Tick NextTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point after);
 
+// The longest gap between two consecutive fires of `schedule` in the week after `from` (a cron
+// schedule need not be regular: "0 0,6 * * *" fires 6 h then 18 h apart), in seconds; 0 when it
+// never fires. Alert rules compare ages with it.
+double LongestGap(const catalog::CronSchedule& schedule, std::chrono::system_clock::time_point from);
+
 // On start-up: for each tier, its most recent scheduled time at or before `now`; the tier is
 // overdue when its newest backup finished before that time (or it has none). Returns the
 // latest such time with the overdue tiers, or a Tick with no tiers.

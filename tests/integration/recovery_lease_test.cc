@@ -224,12 +224,13 @@ int Metric(const std::string& text, const std::string& series) {
   return at == std::string::npos ? -1 : std::atoi(text.c_str() + at + series.size() + 2);
 }
 
-TEST(RecoveryLease, TheDaemonSkipsTicksWhileARecoveryHoldsTheCluster) {
+TEST(RecoveryLease, TheDaemonSkipsTicksAndChecksWhileARecoveryHoldsTheCluster) {
   auto c = AgentCluster::Start();
   ASSERT_NE(c, nullptr);
   std::string store = c->dir() + "/store";
   std::string cfg = c->WriteConfig("file://" + store,
-                                   "tiers:\n  - name: fast\n    schedule: \"* * * * * *\"\n    keep: 1h\n");
+                                   "tiers:\n  - name: fast\n    schedule: \"* * * * * *\"\n    keep: 1h\n"
+                                   "check:\n  schedule: \"* * * * * *\"\n");
   std::string listen = "127.0.0.1:" + std::to_string(FreePorts(1).at(0));
   pid_t d = Spawn({LB_BINARY, "--config", cfg, "daemon", "--metrics-listen", listen}, c->dir() + "/d.out",
                   c->dir() + "/d.err");
@@ -239,8 +240,10 @@ TEST(RecoveryLease, TheDaemonSkipsTicksWhileARecoveryHoldsTheCluster) {
     for (const auto& f : FilesUnder(store)) n += f.ends_with(".manifest.json");
     return n;
   };
-  ASSERT_TRUE(PollUntil(std::chrono::seconds(30), [&] { return backups() >= 1; }));
+  const std::string verdicts = "lifeboat_checks_total{result=\"verdict\"}";
+  ASSERT_TRUE(PollUntil(std::chrono::seconds(30), [&] { return backups() >= 1 && Metric(metrics(), verdicts) >= 1; }));
   EXPECT_EQ(Metric(metrics(), "lifeboat_recovery_in_progress"), 0);
+  EXPECT_EQ(Metric(metrics(), "lifeboat_cluster_consistent"), 1);
 
   HoldAsAlice(*c, "alices-lease", std::chrono::minutes(10));
   // Once a tick was skipped no backup starts; a tick already under way may still finish.
@@ -248,17 +251,23 @@ TEST(RecoveryLease, TheDaemonSkipsTicksWhileARecoveryHoldsTheCluster) {
     return Metric(metrics(), "lifeboat_ticks_total{result=\"skipped_recovery\"}") >= 1;
   }));
   size_t held_at = backups();
+  // A check already under way when the lease was taken may still finish; none starts after.
+  int checks_held_at = Metric(metrics(), verdicts);
   ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
     return Metric(metrics(), "lifeboat_ticks_total{result=\"skipped_recovery\"}") >= 4;
   }));
   EXPECT_EQ(backups(), held_at) << "no backup of a cluster under recovery";
+  EXPECT_LE(Metric(metrics(), verdicts), checks_held_at + 1) << "no consistency check of a cluster under recovery";
+  EXPECT_NE(ReadFile(c->dir() + "/d.err").find("consistency check: skipped, recovery in progress"), std::string::npos);
   EXPECT_EQ(Metric(metrics(), "lifeboat_recovery_in_progress"), 1);
   EXPECT_NE(ReadFile(c->dir() + "/d.err").find("skipped, recovery in progress: restore-cluster by alice@ws1"),
             std::string::npos);
 
   for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(c->Agent(i)->ReleaseLease("alices-lease").ok());
+  int checks_released_at = Metric(metrics(), verdicts);
   EXPECT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
-    return backups() > held_at && Metric(metrics(), "lifeboat_recovery_in_progress") == 0;
+    return backups() > held_at && Metric(metrics(), "lifeboat_recovery_in_progress") == 0 &&
+           Metric(metrics(), verdicts) > checks_released_at;
   }));
   kill(d, SIGTERM);
   EXPECT_EQ(Wait(d, seconds(30)).exit_code, 0);

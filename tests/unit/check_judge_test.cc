@@ -55,6 +55,17 @@ TEST(JudgeTest, TrapRevisionDiffersAtSameAppliedIndexEvenWithEqualHashes) {
   EXPECT_NE(res.findings.back().find("revision 22 vs 1"), std::string::npos) << res.findings.back();
 }
 
+TEST(JudgeTest, AWriteBetweenTheCountsNowIsNotDivergence) {
+  // Settled, same hashes and counts at the common revision; one more key on m3 by the time it
+  // was counted "now" (a tick's claim written while the check ran).
+  auto c = Report({M("m1", 1, 100, 50, 7, 10), M("m2", 2, 100, 50, 7, 10), M("m3", 3, 100, 50, 7, 10)}, 2);
+  c.reports[2].keys = 11;
+  EXPECT_EQ(Judge(c).verdict, CheckResult::Verdict::kConsistent);
+  // Without the count at the common revision, "now" is all there is to compare.
+  c.reports[2].keys_at_common.reset();
+  EXPECT_EQ(Judge(c).verdict, CheckResult::Verdict::kDivergent);
+}
+
 TEST(JudgeTest, HashMismatchWithSameCompactionIsDivergent) {
   auto c = Report({M("m1", 1, 100, 50, 7, 10), M("m2", 2, 100, 50, 9, 10), M("m3", 3, 100, 50, 7, 10)}, 1);
   auto res = Judge(c);
