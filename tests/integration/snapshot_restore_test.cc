@@ -94,7 +94,7 @@ class RestoredCluster {
 
   bool Start() {
     for (size_t i = 0; i < names_.size(); ++i) {
-      pids_.push_back(Spawn({"etcd",
+      pids_.push_back(Spawn({harness::EtcdTool("", "etcd"),
                              "--name",
                              names_[i],
                              "--data-dir",
