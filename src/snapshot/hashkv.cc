@@ -63,19 +63,12 @@ Result<int64_t> MetaRevision(BboltReader& db, std::string_view name) {
 
 Result<KvHashResult> ComputeHashKV(BboltReader& db, int64_t revision, std::optional<int64_t> compact_revision) {
   KvHashResult r;
-  LB_ASSIGN_OR_RETURN(int64_t finished, MetaRevision(db, "finishedCompactRev"));
   if (compact_revision) {
     r.compact_revision = *compact_revision;
   } else {
+    LB_ASSIGN_OR_RETURN(int64_t finished, MetaRevision(db, "finishedCompactRev"));
     LB_ASSIGN_OR_RETURN(int64_t scheduled, MetaRevision(db, "scheduledCompactRev"));
     r.compact_revision = std::max(finished, scheduled);
-  }
-  // Compacted at C already: the bucket holds what etcd keeps, whatever version compacted it.
-  const bool compacted_here = finished == r.compact_revision;
-  bool keeps_tombstone_at_c = false;
-  if (!compacted_here) {
-    LB_ASSIGN_OR_RETURN(auto term, db.Get("meta", "term"));
-    keeps_tombstone_at_c = term.has_value();
   }
   if (revision > 0 && revision <= r.compact_revision) {
     return Status::FailedPrecondition(
@@ -94,7 +87,6 @@ Result<KvHashResult> ComputeHashKV(BboltReader& db, int64_t revision, std::optio
       Rev at_c{0, 0}, at_rev{0, 0};
       bool tomb_at_c = false, tomb_at_rev = false;
     };
-    std::vector<Rev> all_at_c;  // every entry <= C, for a db compacted at C
     std::unordered_map<std::string, Newest> newest;
     std::string user_key;
     LB_RETURN_IF_ERROR(WalkKeyBucket(db, [&](int64_t main, int64_t sub, bool tombstone, std::string_view,
@@ -109,7 +101,6 @@ Result<KvHashResult> ComputeHashKV(BboltReader& db, int64_t revision, std::optio
       if (main <= r.compact_revision) {
         n.at_c = {main, sub};
         n.tomb_at_c = tombstone;
-        if (compacted_here) all_at_c.push_back({main, sub});
       }
       return Status::OK();
     }));
@@ -120,11 +111,9 @@ Result<KvHashResult> ComputeHashKV(BboltReader& db, int64_t revision, std::optio
         keep_empty = false;
         if (n.at_rev.first <= r.compact_revision) counted.push_back(n.at_rev);
       }
-      if (n.at_c.first > 0 && (!n.tomb_at_c || (keeps_tombstone_at_c && n.at_c.first == r.compact_revision))) {
-        kept_at_c.push_back(n.at_c);
-      }
+      if (n.at_c.first > 0 && !n.tomb_at_c) kept_at_c.push_back(n.at_c);
     }
-    if (keep_empty) counted = compacted_here ? std::move(all_at_c) : std::move(kept_at_c);
+    if (keep_empty) counted = std::move(kept_at_c);
     std::sort(counted.begin(), counted.end());
   }
 

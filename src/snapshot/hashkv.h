@@ -6,11 +6,6 @@
 // count only when they are their key's newest entry at `revision` and not a tombstone (etcd's
 // kvindex.Keep). The result is what a member answers once its compaction has finished, also for
 // a db that was never compacted there (a backup taken before the member compacted).
-// When no key is live at `revision`, etcd counts every entry <= C its bucket holds. What a
-// compaction at C leaves there changed in etcd 3.4.34/3.5.16 (upstream #18274): a tombstone at
-// exactly C now stays. A db whose own finished compaction is C is hashed as it is; for one that
-// is not (yet) compacted at C the rule is the db's generation's: 3.5+ (it has meta/term) keeps
-// that tombstone, 3.4 drops it (3.5.0-3.5.15 and 3.4.34+ are mispredicted there; see docs/formats.md).
 #pragma once
 
 #include <cstdint>
