@@ -215,7 +215,8 @@ Result<FetchResponse> AgentClient::FetchBackup(const FetchRequest& in) {
   pb::FetchBackupResponse r;
   grpc::Status s = impl_->stub->FetchBackup(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "FetchBackup");
-  return FetchResponse{r.path(), r.sha256(), r.revision(), r.live_keys(), r.cached(), r.in_place()};
+  return FetchResponse{r.path(), r.sha256(), r.revision(), r.live_keys(), r.cached(), r.in_place(),
+                       r.cluster_version()};
 }
 
 const std::string& AgentClient::address() const { return impl_->address; }

@@ -73,6 +73,7 @@ struct FetchResponse {
   uint64_t live_keys = 0;
   bool cached = false;
   bool in_place = false;
+  std::string cluster_version;  // the snapshot's cluster/clusterVersion; "" when it has none
 };
 
 // TLS to the agent: `cacert` (the CA that signed the agent's certificate) turns TLS on; `cert`

@@ -276,6 +276,7 @@ class Service final : public pb::Agent::Service {
     out->set_live_keys(staged->live_keys);
     out->set_cached(staged->cached);
     out->set_in_place(staged->in_place);
+    out->set_cluster_version(staged->cluster_version);
     return grpc::Status::OK;
   }
 

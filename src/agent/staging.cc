@@ -18,6 +18,7 @@ Status Describe(StagedBackup* out) {
   if (!st.ok()) return st.status().Annotate("staged backup " + out->path);
   out->revision = st->current_revision;
   out->live_keys = st->live_keys;
+  out->cluster_version = st->cluster_version;
   return Status::OK();
 }
 

@@ -19,6 +19,7 @@ struct StagedBackup {
   std::string path, sha256;
   int64_t revision = 0;  // the revision etcd resumes at after restoring it
   uint64_t live_keys = 0;
+  std::string cluster_version;  // the db's cluster/clusterVersion, e.g. "3.5.0"; "" when absent
   bool cached = false;
   bool in_place = false;  // a plain snapshot in a local-folder store: `path` is the store's file
 };

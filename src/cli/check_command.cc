@@ -38,15 +38,16 @@ void RunCheck(Context& ctx, const std::string& settle) {
     std::cout << j.dump(2) << "\n";
   } else {
     std::string at = std::to_string(report->common_revision);
-    Table t({"NAME", "ENDPOINT", "LEADER", "RAFT APPLIED INDEX", "REVISION", "KEYS", "KEYS@" + at, "HASHKV@" + at,
+    Table t({"NAME", "ENDPOINT", "VERSION", "STORAGE", "LEADER", "RAFT APPLIED INDEX", "REVISION", "KEYS", "KEYS@" + at, "HASHKV@" + at,
              "COMPACTED", "STATE"});
     for (size_t i = 0; i < report->reports.size(); ++i) {
       const auto& r = report->reports[i];
       if (!r.reachable) {
-        t.AddRow({r.name, r.endpoint, "", "", "", "", "", "", "", "UNREACHABLE"});
+        t.AddRow({r.name, r.endpoint, "", "", "", "", "", "", "", "", "", "UNREACHABLE"});
         continue;
       }
-      t.AddRow({r.name, r.endpoint, r.is_leader ? "*" : "", std::to_string(r.status.raft_applied_index),
+      t.AddRow({r.name, r.endpoint, r.status.version,
+                r.status.storage_version.empty() ? "-" : r.status.storage_version, r.is_leader ? "*" : "", std::to_string(r.status.raft_applied_index),
                 std::to_string(r.status.header.revision), Opt(r.keys), Opt(r.keys_at_common),
                 r.hash ? std::to_string(*r.hash) : "error",
                 r.compact_revision > 0 ? std::to_string(r.compact_revision) : "-",

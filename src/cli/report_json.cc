@@ -17,6 +17,7 @@ nlohmann::json MemberToJson(const ops::MemberReport& r) {
   const auto& s = r.status;
   j["cluster_id"] = etcd::IdHex(s.header.cluster_id);
   j["version"] = s.version;
+  j["storage_version"] = s.storage_version;
   j["db_size"] = s.db_size;
   j["db_size_in_use"] = s.db_size_in_use;
   j["is_leader"] = r.is_leader;

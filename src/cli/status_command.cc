@@ -59,12 +59,12 @@ void RunStatus(Context& ctx, const StatusArgs& args) {
     j["recovery_leases"] = leases;
     std::cout << j.dump(2) << "\n";
   } else {
-    Table t({"ENDPOINT", "NAME", "ID", "VERSION", "DB SIZE", "IN USE", "IS LEADER", "IS LEARNER", "RAFT TERM",
+    Table t({"ENDPOINT", "NAME", "ID", "VERSION", "STORAGE", "DB SIZE", "IN USE", "IS LEADER", "IS LEARNER", "RAFT TERM",
              "RAFT INDEX", "RAFT APPLIED INDEX", "REVISION", "KEYS",
              "HASHKV@" + std::to_string(report->common_revision), "ERRORS"});
     for (const auto& r : report->reports) {
       if (!r.reachable) {
-        t.AddRow({r.endpoint, r.name, r.id ? etcd::IdHex(r.id) : "", "", "", "", "", "", "", "", "", "", "", "",
+        t.AddRow({r.endpoint, r.name, r.id ? etcd::IdHex(r.id) : "", "", "", "", "", "", "", "", "", "", "", "", "",
                   "unreachable: " + r.error});
         continue;
       }
@@ -72,7 +72,8 @@ void RunStatus(Context& ctx, const StatusArgs& args) {
       for (const auto& a : r.alarms) errs.push_back("alarm " + a);
       if (!r.hash_error.empty()) errs.push_back(r.hash_error);
       const auto& s = r.status;
-      t.AddRow({r.endpoint, r.name, etcd::IdHex(r.id), s.version, HumanBytes(s.db_size), HumanBytes(s.db_size_in_use),
+      t.AddRow({r.endpoint, r.name, etcd::IdHex(r.id), s.version,
+                s.storage_version.empty() ? "-" : s.storage_version, HumanBytes(s.db_size), HumanBytes(s.db_size_in_use),
                 r.is_leader ? "true" : "false", s.is_learner ? "true" : "false", std::to_string(s.raft_term),
                 std::to_string(s.raft_index), std::to_string(s.raft_applied_index), std::to_string(s.header.revision),
                 r.keys ? std::to_string(*r.keys) : "", r.hash ? std::to_string(*r.hash) : "", Join(errs)});

@@ -291,6 +291,7 @@ Result<MemberStatus> Client::Status() {
   st.raft_applied_index = resp.raftappliedindex();
   st.errors.assign(resp.errors().begin(), resp.errors().end());
   st.is_learner = resp.islearner();
+  st.storage_version = resp.storageversion();
   return st;
 }
 

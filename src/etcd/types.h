@@ -33,6 +33,7 @@ struct MemberStatus {
   uint64_t raft_applied_index = 0;
   std::vector<std::string> errors;
   bool is_learner = false;
+  std::string storage_version;  // etcd 3.6+ only; "" from 3.4 and 3.5, which do not report it
 };
 
 // A lease as LeaseTimeToLive reports it: ttl is the remaining seconds, -1 when the lease does

@@ -117,6 +117,20 @@ CheckResult Judge(const ClusterReport& report) {
     out.verdict = CheckResult::Verdict::kDivergent;
     return out;
   }
+  // Not a verdict of its own (a rolling upgrade passes through it), but what the operator must know
+  // before a restore or a member recovery: a restored snapshot must not meet an older server.
+  std::string versions;
+  bool mixed = false;
+  for (size_t i : live) {
+    const auto& s = report.reports[i].status;
+    if (s.version != report.reports[live.front()].status.version ||
+        s.storage_version != report.reports[live.front()].status.storage_version) {
+      mixed = true;
+    }
+    versions += (versions.empty() ? "" : ", ") + report.reports[i].label() + " " + s.version +
+                (s.storage_version.empty() ? "" : " (storage " + s.storage_version + ")");
+  }
+  if (mixed) out.findings.push_back("members run different etcd versions: " + versions);
   if (!report.settled) {
     out.findings.push_back("members did not reach the same applied index while checking (busy cluster): "
                            "revisions compared with a tolerance");

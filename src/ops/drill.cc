@@ -9,10 +9,12 @@
 #include <fmt/format.h>
 
 #include "agent/controller.h"
+#include "agent/host_ops.h"
 #include "base/temp_dir.h"
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "etcd/client.h"
+#include "ops/etcd_version.h"
 #include "snapshot/hashkv.h"
 #include "snapshot/restore.h"
 #include "snapshot/snapshot.h"
@@ -90,6 +92,10 @@ class Drill {
     LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));
     rec_.expected_revision = st.current_revision;
     rec_.expected_keys = st.live_keys;
+    // The throwaway etcd must be able to serve the snapshot's cluster version.
+    LB_RETURN_IF_ERROR(CheckCanServe("the drill's etcd (" + o_.etcd_binary + ")", agent::EtcdVersion(o_.etcd_binary),
+                                     st.cluster_version,
+                                     "set drill.etcd-binary (or --etcd-binary) to an etcd of the backup's version"));
     // 3. Native restore into a one-member cluster on free loopback ports.
     LB_ASSIGN_OR_RETURN(auto ports, FreeLoopbackPorts(2));
     agent::AgentConfig c;

@@ -18,6 +18,7 @@
 #include "etcd/types.h"
 #include "ops/backup.h"
 #include "ops/disk_check.h"
+#include "ops/etcd_version.h"
 #include "ops/fleet.h"
 #include "ops/pitr.h"
 #include "snapshot/restore.h"
@@ -248,6 +249,7 @@ class Coordinator {
     if (!Step("find backup", [&] { return FindBackup(); })) return false;
     if (!Step("check disk", [&] { return CheckDisk(); })) return false;
     if (!pitr_ && !Step("fetch", [&] { return Fetch(); })) return false;
+    if (!Step("check versions", [&] { return CheckVersions(); })) return false;
     auto now = std::chrono::system_clock::now();
     j.created_at = FormatRFC3339(now);
     std::string name = o_.cluster_name.empty() ? j.source_cluster_name : o_.cluster_name;
@@ -354,6 +356,7 @@ class Coordinator {
             m.object_key, m.etcd_version, j.target_version, *from));
       }
     }
+    backup_etcd_version_ = m.etcd_version;
     if (pitr_) {  // what the agents' staging reports otherwise
       j.revision = pitr_->revision;
       j.live_keys = pitr_->live_keys;
@@ -414,9 +417,39 @@ class Coordinator {
       j.revision = got[0].revision;
       j.live_keys = got[0].live_keys;
     }
+    backup_cluster_version_ = got[0].cluster_version;
     detail_ = fmt::format("staged on {} hosts ({} already there, {} checked in place), sha256 {}…, revision {}, {} keys",
                           got.size(), cached, in_place, j.sha256.substr(0, 12), j.revision, j.live_keys);
     return Status::OK();
+  }
+
+  // One etcd version on every host, and none older than the backup's cluster: a member of another
+  // version would join a cluster it cannot serve, and etcd refuses data of a newer cluster version.
+  // The staged snapshot's cluster/clusterVersion when known; for a point-in-time state (staged
+  // only after the confirmation) the version of the member the base backup was taken from.
+  Status CheckVersions() {
+    const auto& ms = fleet_.members();
+    std::string first, all;
+    bool mixed = false;
+    for (size_t i = 0; i < ms.size(); ++i) {
+      const std::string& v = ms[i].status.etcd_version;
+      all += (all.empty() ? "" : ", ") + r_.journal.members[i].name + " " + (v.empty() ? "unknown" : v);
+      if (i == 0) first = v;
+      else if (v != first) mixed = true;
+    }
+    if (mixed) {
+      return Status::FailedPrecondition("the agents run different etcd versions (" + all +
+                                        "): give every member the same etcd binary before restoring");
+    }
+    const std::string data = backup_cluster_version_.empty() ? backup_etcd_version_ : backup_cluster_version_;
+    std::vector<Status> out;
+    for (size_t i = 0; i < ms.size(); ++i) {
+      out.push_back(CheckCanServe(r_.journal.members[i].name + " (agent " + ms[i].address + ")",
+                                  ms[i].status.etcd_version, data));
+    }
+    detail_ = "etcd " + (first.empty() ? std::string("unknown") : first) + " on every host; backup's cluster " +
+              (data.empty() ? std::string("unknown") : data);
+    return Combine(out);
   }
 
   // A new restore must not start over an unfinished one: that one is to be resumed.
@@ -673,6 +706,8 @@ class Coordinator {
   LiveProbe live_;
   std::string detail_;
   std::unique_ptr<PointInTimeBuild> pitr_;  // --to-revision/--to-time: built, stored after confirmation
+  std::string backup_etcd_version_;      // the manifest's: the backed-up member's server version
+  std::string backup_cluster_version_;  // the staged snapshot's cluster/clusterVersion
   std::mutex journal_mu_;
   bool journal_started_ = false;
 };

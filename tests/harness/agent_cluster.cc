@@ -23,15 +23,19 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
   c->token_file_ = c->dir_ + "/agent.token";
   c->env_ = options.env;
   std::ofstream(c->token_file_) << c->token_ << "\n";
-  std::string wrapper = c->dir_ + "/etcd-wrapper";
-  std::ofstream(wrapper) << "#!/bin/sh\n"
-                            "prev=; name=\n"
-                            "for a in \"$@\"; do [ \"$prev\" = --name ] && name=$a; prev=$a; done\n"
-                            "if [ -n \"$name\" ] && [ -e \"$(dirname \"$0\")/fail-$name\" ]; then\n"
-                            "  echo \"test wrapper: refusing to start $name (fail-$name exists)\" >&2; exit 1\n"
-                            "fi\n"
-                            "exec etcd \"$@\"\n";
-  chmod(wrapper.c_str(), 0755);
+  // One wrapper per member: it runs that member's etcd version.
+  auto write_wrapper = [&](const std::string& name, const std::string& etcd) {
+    std::string wrapper = c->dir_ + "/etcd-wrapper-" + name;
+    std::ofstream(wrapper) << "#!/bin/sh\n"
+                              "prev=; name=\n"
+                              "for a in \"$@\"; do [ \"$prev\" = --name ] && name=$a; prev=$a; done\n"
+                              "if [ -n \"$name\" ] && [ -e \"$(dirname \"$0\")/fail-$name\" ]; then\n"
+                              "  echo \"test wrapper: refusing to start $name (fail-$name exists)\" >&2; exit 1\n"
+                              "fi\n"
+                              "exec " << etcd << " \"$@\"\n";
+    chmod(wrapper.c_str(), 0755);
+    return wrapper;
+  };
   c->data_root_ = c->dir_;
   if (options.data_tmpfs_mb > 0) {
     c->data_root_ = c->dir_ + "/disk";
@@ -64,6 +68,9 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
     if (options.quarantine) m.quarantine_url = "http://127.0.0.1:" + std::to_string(ports[4 * i + 3]);
     m.data_dir = c->data_root_ + "/" + m.name + ".etcd";
     m.log_file = c->dir_ + "/" + m.name + ".log";
+    auto v = options.member_etcd_version.find(m.name);
+    m.etcd_version = ResolvedEtcdVersion(v == options.member_etcd_version.end() ? options.etcd_version : v->second);
+    const std::string wrapper = write_wrapper(m.name, harness::EtcdTool(m.etcd_version, "etcd"));
     std::string cfg = c->dir_ + "/agent-" + m.name + ".yaml";
     std::ofstream(cfg) << "listen: " << m.agent_address << "\n"
                        << "token-file: " << c->token_file_ << "\n"

@@ -1,5 +1,5 @@
 // A real etcd cluster run by real host agents: one `lifeboat agent` process per member, each in
-// process mode supervising its own etcd 3.4 on free loopback ports, bootstrapped through the
+// process mode supervising its own etcd (the pass's version unless the options name one) on free loopback ports, bootstrapped through the
 // agents themselves. etcd is started through a wrapper that refuses to start member NAME while
 // the file fail-NAME exists in dir(), so tests can make a member not come back.
 // The destructor stops the agents (which stop their etcd); the dir is removed unless the test failed.
@@ -25,6 +25,8 @@ struct AgentClusterOptions {
   bool mtls = false;                          // agents serve mTLS (PKI from scripts/etcd-cluster pki)
   bool quarantine = false;                    // members get a member.quarantine-client-url
   int data_tmpfs_mb = 0;                      // > 0: the data dirs live on a tmpfs of this size (disk-full tests)
+  std::string etcd_version;                   // "" = the pass's (PassEtcdVersion), "3.4", "3.5.30", ...
+  std::map<std::string, std::string> member_etcd_version;  // per member name, overrides etcd_version
 };
 
 class AgentCluster {
@@ -32,6 +34,7 @@ class AgentCluster {
   struct Member {
     std::string name, client_url, peer_url, data_dir, agent_address, log_file;
     std::string quarantine_url;  // with options.quarantine
+    std::string etcd_version;    // "3.4", "3.5.30", ...
     pid_t agent_pid = -1;
     pid_t orphan_etcd = -1;  // the etcd of a killed agent, killed by the destructor
   };
@@ -41,6 +44,9 @@ class AgentCluster {
   ~AgentCluster();
 
   const std::string& dir() const { return dir_; }
+  // The etcd version member i runs ("3.4.23", "3.5.30", ...) and a tool of that version.
+  const std::string& etcd_version(size_t i) const { return members_[i].etcd_version; }
+  std::string EtcdTool(size_t i, const std::string& tool) const { return harness::EtcdTool(members_[i].etcd_version, tool); }
   // The file system of the data dirs (dir(), or its tmpfs with data_tmpfs_mb).
   const std::string& data_root() const { return data_root_; }
   const std::string& token_file() const { return token_file_; }

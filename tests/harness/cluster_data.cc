@@ -21,7 +21,7 @@ KV ParseGet(const std::string& etcdctl_out) {
 }
 
 KV ReadAll(const std::string& endpoint) {
-  auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "--consistency=s", "get", "", "--prefix"});
+  auto r = harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", endpoint, "--consistency=s", "get", "", "--prefix"});
   EXPECT_TRUE(r.ok()) << r.err;
   return ParseGet(r.out);
 }
@@ -45,7 +45,7 @@ void Load(const std::string& endpoint, int n, const std::string& tag) {
   for (int i = 0; i < n; i += 7) {
     char key[32];
     std::snprintf(key, sizeof key, "k/%04d", i);
-    auto r = harness::Run({"etcdctl", "--endpoints", endpoint, "del", key});
+    auto r = harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", endpoint, "del", key});
     ASSERT_TRUE(r.ok()) << r.err;
   }
 }

@@ -135,8 +135,8 @@ std::map<std::string, std::string> ParseClusterEnv(const std::string& text) {
   return env;
 }
 
-ProcResult RunEtcdctl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"etcdctl"};
+ProcResult RunEtcdctl(const std::vector<std::string>& args, const std::string& version) {
+  std::vector<std::string> argv{EtcdTool(version, "etcdctl")};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv, {{"ETCDCTL_API", "3"}});
 }
@@ -153,6 +153,8 @@ std::unique_ptr<EtcdCluster> EtcdCluster::Start(const Options& options) {
   if (!options.restore_one.empty()) argv.insert(argv.end(), {"--restore-one", options.restore_one});
   if (!options.token.empty()) argv.insert(argv.end(), {"--token", options.token});
   if (options.quota_bytes > 0) argv.insert(argv.end(), {"--quota-bytes", std::to_string(options.quota_bytes)});
+  const std::string bin_dir = EtcdBinDir(options.etcd_version);
+  if (!bin_dir.empty()) argv.insert(argv.end(), {"--etcd-bin-dir", bin_dir});
 
   ProcResult r = Run(argv, {}, kScriptTimeout);
   if (!r.ok()) {
@@ -171,6 +173,7 @@ std::unique_ptr<EtcdCluster> EtcdCluster::Start(const Options& options) {
   std::unique_ptr<EtcdCluster> c(new EtcdCluster());
   c->dir_ = dir;
   c->own_dir_ = own_dir;
+  c->version_ = ResolvedEtcdVersion(options.etcd_version);
   c->env_ = ParseClusterEnv(text);
   c->endpoints_ = c->Var("ENDPOINTS");
   c->names_ = Split(c->Var("NAMES"), ',');
@@ -264,7 +267,7 @@ ProcResult EtcdCluster::EtcdctlAt(const std::string& endpoints, const std::vecto
   }
   if (auth()) argv.push_back("--user=root:" + root_password());
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunEtcdctl(argv);
+  return RunEtcdctl(argv, version_);
 }
 
 ProcResult EtcdCluster::Etcdctl(const std::vector<std::string>& args) const { return EtcdctlAt(endpoints_, args); }

@@ -26,6 +26,7 @@ struct EtcdClusterOptions {
   std::string token;              // initial cluster token; empty: a random one
   long long quota_bytes = 0;      // --quota-backend-bytes; 0: etcd's default
   std::string dir;                // cluster directory; empty: a fresh /tmp/lb-etcd-XXXXXX
+  std::string etcd_version;       // "" = the pass's (PassEtcdVersion), "3.4", "3.5.16", "3.5.30"
 };
 
 class EtcdCluster {
@@ -60,6 +61,9 @@ class EtcdCluster {
   std::string wrong_cert() const { return Var("WRONG_CERT"); }
   std::string wrong_key() const { return Var("WRONG_KEY"); }
   std::string root_password() const { return Var("ROOT_PASSWORD"); }
+  // The etcd version its members run ("3.4.23", "3.5.30", ...) and its etcdctl.
+  const std::string& etcd_version() const { return version_; }
+  std::string etcdctl() const { return EtcdTool(version_, "etcdctl"); }
   // Any variable of cluster.env ("" if absent), e.g. Var("INITIAL_CLUSTER").
   std::string Var(const std::string& key) const;
 
@@ -91,15 +95,15 @@ class EtcdCluster {
   std::string MemberVar(const std::string& name, const std::string& field) const;
   std::vector<std::string> ScriptArgv(const std::string& command) const;
 
-  std::string dir_, endpoints_;
+  std::string dir_, endpoints_, version_;
   std::vector<std::string> names_;
   std::map<std::string, std::string> env_;
   bool own_dir_ = false;  // created by Start, so the destructor may remove it
 };
 
-// etcdctl with ETCDCTL_API=3 and nothing else added: for calls that must not carry the
-// cluster's credentials (wrong CA, no client cert, no password).
-ProcResult RunEtcdctl(const std::vector<std::string>& args);
+// etcdctl (of the pass's version, or `version`) with ETCDCTL_API=3 and nothing else added: for
+// calls that must not carry the cluster's credentials (wrong CA, no client cert, no password).
+ProcResult RunEtcdctl(const std::vector<std::string>& args, const std::string& version = "");
 
 // Decodes standard base64 (with or without padding); false on malformed input.
 bool Base64Decode(const std::string& in, std::string* out);

@@ -284,13 +284,29 @@ bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& 
   }
 }
 
-std::string EtcdTool(const std::string& version, const std::string& tool) {
-  if (version.empty() || version == "3.4") return tool;
+std::string PassEtcdVersion() {
+  const char* v = std::getenv("LB_ETCD_VERSION");
+  return v == nullptr ? "" : v;
+}
+
+std::string ResolvedEtcdVersion(const std::string& version) {
+  std::string v = version.empty() ? PassEtcdVersion() : version;
+  return v.empty() || v == "3.4" ? "3.4.23" : v;  // Debian 12's etcd
+}
+
+std::string EtcdBinDir(const std::string& version) {
+  std::string v = ResolvedEtcdVersion(version);
+  if (v == "3.4.23") return "";
 #ifdef LB_ETCD_DIR
-  return std::string(LB_ETCD_DIR) + "/" + version + "/usr/bin/" + tool;
+  return std::string(LB_ETCD_DIR) + "/" + v + "/usr/bin";
 #else
-  return tool;
+  return "";
 #endif
+}
+
+std::string EtcdTool(const std::string& version, const std::string& tool) {
+  std::string dir = EtcdBinDir(version);
+  return dir.empty() ? tool : dir + "/" + tool;
 }
 
 std::string MakeTempDir(const std::string& prefix) {

@@ -1,4 +1,4 @@
-// lifeboat agent against real etcd 3.4.23 on free loopback ports: the agent binary is started
+// lifeboat agent against real etcd (the pass's version) on free loopback ports: the agent binary is started
 // with a config, then driven through AgentClient (the coordinator's client) step by step:
 // status, native restore, start, stop, move aside; wrong and missing tokens change nothing.
 // The process mode is the main case; the commands mode runs etcd through a small shell script.
@@ -73,7 +73,8 @@ class AgentFixture : public ::testing::Test {
                                         << "token-file: " << dir_ << "/token\n"
                                         << "member: {name: m1, data-dir: " << data_dir_ << ", client-url: "
                                         << client_url_ << ", peer-url: " << peer_url_ << "}\n"
-                                        << "etcd:\n  log-file: " << dir_ << "/etcd.log\n"
+                                        << "etcd:\n  binary: " << EtcdTool("", "etcd") << "\n  log-file: " << dir_
+                                        << "/etcd.log\n"
                                         << "  extra-args: [--heartbeat-interval, '50', --election-timeout, '500']\n"
                                         << mode_yaml;
     agent_pid_ = Spawn({LB_BINARY, "agent", "--config", dir_ + "/agent.yaml"}, dir_ + "/agent.out",
@@ -123,7 +124,7 @@ class AgentFixture : public ::testing::Test {
   // Keys at the restored revision: the snapshot holds a key on a short lease, which etcd may
   // revoke (at a later revision) before we count on a loaded machine.
   int KeyCount(int64_t revision) {
-    auto r = harness::Run({"etcdctl", "--endpoints", client_url_, "get", "", "--prefix", "--keys-only",
+    auto r = harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", client_url_, "get", "", "--prefix", "--keys-only",
                            "--rev=" + std::to_string(revision)});
     EXPECT_TRUE(r.ok()) << r.err;
     int n = 0;
@@ -148,7 +149,7 @@ TEST_F(AgentFixture, ProcessModeRestoreStartStopMoveAside) {
   EXPECT_FALSE(st->etcd_running);
   EXPECT_FALSE(st->data_dir_present);
   EXPECT_GT(st->free_bytes, 0u);
-  EXPECT_EQ(st->etcd_version, "3.4.23");
+  EXPECT_EQ(st->etcd_version, ResolvedEtcdVersion(""));
   EXPECT_EQ(st->member_name, "m1");
   EXPECT_EQ(st->mode, "process");
 
@@ -184,7 +185,7 @@ TEST_F(AgentFixture, ProcessModeRestoreStartStopMoveAside) {
   const agent::StartRequest start = StartOfRestored();
   auto started = client_->StartEtcd(start);
   ASSERT_TRUE(started.ok()) << started.status().ToString() << "\nagent stderr:\n" << ReadFile(dir_ + "/agent.err");
-  EXPECT_EQ(started->version, "3.4.23");
+  EXPECT_EQ(started->version, ResolvedEtcdVersion(""));
   EXPECT_GT(started->pid, 0);
   EXPECT_EQ(KeyCount(restored.revision), 303);  // `lifeboat snapshot status` of the file: 303 live keys
 
@@ -351,7 +352,7 @@ TEST_F(AgentFixture, CommandsModeRunsOperatorCommands) {
   // The operator's commands: etcd in the background with the flags the agent hands over.
   std::string pidf = dir_ + "/etcd.pid";
   StartAgent("mode: commands\ncommands:\n"
-             "  start: 'etcd $LIFEBOAT_ETCD_FLAGS >>" + dir_ + "/etcd.log 2>&1 </dev/null & echo $! >" + pidf + "'\n"
+             "  start: '" + EtcdTool("", "etcd") + " $LIFEBOAT_ETCD_FLAGS >>" + dir_ + "/etcd.log 2>&1 </dev/null & echo $! >" + pidf + "'\n"
              "  stop: 'kill $(cat " + pidf + ")'\n"
              // A zombie (exited, not yet reaped by init) is not running.
              "  status: 'p=$(cat " + pidf + " 2>/dev/null) && grep -q \"^State:[[:space:]]*[^Z]\" /proc/$p/status'\n");

@@ -51,13 +51,13 @@ TEST(CompressTest, ZstdBackupsRestoreTheExactSnapshot) {
     ASSERT_TRUE(f.ok()) << f.err;
     EXPECT_EQ(Sha256Of(out), m["sha256"].get<std::string>());
     EXPECT_EQ(fs::file_size(out), m["size"].get<uint64_t>());
-    auto st = harness::Run({"etcdctl", "snapshot", "status", out, "-w", "json"}, {{"ETCDCTL_API", "3"}});
+    auto st = harness::Run({harness::EtcdTool("", "etcdctl"), "snapshot", "status", out, "-w", "json"}, {{"ETCDCTL_API", "3"}});
     EXPECT_TRUE(st.ok()) << st.err;
     auto v = lb({"verify", m["object_key"]}, store);
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   }
   // The drill restores the compressed backup (the newest) into a real etcd.
-  auto d = lb({"drill"}, local);
+  auto d = lb({"drill", "--etcd-binary", harness::EtcdTool("", "etcd")}, local);
   EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
   EXPECT_NE(d.out.find(".db.zst"), std::string::npos) << d.out;
 

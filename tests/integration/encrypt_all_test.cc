@@ -129,7 +129,7 @@ TEST(EncryptAllTest, NoWriterStoresEtcdDataInClear) {
   ProcResult lr = Wait(log, std::chrono::seconds(30));
   ASSERT_EQ(lr.exit_code, 0) << lr.err;
   const KV want = ParseKV(
-      harness::Run({"etcdctl", "--endpoints", m0, "get", "", "--prefix", "--rev=" + std::to_string(target)}).out);
+      harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", m0, "get", "", "--prefix", "--rev=" + std::to_string(target)}).out);
   ASSERT_EQ(want.at("/registry/secrets/default/planted"), secret + "-v2");
 
   // Rotation: k2 is now the current key.
@@ -172,7 +172,7 @@ TEST(EncryptAllTest, NoWriterStoresEtcdDataInClear) {
                     std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const auto& m : c->members()) {
-    EXPECT_EQ(ParseKV(harness::Run({"etcdctl", "--endpoints", m.client_url, "--consistency=s", "get", "", "--prefix"}).out),
+    EXPECT_EQ(ParseKV(harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", m.client_url, "--consistency=s", "get", "", "--prefix"}).out),
               want)
         << m.name;
   }

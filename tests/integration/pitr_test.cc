@@ -55,14 +55,14 @@ std::pair<KV, int64_t> ServeAndRead(const std::string& data, const std::string& 
   auto ports = FreePorts(2);
   const std::string cu = "http://127.0.0.1:" + std::to_string(ports[0]);
   const std::string pu = "http://127.0.0.1:" + std::to_string(ports[1]);
-  pid_t etcd = Spawn({"etcd", "--name", name, "--data-dir", data, "--listen-client-urls", cu, "--advertise-client-urls",
+  pid_t etcd = Spawn({harness::EtcdTool("", "etcd"), "--name", name, "--data-dir", data, "--listen-client-urls", cu, "--advertise-client-urls",
                       cu, "--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu, "--initial-cluster",
                       name + "=" + pu},
                      log_dir + "/etcd.out", log_dir + "/etcd.err");
   if (etcd <= 0) return {{}, -1};
   bool up = PollUntil(std::chrono::seconds(30), [&] { return Revision(cu) > 0; }, std::chrono::milliseconds(100));
   std::pair<KV, int64_t> out{{}, -1};
-  if (up) out = {Parse(harness::Run({"etcdctl", "--endpoints", cu, "get", "", "--prefix"}).out), Revision(cu)};
+  if (up) out = {Parse(harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", cu, "get", "", "--prefix"}).out), Revision(cu)};
   if (up && while_up) while_up(cu);
   kill(etcd, SIGTERM);
   Wait(etcd, std::chrono::seconds(30));
@@ -135,7 +135,7 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   EXPECT_NE(r.err.find("equal to etcd's HashKV at revision "), std::string::npos) << r.err;
   std::string lease_ttl;
   auto [got, rev] = ServeAndRead(data, "pitr", dir, [&](const std::string& cu) {
-    lease_ttl = harness::Run({"etcdctl", "--endpoints", cu, "lease", "timetolive", lease, "--keys"}).out;
+    lease_ttl = harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", cu, "lease", "timetolive", lease, "--keys"}).out;
   });
   ASSERT_GT(rev, 0) << "the restored etcd did not serve";
   // The key is attached to its lease again, with the TTL it was granted.

@@ -158,7 +158,7 @@ TEST(RestoreCluster, ToARevisionFromTheChangeLog) {
   ASSERT_TRUE(log.WaitFor(last));
   Status logged = log.Stop();
   ASSERT_TRUE(logged.ok()) << logged.ToString();
-  auto hist = harness::Run({"etcdctl", "--endpoints", c->members()[0].client_url, "get", "", "--prefix",
+  auto hist = harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", c->members()[0].client_url, "get", "", "--prefix",
                             "--rev=" + std::to_string(middle)});
   KV want;
   {
@@ -388,7 +388,7 @@ TEST(RestoreCluster, ResumesAfterTheCoordinatorIsKilled) {
 
 // Whether anything serves etcd's API on `url` (a 2 s probe).
 bool Serves(const std::string& url) {
-  return harness::Run({"etcdctl", "--endpoints", url, "--dial-timeout=1s", "--command-timeout=2s", "endpoint",
+  return harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", url, "--dial-timeout=1s", "--command-timeout=2s", "endpoint",
                        "status"})
       .ok();
 }
@@ -435,7 +435,7 @@ TEST(RestoreCluster, QuarantineKeepsClientsOutUntilVerified) {
     EXPECT_EQ(AsideDirs(m.data_dir).size(), 1u) << m.name;
   }
   // The member list advertises the client URLs again.
-  auto list = harness::Run({"etcdctl", "--endpoints", c->members()[1].client_url, "member", "list"});
+  auto list = harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", c->members()[1].client_url, "member", "list"});
   ASSERT_TRUE(list.ok()) << list.err;
   for (const auto& m : c->members()) {
     EXPECT_NE(list.out.find(m.client_url), std::string::npos) << list.out;
@@ -502,7 +502,7 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
     EXPECT_EQ(missing, 0u) << m.name << " lacks acknowledged writes";
     EXPECT_EQ(kv.size(), 200u - 29u + acked.size()) << m.name;
   }
-  auto ml = harness::Run({"etcdctl", "--endpoints", c->endpoints(), "member", "list"});
+  auto ml = harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", c->endpoints(), "member", "list"});
   EXPECT_EQ(ml.out.find("true"), std::string::npos) << "no learner left: " << ml.out;
 
   // --auto: m3 killed (data kept): found, replaced, its old data dir moved aside.

@@ -43,6 +43,18 @@ TEST(JudgeTest, AgreeingMembersAreConsistent) {
   EXPECT_TRUE(res.divergent.empty());
 }
 
+TEST(JudgeTest, MixedVersionsAreAFindingNotADivergence) {
+  auto c = Report({M("m1", 1, 100, 50, 7, 10), M("m2", 2, 100, 50, 7, 10), M("m3", 3, 100, 50, 7, 10)}, 2);
+  for (auto& r : c.reports) r.status.version = "3.5.30";
+  EXPECT_TRUE(Judge(c).findings.empty());
+  c.reports[2].status.version = "3.6.4";
+  c.reports[2].status.storage_version = "3.6.0";
+  auto res = Judge(c);
+  EXPECT_EQ(res.verdict, CheckResult::Verdict::kConsistent);
+  ASSERT_EQ(res.findings.size(), 1u);
+  EXPECT_EQ(res.findings[0], "members run different etcd versions: m1 3.5.30, m2 3.5.30, m3 3.6.4 (storage 3.6.0)");
+}
+
 TEST(JudgeTest, TrapRevisionDiffersAtSameAppliedIndexEvenWithEqualHashes) {
   // One restored member (revision 22), two empty ones (revision 1): HashKV at revision 1 agrees.
   auto c = Report({M("m1", 1, 22, 8, 5, 0), M("m2", 2, 1, 8, 5, 0), M("m3", 3, 1, 8, 5, 0)}, 2);

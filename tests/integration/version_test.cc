@@ -1,0 +1,107 @@
+// Clusters of different etcd versions side by side: the upgrade path operators take (a 3.4
+// cluster backed up and restored into a 3.5 one), and the guard that refuses a restore into a
+// fleet of mixed versions or into an etcd older than the backup's cluster version. The versions
+// are named explicitly, so these tests run in the default pass only.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "harness/agent_cluster.h"
+#include "harness/cluster_data.h"
+#include "harness/process.h"
+#include "harness/store_probe.h"
+
+namespace lifeboat::harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char k35[] = "3.5.30";
+
+bool Fetched() { return fs::exists(EtcdTool(k35, "etcd")); }
+
+#define SKIP_UNLESS_DEFAULT_PASS()                                                              \
+  if (!PassEtcdVersion().empty()) GTEST_SKIP() << "names its versions itself: runs in the default pass"; \
+  ASSERT_TRUE(Fetched()) << EtcdTool(k35, "etcd") << " missing: run scripts/fetch-etcd"
+
+// Each member's server version as `lifeboat status -w json` reports it.
+std::map<std::string, std::string> Versions(const std::string& cfg) {
+  auto r = Lifeboat({"status", "--config", cfg, "--no-hash", "-w", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::map<std::string, std::string> out;
+  auto j = ParseJson(r.out);
+  for (const auto& m : j["members"]) out[m["name"].get<std::string>()] = m["version"].get<std::string>();
+  return out;
+}
+
+TEST(VersionMatrix, A34BackupRestoresIntoA35ClusterAndNotBack) {
+  SKIP_UNLESS_DEFAULT_PASS();
+  AgentClusterOptions o34;
+  o34.etcd_version = "3.4.23";
+  auto old = AgentCluster::Start(o34);
+  ASSERT_NE(old, nullptr);
+  AgentClusterOptions o35;
+  o35.etcd_version = k35;
+  auto neu = AgentCluster::Start(o35);
+  ASSERT_NE(neu, nullptr);
+  const std::string store = "file://" + old->dir() + "/store";
+  const std::string cfg_old = old->WriteConfig(store);
+  const std::string cfg_new = neu->WriteConfig(store);
+  EXPECT_EQ(Versions(cfg_old), (std::map<std::string, std::string>{{"m1", "3.4.23"}, {"m2", "3.4.23"}, {"m3", "3.4.23"}}));
+
+  Load(old->members()[0].client_url, 200, "v34");
+  auto b = Lifeboat({"backup", "--config", cfg_old});
+  ASSERT_TRUE(b.ok()) << b.err;
+  const KV before = ReadAll(old->members()[0].client_url);
+
+  // The upgrade: the 3.4 backup into the 3.5 cluster's members, which serve it.
+  for (size_t i = 0; i < 3; ++i) neu->KillEtcd(i);
+  auto r = Lifeboat({"restore-cluster", "--config", cfg_new, "--yes"}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("etcd 3.5.30 on every host; backup's cluster 3.4.0"), std::string::npos) << r.err;
+  for (const auto& m : neu->members()) EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
+  EXPECT_EQ(Versions(cfg_new), (std::map<std::string, std::string>{{"m1", k35}, {"m2", k35}, {"m3", k35}}));
+  auto check = Lifeboat({"check", "--config", cfg_new});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  // The restored 3.5 cluster takes writes.
+  Load(neu->members()[1].client_url, 10, "after");
+
+  // Back the other way: a backup of the 3.5 cluster (cluster version 3.5.0) is refused by the 3.4
+  // fleet before anything is touched, naming every member.
+  const std::string store35 = "file://" + neu->dir() + "/store";
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg_new, "--store", store35}).ok());
+  r = Lifeboat({"restore-cluster", "--config", cfg_old, "--store", store35, "--allow-other-cluster", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  for (const char* m : {"m1", "m2", "m3"}) {
+    EXPECT_NE(r.err.find(std::string(m) + " (agent "), std::string::npos) << m << ": " << r.err;
+  }
+  EXPECT_NE(r.err.find("runs etcd 3.4.23, older than the backup's cluster version 3.5.0"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadAll(old->members()[0].client_url), before);
+}
+
+TEST(VersionMatrix, MixedFleetIsShownAndRefusedForARestore) {
+  SKIP_UNLESS_DEFAULT_PASS();
+  AgentClusterOptions o;
+  o.etcd_version = k35;
+  o.member_etcd_version = {{"m3", "3.4.23"}};
+  auto c = AgentCluster::Start(o);
+  ASSERT_NE(c, nullptr);
+  const std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  EXPECT_EQ(Versions(cfg), (std::map<std::string, std::string>{{"m1", k35}, {"m2", k35}, {"m3", "3.4.23"}}));
+  auto st = Lifeboat({"status", "--config", cfg, "--no-hash"});
+  EXPECT_NE(st.out.find("STORAGE"), std::string::npos) << st.out;
+  auto check = Lifeboat({"check", "--config", cfg});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;  // same data: consistent, with a finding
+  EXPECT_NE(check.out.find("members run different etcd versions: m1 3.5.30, m2 3.5.30, m3 3.4.23"), std::string::npos)
+      << check.out;
+
+  Load(c->members()[0].client_url, 20, "mixed");
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("the agents run different etcd versions (m1 3.5.30, m2 3.5.30, m3 3.4.23)"), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace lifeboat::harness
