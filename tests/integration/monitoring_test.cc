@@ -96,16 +96,20 @@ void CollectQueries(const nlohmann::json& j, std::vector<std::string>& out) {
   }
 }
 
+// The runbook's trap: a cluster whose snapshot was restored into m1 only (null on failure).
+std::unique_ptr<EtcdCluster> StartTrapCluster(const std::string& prefix) {
+  std::string snap = MakeSnapshot(MakeTempDir(prefix));
+  if (snap.empty()) return nullptr;
+  EtcdCluster::Options o;
+  o.restore_one = snap;
+  return EtcdCluster::Start(o);
+}
+
 TEST(MonitoringTest, TheDaemonsCheckFindsTheTrapAndItsMetricsAreWhatRulesAndDashboardQuery) {
   auto healthy = EtcdCluster::Start();
   ASSERT_TRUE(healthy);
   ASSERT_TRUE(healthy->Load(0.2));
-  std::string tmp = MakeTempDir("lb-mon-snap-");
-  std::string snap = MakeSnapshot(tmp);
-  ASSERT_FALSE(snap.empty());
-  EtcdCluster::Options o;
-  o.restore_one = snap;
-  auto trap = EtcdCluster::Start(o);
+  auto trap = StartTrapCluster("lb-mon-snap-");
   ASSERT_TRUE(trap);
 
   auto a = StartDaemon(healthy->endpoints(), "healthy");
@@ -221,12 +225,7 @@ TEST(MonitoringTest, PrometheusFiresTheBackupAgeAlertWhenBackupsStopAndTheDiverg
   ASSERT_EQ(harness::Run({"prometheus", "--version"}).exit_code, 0) << "Debian's prometheus is missing: run scripts/setup";
   auto healthy = EtcdCluster::Start();
   ASSERT_TRUE(healthy);
-  std::string tmp = MakeTempDir("lb-prom-snap-");
-  std::string snap = MakeSnapshot(tmp);
-  ASSERT_FALSE(snap.empty());
-  EtcdCluster::Options o;
-  o.restore_one = snap;
-  auto trap = EtcdCluster::Start(o);
+  auto trap = StartTrapCluster("lb-prom-snap-");
   ASSERT_TRUE(trap);
   auto a = StartDaemon(healthy->endpoints(), "healthy");
   auto b = StartDaemon(trap->endpoints(), "trap");
