@@ -1,4 +1,4 @@
-// Change segments: the continuous log of changes between full backups (issue 6). A segment holds
+// Change segments: the continuous log of changes between full backups. A segment holds
 // every change with a revision in [start_revision, end_revision], in revision order, and nothing
 // else; consecutive segments of one cluster are contiguous (the next starts at end + 1), so a gap
 // is visible as a missing range. Stored as
