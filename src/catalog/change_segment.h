@@ -25,12 +25,12 @@
 #include "base/status.h"
 #include "catalog/manifest.h"
 #include "codec/object_codec.h"
-#include "snapshot/restore.h"
+#include "snapshot/change_stream.h"
 #include "store/store.h"
 
 namespace lifeboat::catalog {
 
-// One logged change: exactly what a point-in-time restore replays (snapshot/restore.h), with
+// One logged change: exactly what a point-in-time restore replays (snapshot/change_stream.h), with
 // `revision` the main revision and `sub` its position within it (a transaction changes several keys).
 using ChangeEvent = snapshot::MvccChange;
 // A lease that logged changes are attached to, as granted (the watch does not report grants).
