@@ -8,10 +8,13 @@
 #include <memory>
 #include <string>
 
-#include "agent/lease_table.h"
+#include "host/lease_table.h"
 #include "base/status.h"
 
 namespace lifeboat::agent {
+
+// The recovery lease as the agent keeps it (host/lease_table.h), as its callers see it.
+using host::LeaseInfo;
 
 struct AgentStatus {
   bool etcd_running = false;

@@ -9,17 +9,42 @@
 #include <thread>
 
 #include "agent.grpc.pb.h"
-#include "agent/controller.h"
-#include "agent/host_ops.h"
-#include "agent/lease_table.h"
-#include "agent/leftovers.h"
-#include "agent/liveness.h"
-#include "agent/staging.h"
+#include "host/controller.h"
+#include "host/host_ops.h"
+#include "host/lease_table.h"
+#include "host/leftovers.h"
+#include "host/liveness.h"
+#include "host/staging.h"
 #include "agent/token.h"
 #include "etcd/client.h"
 #include "snapshot/restore.h"
 
 namespace lifeboat::agent {
+
+// The host layer this service is a thin gRPC face of.
+using host::AbsentOrEmpty;
+using host::AgentConfig;
+using host::CheckSnapshotFile;
+using host::ControlMode;
+using host::ControlModeName;
+using host::DataDirFacts;
+using host::DescribeLease;
+using host::EtcdController;
+using host::EtcdVersion;
+using host::FileSha256;
+using host::InspectDataDir;
+using host::LeaseInfo;
+using host::LeaseTable;
+using host::Liveness;
+using host::MoveAside;
+using host::NewController;
+using host::ProbeMember;
+using host::StageBackup;
+using host::StageRequest;
+using host::StartArgs;
+using host::StopRemaining;
+using host::SweepLeftovers;
+using host::UnixMillisNow;
 namespace {
 
 namespace pb = ::lifeboat::agent::v1;

@@ -1,12 +1,12 @@
 // AgentServer: the gRPC Agent service (agent.proto) for one member on this host, bearer-token
 // authenticated, serving until Shutdown(). Mutating calls run one at a time; GetStatus never
-// waits for them. The server owns the EtcdController for the configured mode.
+// waits for them. The server owns the host::EtcdController for the configured mode.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "agent/agent_config.h"
+#include "host/agent_config.h"
 #include "base/logger.h"
 #include "base/status.h"
 
@@ -17,7 +17,7 @@ class AgentServer {
   // `token` empty means no authentication (only with config.insecure_no_auth). Unavailable when
   // the listen address cannot be bound. What the agent does is reported to `log`, which must
   // outlive the server.
-  static Result<std::unique_ptr<AgentServer>> Start(const AgentConfig& config, const std::string& token, Logger& log);
+  static Result<std::unique_ptr<AgentServer>> Start(const host::AgentConfig& config, const std::string& token, Logger& log);
   ~AgentServer();
   AgentServer(const AgentServer&) = delete;
   AgentServer& operator=(const AgentServer&) = delete;

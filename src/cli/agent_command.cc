@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "agent/agent_config.h"
+#include "host/agent_config.h"
 #include "agent/agent_server.h"
 #include "agent/token.h"
 #include "cli/commands.h"
@@ -28,7 +28,7 @@ void RunAgent(Context& ctx) {
   if (path.empty()) {
     return ctx.Fail(Status::InvalidArgument("lifeboat agent needs --config FILE (see docs/agent.md)"));
   }
-  auto config = agent::LoadAgentConfig(path);
+  auto config = host::LoadAgentConfig(path);
   if (!config.ok()) return ctx.Fail(config.status());
   spdlog::set_default_logger(spdlog::stderr_color_mt("lifeboat-agent"));
   std::string token;
@@ -50,9 +50,9 @@ void RunAgent(Context& ctx) {
   auto server = agent::AgentServer::Start(*config, token, log);
   if (!server.ok()) return ctx.Fail(server.status());
   spdlog::info("lifeboat agent for member {} ({} mode) listening on port {}", config->member_name,
-               agent::ControlModeName(config->mode), (*server)->port());
+               host::ControlModeName(config->mode), (*server)->port());
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  spdlog::info("shutting down{}", config->mode == agent::ControlMode::kProcess ? " (stopping the etcd it started)"
+  spdlog::info("shutting down{}", config->mode == host::ControlMode::kProcess ? " (stopping the etcd it started)"
                                                                                   : " (etcd keeps running)");
   (*server)->Shutdown();
 }

@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "agent/controller.h"
-#include "agent/host_ops.h"
+#include "host/controller.h"
+#include "host/host_ops.h"
 #include "base/temp_dir.h"
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
@@ -93,12 +93,12 @@ class Drill {
     rec_.expected_revision = st.current_revision;
     rec_.expected_keys = st.live_keys;
     // The throwaway etcd must be able to serve the snapshot's cluster version.
-    LB_RETURN_IF_ERROR(CheckCanServe("the drill's etcd (" + o_.etcd_binary + ")", agent::EtcdVersion(o_.etcd_binary),
+    LB_RETURN_IF_ERROR(CheckCanServe("the drill's etcd (" + o_.etcd_binary + ")", host::EtcdVersion(o_.etcd_binary),
                                      st.cluster_version,
                                      "set drill.etcd-binary (or --etcd-binary) to an etcd of the backup's version"));
     // 3. Native restore into a one-member cluster on free loopback ports.
     LB_ASSIGN_OR_RETURN(auto ports, FreeLoopbackPorts(2));
-    agent::AgentConfig c;
+    host::AgentConfig c;
     c.member_name = "drill";
     c.data_dir = dir_ + "/drill.etcd";
     c.client_url = fmt::format("http://127.0.0.1:{}", ports[0]);
@@ -115,7 +115,7 @@ class Drill {
     ro.skip_hash_check = true;  // checked while fetching
     LB_RETURN_IF_ERROR(snapshot::RestoreSnapshot(ro).status().Annotate("restore"));
     // 4. A real etcd on it.
-    controller_ = agent::NewProcessController(c);
+    controller_ = host::NewProcessController(c);
     LB_RETURN_IF_ERROR(controller_->Start({ro.initial_cluster, "new", ro.initial_cluster_token}).Annotate("start etcd"));
     etcd::ClientOptions co;
     co.endpoints = {c.client_url};
@@ -195,7 +195,7 @@ class Drill {
   catalog::Manifest manifest_;
   catalog::DrillRecord rec_;
   std::string dir_;
-  std::unique_ptr<agent::EtcdController> controller_;
+  std::unique_ptr<host::EtcdController> controller_;
 };
 
 }  // namespace

@@ -20,8 +20,8 @@ std::string At(int64_t ms) {
 }
 
 // One line per owner: who, since when, which members, until when.
-std::vector<std::string> Group(const std::vector<std::pair<std::string, agent::LeaseInfo>>& held) {
-  std::map<std::string, std::pair<agent::LeaseInfo, std::vector<std::string>>> by_owner;
+std::vector<std::string> Group(const std::vector<std::pair<std::string, host::LeaseInfo>>& held) {
+  std::map<std::string, std::pair<host::LeaseInfo, std::vector<std::string>>> by_owner;
   for (const auto& [member, l] : held) {
     auto& e = by_owner[l.owner_id];
     e.first = l;
@@ -29,7 +29,7 @@ std::vector<std::string> Group(const std::vector<std::pair<std::string, agent::L
   }
   std::vector<std::string> out;
   for (auto& [owner, e] : by_owner) {
-    const agent::LeaseInfo& l = e.first;
+    const host::LeaseInfo& l = e.first;
     std::sort(e.second.begin(), e.second.end());
     std::string members;
     for (const auto& m : e.second) members += (members.empty() ? "" : ", ") + m;
@@ -74,7 +74,7 @@ std::string CoordinatorIdentity() {
 }
 
 std::vector<std::string> ForeignLeases(const Fleet& fleet, const std::string& owner_id) {
-  std::vector<std::pair<std::string, agent::LeaseInfo>> held;
+  std::vector<std::pair<std::string, host::LeaseInfo>> held;
   for (const auto& m : fleet.members()) {
     if (!m.status.lease.empty() && m.status.lease.owner_id != owner_id) held.push_back({m.status.member_name, m.status.lease});
   }
@@ -111,7 +111,7 @@ Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, cons
     if (!g.ok() && g.status().code() == Status::Code::kFailedPrecondition && spec.break_lease) {
       auto st = client->GetStatus();
       log("--break-lease: taking over " + m.status.member_name + " from " +
-          (st.ok() && !st->lease.empty() ? agent::DescribeLease(st->lease) : g.status().message()));
+          (st.ok() && !st->lease.empty() ? host::DescribeLease(st->lease) : g.status().message()));
       agent::LeaseRequest br = req;
       br.break_lease = true;
       g = client->AcquireLease(br);
@@ -119,7 +119,7 @@ Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, cons
     if (!g.ok()) {
       if (g.status().code() != Status::Code::kFailedPrecondition) return g.status().Annotate("recovery lease");
       // Say who holds what, from every agent's current answer.
-      std::vector<std::pair<std::string, agent::LeaseInfo>> held;
+      std::vector<std::pair<std::string, host::LeaseInfo>> held;
       for (auto& fm : members) {
         if (auto st = fm.client->GetStatus(); st.ok()) {
           fm.status = *st;
@@ -129,7 +129,7 @@ Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, cons
       std::string who = held.empty() ? g.status().message() : JoinLines(Group(held));
       return Status::FailedPrecondition(who + ": wait for it to finish or expire, or take it over with --break-lease");
     }
-    if (!g->previous.empty()) lease->broken_.push_back(m.status.member_name + ": " + agent::DescribeLease(g->previous));
+    if (!g->previous.empty()) lease->broken_.push_back(m.status.member_name + ": " + host::DescribeLease(g->previous));
     lease->renewers_.push_back(std::move(client));
     lease->members_.push_back(m.status.member_name);
   }
@@ -181,7 +181,7 @@ std::vector<std::string> RecoveryInProgress(const std::vector<std::string>& agen
     LB_ASSIGN_OR_RETURN(st[i], c->GetStatus());
     return Status::OK();
   });
-  std::vector<std::pair<std::string, agent::LeaseInfo>> held;
+  std::vector<std::pair<std::string, host::LeaseInfo>> held;
   for (size_t i = 0; i < agents.size(); ++i) {
     if (!res[i].ok()) {
       if (unreachable) unreachable->push_back(res[i].message());

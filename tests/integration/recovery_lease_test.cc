@@ -20,10 +20,10 @@ namespace fs = std::filesystem;
 using std::chrono::seconds;
 
 // The live lease on member i's agent, as GetStatus reports it (empty owner: none).
-agent::LeaseInfo LeaseOn(const AgentCluster& c, size_t i) {
+host::LeaseInfo LeaseOn(const AgentCluster& c, size_t i) {
   auto st = c.Agent(i)->GetStatus();
   EXPECT_TRUE(st.ok()) << st.status().ToString();
-  return st.ok() ? st->lease : agent::LeaseInfo{};
+  return st.ok() ? st->lease : host::LeaseInfo{};
 }
 
 bool HeldBy(const AgentCluster& c, const std::string& operation) {

@@ -5,12 +5,12 @@
 
 #include <fstream>
 
-#include "agent/agent_config.h"
-#include "agent/controller.h"
-#include "agent/host_ops.h"
+#include "host/agent_config.h"
+#include "host/controller.h"
+#include "host/host_ops.h"
 #include "agent/token.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 const char* kGood = R"(
@@ -90,35 +90,35 @@ TEST(AgentConfigTest, InsecureNoAuthNeedsNoTokenFile) {
 }
 
 TEST(AgentTokenTest, ConstantTimeEquals) {
-  EXPECT_TRUE(ConstantTimeEquals("s3cret-token", "s3cret-token"));
-  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", "s3cret-tokeN"));
-  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", "s3cret-toke"));
-  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", ""));
-  EXPECT_FALSE(ConstantTimeEquals("", "x"));
-  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_TRUE(agent::ConstantTimeEquals("s3cret-token", "s3cret-token"));
+  EXPECT_FALSE(agent::ConstantTimeEquals("s3cret-token", "s3cret-tokeN"));
+  EXPECT_FALSE(agent::ConstantTimeEquals("s3cret-token", "s3cret-toke"));
+  EXPECT_FALSE(agent::ConstantTimeEquals("s3cret-token", ""));
+  EXPECT_FALSE(agent::ConstantTimeEquals("", "x"));
+  EXPECT_TRUE(agent::ConstantTimeEquals("", ""));
   std::string a(64, 'a'), b = a;
   b[0] = 'b';
-  EXPECT_FALSE(ConstantTimeEquals(a, b));
+  EXPECT_FALSE(agent::ConstantTimeEquals(a, b));
 }
 
 TEST(AgentTokenTest, BearerHeader) {
-  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
-  EXPECT_EQ(BearerToken("Bearer "), "");
-  EXPECT_EQ(BearerToken("Basic abc"), "");
-  EXPECT_EQ(BearerToken("abc"), "");
+  EXPECT_EQ(agent::BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(agent::BearerToken("Bearer "), "");
+  EXPECT_EQ(agent::BearerToken("Basic abc"), "");
+  EXPECT_EQ(agent::BearerToken("abc"), "");
 }
 
 TEST(AgentTokenTest, TokenFile) {
   std::string path = "/tmp/lb-agent-token-" + std::to_string(getpid());
   std::ofstream(path) << "tok-123\n";
-  auto t = ReadTokenFile(path);
+  auto t = agent::ReadTokenFile(path);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(*t, "tok-123");
   std::ofstream(path) << "\n";
-  auto e = ReadTokenFile(path);
+  auto e = agent::ReadTokenFile(path);
   EXPECT_EQ(e.status().code(), Status::Code::kInvalidArgument);
   unlink(path.c_str());
-  EXPECT_EQ(ReadTokenFile(path).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(agent::ReadTokenFile(path).status().code(), Status::Code::kInvalidArgument);
 }
 
 TEST(AgentHostOpsTest, AsidePathIsUtc) {
@@ -127,4 +127,4 @@ TEST(AgentHostOpsTest, AsidePathIsUtc) {
 }
 
 }  // namespace
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

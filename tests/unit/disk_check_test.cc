@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/host_ops.h"
+#include "host/host_ops.h"
 #include "scratch_dir.h"
 
 namespace lifeboat::ops {
@@ -52,12 +52,12 @@ TEST(DiskCheckTest, ReserveIsCounted) {
 
 TEST(DiskCheckTest, AgentReportsTheFileSystemOfTheNearestExistingParent) {
   testing::ScratchDir dir;
-  auto here = agent::InspectDataDir(dir.path());
+  auto here = host::InspectDataDir(dir.path());
   EXPECT_NE(here.dev, 0u);
   // A dir not created yet lives where its parent is.
-  EXPECT_EQ(agent::InspectDataDir(dir.Join("m1.etcd.lifeboat-staging/not/yet")).dev, here.dev);
+  EXPECT_EQ(host::InspectDataDir(dir.Join("m1.etcd.lifeboat-staging/not/yet")).dev, here.dev);
   // /proc is always a file system of its own.
-  EXPECT_NE(agent::InspectDataDir("/proc").dev, here.dev);
+  EXPECT_NE(host::InspectDataDir("/proc").dev, here.dev);
 }
 
 }  // namespace

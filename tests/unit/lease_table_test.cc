@@ -1,6 +1,6 @@
 // The agent's recovery lease: who may acquire it, when it ends, which calls it admits, and that
 // it survives an agent restart (the file), against a clock the test moves.
-#include "agent/lease_table.h"
+#include "host/lease_table.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -11,7 +11,7 @@
 #include "base/file_lock.h"
 #include "scratch_dir.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 using std::chrono::milliseconds;
@@ -156,4 +156,4 @@ TEST(FileLockTest, HeldUntilReleasedAndNamesTheHolder) {
 }
 
 }  // namespace
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

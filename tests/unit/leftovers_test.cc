@@ -1,6 +1,6 @@
 // The agent's start-up sweep: only a dead writer's staging temp files and a restore's temp dirs
 // go; staged backups, a live writer's temp file, the data dir and anything else stay.
-#include "agent/leftovers.h"
+#include "host/leftovers.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -12,7 +12,7 @@
 
 #include "scratch_dir.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -71,4 +71,4 @@ TEST(SweepLeftovers, RemovesOnlyWhatADeadAgentLeftHalfWritten) {
 }
 
 }  // namespace
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -1,7 +1,7 @@
 // The agent's liveness probes: a lock this process takes the way etcd 3.4 does (an OFD write lock
 // on a WAL file) or the way bbolt does (flock on the db) is seen, with our pid for flock; an
 // unlocked file is not; a loopback port answers only while something listens on it.
-#include "agent/liveness.h"
+#include "host/liveness.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 
 #include "scratch_dir.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 using testing::ScratchDir;
@@ -88,4 +88,4 @@ TEST(LivenessTest, UrlAnswersOnlyWhileListening) {
 }
 
 }  // namespace
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

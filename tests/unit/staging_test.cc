@@ -1,6 +1,6 @@
 // Agent staging: a plain backup in a local-folder store is checked where it is, not copied; a
 // damaged stored copy is refused; a copy staged earlier is re-checked before it is used.
-#include "agent/staging.h"
+#include "host/staging.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include "scratch_dir.h"
 #include "store/local_store.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 using testing::Bytes;
@@ -109,4 +109,4 @@ TEST_F(StagingTest, AnEncodedBackupIsCopiedAndThenServedFromTheStagingDir) {
 }
 
 }  // namespace
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "agent/agent_config.h"
+#include "host/agent_config.h"
 #include "cli/config.h"
 #include "scratch_dir.h"
 
@@ -95,13 +95,13 @@ TEST(YamlSectionTest, CoordinatorConfigBooleans) {
 
 TEST(YamlSectionTest, AgentConfigBooleans) {
   const std::string member = "member: {name: m1, data-dir: /d, client-url: http://a:1, peer-url: http://a:2}\n";
-  auto c = agent::ParseAgentConfig("insecure-no-auth: Yes\n" + member, "t.yaml");
+  auto c = host::ParseAgentConfig("insecure-no-auth: Yes\n" + member, "t.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_TRUE(c->insecure_no_auth);
-  c = agent::ParseAgentConfig("token-file: /t\ninsecure-no-auth: off\n" + member, "t.yaml");
+  c = host::ParseAgentConfig("token-file: /t\ninsecure-no-auth: off\n" + member, "t.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_FALSE(c->insecure_no_auth);
-  c = agent::ParseAgentConfig("token-file: /t\ninsecure-no-auth: 1\n" + member, "t.yaml");
+  c = host::ParseAgentConfig("token-file: /t\ninsecure-no-auth: 1\n" + member, "t.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().ExitCode(), 2);
   EXPECT_NE(c.status().message().find("'insecure-no-auth'"), std::string::npos) << c.status().ToString();

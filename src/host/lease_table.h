@@ -11,7 +11,7 @@
 
 #include "base/status.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 struct LeaseInfo {
   std::string owner_id, holder, operation, journal;
@@ -57,4 +57,4 @@ class LeaseTable {
 
 int64_t UnixMillisNow();
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

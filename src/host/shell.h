@@ -9,7 +9,7 @@
 
 #include "base/status.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 struct ShellResult {
   int exit_code = -1;  // 128+N when killed by signal N; -1 when the deadline passed
@@ -23,4 +23,4 @@ Result<ShellResult> RunShell(const std::string& command, const std::map<std::str
 // The last `lines` lines of `text` (for error messages that quote a log).
 std::string LastLines(const std::string& text, int lines);
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

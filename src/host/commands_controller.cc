@@ -6,10 +6,10 @@
 // until it closes); `stop` may return early, the agent polls `status` until the deadline.
 #include <thread>
 
-#include "agent/controller.h"
-#include "agent/shell.h"
+#include "host/controller.h"
+#include "host/shell.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 class CommandsController : public EtcdController {
@@ -88,4 +88,4 @@ std::unique_ptr<EtcdController> NewCommandsController(const AgentConfig& config)
   return std::make_unique<CommandsController>(config);
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

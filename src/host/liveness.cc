@@ -1,4 +1,4 @@
-#include "agent/liveness.h"
+#include "host/liveness.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 namespace fs = std::filesystem;
 
@@ -250,4 +250,4 @@ Result<bool> StopRemaining(const AgentConfig& c, bool controller_stopped, bool s
   return true;
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <string>
 
-#include "agent/agent_config.h"
+#include "host/agent_config.h"
 #include "base/status.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 struct LockHolder {
   bool held = false;
@@ -43,4 +43,4 @@ Liveness ProbeMember(const AgentConfig& config);
 Result<bool> StopRemaining(const AgentConfig& config, bool controller_stopped, bool signal_holder,
                            std::chrono::milliseconds deadline);
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -1,4 +1,4 @@
-#include "agent/host_ops.h"
+#include "host/host_ops.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,13 +11,13 @@
 #include <filesystem>
 #include <vector>
 
-#include "agent/shell.h"
+#include "host/shell.h"
 #include "base/atomic_file.h"
 #include "base/errno_status.h"
 #include "base/file_chunks.h"
 #include "base/sha256.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 namespace fs = std::filesystem;
 
@@ -91,4 +91,4 @@ Result<std::string> FileSha256(const std::string& path) {
   return HexEncode(h.Finish());
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

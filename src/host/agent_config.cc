@@ -1,4 +1,4 @@
-#include "agent/agent_config.h"
+#include "host/agent_config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -7,7 +7,7 @@
 
 #include "config/yaml_section.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 Status Bad(const std::string& origin, const std::string& what) {
@@ -185,4 +185,4 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   return ParseAgentConfig(ss.str(), path);
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

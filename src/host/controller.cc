@@ -1,6 +1,6 @@
-#include "agent/controller.h"
+#include "host/controller.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 std::unique_ptr<EtcdController> NewController(const AgentConfig& config) {
   switch (config.mode) {
@@ -53,4 +53,4 @@ std::map<std::string, std::string> MemberEnv(const AgentConfig& c, const StartAr
   return env;
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -1,4 +1,4 @@
-#include "agent/shell.h"
+#include "host/shell.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,7 +16,7 @@
 
 extern "C" char** environ;
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 Result<ShellResult> RunShell(const std::string& command, const std::map<std::string, std::string>& env,
                              std::chrono::milliseconds timeout) {
@@ -105,4 +105,4 @@ std::string LastLines(const std::string& text, int lines) {
   return text.substr(start + 1, end - start - 1);
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -1,4 +1,4 @@
-#include "agent/leftovers.h"
+#include "host/leftovers.h"
 
 #include <signal.h>
 
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -62,4 +62,4 @@ Result<std::vector<std::string>> SweepLeftovers(const std::string& staging_dir, 
   return removed;
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

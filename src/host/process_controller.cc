@@ -12,13 +12,13 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/controller.h"
-#include "agent/shell.h"
+#include "host/controller.h"
+#include "host/shell.h"
 #include "base/errno_status.h"
 
 extern "C" char** environ;
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 class ProcessController : public EtcdController {
@@ -120,4 +120,4 @@ std::unique_ptr<EtcdController> NewProcessController(const AgentConfig& config) 
   return std::make_unique<ProcessController>(config);
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -11,10 +11,10 @@
 
 #include "base/status.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 // Removes such leftovers in `staging_dir` and beside `data_dir`; returns what it removed.
 // A staging temp file of a live process (pid still running) is kept. Missing dirs are fine.
 Result<std::vector<std::string>> SweepLeftovers(const std::string& staging_dir, const std::string& data_dir);
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

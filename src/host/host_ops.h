@@ -8,7 +8,7 @@
 
 #include "base/status.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 struct DataDirFacts {
   bool present = false;
@@ -34,4 +34,4 @@ std::string EtcdVersion(const std::string& binary);
 // Hex SHA-256 of the whole file.
 Result<std::string> FileSha256(const std::string& path);
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -13,7 +13,7 @@ namespace lifeboat::codec {
 class KeyRing;
 }
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 struct StagedBackup {
   std::string path, sha256;
@@ -40,4 +40,4 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
 // trailer matches the image.
 Result<std::string> CheckSnapshotFile(const std::string& path);
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/agent_config.h"
+#include "host/agent_config.h"
 #include "base/status.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 struct StartArgs {
   std::string initial_cluster;
@@ -48,4 +48,4 @@ std::vector<std::string> MemberFlags(const AgentConfig& config, const StartArgs&
 // when a variable and its flag are both set), for the systemd mode.
 std::map<std::string, std::string> MemberEnv(const AgentConfig& config, const StartArgs& args);
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -1,4 +1,4 @@
-#include "agent/staging.h"
+#include "host/staging.h"
 
 #include <filesystem>
 
@@ -10,7 +10,7 @@
 #include "snapshot/snapshot.h"
 #include "store/store.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 Status Describe(StagedBackup* out) {
@@ -96,4 +96,4 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
   return out;
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

@@ -10,7 +10,7 @@
 #include "base/status.h"
 #include "codec/aead_stream.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 
 enum class ControlMode { kProcess, kSystemd, kCommands };
 const char* ControlModeName(ControlMode m);
@@ -53,4 +53,4 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path);
 // The same from YAML text (`origin` names it in errors); for tests.
 Result<AgentConfig> ParseAgentConfig(const std::string& yaml, const std::string& origin);
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

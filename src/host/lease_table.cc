@@ -1,4 +1,4 @@
-#include "agent/lease_table.h"
+#include "host/lease_table.h"
 
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 #include "base/atomic_file.h"
 #include "base/timefmt.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 using nlohmann::json;
@@ -138,4 +138,4 @@ Status LeaseTable::Admit(const std::string& owner_id, int64_t now_ms) const {
                                     ") is not held here any more (it expired or was broken): nothing was done");
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host

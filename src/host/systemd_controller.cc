@@ -5,10 +5,10 @@
 // Not covered by tests: there is no systemd on the build machine.
 #include <thread>
 
-#include "agent/controller.h"
-#include "agent/shell.h"
+#include "host/controller.h"
+#include "host/shell.h"
 
-namespace lifeboat::agent {
+namespace lifeboat::host {
 namespace {
 
 std::string Quote(const std::string& s) {
@@ -91,4 +91,4 @@ std::unique_ptr<EtcdController> NewSystemdController(const AgentConfig& config) 
   return std::make_unique<SystemdController>(config);
 }
 
-}  // namespace lifeboat::agent
+}  // namespace lifeboat::host
