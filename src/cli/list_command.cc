@@ -53,6 +53,11 @@ void RunList(Context& ctx, const std::string& tier) {
     std::cout << j.dump(2) << "\n";
     return;
   }
+  if (listing->backups.empty() && settings->write_out == "table") {
+    std::cout << "no backups in " << settings->store << " under " << settings->prefix << "/"
+              << (tier.empty() ? "" : " in tier " + tier) << " (`lifeboat backup` takes one)\n";
+    return;
+  }
   Table t({"FINISHED", "TIER", "CLUSTER", "MEMBER", "REVISION", "SIZE", "SHA256", "DRILLED", "OBJECT"});
   for (const auto& b : listing->backups) {
     const auto& m = b.manifest;

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"lifeboat: backups, consistency checks and recovery for etcd clusters"};
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the subcommand, as with etcdctl
-  app.set_version_flag("--version", std::string("lifeboat ") + LIFEBOAT_VERSION);
+  app.set_version_flag("--version", std::string("lifeboat ") + LIFEBOAT_VERSION + " (commit " + LIFEBOAT_GIT_COMMIT + ")");
   lifeboat::cli::Context ctx;
   lifeboat::cli::AddGlobalFlags(app, ctx.flags);
   lifeboat::cli::AddStatusCommand(app, ctx);

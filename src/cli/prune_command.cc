@@ -51,6 +51,8 @@ void RunPrune(Context& ctx, const PruneArgs& a) {
                    {"error", i.result.ok() ? "" : i.result.message()}});
     }
     std::cout << j.dump(2) << "\n";
+  } else if (plan->empty() && settings->write_out == "table") {
+    std::cout << "no backups in " << settings->store << " under " << settings->prefix << "/: nothing to prune\n";
   } else {
     Table t({"TIER", "ACTION", "OBJECT", "WHY"});
     size_t segments_kept = 0;

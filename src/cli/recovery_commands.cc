@@ -1,6 +1,6 @@
 // lifeboat restore-cluster and recover-member: the runbook's two recoveries, through the host
-// agents (docs/recovery.md). Step lines go to stderr as they happen; the result table (or JSON
-// with -w json) to stdout.
+// agents (docs/recovery.md). Each step is printed once, on stderr as it ends; stdout holds the
+// outcome: the members' table and one summary line (or JSON with -w json, steps included).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -30,10 +30,16 @@ json StepsJson(const std::vector<ops::StepReport>& steps) {
   return a;
 }
 
-void PrintSteps(const std::vector<ops::StepReport>& steps, const std::string& format) {
-  Table t({"STEP", "SECONDS", "RESULT"});
-  for (const auto& s : steps) t.AddRow({s.step, fmt::format("{:.1f}", s.seconds), s.ok ? s.detail : "FAILED"});
-  t.Print(std::cout, format);
+// Each step once, as it ends, on stderr: stdout keeps only the outcome (or the JSON). A failed
+// step's reason follows in the command's error line.
+void PrintStep(const ops::StepReport& s) {
+  std::cerr << fmt::format("  {:<17} {:>6.1f}s  {}", s.step, s.seconds, s.ok ? s.detail : "FAILED") << std::endl;
+}
+
+double TotalSeconds(const std::vector<ops::StepReport>& steps) {
+  double total = 0;
+  for (const auto& s : steps) total += s.seconds;
+  return total;
 }
 
 void PrintMembers(const ops::ClusterReport& rep, const std::string& format) {
@@ -188,6 +194,7 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   }
   o.confirm = [&](const ops::RestoreJournal& j) { return Confirm(j, a.yes); };
   o.log = LogLine;
+  o.step_done = PrintStep;
 
   ops::RestoreClusterResult r = ops::RestoreCluster(o);
   if (a.dry_run && r.status.ok()) PrintPlan(r.journal);
@@ -205,16 +212,16 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
     if (r.report) out["cluster"] = ReportToJson(*r.report);
     std::cout << out.dump(2) << "\n";
   } else {
-    PrintSteps(r.steps, w);
     if (r.report) PrintMembers(*r.report, w);
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
     if (r.status.ok() && !r.dry_run) {
       std::string kept;
       for (const auto& m : r.journal.members) {
-        for (const auto& d : m.moved_to) kept += " " + d;
+        for (const auto& d : m.moved_to) kept += (kept.empty() ? "" : ", ") + d;
       }
-      std::cout << "restored " << r.journal.members.size() << " members from " << r.journal.backup_key
-                << (kept.empty() ? "; there were no old data dirs" : "; old data dirs kept:" + kept) << "\n";
+      std::cout << fmt::format("restored {} members from {} in {:.1f}s; {}\n", r.journal.members.size(),
+                               r.journal.backup_key, TotalSeconds(r.steps),
+                               kept.empty() ? "there were no old data dirs" : "old data dirs kept: " + kept);
     } else if (r.dry_run) {
       std::cout << "dry run: preflight passed, nothing changed\n";
     }
@@ -260,6 +267,7 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
   o.lease_ttl = *ttl;
   o.break_lease = a.lease.break_lease;
   o.log = LogLine;
+  o.step_done = PrintStep;
   ops::RecoverMemberResult r = ops::RecoverMember(o);
   const std::string& w = settings->write_out;
   if (w == "json") {
@@ -277,9 +285,17 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
     if (r.report) out["cluster"] = ReportToJson(*r.report);
     std::cout << out.dump(2) << "\n";
   } else {
-    PrintSteps(r.steps, w);
     if (r.report && r.status.ok()) PrintMembers(*r.report, w);
-    if (r.nothing_to_do) std::cout << "nothing to recover: every member is healthy and consistent\n";
+    if (r.nothing_to_do) {
+      std::cout << "nothing to recover: every member is healthy and consistent\n";
+    } else if (r.status.ok()) {
+      std::string kept;
+      for (const auto& d : r.moved_to) kept += (kept.empty() ? "" : ", ") + d;
+      std::string ids = r.old_id != 0 ? fmt::format("member {} replaced by {}", etcd::IdHex(r.old_id), etcd::IdHex(r.new_id))
+                                      : fmt::format("added as member {}", etcd::IdHex(r.new_id));
+      std::cout << fmt::format("recovered {}: {} in {:.1f}s; {}\n", r.name, ids, TotalSeconds(r.steps),
+                               kept.empty() ? "it had no data dir left" : "old data dir kept: " + kept);
+    }
   }
   if (!r.status.ok()) {
     ctx.Fail(r.status.WithMessage("recover-member failed at " + r.failed_step + ": " + r.status.message()));

@@ -69,6 +69,21 @@ void QuietGrpcLogs() {
   });
 }
 
+// gRPC's "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:2379: Failed to
+// connect to remote host: Connection refused" says "connection refused" once the address (already
+// named by the caller) and the layers are taken off.
+std::string TidyConnectError(std::string m) {
+  auto cut_after = [&](const std::string& marker) {
+    size_t p = m.rfind(marker);
+    if (p != std::string::npos) m = m.substr(p + marker.size());
+  };
+  cut_after("last error: ");
+  cut_after("Failed to connect to remote host: ");
+  if (m.rfind("UNKNOWN: ", 0) == 0) m = m.substr(9);
+  if (!m.empty() && m[0] >= 'A' && m[0] <= 'Z' && (m.size() < 2 || (m[1] >= 'a' && m[1] <= 'z'))) m[0] = static_cast<char>(m[0] - 'A' + 'a');
+  return m;
+}
+
 }  // namespace
 
 struct Client::Impl {
@@ -142,7 +157,7 @@ struct Client::Impl {
               " (it probably rejected the client certificate: check that --cert/--key are signed by a CA etcd "
               "trusts)");
         }
-        return lifeboat::Status::Unavailable(at + ": unreachable: " + m +
+        return lifeboat::Status::Unavailable(at + ": unreachable: " + TidyConnectError(m) +
                                              " (check that etcd runs there and that --endpoints is right)");
       case grpc::StatusCode::UNAUTHENTICATED:
         return lifeboat::Status::Unauthenticated(at + ": " + m + " (check --user/--password)");

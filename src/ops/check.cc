@@ -96,7 +96,22 @@ CheckResult Judge(const ClusterReport& report) {
   auto has_leader = [&](const std::vector<size_t>& g) {
     return std::any_of(g.begin(), g.end(), [&](size_t i) { return report.reports[i].is_leader; });
   };
+  // Members that apply the same raft log keep revision - applied index apart by a fixed amount:
+  // the history each started from. The group that started from more (the one member the
+  // runbook's trap restored, against two that started empty) is the reference, even as the
+  // minority: the others lack data it holds, and it has every write made since. Between groups
+  // that started alike (a hash mismatch), the majority decides, then the leader's group.
+  auto base = [&](const std::vector<size_t>& g) {
+    const auto& st = report.reports[g.front()].status;
+    return st.header.revision - static_cast<int64_t>(st.raft_applied_index);
+  };
+  const int64_t slack = report.settled ? 0 : 2;
+  auto starts_with_more = [&](const std::vector<size_t>& x, const std::vector<size_t>& y) {
+    return base(x) > base(y) + slack;
+  };
   std::stable_sort(out.groups.begin(), out.groups.end(), [&](const auto& x, const auto& y) {
+    if (starts_with_more(x, y)) return true;
+    if (starts_with_more(y, x)) return false;
     if (x.size() != y.size()) return x.size() > y.size();
     return has_leader(x) && !has_leader(y);
   });
@@ -110,6 +125,16 @@ CheckResult Judge(const ClusterReport& report) {
       for (size_t i : out.groups[g]) {
         out.divergent.push_back(i);
         const MemberReport& m = report.reports[i];
+        if (starts_with_more(ref_group, out.groups[g])) {
+          const std::string holds = ref_group.size() == 1 ? " holds" : " hold";
+          out.findings.push_back(
+              (m.status.header.revision <= 1 ? m.label() + " is empty (" + Facts(m) + ") while " + ref_names + holds +
+                                                   " the data (" + Facts(ref) + ")"
+                                             : m.label() + " (" + Facts(m) + ") lacks data " + ref_names + holds + " (" +
+                                                   Facts(ref) + "): " + Difference(report, m, ref)) +
+              ": restored on some members only? Restore every member from one backup (lifeboat restore-cluster)");
+          continue;
+        }
         out.findings.push_back(m.label() + " (" + Facts(m) + ") holds different data than " + ref_names + " (" +
                                Facts(ref) + "): " + Difference(report, m, ref));
       }

@@ -1,7 +1,9 @@
 // Check: judges from a ClusterReport (taken with hashes) whether every member holds the same data.
 // Members that agree form a group; when there is more than one group, every member outside the
-// largest group (ties: the leader's group) is divergent. The findings say how they differ, in
-// numbers an operator can check with etcdctl.
+// reference group is divergent: the group that started from more history (revision minus
+// applied index: the one member a one-member restore filled, not the ones it left empty), then
+// the largest, then the leader's.
+// The findings say how they differ, in numbers an operator can check with etcdctl.
 #pragma once
 
 #include <string>

@@ -47,7 +47,11 @@ class Recovery {
     Status s = fn();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     r_.steps.push_back({name, secs, detail_, s.ok()});
-    Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
+    if (o_.step_done) {
+      o_.step_done(r_.steps.back());
+    } else {
+      Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
+    }
     detail_.clear();
     if (s.ok()) return true;
     r_.status = s;

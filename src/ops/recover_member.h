@@ -35,7 +35,8 @@ struct RecoverMemberOptions {
   std::chrono::milliseconds timeout{600000};  // for membership changes and the catch-up
   std::chrono::milliseconds lease_ttl{600000};  // the recovery lease on every agent (ops/recovery_lease.h)
   bool break_lease = false;
-  std::function<void(const std::string&)> log;
+  std::function<void(const std::string&)> log;  // progress lines; each step too unless step_done is set
+  std::function<void(const StepReport&)> step_done;  // each step as it ends (also in the result's steps)
 };
 
 struct RecoverMemberResult {

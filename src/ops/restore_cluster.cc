@@ -169,7 +169,11 @@ class Coordinator {
     Status s = fn();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     r_.steps.push_back({name, secs, detail_, s.ok()});
-    Log(fmt::format("{:<15} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
+    if (o_.step_done) {
+      o_.step_done(r_.steps.back());
+    } else {
+      Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
+    }
     detail_.clear();
     if (s.ok()) return true;
     r_.status = s;
@@ -375,8 +379,12 @@ class Coordinator {
       }
       Log("warning: " + other + "; restoring it anyway (--allow-other-cluster)");
     }
-    detail_ = m.object_key + " (revision " + std::to_string(m.revision) + ", " + std::to_string(m.size) + " bytes, " +
-              std::to_string(live_.answering.size()) + " members answer now)";
+    const size_t answering = live_.answering.size();
+    detail_ = m.object_key + " (revision " + std::to_string(m.revision) + ", " + std::to_string(m.size) +
+              " bytes, taken " + m.finished_at + "); " +
+              (answering == 0 ? std::string("no member answers now")
+                              : std::to_string(answering) + (answering == 1 ? " member answers" : " members answer") +
+                                    " now");
     return Status::OK();
   }
 

@@ -73,7 +73,8 @@ struct RestoreClusterOptions {
   std::chrono::milliseconds verify_timeout{180000};
   // After the preflight, with the plan: false stops before anything changes (not called on --resume).
   std::function<bool(const RestoreJournal&)> confirm;
-  std::function<void(const std::string&)> log;  // one line per step
+  std::function<void(const std::string&)> log;  // progress lines; each step too unless step_done is set
+  std::function<void(const StepReport&)> step_done;  // each step as it ends (also in the result's steps)
 };
 
 struct RestoreClusterResult {

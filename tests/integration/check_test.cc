@@ -76,13 +76,17 @@ TEST(CheckTest, TrapOneMemberRestoredIsDivergent) {
   auto j = ParseJson(chk.out);
   ASSERT_FALSE(j.is_discarded()) << chk.out;
   EXPECT_EQ(j["verdict"], "DIVERGENT");
-  // m1 holds the restored data; m2 and m3 agree with each other (both empty).
+  // m1 holds the restored data; m2 and m3 agree with each other, and are empty: they are the
+  // divergent ones, majority or not.
   for (const auto& m : j["members"]) {
-    EXPECT_EQ(m["divergent"].get<bool>(), m["name"] == "m1") << m.dump();
+    EXPECT_EQ(m["divergent"].get<bool>(), m["name"] != "m1") << m.dump();
   }
   ProcResult table = Lifeboat({"--endpoints", c->endpoints(), "check"});
   EXPECT_EQ(table.exit_code, 1);
-  EXPECT_NE(table.out.find("m1 (revision"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("- m2 is empty (revision 1, 0 keys) while m1 holds the data (revision "), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("- m3 is empty"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("lifeboat restore-cluster"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("DIVERGENT"), std::string::npos) << table.out;
 
   // New writes replicate to all members; the divergence stays and is still caught.

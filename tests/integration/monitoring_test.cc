@@ -131,10 +131,10 @@ TEST(MonitoringTest, TheDaemonsCheckFindsTheTrapAndItsMetricsAreWhatRulesAndDash
     return Metric(mb, "lifeboat_cluster_consistent").has_value();
   })) << mb << ReadFile(b->dir + "/err");
   EXPECT_EQ(Metric(mb, "lifeboat_cluster_consistent"), 0.0) << mb;
-  // m1 holds the restored data, m2 and m3 agree with each other (empty): m1 is the odd one out.
-  EXPECT_EQ(Metric(mb, "lifeboat_member_divergent{member=\"m1\"}"), 1.0) << mb;
-  EXPECT_EQ(Metric(mb, "lifeboat_member_divergent{member=\"m2\"}"), 0.0) << mb;
-  EXPECT_EQ(Metric(mb, "lifeboat_member_divergent{member=\"m3\"}"), 0.0) << mb;
+  // m1 holds the restored data, m2 and m3 agree with each other and are empty: they are divergent.
+  EXPECT_EQ(Metric(mb, "lifeboat_member_divergent{member=\"m1\"}"), 0.0) << mb;
+  EXPECT_EQ(Metric(mb, "lifeboat_member_divergent{member=\"m2\"}"), 1.0) << mb;
+  EXPECT_EQ(Metric(mb, "lifeboat_member_divergent{member=\"m3\"}"), 1.0) << mb;
   EXPECT_NE(ReadFile(b->dir + "/err").find("consistency check: DIVERGENT"), std::string::npos);
   // The verdict is re-taken on schedule, not frozen at start-up.
   double first = Metric(mb, "lifeboat_check_last_run_timestamp_seconds").value_or(0);

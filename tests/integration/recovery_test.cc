@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -48,6 +49,25 @@ nlohmann::json ReadJson(const std::string& path) {
 
 // (a) Every member killed; restore-cluster from radosgw, then again from the local store while
 // the cluster runs (so a safety backup is taken first).
+// The step lines of a text-mode restore-cluster or recover-member: "  NAME   1.2s  detail" on
+// stderr as each step ends. Each step is printed once, and stdout (the outcome) holds none.
+std::vector<std::string> StepLines(const std::string& text) {
+  static const std::regex line(R"(^  (\S.*?) +\d+\.\ds  )");
+  std::vector<std::string> steps;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, line)) steps.push_back(m[1]);
+  }
+  return steps;
+}
+
+void ExpectStepsPrintedOnce(const ProcResult& r, const std::vector<std::string>& expected) {
+  EXPECT_EQ(StepLines(r.err), expected) << r.err;
+  EXPECT_TRUE(StepLines(r.out).empty()) << "steps repeated on stdout: " << r.out;
+  EXPECT_EQ(r.out.find("STEP"), std::string::npos) << r.out;
+}
+
 TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
   S3Server* s3 = S3Server::Shared();
   ASSERT_NE(s3, nullptr);
@@ -95,6 +115,10 @@ TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
   Load(c->members()[1].client_url, 10, "after");
   r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {}, std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "find backup", "check disk", "fetch", "check versions",
+                             "journal", "safety backup", "stop", "move aside", "restore", "start", "verify"});
+  EXPECT_NE(r.out.find("restored 3 members from "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("old data dirs kept: "), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("safety backup"), std::string::npos) << r.err;
   // A plain backup in a local folder is restored from where it is, checked but not copied.
   EXPECT_NE(r.err.find("3 checked in place"), std::string::npos) << r.err;
@@ -510,6 +534,10 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   r = Lifeboat({"recover-member", "--auto", "--config", cfg}, {}, std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("replacing m3"), std::string::npos) << r.err;
+  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "survey", "member remove", "stop + move aside", "member add",
+                             "start", "promote", "catch up"});
+  EXPECT_NE(r.out.find("recovered m3: member "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("old data dir kept: " + c->members()[2].data_dir + ".lifeboat-"), std::string::npos) << r.out;
   EXPECT_EQ(AsideDirs(c->members()[2].data_dir).size(), 1u);
   EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
 

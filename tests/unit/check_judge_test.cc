@@ -61,10 +61,39 @@ TEST(JudgeTest, TrapRevisionDiffersAtSameAppliedIndexEvenWithEqualHashes) {
   c.reports[0].keys = 2048;
   auto res = Judge(c);
   ASSERT_EQ(res.verdict, CheckResult::Verdict::kDivergent);
+  // The empty members are the divergent ones, though they are the majority: m1 holds the data.
+  ASSERT_EQ(res.divergent.size(), 2u);
+  EXPECT_EQ(c.reports[res.divergent[0]].name, "m2");
+  EXPECT_EQ(c.reports[res.divergent[1]].name, "m3");
+  ASSERT_EQ(res.findings.size(), 2u);
+  EXPECT_EQ(res.findings[0],
+            "m2 is empty (revision 1, 0 keys) while m1 holds the data (revision 22, 2048 keys): restored on some "
+            "members only? Restore every member from one backup (lifeboat restore-cluster)");
+}
+
+TEST(JudgeTest, TheTrapAfterWritesStillBlamesTheMembersThatStartedEmpty) {
+  // Writes since the restore reached every member: m2 and m3 are no longer at revision 1, but
+  // still 21 revisions short of m1 at the same applied index.
+  auto c = Report({M("m1", 1, 25, 10, 5, 2051), M("m2", 2, 4, 10, 6, 3), M("m3", 3, 4, 10, 6, 3)}, 2);
+  auto res = Judge(c);
+  ASSERT_EQ(res.verdict, CheckResult::Verdict::kDivergent);
+  ASSERT_EQ(res.divergent.size(), 2u);
+  EXPECT_EQ(c.reports[res.divergent[0]].name, "m2");
+  EXPECT_EQ(c.reports[res.divergent[1]].name, "m3");
+  EXPECT_EQ(res.findings[0],
+            "m2 (revision 4, 3 keys) lacks data m1 holds (revision 25, 2051 keys): revision 4 vs 25 at raft applied "
+            "index 10 vs 10: restored on some members only? Restore every member from one backup (lifeboat "
+            "restore-cluster)");
+}
+
+TEST(JudgeTest, MajorityDecidesBetweenMembersThatStartedAlike) {
+  // Same revision at the same applied index, different HashKV: the largest group is the reference.
+  auto c = Report({M("m1", 1, 40, 30, 5, 12), M("m2", 2, 40, 30, 6, 12), M("m3", 3, 40, 30, 6, 12)}, 1);
+  auto res = Judge(c);
+  ASSERT_EQ(res.verdict, CheckResult::Verdict::kDivergent);
   ASSERT_EQ(res.divergent.size(), 1u);
   EXPECT_EQ(c.reports[res.divergent[0]].name, "m1");
-  ASSERT_FALSE(res.findings.empty());
-  EXPECT_NE(res.findings.back().find("revision 22 vs 1"), std::string::npos) << res.findings.back();
+  EXPECT_NE(res.findings.back().find("holds different data than m2, m3"), std::string::npos) << res.findings.back();
 }
 
 TEST(JudgeTest, AWriteBetweenTheCountsNowIsNotDivergence) {
