@@ -125,6 +125,96 @@ bool Confirm(const ops::RestoreJournal& j, bool yes) {
   return answer == "yes";
 }
 
+// restore-cluster's flags and settings as the workflow's options, and the stores the safety
+// backup goes to (every configured store), which must outlive the run.
+struct RestoreClusterRun {
+  ops::RestoreClusterOptions o;
+  std::vector<std::unique_ptr<store::Store>> owned;
+};
+
+Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings& agents, const RestoreArgs& a,
+                                  RestoreClusterRun& run) {
+  ops::RestoreClusterOptions& o = run.o;
+  o.agents = agents.agents;
+  o.agent_token = agents.token;
+  o.agent_tls = settings.agent_tls;
+  o.client = settings.client;
+  o.store_url = settings.store;
+  o.prefix = settings.prefix;
+  o.backup_ref = a.backup;
+  if (!a.at.empty()) {
+    if (a.backup != "latest") return Status::InvalidArgument("give --backup or --at, not both");
+    auto t = ParseRFC3339(a.at);
+    if (!t.ok()) {
+      return Status::InvalidArgument("--at '" + a.at + "' is not an RFC 3339 time (e.g. 2026-11-24T12:00:00Z)");
+    }
+    o.at = *t;
+  }
+  o.cluster_name = settings.cluster_name;
+  LB_ASSIGN_OR_RETURN(auto point, a.point.Parse());
+  o.to_revision = point.revision;
+  o.to_time = point.time;
+  o.source_cluster_id = point.cluster_id;
+  o.keys = settings.keys.get();
+  o.zstd_level = settings.compression == "zstd" ? settings.zstd_level : 0;
+  if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
+    return Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at");
+  }
+  o.allow_other_cluster = a.allow_other;
+  o.dry_run = a.dry_run;
+  o.safety_backup = !a.skip_safety;
+  o.quarantine = a.quarantine;
+  if (!a.target_version.empty()) LB_RETURN_IF_ERROR(snapshot::ParseTargetVersion(a.target_version).status());
+  o.target_version = a.target_version;
+  o.journal_path = settings.restore_journal;
+  o.resume = a.resume;
+  LB_ASSIGN_OR_RETURN(o.verify_timeout, ParseDuration(a.verify_timeout, "--verify-timeout"));
+  LB_ASSIGN_OR_RETURN(o.start_timeout, ParseDuration(a.start_timeout, "--start-timeout"));
+  LB_ASSIGN_OR_RETURN(o.lease_ttl, a.lease.Ttl());
+  o.break_lease = a.lease.break_lease;
+  std::vector<std::string> urls = {settings.store};
+  urls.insert(urls.end(), settings.extra_stores.begin(), settings.extra_stores.end());
+  for (const auto& u : urls) {
+    LB_ASSIGN_OR_RETURN(auto st, store::OpenStore(u));
+    o.safety_stores.push_back(st.get());
+    run.owned.push_back(std::move(st));
+  }
+  return Status::OK();
+}
+
+// The result on stdout: JSON, or the members' table and one summary line (the steps went to
+// stderr as they ended).
+void PrintRestoreClusterResult(const ops::RestoreClusterResult& r, const std::string& journal_path,
+                               const std::string& w) {
+  if (w == "json") {
+    json j = json::parse(ops::ToJson(r.journal));
+    json out = {{"ok", r.status.ok()},
+                {"dry_run", r.dry_run},
+                {"failed_step", r.failed_step},
+                {"error", r.status.ok() ? "" : r.status.message()},
+                {"journal_path", journal_path},
+                {"plan", j},
+                {"steps", StepsJson(r.steps)},
+                {"problems", r.problems}};
+    if (r.report) out["cluster"] = ReportToJson(*r.report);
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  if (r.report) PrintMembers(*r.report, w);
+  for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
+  if (r.status.ok() && !r.dry_run) {
+    std::string kept;
+    for (const auto& m : r.journal.members) {
+      for (const auto& d : m.moved_to) kept += (kept.empty() ? "" : ", ") + d;
+    }
+    std::cout << fmt::format("restored {} members from {} in {:.1f}s; {}\n", r.journal.members.size(),
+                             r.journal.backup_key, TotalSeconds(r.steps),
+                             kept.empty() ? "there were no old data dirs" : "old data dirs kept: " + kept);
+  } else if (r.dry_run) {
+    std::cout << "dry run: preflight passed, nothing changed\n";
+  }
+}
+
 void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   auto settings = Resolve(ctx.flags);
   if (!settings.ok()) return ctx.Fail(settings.status());
@@ -134,98 +224,16 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
     return ctx.Fail(Status::InvalidArgument("restore-cluster needs --yes when not run on a terminal (or --dry-run "
                                             "to see the plan)"));
   }
-  ops::RestoreClusterOptions o;
-  o.agents = agents->agents;
-  o.agent_token = agents->token;
-  o.agent_tls = settings->agent_tls;
-  o.client = settings->client;
-  o.store_url = settings->store;
-  o.prefix = settings->prefix;
-  o.backup_ref = a.backup;
-  if (!a.at.empty()) {
-    if (a.backup != "latest") return ctx.Fail(Status::InvalidArgument("give --backup or --at, not both"));
-    auto t = ParseRFC3339(a.at);
-    if (!t.ok()) {
-      return ctx.Fail(Status::InvalidArgument("--at '" + a.at + "' is not an RFC 3339 time (e.g. 2026-11-24T12:00:00Z)"));
-    }
-    o.at = *t;
-  }
-  o.cluster_name = settings->cluster_name;
-  auto point = a.point.Parse();
-  if (!point.ok()) return ctx.Fail(point.status());
-  o.to_revision = point->revision;
-  o.to_time = point->time;
-  o.source_cluster_id = point->cluster_id;
-  o.keys = settings->keys.get();
-  o.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
-  if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
-    return ctx.Fail(Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at"));
-  }
-  o.allow_other_cluster = a.allow_other;
-  o.dry_run = a.dry_run;
-  o.safety_backup = !a.skip_safety;
-  o.quarantine = a.quarantine;
-  if (!a.target_version.empty()) {
-    auto v = snapshot::ParseTargetVersion(a.target_version);
-    if (!v.ok()) return ctx.Fail(v.status());
-  }
-  o.target_version = a.target_version;
-  o.journal_path = settings->restore_journal;
-  o.resume = a.resume;
-  auto vt = ParseDuration(a.verify_timeout, "--verify-timeout");
-  if (!vt.ok()) return ctx.Fail(vt.status());
-  o.verify_timeout = *vt;
-  auto st = ParseDuration(a.start_timeout, "--start-timeout");
-  if (!st.ok()) return ctx.Fail(st.status());
-  o.start_timeout = *st;
-  auto ttl = a.lease.Ttl();
-  if (!ttl.ok()) return ctx.Fail(ttl.status());
-  o.lease_ttl = *ttl;
-  o.break_lease = a.lease.break_lease;
-  // The safety backup goes to every configured store.
-  std::vector<std::unique_ptr<store::Store>> owned;
-  std::vector<std::string> urls = {settings->store};
-  urls.insert(urls.end(), settings->extra_stores.begin(), settings->extra_stores.end());
-  for (const auto& u : urls) {
-    auto s = store::OpenStore(u);
-    if (!s.ok()) return ctx.Fail(s.status());
-    o.safety_stores.push_back(s->get());
-    owned.push_back(std::move(*s));
-  }
+  RestoreClusterRun run;
+  if (Status s = BuildRestoreClusterOptions(*settings, *agents, a, run); !s.ok()) return ctx.Fail(s);
+  ops::RestoreClusterOptions& o = run.o;
   o.confirm = [&](const ops::RestoreJournal& j) { return Confirm(j, a.yes); };
   o.log = LogLine;
   o.step_done = PrintStep;
 
   ops::RestoreClusterResult r = ops::RestoreCluster(o);
   if (a.dry_run && r.status.ok()) PrintPlan(r.journal);
-  const std::string& w = settings->write_out;
-  if (w == "json") {
-    json j = json::parse(ops::ToJson(r.journal));
-    json out = {{"ok", r.status.ok()},
-                {"dry_run", r.dry_run},
-                {"failed_step", r.failed_step},
-                {"error", r.status.ok() ? "" : r.status.message()},
-                {"journal_path", o.journal_path},
-                {"plan", j},
-                {"steps", StepsJson(r.steps)},
-                {"problems", r.problems}};
-    if (r.report) out["cluster"] = ReportToJson(*r.report);
-    std::cout << out.dump(2) << "\n";
-  } else {
-    if (r.report) PrintMembers(*r.report, w);
-    for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
-    if (r.status.ok() && !r.dry_run) {
-      std::string kept;
-      for (const auto& m : r.journal.members) {
-        for (const auto& d : m.moved_to) kept += (kept.empty() ? "" : ", ") + d;
-      }
-      std::cout << fmt::format("restored {} members from {} in {:.1f}s; {}\n", r.journal.members.size(),
-                               r.journal.backup_key, TotalSeconds(r.steps),
-                               kept.empty() ? "there were no old data dirs" : "old data dirs kept: " + kept);
-    } else if (r.dry_run) {
-      std::cout << "dry run: preflight passed, nothing changed\n";
-    }
-  }
+  PrintRestoreClusterResult(r, o.journal_path, settings->write_out);
   if (!r.status.ok()) {
     std::string hint = r.journaled ? " (fix that, then: lifeboat restore-cluster --resume; journal " + o.journal_path + ")"
                                    : " (nothing was changed)";
