@@ -248,6 +248,9 @@ class Service final : public pb::Agent::Service {
     o.target_version = req->target_version();
     auto r = snapshot::RestoreSnapshot(o);
     if (!r.ok()) return ToGrpc(r.status());
+    auto owned = GiveToParentOwner(r->data_dir);
+    if (!owned.ok()) return ToGrpc(owned.status());
+    if (*owned) spdlog::info("RestoreSnapshot: {} now belongs to the owner of its parent dir", r->data_dir);
     spdlog::info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {} for etcd {} (snapshot from {})", o.snapshot_path,
                  *sha, r->data_dir, r->revision, r->target_version, r->source_version);
     out->set_sha256(*sha);
@@ -352,6 +355,9 @@ class Service final : public pb::Agent::Service {
       auto running = ctl_->IsRunning();
       if (running.ok() && !*running) {
         return Status::Unavailable("etcd exited during start-up; its log ends with:\n" + ctl_->LogTail(20));
+      }
+      if (Status st = ctl_->CheckStarting(); !st.ok()) {
+        return Status::Unavailable("etcd cannot start: " + st.message() + "; its log ends with:\n" + ctl_->LogTail(20));
       }
       auto client = etcd::Client::Connect(url, o);
       if (client.ok()) {
