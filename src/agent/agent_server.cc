@@ -15,6 +15,7 @@
 #include "agent/lease_table.h"
 #include "agent/leftovers.h"
 #include "agent/liveness.h"
+#include "agent/shell.h"
 #include "agent/staging.h"
 #include "agent/token.h"
 #include "etcd/client.h"
@@ -354,10 +355,10 @@ class Service final : public pb::Agent::Service {
     while (std::chrono::steady_clock::now() < until) {
       auto running = ctl_->IsRunning();
       if (running.ok() && !*running) {
-        return Status::Unavailable("etcd exited during start-up; its log ends with:\n" + ctl_->LogTail(20));
+        return Status::Unavailable("etcd exited during start-up; its log ends with:\n" + ClipLog(ctl_->LogTail(20)));
       }
       if (Status st = ctl_->CheckStarting(); !st.ok()) {
-        return Status::Unavailable("etcd cannot start: " + st.message() + "; its log ends with:\n" + ctl_->LogTail(20));
+        return Status::Unavailable("etcd cannot start: " + st.message() + "; its log ends with:\n" + ClipLog(ctl_->LogTail(20)));
       }
       auto client = etcd::Client::Connect(url, o);
       if (client.ok()) {
@@ -374,7 +375,7 @@ class Service final : public pb::Agent::Service {
     }
     return Status::DeadlineExceeded("etcd did not answer on " + url + " within " +
                                     std::to_string(timeout.count()) + " ms (last error: " + last +
-                                    "); its log ends with:\n" + ctl_->LogTail(20));
+                                    "); its log ends with:\n" + ClipLog(ctl_->LogTail(20)));
   }
 
   const AgentConfig c_;
