@@ -385,7 +385,10 @@ TEST(HostsNeedRootNs, PartitionDuringRestoreClustersStartThenResumeFinishes) {
 }
 
 // Partition: the member being recovered cut off right after its data dir was moved aside. The
-// start (or the catch-up) fails naming h2; healed, recover-member run again finishes.
+// coordinator's StartEtcd call to h2's agent gets no answer: "failed at start ... Deadline
+// Exceeded". The run could not release h2's recovery lease either, so a rerun is refused naming
+// it until it expires (10 min) or is taken over with --break-lease; `--auto` cannot name the
+// half-added learner and says to recover it by name; `recover-member h2 --break-lease` finishes.
 TEST(HostsNeedRootNs, PartitionDuringRecoverMemberThenARerunFinishes) {
   auto h = HostBoxes::Start();
   ASSERT_NE(h, nullptr);
@@ -404,10 +407,22 @@ TEST(HostsNeedRootNs, PartitionDuringRecoverMemberThenARerunFinishes) {
   ProcResult r = Wait(c, kRecovery);
   ASSERT_TRUE(h->Heal(1));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE(r.err.find("h2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("failed at start"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(h->addr(1)), std::string::npos) << r.err;
 
   r = Lifeboat({"recover-member", "--auto", "--config", cfg}, {}, kRecovery);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("holds h2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--break-lease"), std::string::npos) << r.err;
+  // --auto cannot name the half-added learner; the message says to recover it by name.
+  r = Lifeboat({"recover-member", "--auto", "--break-lease", "--config", cfg}, {}, kRecovery);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("recover it by name"), std::string::npos) << r.err;
+  r = Lifeboat({"recover-member", "h2", "--break-lease", "--config", cfg}, {}, kRecovery);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << h->Diagnostics();
+  ProcResult ml = harness::Run({h->etcdctl(), "--endpoints", h->endpoints(), "member", "list"});
+  EXPECT_EQ(ml.out.find("true"), std::string::npos) << "no learner left: " << ml.out;
+  EXPECT_EQ(std::count(ml.out.begin(), ml.out.end(), '\n'), 3) << ml.out;
   bool settled = PollUntil(seconds(60), [&] { return Lifeboat({"check", "--config", cfg}).exit_code == 0; },
                            std::chrono::seconds(1));
   EXPECT_TRUE(settled);
