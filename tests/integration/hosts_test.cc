@@ -341,14 +341,15 @@ TEST(HostsNeedRootNs, PartitionOfTheSourceHostDuringABackupStoresNothing) {
   ASSERT_TRUE(h->Heal(1));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("nothing was stored"), std::string::npos) << r.err;
+  std::cerr << "backup with its source cut off:\n" << r.err;
   for (const auto& f : FilesUnder(store_dir)) EXPECT_EQ(f.find(".db"), std::string::npos) << "stored: " << f;
   r = Lifeboat({"backup", "--config", cfg, "--source", "h2"}, {}, seconds(120));
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 // Partition: the last host cut off while restore-cluster starts the members. Its start fails
-// (the agent cannot be reached); the coordinator stops naming the host and --resume; healed,
-// --resume finishes and verifies the restore.
+// when the call to h3's agent runs out (--start-timeout plus the call's own 10 s); the
+// coordinator stops naming h3 and --resume; healed, --resume finishes and verifies the restore.
 TEST(HostsNeedRootNs, PartitionDuringRestoreClustersStartThenResumeFinishes) {
   auto h = HostBoxes::Start();
   ASSERT_NE(h, nullptr);
@@ -358,7 +359,7 @@ TEST(HostsNeedRootNs, PartitionDuringRestoreClustersStartThenResumeFinishes) {
   ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
   for (int i = 0; i < h->size(); ++i) ASSERT_TRUE(h->Exec(i, {"systemctl", "stop", "etcd"}).ok());
 
-  pid_t c = Spawn({LB_BINARY, "restore-cluster", "--config", cfg, "--yes"}, h->root() + "/restore.out",
+  pid_t c = Spawn({LB_BINARY, "restore-cluster", "--config", cfg, "--yes", "--start-timeout", "30s"}, h->root() + "/restore.out",
                   h->root() + "/restore.err");
   ASSERT_GT(c, 0);
   // The start step begins with h1: once its unit is started, h3 is cut off.
@@ -372,6 +373,7 @@ TEST(HostsNeedRootNs, PartitionDuringRestoreClustersStartThenResumeFinishes) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("h3"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  std::cerr << "restore-cluster with h3 cut off at the start step:\n" << r.err;
   ASSERT_TRUE(h->Heal(2));
 
   r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, kRecovery);
