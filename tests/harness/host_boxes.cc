@@ -98,6 +98,9 @@ std::unique_ptr<HostBoxes> HostBoxes::Start(const HostBoxesOptions& options) {
   std::vector<std::string> argv{"bash", kScript, "up", "-n", std::to_string(options.hosts), "--etcd",
                                 ScriptVersion(h->version_)};
   if (!options.start_etcd) argv.push_back("--no-etcd");
+  // A watcher tears the boxes down if this process dies without its destructor or signal
+  // handler running (SIGKILL, e.g. a ctest timeout), even in the middle of `up`.
+  argv.insert(argv.end(), {"--watch", std::to_string(getpid())});
   ProcResult r = Run(argv, {{"LB_BINARY", LB_BINARY}, {"LB_ETCD_DIR", LB_ETCD_DIR}}, std::chrono::seconds(300));
   if (!r.ok()) {
     ADD_FAILURE() << "scripts/hosts up failed (exit " << r.exit_code << "):\n" << r.err << r.out;
