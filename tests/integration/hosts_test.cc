@@ -437,5 +437,44 @@ TEST(HostsNeedRootNs, PartitionDuringRecoverMemberThenARerunFinishes) {
   ExpectUnitsUp(*h);
 }
 
+// restore-cluster --quarantine under systemd: the quarantine client URL reaches Debian's unit
+// through the agent's environment file, so until verified the members serve only on :23790
+// (checked with the coordinator killed right after the start); --resume verifies, restarts them
+// on :2379 and the member list advertises those again.
+TEST(HostsNeedRootNs, RestoreClusterQuarantinedUnderSystemd) {
+  auto h = HostBoxes::Start();
+  ASSERT_NE(h, nullptr);
+  Load(h->client_url(0), 80, "q");
+  std::string cfg = h->WriteConfig("file://" + h->root() + "/store");
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  const KV before = ReadInBox(*h, 0);
+  Load(h->client_url(0), 20, "later");  // not in the backup
+  auto serves = [&](const std::string& url) {
+    return harness::Run({h->etcdctl(), "--endpoints", url, "--dial-timeout", "1s", "--command-timeout", "2s",
+                         "endpoint", "status"}).ok();
+  };
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--quarantine", "--yes"},
+                    {{"LIFEBOAT_TEST_CRASH_AFTER", "started"}}, kRecovery);
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.out << r.err << h->Diagnostics();
+  for (int i = 0; i < h->size(); ++i) {
+    const std::string q = "http://" + h->addr(i) + ":23790";
+    EXPECT_FALSE(serves(h->client_url(i))) << h->name(i) << " serves clients before verification";
+    EXPECT_TRUE(serves(q)) << h->name(i);
+    EXPECT_NE(AgentEnvFile(*h, i).find("ETCD_LISTEN_CLIENT_URLS=\"" + q + "\""), std::string::npos)
+        << AgentEnvFile(*h, i);
+  }
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, kRecovery);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << h->Diagnostics();
+  ProcResult list = harness::Run({h->etcdctl(), "--endpoints", h->client_url(1), "member", "list"});
+  for (int i = 0; i < h->size(); ++i) {
+    EXPECT_EQ(ReadInBox(*h, i), before) << h->name(i);
+    EXPECT_FALSE(serves("http://" + h->addr(i) + ":23790")) << h->name(i) << " still serves its quarantine URL";
+    EXPECT_NE(list.out.find(h->client_url(i)), std::string::npos) << list.out;
+    EXPECT_EQ(AsideDirs(h->data_dir(i)).size(), 1u) << h->name(i);
+  }
+  EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
+  ExpectUnitsUp(*h);
+}
+
 }  // namespace
 }  // namespace lifeboat::harness
