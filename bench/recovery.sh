@@ -20,7 +20,7 @@
 # Prints each step's time, lifeboat's step tables, and the ratios. Targets: RTO <= 30 s on this
 # machine at 1.4 GB; recover-member <= 1.2x etcd's own catch-up time.
 # Both sides run etcd 3.4 with the same flags (etcd's default heartbeat/election timing, an 8 GiB
-# quota) and every wait polls with a deadline. Deviation from the issue text: lifeboat runs first
+# quota) and every wait polls with a deadline. Order: lifeboat runs first
 # on its hosts (the agents do not start etcd by themselves, so recover-member must follow its
 # restore before the agents go away), then the manual procedure on the same ports. The manual
 # checks compare leader, revision and HashKV but do not count keys (lifeboat's verify also does).

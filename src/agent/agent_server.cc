@@ -1,7 +1,6 @@
 #include "agent/agent_server.h"
 
 #include <grpcpp/grpcpp.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <fstream>
@@ -92,8 +91,9 @@ std::string LeaseOwnerOf(grpc::ServerContext* ctx) {
 
 class Service final : public pb::Agent::Service {
  public:
-  Service(AgentConfig c, std::string token, std::shared_ptr<codec::KeyRing> keys)
-      : c_(std::move(c)),
+  Service(AgentConfig c, std::string token, std::shared_ptr<codec::KeyRing> keys, Logger& log)
+      : log_(log),
+        c_(std::move(c)),
         token_(std::move(token)),
         keys_(std::move(keys)),
         ctl_(NewController(c_)),
@@ -102,7 +102,7 @@ class Service final : public pb::Agent::Service {
 
   Status LoadLease() {
     LB_RETURN_IF_ERROR(lease_.Load());
-    if (auto l = lease_.Live(UnixMillisNow()); !l.empty()) spdlog::warn("recovery lease kept from before: {}", DescribeLease(l));
+    if (auto l = lease_.Live(UnixMillisNow()); !l.empty()) log_.Warn("recovery lease kept from before: {}", DescribeLease(l));
     return Status::OK();
   }
 
@@ -145,12 +145,12 @@ class Service final : public pb::Agent::Service {
     auto g = lease_.Acquire(want, OrDefault(req->ttl_ms(), std::chrono::minutes(10)), req->break_lease(),
                             UnixMillisNow());
     if (!g.ok()) return ToGrpc(g.status().WithMessage(c_.member_name + " is " + g.status().message()));
-    if (!g->not_kept.ok()) spdlog::warn("recovery lease held in memory only: {}", g->not_kept.message());
+    if (!g->not_kept.ok()) log_.Warn("recovery lease held in memory only: {}", g->not_kept.message());
     if (!g->previous.empty()) {
-      spdlog::warn("recovery lease BROKEN by {} ({}): it was held by {}", want.holder, want.operation,
+      log_.Warn("recovery lease BROKEN by {} ({}): it was held by {}", want.holder, want.operation,
                    DescribeLease(g->previous));
     } else if (g->lease.acquired_ms == g->lease.renewed_ms) {
-      spdlog::info("recovery lease granted: {}", DescribeLease(g->lease));
+      log_.Info("recovery lease granted: {}", DescribeLease(g->lease));
     }
     ToProto(g->lease, out->mutable_lease());
     ToProto(g->previous, out->mutable_previous());
@@ -162,7 +162,7 @@ class Service final : public pb::Agent::Service {
     if (auto a = Authorize(ctx); !a.ok()) return a;
     auto released = lease_.Release(req->owner_id(), UnixMillisNow());
     if (!released.ok()) return ToGrpc(released.status());
-    if (*released) spdlog::info("recovery lease released by owner {}", req->owner_id());
+    if (*released) log_.Info("recovery lease released by owner {}", req->owner_id());
     out->set_released(*released);
     return grpc::Status::OK;
   }
@@ -178,7 +178,7 @@ class Service final : public pb::Agent::Service {
     auto rest = StopRemaining(c_, *was, c_.mode == ControlMode::kProcess, deadline);
     if (!rest.ok()) return ToGrpc(rest.status());
     out->set_was_running(*was || *rest);
-    spdlog::info("StopEtcd: {}", *was     ? "stopped"
+    log_.Info("StopEtcd: {}", *was     ? "stopped"
                                  : *rest ? "stopped an etcd this agent had not started (it held the data dir's lock)"
                                          : "was not running");
     return grpc::Status::OK;
@@ -201,7 +201,7 @@ class Service final : public pb::Agent::Service {
     StartArgs args{req->initial_cluster(), state, req->initial_cluster_token(), req->quarantine()};
     const std::string& url = ServedClientUrl(c_, args);
     if (Status st = ctl_->Start(args); !st.ok()) return ToGrpc(st);
-    spdlog::info("StartEtcd: launched (state {}{}), waiting for {}", state.empty() ? "-" : state,
+    log_.Info("StartEtcd: launched (state {}{}), waiting for {}", state.empty() ? "-" : state,
                  args.quarantine ? ", quarantined" : "", url);
     Status st = WaitAnswering(url, OrDefault(req->timeout_ms(), std::chrono::seconds(60)), out);
     if (!st.ok()) return ToGrpc(st);
@@ -217,7 +217,7 @@ class Service final : public pb::Agent::Service {
     if (Status st = RefuseWhileRunning("move the data dir aside"); !st.ok()) return ToGrpc(st);
     auto moved = MoveAside(c_.data_dir, std::chrono::system_clock::now());
     if (!moved.ok()) return ToGrpc(moved.status());
-    spdlog::info("MoveDataAside: {} -> {}", c_.data_dir, *moved);
+    log_.Info("MoveDataAside: {} -> {}", c_.data_dir, *moved);
     out->set_new_path(*moved);
     return grpc::Status::OK;
   }
@@ -251,8 +251,8 @@ class Service final : public pb::Agent::Service {
     if (!r.ok()) return ToGrpc(r.status());
     auto owned = GiveToParentOwner(r->data_dir);
     if (!owned.ok()) return ToGrpc(owned.status());
-    if (*owned) spdlog::info("RestoreSnapshot: {} now belongs to the owner of its parent dir", r->data_dir);
-    spdlog::info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {} for etcd {} (snapshot from {})", o.snapshot_path,
+    if (*owned) log_.Info("RestoreSnapshot: {} now belongs to the owner of its parent dir", r->data_dir);
+    log_.Info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {} for etcd {} (snapshot from {})", o.snapshot_path,
                  *sha, r->data_dir, r->revision, r->target_version, r->source_version);
     out->set_sha256(*sha);
     out->set_revision(r->revision);
@@ -272,7 +272,7 @@ class Service final : public pb::Agent::Service {
     StageRequest sr{req->store_url(), req->object_key(), req->sha256(), req->size()};
     auto staged = StageBackup(sr, c_.staging_dir, keys_.get());
     if (!staged.ok()) return ToGrpc(staged.status());
-    spdlog::info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path,
+    log_.Info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path,
                  staged->in_place ? "checked in place" : staged->cached ? "already staged" : "downloaded");
     out->set_path(staged->path);
     out->set_sha256(staged->sha256);
@@ -295,7 +295,7 @@ class Service final : public pb::Agent::Service {
     }
     std::string_view got = BearerToken(std::string_view(it->second.data(), it->second.size()));
     if (!ConstantTimeEquals(got, token_)) {
-      spdlog::warn("refused a call from {}: wrong bearer token", ctx->peer());
+      log_.Warn("refused a call from {}: wrong bearer token", ctx->peer());
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                           "wrong bearer token (use the token in the agent's token-file)");
     }
@@ -307,7 +307,7 @@ class Service final : public pb::Agent::Service {
     std::string owner = LeaseOwnerOf(ctx);
     Status s = lease_.Admit(owner, UnixMillisNow());
     if (s.ok()) return grpc::Status::OK;
-    spdlog::warn("refused a call from {} (lease owner '{}'): {}", ctx->peer(), owner, s.message());
+    log_.Warn("refused a call from {} (lease owner '{}'): {}", ctx->peer(), owner, s.message());
     return ToGrpc(s.WithMessage(c_.member_name + ": " + s.message()));
   }
 
@@ -378,6 +378,8 @@ class Service final : public pb::Agent::Service {
                                     "); its log ends with:\n" + ClipLog(ctl_->LogTail(20)));
   }
 
+  Logger& log_;
+
   const AgentConfig c_;
   const std::string token_;
   const std::shared_ptr<codec::KeyRing> keys_;  // loaded once at start-up; null without encryption
@@ -392,6 +394,7 @@ class Service final : public pb::Agent::Service {
 }  // namespace
 
 struct AgentServer::Impl {
+  Logger* log = nullptr;
   std::unique_ptr<Service> service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -402,7 +405,8 @@ struct AgentServer::Impl {
 AgentServer::AgentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AgentServer::~AgentServer() { Shutdown(); }
 
-Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& config, const std::string& token) {
+Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& config, const std::string& token,
+                                                         Logger& log) {
   if (token.empty() && !config.insecure_no_auth) {
     return Status::InvalidArgument("the agent needs a token (set token-file; insecure-no-auth: true only for tests)");
   }
@@ -413,11 +417,12 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
     if (!ring.ok()) return ring.status().Annotate("agent encryption keys");
     keys = std::make_shared<codec::KeyRing>(std::move(*ring));
   }
-  impl->service = std::make_unique<Service>(config, token, keys);
+  impl->log = &log;
+  impl->service = std::make_unique<Service>(config, token, keys, log);
   LB_RETURN_IF_ERROR(impl->service->LoadLease());
   auto swept = SweepLeftovers(config.staging_dir, config.data_dir);
   if (!swept.ok()) return swept.status().Annotate("agent start");
-  for (const auto& p : *swept) spdlog::info("removed {}: left by an agent that died mid-call", p);
+  for (const auto& p : *swept) log.Info("removed {}: left by an agent that died mid-call", p);
   impl->process_mode = config.mode == ControlMode::kProcess;
   grpc::ServerBuilder b;
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
@@ -440,7 +445,7 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
     }
     creds = grpc::SslServerCredentials(o);
   } else {
-    spdlog::warn("agent transport is plain text: the bearer token crosses the network in clear (set tls)");
+    log.Warn("agent transport is plain text: the bearer token crosses the network in clear (set tls)");
   }
   b.AddListeningPort(config.listen, creds, &impl->port);
   b.RegisterService(impl->service.get());
@@ -460,7 +465,7 @@ void AgentServer::Shutdown() {
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (impl_->process_mode) {
     auto r = impl_->service->controller().Stop(std::chrono::seconds(30));
-    if (r.ok() && *r) spdlog::info("stopped the etcd this agent started");
+    if (r.ok() && *r) impl_->log->Info("stopped the etcd this agent started");
   }
 }
 

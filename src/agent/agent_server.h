@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent/agent_config.h"
+#include "base/logger.h"
 #include "base/status.h"
 
 namespace lifeboat::agent {
@@ -14,8 +15,9 @@ namespace lifeboat::agent {
 class AgentServer {
  public:
   // `token` empty means no authentication (only with config.insecure_no_auth). Unavailable when
-  // the listen address cannot be bound.
-  static Result<std::unique_ptr<AgentServer>> Start(const AgentConfig& config, const std::string& token);
+  // the listen address cannot be bound. What the agent does is reported to `log`, which must
+  // outlive the server.
+  static Result<std::unique_ptr<AgentServer>> Start(const AgentConfig& config, const std::string& token, Logger& log);
   ~AgentServer();
   AgentServer(const AgentServer&) = delete;
   AgentServer& operator=(const AgentServer&) = delete;

@@ -2,8 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include <cstdio>
-#include <cstdlib>
+#include <stdexcept>
 
 #include "fmt/format.h"
 
@@ -11,12 +10,12 @@ namespace lifeboat {
 
 namespace {
 
-// SHA-256 through EVP only fails when OpenSSL cannot allocate or is misconfigured; there is
-// no sensible way to continue a backup without checksums, so we stop loudly.
+// SHA-256 through EVP only fails when OpenSSL cannot allocate or is misconfigured, never on
+// input; like a failed `new`, it ends the process (uncaught: std::terminate shows the message),
+// as no backup may go on without its checksums.
 [[noreturn]] void CryptoFailure(const char* what) {
-  std::fprintf(stderr, "lifeboat: fatal: OpenSSL %s failed for SHA-256 (out of memory or broken OpenSSL install)\n",
-               what);
-  std::abort();
+  throw std::runtime_error(
+      fmt::format("OpenSSL {} failed for SHA-256 (out of memory or broken OpenSSL install)", what));
 }
 
 int HexValue(char c) {

@@ -1,4 +1,4 @@
-// Change segments: the continuous log of changes between full backups (issue 6). A segment holds
+// Change segments: the continuous log of changes between full backups. A segment holds
 // every change with a revision in [start_revision, end_revision], in revision order, and nothing
 // else; consecutive segments of one cluster are contiguous (the next starts at end + 1), so a gap
 // is visible as a missing range. Stored as
@@ -25,12 +25,12 @@
 #include "base/status.h"
 #include "catalog/manifest.h"
 #include "codec/object_codec.h"
-#include "snapshot/restore.h"
+#include "snapshot/change_stream.h"
 #include "store/store.h"
 
 namespace lifeboat::catalog {
 
-// One logged change: exactly what a point-in-time restore replays (snapshot/restore.h), with
+// One logged change: exactly what a point-in-time restore replays (snapshot/change_stream.h), with
 // `revision` the main revision and `sub` its position within it (a transaction changes several keys).
 using ChangeEvent = snapshot::MvccChange;
 // A lease that logged changes are attached to, as granted (the watch does not report grants).

@@ -14,6 +14,7 @@
 #include "agent/agent_server.h"
 #include "agent/token.h"
 #include "cli/commands.h"
+#include "cli/spdlog_logger.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -45,7 +46,8 @@ void RunAgent(Context& ctx) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  auto server = agent::AgentServer::Start(*config, token);
+  static SpdlogLogger log;  // outlives the server
+  auto server = agent::AgentServer::Start(*config, token, log);
   if (!server.ok()) return ctx.Fail(server.status());
   spdlog::info("lifeboat agent for member {} ({} mode) listening on port {}", config->member_name,
                agent::ControlModeName(config->mode), (*server)->port());

@@ -15,6 +15,7 @@
 
 #include "agent/token.h"
 #include "cli/commands.h"
+#include "cli/spdlog_logger.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 
@@ -115,7 +116,8 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
 
   spdlog::info("lifeboat daemon {} started: {} tier(s), {} store(s), metrics on {}", dc.identity, dc.tiers.size(),
                dc.store_urls.size(), listen);
-  daemon::Daemon d(dc, metrics);
+  SpdlogLogger log;
+  daemon::Daemon d(dc, metrics, log);
   Status st = d.Run(g_stop);
   http.stop();
   server.join();

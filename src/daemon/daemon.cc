@@ -1,7 +1,6 @@
 #include "daemon/daemon.h"
 
 #include <malloc.h>
-#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <random>
@@ -60,12 +59,12 @@ bool Daemon::RecoveryHolds(const std::string& what, bool count) {
   std::vector<std::string> unreachable;
   auto held = ops::RecoveryInProgress(config_.agents, config_.agent_token, config_.agent_tls, &unreachable);
   // An agent that does not answer cannot say; backing up what runs is then the safer mistake.
-  for (const auto& u : unreachable) spdlog::warn("{}: not asked for a recovery lease: {}", what, u);
+  for (const auto& u : unreachable) log_.Warn("{}: not asked for a recovery lease: {}", what, u);
   if (held.empty()) {
     metrics_.SetRecoveryInProgress(false);
     return false;
   }
-  for (const auto& h : held) spdlog::warn("{}: skipped, recovery in progress: {}", what, h);
+  for (const auto& h : held) log_.Warn("{}: skipped, recovery in progress: {}", what, h);
   if (count) {
     metrics_.RecordSkippedForRecovery();
   } else {
@@ -81,7 +80,7 @@ constexpr const char* kDrillTick = "\x01drill";  // a pseudo-tier in the schedul
 void Daemon::RunDrill(Clock::time_point at) {
   auto st = store::OpenStore(config_.store_urls.front());
   if (!st.ok()) {
-    spdlog::error("drill {}: {}", FormatRFC3339(at), st.status().message());
+    log_.Error("drill {}: {}", FormatRFC3339(at), st.status().message());
     metrics_.RecordDrill(false, 0);
     return;
   }
@@ -91,16 +90,16 @@ void Daemon::RunDrill(Clock::time_point at) {
   o.keys = config_.keys.get();
   auto rec = ops::RunDrill(**st, o);
   if (!rec.ok()) {
-    spdlog::error("drill {}: {}", FormatRFC3339(at), rec.status().message());
+    log_.Error("drill {}: {}", FormatRFC3339(at), rec.status().message());
     metrics_.RecordDrill(false, 0);
     return;
   }
   metrics_.RecordDrill(rec->ok, rec->seconds);
   if (rec->ok) {
-    spdlog::info("drill {}: {} restored and served revision {} with {} keys ({:.1f}s)", FormatRFC3339(at),
+    log_.Info("drill {}: {} restored and served revision {} with {} keys ({:.1f}s)", FormatRFC3339(at),
                  rec->object_key, rec->revision, rec->keys, rec->seconds);
   } else {
-    spdlog::error("drill {}: {} FAILED: {}", FormatRFC3339(at), rec->object_key, rec->error);
+    log_.Error("drill {}: {} FAILED: {}", FormatRFC3339(at), rec->object_key, rec->error);
     metrics_.SetLastError("drill: " + rec->error);
   }
 }
@@ -111,7 +110,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   if (RecoveryHolds("tick " + FormatRFC3339(at) + " (" + names + ")")) return false;
   auto won = Claim(at);
   if (!won.ok()) {
-    spdlog::error("tick {} ({}): cannot claim it in etcd: {}", FormatRFC3339(at), names, won.status().message());
+    log_.Error("tick {} ({}): cannot claim it in etcd: {}", FormatRFC3339(at), names, won.status().message());
     metrics_.SetLastError(won.status().message());
     for (const auto& t : tiers) {
       for (const auto& s : config_.store_urls) metrics_.RecordBackup(t.name, s, false, 0, 0);
@@ -120,7 +119,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   }
   metrics_.RecordTick(*won);
   if (!*won) {
-    spdlog::info("tick {} ({}): another daemon claimed it", FormatRFC3339(at), names);
+    log_.Info("tick {} ({}): another daemon claimed it", FormatRFC3339(at), names);
     return false;
   }
 
@@ -129,7 +128,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   for (const auto& url : config_.store_urls) {
     auto st = store::OpenStore(url);
     if (!st.ok()) {
-      spdlog::error("store {}: {}", url, st.status().message());
+      log_.Error("store {}: {}", url, st.status().message());
       for (const auto& t : tiers) metrics_.RecordBackup(t.name, url, false, 0, 0);
       continue;
     }
@@ -150,7 +149,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   for (const auto& t : tiers) bo.tiers.push_back({t.name, t.folder});
   auto res = ops::RunBackup(config_.client, bo, stores, nullptr);
   if (!res.ok()) {
-    spdlog::error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, res.status().message());
+    log_.Error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, res.status().message());
     metrics_.SetLastError(res.status().message());
     for (const auto& t : tiers) {
       for (auto* s : stores) metrics_.RecordBackup(t.name, s->Describe(), false, 0, 0);
@@ -160,10 +159,10 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   for (const auto& c : res->copies) {
     metrics_.RecordBackup(c.tier, c.store, c.status.ok(), res->seconds, res->manifest.size);
     if (c.status.ok()) {
-      spdlog::info("tick {}: stored {} ({} bytes, revision {}, from {}) in {}", FormatRFC3339(at), c.object_key,
+      log_.Info("tick {}: stored {} ({} bytes, revision {}, from {}) in {}", FormatRFC3339(at), c.object_key,
                    res->manifest.size, res->manifest.revision, res->manifest.member_name, c.store);
     } else {
-      spdlog::error("tick {}: copy to {} ({}) failed: {}", FormatRFC3339(at), c.store, c.tier, c.status.message());
+      log_.Error("tick {}: copy to {} ({}) failed: {}", FormatRFC3339(at), c.store, c.tier, c.status.message());
       metrics_.SetLastError(c.status.message());
     }
   }
@@ -171,18 +170,18 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   for (auto* s : stores) {
     auto plan = ops::PlanPrune(*s, config_.prefix, config_.tiers, Clock::now());
     if (!plan.ok()) {
-      spdlog::error("prune {}: {}", s->Describe(), plan.status().message());
+      log_.Error("prune {}: {}", s->Describe(), plan.status().message());
       continue;
     }
     Status applied = ops::ApplyPrune(*s, *plan);
     for (const auto& i : *plan) {
       if (i.action == ops::PruneItem::Action::kDelete) {
-        spdlog::info("prune {}: deleted {} ({})", s->Describe(), i.object_key, i.why);
+        log_.Info("prune {}: deleted {} ({})", s->Describe(), i.object_key, i.why);
       } else if (i.action == ops::PruneItem::Action::kProblem) {
-        spdlog::warn("prune {}: {} left alone: {}", s->Describe(), i.object_key, i.why);
+        log_.Warn("prune {}: {} left alone: {}", s->Describe(), i.object_key, i.why);
       }
     }
-    if (!applied.ok()) spdlog::error("prune {}: {}", s->Describe(), applied.message());
+    if (!applied.ok()) log_.Error("prune {}: {}", s->Describe(), applied.message());
   }
   return true;
 }
@@ -194,46 +193,46 @@ void Daemon::ChangeLogLoop(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     auto st = store::OpenStore(config_.store_urls.front());
     if (!st.ok()) {
-      spdlog::error("change log: {}", st.status().message());
+      log_.Error("change log: {}", st.status().message());
       pause();
       continue;
     }
     auto id = ops::ServedClusterId(config_.client);
     if (!id.ok()) {
-      spdlog::error("change log: {}", id.status().message());
+      log_.Error("change log: {}", id.status().message());
       pause();
       continue;
     }
     auto start = ops::ChangeLogStart(**st, config_.prefix, config_.cluster_name, *id);
     if (!start.ok()) {
       if (start.status().code() != Status::Code::kNotFound) {
-        spdlog::error("change log: {}", start.status().message());
+        log_.Error("change log: {}", start.status().message());
         pause();
         continue;
       }
       // The log extends a full backup of this very cluster, and there is none: the first start,
       // or a whole-cluster restore made a new cluster (id) under the same name. Take one now
       // rather than leave the new history unlogged until the next scheduled tick.
-      spdlog::info("change log: {}; taking a full backup to start it", start.status().message());
+      log_.Info("change log: {}; taking a full backup to start it", start.status().message());
       std::vector<catalog::Tier> first = {config_.tiers.front()};
       RunTick(first, std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()));
       pause();
       continue;
     }
-    spdlog::info("change log: watching cluster {:x} from revision {}", *id, *start);
+    log_.Info("change log: watching cluster {:x} from revision {}", *id, *start);
     Status s = ops::RunChangeLog(config_.client, **st, config_.changelog_options, *start, *id, stop,
                                  [&](const catalog::SegmentManifest& m) { metrics_.RecordSegment(m.end_revision, m.count); });
     if (s.ok()) break;
     if (s.code() == Status::Code::kFailedPrecondition && s.message().find("compacted") != std::string::npos) {
       // History from `start` on is gone: a gap no restore could cross. A full backup now starts
       // a new, gapless log after it.
-      spdlog::error("change log: {}; taking a full backup to start a new log", s.message());
+      log_.Error("change log: {}; taking a full backup to start a new log", s.message());
       metrics_.SetLastError("change log gap: " + s.message());
       std::vector<catalog::Tier> first = {config_.tiers.front()};
       RunTick(first, std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()));
       continue;
     }
-    spdlog::error("change log: {} (retrying)", s.message());
+    log_.Error("change log: {} (retrying)", s.message());
     pause();
   }
 }
@@ -247,7 +246,7 @@ void Daemon::RunCheck() {
   so.settle_timeout = config_.check_settle_timeout;
   auto report = ops::Survey(config_.client, so);
   if (!report.ok()) {
-    spdlog::error("consistency check: {}", report.status().message());
+    log_.Error("consistency check: {}", report.status().message());
     metrics_.RecordCheckFailure();
     return;
   }
@@ -257,8 +256,8 @@ void Daemon::RunCheck() {
   if (res.verdict != V::kConsistent && res.verdict != V::kDivergent) {
     // A member that does not answer is etcd's own alert; a verdict about the others would claim
     // more than was seen.
-    for (const auto& f : res.findings) spdlog::warn("consistency check: {}", f);
-    spdlog::warn("consistency check: {} ({:.1f}s)", ops::VerdictName(res.verdict), seconds);
+    for (const auto& f : res.findings) log_.Warn("consistency check: {}", f);
+    log_.Warn("consistency check: {} ({:.1f}s)", ops::VerdictName(res.verdict), seconds);
     metrics_.RecordCheckFailure();
     return;
   }
@@ -267,12 +266,12 @@ void Daemon::RunCheck() {
   for (size_t i : res.divergent) divergent[report->reports[i].label()] = true;
   metrics_.RecordCheck(res.verdict == V::kConsistent, divergent, seconds);
   if (res.verdict == V::kConsistent) {
-    spdlog::info("consistency check: {} members consistent at revision {} ({:.1f}s)", report->reports.size(),
+    log_.Info("consistency check: {} members consistent at revision {} ({:.1f}s)", report->reports.size(),
                  report->common_revision, seconds);
     return;
   }
-  for (const auto& f : res.findings) spdlog::error("consistency check: {}", f);
-  spdlog::error("consistency check: DIVERGENT ({:.1f}s); run `lifeboat check` and see docs/recovery.md", seconds);
+  for (const auto& f : res.findings) log_.Error("consistency check: {}", f);
+  log_.Error("consistency check: DIVERGENT ({:.1f}s); run `lifeboat check` and see docs/recovery.md", seconds);
   metrics_.SetLastError("consistency check: cluster divergent");
 }
 
@@ -347,7 +346,7 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     }
     Tick missed = MissedTick(config_.tiers, newest, Clock::now());
     if (!missed.tiers.empty()) {
-      spdlog::info("start-up: the tick of {} was missed; running it now", FormatRFC3339(missed.at));
+      log_.Info("start-up: the tick of {} was missed; running it now", FormatRFC3339(missed.at));
       RunTick(missed.tiers, missed.at);
     }
   }
@@ -381,7 +380,7 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     // kernel between ticks: glibc keeps it otherwise, and a daemon's RSS would creep for weeks.
     malloc_trim(0);
   }
-  spdlog::info("stopping: no backup in progress");
+  log_.Info("stopping: no backup in progress");
   return Status::OK();
 }
 

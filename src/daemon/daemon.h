@@ -1,4 +1,4 @@
-// Daemon: the scheduled backup loop that replaces the Jenkins job. At each tick it claims the
+// Daemon: the scheduled backup loop. At each tick it claims the
 // tick in etcd itself (a create-if-absent key with a lease), so when several daemons run for high
 // availability exactly one of them backs up; the winner snapshots once into every due tier and
 // store, then prunes. A tick missed while no daemon ran is made up once at start-up.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/agent_client.h"
+#include "base/logger.h"
 #include "base/status.h"
 #include "catalog/tiers.h"
 #include "daemon/metrics.h"
@@ -59,7 +60,9 @@ struct DaemonConfig {
 
 class Daemon {
  public:
-  Daemon(DaemonConfig config, Metrics& metrics) : config_(std::move(config)), metrics_(metrics) {}
+  // Every tick, drill, prune and change-log event is reported to `log`.
+  Daemon(DaemonConfig config, Metrics& metrics, Logger& log)
+      : config_(std::move(config)), metrics_(metrics), log_(log) {}
   // Runs until `stop` becomes true; a backup under way is finished (or fails) first, so no half
   // object is ever left listed. Errors of single ticks are logged and counted, not returned.
   Status Run(const std::atomic<bool>& stop);
@@ -84,6 +87,7 @@ class Daemon {
 
   DaemonConfig config_;
   Metrics& metrics_;
+  Logger& log_;
 };
 
 }  // namespace lifeboat::daemon

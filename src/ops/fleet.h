@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/agent_client.h"
+#include "base/parallel.h"
 #include "base/status.h"
 
 namespace lifeboat::ops {
@@ -46,10 +47,5 @@ struct StepReport {
   std::string detail;
   bool ok = true;
 };
-
-// Runs fn(0..n-1) on n threads and returns their results in order.
-std::vector<Status> ParallelFor(size_t n, const std::function<Status(size_t)>& fn);
-// The first failure among `results` with the failures of the others appended, or OK.
-Status Combine(const std::vector<Status>& results);
 
 }  // namespace lifeboat::ops

@@ -142,24 +142,62 @@ std::string DescribeCheck(const PitrResult& r) {
          "SHA-256)";
 }
 
+namespace {
+
+// One history: a whole-cluster restore starts a new cluster id under the same name, whose
+// revisions repeat the old ones. Default: the history of the newest full backup.
+uint64_t ChooseHistory(const catalog::Listing& listing, const PitrOptions& o) {
+  if (o.cluster_id != 0) return o.cluster_id;
+  for (const auto& b : listing.backups) {  // newest first
+    if (b.manifest.cluster_name == o.cluster_name && b.manifest.tier != kSafetyTier) return b.manifest.cluster_id;
+  }
+  return 0;
+}
+
+// The change log of that history only.
+Result<catalog::SegmentListing> HistoryLog(store::Store& store, const PitrOptions& o, uint64_t cluster_id) {
+  LB_ASSIGN_OR_RETURN(auto all_segments, catalog::ListSegments(store, o.prefix, o.cluster_name));
+  catalog::SegmentListing log;
+  for (auto& s : all_segments.segments) {
+    if (catalog::SameHistory(s.cluster_id, cluster_id)) log.segments.push_back(std::move(s));
+  }
+  return log;
+}
+
+// The fetched base backup, its segments replayed into `restore`'s data dir up to the target,
+// then compared with the log's newest checkpoint. A result that fails the comparison is removed:
+// it is this call's own output, nothing of the operator's.
+Status ReplayOnto(store::Store& store, const PitrOptions& o, const catalog::SegmentListing& log,
+                  const std::string& snap, snapshot::RestoreOptions restore, PitrResult& r) {
+  LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
+  SegmentStream changes(store, segments, o.keys, r.backup_revision, r.target_revision);
+  restore.replay = &changes;
+  restore.snapshot_path = snap;
+  restore.skip_hash_check = true;  // verified while fetching
+  r.segments = segments.size();
+  LB_ASSIGN_OR_RETURN(r.restore, snapshot::RestoreSnapshot(restore));
+  r.changes = r.restore.replayed;
+  r.leases = r.restore.leases;
+  r.restore.revision = std::max(r.restore.revision, r.target_revision);
+  Status checked = CheckAgainstCheckpoint(segments, r);
+  if (!checked.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(r.restore.data_dir, ec);
+    std::filesystem::remove_all(r.restore.wal_dir, ec);
+  }
+  return checked;
+}
+
+}  // namespace
+
 Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, snapshot::RestoreOptions restore) {
   if (o.cluster_name.empty()) {
     return Status::InvalidArgument("point-in-time restore needs the cluster's name (cluster-name / --cluster-name)");
   }
   LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
   PitrResult r;
-  // One history: a whole-cluster restore starts a new cluster id under the same name, whose
-  // revisions repeat the old ones. Default: the history of the newest full backup.
-  r.cluster_id = o.cluster_id;
-  for (const auto& b : listing.backups) {  // newest first
-    if (r.cluster_id != 0) break;
-    if (b.manifest.cluster_name == o.cluster_name && b.manifest.tier != kSafetyTier) r.cluster_id = b.manifest.cluster_id;
-  }
-  LB_ASSIGN_OR_RETURN(auto all_segments, catalog::ListSegments(store, o.prefix, o.cluster_name));
-  catalog::SegmentListing log;
-  for (auto& s : all_segments.segments) {
-    if (catalog::SameHistory(s.cluster_id, r.cluster_id)) log.segments.push_back(std::move(s));
-  }
+  r.cluster_id = ChooseHistory(listing, o);
+  LB_ASSIGN_OR_RETURN(catalog::SegmentListing log, HistoryLog(store, o, r.cluster_id));
   r.target_revision = o.to_revision;
   if (o.to_time) {
     LB_ASSIGN_OR_RETURN(r.target_revision, RevisionAtTime(log, *o.to_time));
@@ -167,39 +205,22 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
   if (r.target_revision < 1) return Status::InvalidArgument("give --to-revision R (R >= 1) or --to-time T");
 
   LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o.work_dir, "lifeboat-pitr-"));
-
+  // The newest full backup of the history at or before the target. A manifest's revision is a
+  // lower bound (the file may be later still), so the fetched file's own revision decides.
   int64_t oldest = 0;
   for (const auto& b : listing.backups) {  // newest first
     const catalog::Manifest& m = b.manifest;
     if (m.cluster_name != o.cluster_name || m.tier == kSafetyTier) continue;
     if (!catalog::SameHistory(m.cluster_id, r.cluster_id)) continue;
     oldest = m.revision;
-    if (m.revision > r.target_revision) continue;  // a lower bound: the file may be later still
+    if (m.revision > r.target_revision) continue;
     std::string snap = tmp->path() + "/" + std::to_string(m.revision) + ".db";
     LB_RETURN_IF_ERROR(catalog::FetchToFile(store, m, snap, o.keys));
     LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));
-    if (st.current_revision > r.target_revision) continue;  // taken after the target after all
+    if (st.current_revision > r.target_revision) continue;
     r.backup_key = m.object_key;
     r.backup_revision = st.current_revision;
-    LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
-    SegmentStream changes(store, segments, o.keys, r.backup_revision, r.target_revision);
-    restore.replay = &changes;
-    r.segments = segments.size();
-    restore.snapshot_path = snap;
-    restore.skip_hash_check = true;  // verified while fetching
-    LB_ASSIGN_OR_RETURN(r.restore, snapshot::RestoreSnapshot(restore));
-    restore.replay = nullptr;
-    r.changes = r.restore.replayed;
-    r.leases = r.restore.leases;
-    r.restore.revision = std::max(r.restore.revision, r.target_revision);
-    Status checked = CheckAgainstCheckpoint(segments, r);
-    if (!checked.ok()) {
-      // Our own output, created by this call: nothing of the operator's is removed.
-      std::error_code ec;
-      std::filesystem::remove_all(r.restore.data_dir, ec);
-      std::filesystem::remove_all(r.restore.wal_dir, ec);
-      return checked;
-    }
+    LB_RETURN_IF_ERROR(ReplayOnto(store, o, log, snap, restore, r));
     return r;
   }
   if (oldest == 0) {

@@ -166,107 +166,128 @@ Status S3Client::ErrorStatus(const Call& call, const HttpResponse& r, std::strin
   return Status::FailedPrecondition(fmt::format("S3 {} {} failed: {}", call.op, target, detail));
 }
 
+// What a streamed GET has handed to its sink so far: a retry resumes after it, on the same
+// object version.
+struct S3Client::Resume {
+  uint64_t delivered = 0;
+  std::string etag;
+};
+
+SigV4Request S3Client::SignedRequest(const Call& call, const std::string& path, const std::string& payload_sha256,
+                                     const Resume& resume) const {
+  SigV4Request req{call.method, path, call.query,
+                   {{"Host", location_.Host()}, {"x-amz-content-sha256", payload_sha256}}, payload_sha256};
+  req.headers.insert(req.headers.end(), call.headers.begin(), call.headers.end());
+  if (call.sink != nullptr && (call.ranged || resume.delivered > 0)) {
+    const uint64_t start = call.range_offset + resume.delivered;
+    req.headers.emplace_back("Range", call.range_length == 0
+                                          ? fmt::format("bytes={}-", start)
+                                          : fmt::format("bytes={}-{}", start, call.range_offset + call.range_length - 1));
+    if (resume.delivered > 0 && !resume.etag.empty()) req.headers.emplace_back("If-Match", resume.etag);
+  }
+  const auto now = std::chrono::system_clock::now() + std::chrono::seconds(clock_offset_s_.load());
+  SignV4(&req, credentials_, location_.region, "s3", AmzDate(now));
+  return req;
+}
+
+// No HTTP reply at all. Retryable, except a TLS failure, which retrying does not mend.
+Status S3Client::TransportError(const Call& call, const HttpResponse& r, bool* retry) const {
+  const std::string target = call.key.empty() ? location_.bucket : location_.bucket + "/" + call.key;
+  *retry = !r.tls_failed;
+  if (r.tls_failed) {
+    return Status::Unavailable(fmt::format(
+        "TLS with S3 endpoint {} failed: {} (check the endpoint's certificate; AWS_CA_BUNDLE names a CA file)",
+        location_.Endpoint(), r.transport_error));
+  }
+  if (r.connect_failed) {
+    return Status::Unavailable(
+        fmt::format("cannot reach S3 endpoint {}: {} (check endpoint= in the store URL and that the server is up)",
+                    location_.Endpoint(), r.transport_error));
+  }
+  if (r.timed_out) {
+    return Status::DeadlineExceeded(fmt::format("S3 {} {} timed out: {}", call.op, target, r.transport_error));
+  }
+  return Status::Unavailable(fmt::format("S3 {} {} failed on the network: {}", call.op, target, r.transport_error));
+}
+
+// The signature carries our clock; AWS refuses it beyond 15 minutes of skew. Learns the server's
+// time from the refusal (as AWS's SDKs do), so that one more signing succeeds: a backup must not
+// be lost to a bad clock. False when the reply does not say the server's time.
+bool S3Client::LearnServerClock(const HttpResponse& r) {
+  int64_t server = ParseIsoSeconds(XmlText(r.body, "ServerTime"));
+  if (server == 0) server = ParseHttpDate(Header(r, "date"));
+  if (server == 0) return false;
+  const auto local =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  clock_offset_s_ = server - local;
+  return true;
+}
+
+// Exponential backoff with full jitter: concurrent part uploads must not retry in lockstep.
+// Aborted when the call is cancelled while waiting.
+Status S3Client::Backoff(const Call& call, int attempt) const {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  const int64_t ceiling =
+      std::min<int64_t>(options_.backoff_cap.count(), options_.backoff_base.count() << std::min(attempt - 1, 20));
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, ceiling)(rng));
+  while (std::chrono::steady_clock::now() < until) {
+    if (call.cancel != nullptr && call.cancel->load()) return Status::Aborted("S3 " + call.op + " cancelled");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::OK();
+}
+
 Result<HttpResponse> S3Client::Execute(const Call& call) {
   const std::string payload_sha256 = HexEncode(Sha256::Of(call.body));
   const std::string path = location_.Path(call.key);
   std::string url = location_.scheme + "://" + location_.Host() + UriEncode(path, true);
   if (!call.query.empty()) url += "?" + CanonicalQuery(call.query);
 
-  // A streamed GET that broke off resumes after the bytes already handed to the sink.
-  uint64_t delivered = 0;
-  std::string etag;
+  Resume resume;
   BodySink counting;
   if (call.sink != nullptr) {
     counting = [&](std::span<const uint8_t> d) {
-      delivered += d.size();
+      resume.delivered += d.size();
       return (*call.sink)(d);
     };
   }
-  static thread_local std::mt19937_64 rng(std::random_device{}());
   bool skew_fixed = false;
   for (int attempt = 1;; ++attempt) {
     if (call.cancel != nullptr && call.cancel->load()) return Status::Aborted("S3 " + call.op + " cancelled");
-    SigV4Request req{call.method, path, call.query,
-                     {{"Host", location_.Host()}, {"x-amz-content-sha256", payload_sha256}}, payload_sha256};
-    req.headers.insert(req.headers.end(), call.headers.begin(), call.headers.end());
-    if (call.sink != nullptr && (call.ranged || delivered > 0)) {
-      const uint64_t start = call.range_offset + delivered;
-      req.headers.emplace_back("Range", call.range_length == 0 ? fmt::format("bytes={}-", start)
-                                                               : fmt::format("bytes={}-{}", start,
-                                                                             call.range_offset + call.range_length - 1));
-      if (delivered > 0 && !etag.empty()) req.headers.emplace_back("If-Match", etag);
-    }
-    const auto now = std::chrono::system_clock::now() + std::chrono::seconds(clock_offset_s_.load());
-    SignV4(&req, credentials_, location_.region, "s3", AmzDate(now));
-
+    SigV4Request req = SignedRequest(call, path, payload_sha256, resume);
     HttpRequest hreq{call.method, url, std::move(req.headers), call.body, call.cancel, call.max_body};
     HttpResponse r;
     auto http = Acquire();
-    const uint64_t before = delivered;
+    const uint64_t before = resume.delivered;
     Status st = http->Do(hreq, call.sink != nullptr ? &counting : nullptr, &r);
     Release(std::move(http));
     if (!st.ok()) return st;  // the sink refused the data, or we were cancelled
-    if (etag.empty() && delivered > before) etag = Header(r, "etag");
+    if (resume.etag.empty() && resume.delivered > before) resume.etag = Header(r, "etag");
 
     bool retry = false;
     Status err;
-    std::string code, message;
     if (r.status == 0) {
-      const std::string target = call.key.empty() ? location_.bucket : location_.bucket + "/" + call.key;
-      if (r.tls_failed) {
-        return Status::Unavailable(fmt::format(
-            "TLS with S3 endpoint {} failed: {} (check the endpoint's certificate; AWS_CA_BUNDLE names a CA file)",
-            location_.Endpoint(), r.transport_error));
-      }
-      retry = true;
-      if (r.connect_failed) {
-        err = Status::Unavailable(fmt::format(
-            "cannot reach S3 endpoint {}: {} (check endpoint= in the store URL and that the server is up)",
-            location_.Endpoint(), r.transport_error));
-      } else if (r.timed_out) {
-        err = Status::DeadlineExceeded(
-            fmt::format("S3 {} {} timed out: {}", call.op, target, r.transport_error));
-      } else {
-        err = Status::Unavailable(
-            fmt::format("S3 {} {} failed on the network: {}", call.op, target, r.transport_error));
-      }
+      err = TransportError(call, r, &retry);
     } else {
       const bool ok_status = r.status / 100 == 2;
       const bool error_body = call.error_in_ok_body && ok_status && !XmlElements(r.body, "Error").empty();
       if (ok_status && !error_body) return r;
-      code = XmlText(r.body, "Code");
-      message = XmlText(r.body, "Message");
+      const std::string code = XmlText(r.body, "Code");
       if (error_body) r.status = 500;  // S3 documents these as retryable server errors
-      if (code == "RequestTimeTooSkewed" && !skew_fixed) {
-        // The signature carries our clock; AWS refuses it beyond 15 minutes of skew. Sign once
-        // more with the server's time (as AWS's SDKs do): a backup must not be lost to a bad clock.
-        int64_t server = ParseIsoSeconds(XmlText(r.body, "ServerTime"));
-        if (server == 0) server = ParseHttpDate(Header(r, "date"));
-        if (server != 0) {
-          const auto local = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
-          clock_offset_s_ = server - local;
-          skew_fixed = true;
-          continue;
-        }
+      if (code == "RequestTimeTooSkewed" && !skew_fixed && LearnServerClock(r)) {
+        skew_fixed = true;
+        continue;
       }
       retry = r.status >= 500 || r.status == 429 || code == "RequestTimeout" || code == "SlowDown";
-      err = ErrorStatus(call, r, code, message);
+      err = ErrorStatus(call, r, code, XmlText(r.body, "Message"));
     }
     if (!retry) return err;
     if (attempt >= options_.max_attempts) {
       std::string msg = fmt::format("{} (gave up after {} attempts)", err.message(), attempt);
       return err.code() == Status::Code::kDeadlineExceeded ? Status::DeadlineExceeded(msg) : Status::Unavailable(msg);
     }
-    // Exponential backoff with full jitter: concurrent part uploads must not retry in lockstep.
-    const int64_t ceiling =
-        std::min<int64_t>(options_.backoff_cap.count(), options_.backoff_base.count() << std::min(attempt - 1, 20));
-    const auto until = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, ceiling)(rng));
-    while (std::chrono::steady_clock::now() < until) {
-      if (call.cancel != nullptr && call.cancel->load()) return Status::Aborted("S3 " + call.op + " cancelled");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    LB_RETURN_IF_ERROR(Backoff(call, attempt));
   }
 }
 

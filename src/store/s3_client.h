@@ -20,6 +20,7 @@
 #include "store/credentials.h"
 #include "store/http_client.h"
 #include "store/s3_location.h"
+#include "store/sigv4.h"
 
 namespace lifeboat::store {
 
@@ -86,7 +87,14 @@ class S3Client {
 
  private:
   struct Call;
+  struct Resume;
+  // One S3 call with its retries: sign, send, classify the reply, back off, resume a broken GET.
   Result<HttpResponse> Execute(const Call& call);
+  SigV4Request SignedRequest(const Call& call, const std::string& path, const std::string& payload_sha256,
+                             const Resume& resume) const;
+  Status TransportError(const Call& call, const HttpResponse& r, bool* retry) const;
+  bool LearnServerClock(const HttpResponse& r);
+  Status Backoff(const Call& call, int attempt) const;
   Status ErrorStatus(const Call& call, const HttpResponse& r, std::string_view code, std::string_view message) const;
   std::unique_ptr<HttpClient> Acquire();
   void Release(std::unique_ptr<HttpClient> http);

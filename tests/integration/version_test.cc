@@ -77,6 +77,15 @@ TEST(VersionMatrix, A34BackupRestoresIntoA35ClusterAndNotBack) {
   }
   EXPECT_NE(r.err.find("runs etcd 3.4.23, older than the backup's cluster version 3.5.0"), std::string::npos) << r.err;
   EXPECT_EQ(ReadAll(old->members()[0].client_url), before);
+
+  // Asked by hand to write that 3.5 backup for etcd 3.4: a usage error in preflight, before any
+  // etcd is stopped, naming the version that would work.
+  const KV served = ReadAll(neu->members()[0].client_url);
+  r = Lifeboat({"restore-cluster", "--config", cfg_new, "--store", store35, "--target-version", "3.4", "--yes"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("would downgrade it, which etcd refuses; use --target-version 3.5 or newer"), std::string::npos)
+      << r.err;
+  for (const auto& m : neu->members()) EXPECT_EQ(ReadAll(m.client_url), served) << m.name;
 }
 
 TEST(VersionMatrix, MixedFleetIsShownAndRefusedForARestore) {

@@ -1,4 +1,4 @@
-// etcd::Client::Watch against a real cluster: the building block of the change log (issue 6).
+// etcd::Client::Watch against a real cluster: the building block of the change log.
 // Every put and delete arrives in revision order with its previous value; an idle watch still
 // reports progress; a start below the compaction is refused with the compact revision.
 #include <gtest/gtest.h>
