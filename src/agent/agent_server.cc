@@ -14,6 +14,7 @@
 #include "host/lease_table.h"
 #include "host/leftovers.h"
 #include "host/liveness.h"
+#include "host/shell.h"
 #include "host/staging.h"
 #include "agent/token.h"
 #include "etcd/client.h"
@@ -25,6 +26,7 @@ namespace lifeboat::agent {
 using host::AbsentOrEmpty;
 using host::AgentConfig;
 using host::CheckSnapshotFile;
+using host::ClipLog;
 using host::ControlMode;
 using host::ControlModeName;
 using host::DataDirFacts;
@@ -273,6 +275,9 @@ class Service final : public pb::Agent::Service {
     o.target_version = req->target_version();
     auto r = snapshot::RestoreSnapshot(o);
     if (!r.ok()) return ToGrpc(r.status());
+    auto owned = GiveToParentOwner(r->data_dir);
+    if (!owned.ok()) return ToGrpc(owned.status());
+    if (*owned) log_.Info("RestoreSnapshot: {} now belongs to the owner of its parent dir", r->data_dir);
     log_.Info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {} for etcd {} (snapshot from {})", o.snapshot_path,
                  *sha, r->data_dir, r->revision, r->target_version, r->source_version);
     out->set_sha256(*sha);
@@ -376,7 +381,10 @@ class Service final : public pb::Agent::Service {
     while (std::chrono::steady_clock::now() < until) {
       auto running = ctl_->IsRunning();
       if (running.ok() && !*running) {
-        return Status::Unavailable("etcd exited during start-up; its log ends with:\n" + ctl_->LogTail(20));
+        return Status::Unavailable("etcd exited during start-up; its log ends with:\n" + ClipLog(ctl_->LogTail(20)));
+      }
+      if (Status st = ctl_->CheckStarting(); !st.ok()) {
+        return Status::Unavailable("etcd cannot start: " + st.message() + "; its log ends with:\n" + ClipLog(ctl_->LogTail(20)));
       }
       auto client = etcd::Client::Connect(url, o);
       if (client.ok()) {
@@ -393,7 +401,7 @@ class Service final : public pb::Agent::Service {
     }
     return Status::DeadlineExceeded("etcd did not answer on " + url + " within " +
                                     std::to_string(timeout.count()) + " ms (last error: " + last +
-                                    "); its log ends with:\n" + ctl_->LogTail(20));
+                                    "); its log ends with:\n" + ClipLog(ctl_->LogTail(20)));
   }
 
   Logger& log_;

@@ -141,11 +141,6 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
       (c.command_start.empty() || c.command_stop.empty() || c.command_status.empty())) {
     return Bad(origin, "mode commands needs 'commands.start', 'commands.stop' and 'commands.status'");
   }
-  // A unit takes its client URLs from its own files, which override what the agent could set.
-  if (c.mode == ControlMode::kSystemd && !c.quarantine_client_url.empty()) {
-    return Bad(origin, "'member.quarantine-client-url' needs mode process or commands (a systemd unit's client URLs "
-                       "come from its own files); remove it");
-  }
   return c;
 }
 

@@ -30,6 +30,10 @@ class EtcdController {
   virtual Result<bool> Stop(std::chrono::milliseconds deadline) = 0;
   virtual Result<bool> IsRunning() = 0;
   virtual int64_t Pid() { return 0; }  // 0 when unknown or not running
+  // While a start is awaited: an error once it can no longer succeed (systemd mode: the unit
+  // failed, etcd exited and was restarted, its log shows another cluster), so the wait ends
+  // then instead of at its deadline. OK otherwise.
+  virtual Status CheckStarting() { return Status::OK(); }
   // The last lines of etcd's log, quoted when a start fails.
   virtual std::string LogTail(int lines) = 0;
 };

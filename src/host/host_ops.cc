@@ -72,6 +72,28 @@ Result<std::string> MoveAside(const std::string& dir, std::chrono::system_clock:
   return target;
 }
 
+Result<bool> GiveToParentOwner(const std::string& dir) {
+  std::string parent = fs::path(dir).parent_path().string();
+  struct stat ps {}, ds {};
+  if (stat(parent.empty() ? "." : parent.c_str(), &ps) != 0) return ErrnoStatus(errno, "stat", parent);
+  if (lstat(dir.c_str(), &ds) != 0) return ErrnoStatus(errno, "stat", dir);
+  if (ds.st_uid == ps.st_uid && ds.st_gid == ps.st_gid) return false;
+  auto give = [&](const std::string& p) -> Status {
+    if (lchown(p.c_str(), ps.st_uid, ps.st_gid) != 0) {
+      return ErrnoStatus(errno, "give etcd's owner (uid " + std::to_string(ps.st_uid) + ") to", p);
+    }
+    return Status::OK();
+  };
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    LB_RETURN_IF_ERROR(give(it->path().string()));
+  }
+  if (ec) return Status::IOError("walk " + dir + ": " + ec.message());
+  LB_RETURN_IF_ERROR(give(dir));
+  return true;
+}
+
 std::string EtcdVersion(const std::string& binary) {
   auto r = RunShell("\"$B\" --version", {{"B", binary}}, std::chrono::seconds(10));
   if (!r.ok() || r->exit_code != 0) return "";

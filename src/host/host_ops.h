@@ -28,6 +28,12 @@ std::string AsidePath(const std::string& dir, std::chrono::system_clock::time_po
 // parent. NotFound when `dir` is absent. Returns the new path.
 Result<std::string> MoveAside(const std::string& dir, std::chrono::system_clock::time_point now);
 
+// Gives `dir` and everything under it the owner and group of its parent directory, when they
+// differ: a restore runs as the agent's user (root), while etcd may run as another (Debian's
+// etcd.service: User=etcd, /var/lib/etcd owned by etcd) and must be able to open its files.
+// Symlinks are not followed. Returns whether anything was changed.
+Result<bool> GiveToParentOwner(const std::string& dir);
+
 // "3.4.23" from `<binary> --version`; empty when it cannot be run.
 std::string EtcdVersion(const std::string& binary);
 

@@ -105,4 +105,23 @@ std::string LastLines(const std::string& text, int lines) {
   return text.substr(start + 1, end - start - 1);
 }
 
+std::string ClipLog(const std::string& tail, size_t line_bytes, size_t max_bytes) {
+  std::vector<std::string> lines;
+  size_t at = 0;
+  while (at <= tail.size()) {
+    size_t nl = tail.find('\n', at);
+    std::string line = tail.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    if (line.size() > line_bytes) line = line.substr(0, line_bytes) + " [...]";
+    lines.push_back(std::move(line));
+    if (nl == std::string::npos) break;
+    at = nl + 1;
+  }
+  std::string out;
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    if (out.size() + it->size() + 1 > max_bytes) break;
+    out = *it + (out.empty() ? "" : "\n") + out;
+  }
+  return out;
+}
+
 }  // namespace lifeboat::host

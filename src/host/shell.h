@@ -23,4 +23,11 @@ Result<ShellResult> RunShell(const std::string& command, const std::map<std::str
 // The last `lines` lines of `text` (for error messages that quote a log).
 std::string LastLines(const std::string& text, int lines);
 
+// A log tail fit to quote in an error that crosses gRPC: each line cut to `line_bytes` (etcd
+// 3.5's JSON lines run to several hundred bytes, its panics to pages), the oldest lines dropped
+// until the whole is at most `max_bytes`. An error status travels in gRPC trailers, and one
+// larger than the peer's metadata limit (8 KiB by default) arrives as "received initial
+// metadata size exceeds limit" instead of the error.
+std::string ClipLog(const std::string& tail, size_t line_bytes = 300, size_t max_bytes = 4096);
+
 }  // namespace lifeboat::host

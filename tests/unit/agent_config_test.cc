@@ -78,8 +78,9 @@ TEST(AgentConfigTest, QuarantineUrlIsOptionalAndOnlyUsedWhenAsked) {
   EXPECT_EQ(MemberEnv(*c, {}).at("ETCD_LISTEN_CLIENT_URLS"), "http://a:1");
   ExpectBad(m + ", quarantine-client-url: http://a:1}\n", "a URL of its own");
   ExpectBad(m + ", quarantine-client-url: a:3}\n", "member.quarantine-client-url");
-  ExpectBad(m + ", quarantine-client-url: http://a:3}\nmode: systemd\nsystemd: {unit: etcd.service}\n",
-            "needs mode process or commands");
+  // systemd mode too: the agent's environment file overrides the unit's client URLs.
+  EXPECT_TRUE(ParseAgentConfig(m + ", quarantine-client-url: http://a:3}\nmode: systemd\nsystemd: {unit: etcd.service}\n",
+                               "t").ok());
 }
 
 TEST(AgentConfigTest, InsecureNoAuthNeedsNoTokenFile) {
