@@ -33,6 +33,7 @@ using host::DataDirFacts;
 using host::DescribeLease;
 using host::EtcdController;
 using host::EtcdVersion;
+using host::GiveToParentOwner;
 using host::FileSha256;
 using host::InspectDataDir;
 using host::LeaseInfo;
