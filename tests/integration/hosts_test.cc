@@ -375,6 +375,12 @@ TEST(HostsNeedRootNs, PartitionDuringRestoreClustersStartThenResumeFinishes) {
   EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
   std::cerr << "restore-cluster with h3 cut off at the start step:\n" << r.err;
   ASSERT_TRUE(h->Heal(2));
+  // The link is back once h3's agent answers again (the bridge needs a moment after `ip link up`);
+  // --resume before that fails at "connect agents", as it would for an operator.
+  ASSERT_TRUE(PollUntil(seconds(60), [&] {
+    auto a = agent::AgentClient::Connect(h->addr(2) + ":9438", h->token(), seconds(2));
+    return a.ok() && (*a)->GetStatus().ok();
+  }, std::chrono::milliseconds(200))) << h->Diagnostics();
 
   r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, kRecovery);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << h->Diagnostics();
