@@ -239,6 +239,21 @@ class SnapshotRestoreTest : public ::testing::Test {
   int counter_ = 0;
 };
 
+// The data dir the tool wrote and ours hold the same three files (WAL, .snap, db), and every file
+// but the db is byte-identical (the db is compared bucket by bucket by the callers).
+void ExpectSameFilesButDb(const std::string& theirs, const std::string& ours, const std::string& tool) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(theirs)) {
+    if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), theirs).string());
+  }
+  ASSERT_EQ(files.size(), 3u);
+  for (const auto& f : files) {
+    ASSERT_TRUE(fs::exists(ours + "/" + f)) << f;
+    if (f.ends_with("/db")) continue;
+    EXPECT_TRUE(ReadAll(theirs + "/" + f) == ReadAll(ours + "/" + f)) << f << " differs from " << tool;
+  }
+}
+
 TEST_F(SnapshotRestoreTest, StatusAndVerifyMatchEtcdctlOnARealSnapshot) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
@@ -305,16 +320,7 @@ TEST_F(SnapshotRestoreTest, RestoreOutputEqualsEtcdctls) {
     ProcResult l = Lifeboat(b);
     ASSERT_EQ(l.exit_code, 0) << l.err;
 
-    std::vector<std::string> files;
-    for (const auto& entry : fs::recursive_directory_iterator(theirs)) {
-      if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), theirs).string());
-    }
-    ASSERT_EQ(files.size(), 3u);
-    for (const auto& f : files) {
-      ASSERT_TRUE(fs::exists(ours + "/" + f)) << f;
-      if (f.ends_with("/db")) continue;
-      EXPECT_TRUE(ReadAll(theirs + "/" + f) == ReadAll(ours + "/" + f)) << f << " differs from etcdctl's";
-    }
+    ExpectSameFilesButDb(theirs, ours, "etcdctl's");
     // The db: every bucket equal, except that ours holds only the new members (etcdctl 3.4
     // keeps the old ones) and keeps the user key that 3.4's restore tombstones.
     Buckets tb = ReadDb(theirs + "/member/snap/db"), ob = ReadDb(ours + "/member/snap/db");
@@ -432,16 +438,7 @@ TEST_F(SnapshotRestoreTest, Etcd3530RestoreEqualsEtcdutlsAndSurvivesRestartsUnde
     ASSERT_EQ(l.exit_code, 0) << l.err;
     EXPECT_EQ(ParseJson(l.out)["targetVersion"], "3.5") << l.out;
     const std::string ours = r.data_dir(i);
-    std::vector<std::string> files;
-    for (const auto& entry : fs::recursive_directory_iterator(theirs)) {
-      if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), theirs).string());
-    }
-    ASSERT_EQ(files.size(), 3u);
-    for (const auto& f : files) {
-      ASSERT_TRUE(fs::exists(ours + "/" + f)) << f;
-      if (f.ends_with("/db")) continue;
-      EXPECT_TRUE(ReadAll(theirs + "/" + f) == ReadAll(ours + "/" + f)) << f << " differs from etcdutl " << v << "'s";
-    }
+    ExpectSameFilesButDb(theirs, ours, "etcdutl " + v + "'s");
     Buckets tb = ReadDb(theirs + "/member/snap/db"), ob = ReadDb(ours + "/member/snap/db");
     EXPECT_EQ(ob.size(), tb.size());
     for (const auto& [bucket, entries] : tb) EXPECT_TRUE(ob[bucket] == entries) << "bucket " << bucket << " differs";
