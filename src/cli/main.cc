@@ -1,6 +1,7 @@
 // lifeboat: keeps etcd clusters recoverable. See README.md.
 #include <csignal>
 #include <cstdio>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -41,7 +42,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "lifeboat: %s (see lifeboat --help)\n", e.what());
+    // Without a subcommand CLI11 reports the missing subcommand first; an unknown flag or
+    // subcommand is the mistake to name.
+    std::string what = e.what();
+    if (const auto rest = app.remaining(); app.get_subcommands().empty() && !rest.empty()) {
+      const std::string& first = rest.front();
+      what = (first.starts_with("-") ? "unknown flag " : "unknown command ") + first;
+    }
+    std::fprintf(stderr, "lifeboat: %s (see lifeboat --help)\n", what.c_str());
     return 2;
   }
   return ctx.exit_code;

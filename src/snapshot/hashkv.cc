@@ -2,19 +2,17 @@
 
 #include <algorithm>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "snapshot/crc32c.h"
+#include "snapshot/newest_by_key.h"
 #include "snapshot/snapshot_status.h"
 
 namespace lifeboat::snapshot {
 namespace {
-
-using Rev = std::pair<int64_t, int64_t>;  // main, sub: bucket order
 
 // Calls `fn(main, sub, tombstone, key, value)` for every entry of the `key` bucket, in order.
 template <typename Fn>
@@ -80,60 +78,72 @@ Result<KvHashResult> ComputeHashKV(BboltReader& db, int64_t revision, std::optio
   // <= the hashed revision and not a tombstone. When Keep is empty altogether (no key is live
   // at the revision), etcd counts every entry <= C its bucket still holds: after the compaction,
   // the entries kept at C.
+  // Entries are numbered in bucket order (revision order), so those <= C are a prefix and a
+  // bitmap over their numbers says which count; each key's newest entry comes from NewestByKey,
+  // whose memory is bounded whatever the number of keys.
   const int64_t upper = revision > 0 ? revision : INT64_MAX;
-  std::vector<Rev> counted;  // the entries <= C that count, in bucket order
+  std::vector<uint64_t> counted;  // bit n: entry n (<= C) counts
+  auto count = [&counted](uint64_t newest) {
+    if ((newest & 1) == 0) return false;  // a tombstone
+    const uint64_t n = newest >> 1;
+    if (n / 64 < counted.size()) counted[n / 64] |= uint64_t{1} << (n % 64);
+    return true;
+  };
   if (r.compact_revision > 0) {
-    struct Newest {
-      Rev at_c{0, 0}, at_rev{0, 0};
-      bool tomb_at_c = false, tomb_at_rev = false;
+    // value: entry number << 1 | "is a put"
+    auto newest_below = [&](int64_t limit, NewestByKey& newest, uint64_t* at_or_below_c) -> Status {
+      uint64_t number = 0;
+      std::string user_key;
+      return WalkKeyBucket(db, [&](int64_t main, int64_t sub, bool tombstone, std::string_view,
+                                   std::string_view value) -> Status {
+        const uint64_t n = number++;
+        if (main > limit) return Status::OK();
+        if (!ParseKeyValueKey(value, &user_key)) {
+          return Status::Corruption(fmt::format("key bucket: the value at revision {}_{} is not a KeyValue", main, sub));
+        }
+        if (main <= r.compact_revision) *at_or_below_c = n + 1;
+        return newest.Set(user_key, n << 1 | (tombstone ? 0 : 1));
+      });
     };
-    std::unordered_map<std::string, Newest> newest;
-    std::string user_key;
-    LB_RETURN_IF_ERROR(WalkKeyBucket(db, [&](int64_t main, int64_t sub, bool tombstone, std::string_view,
-                                             std::string_view value) -> Status {
-      if (main > upper) return Status::OK();
-      if (!ParseKeyValueKey(value, &user_key)) {
-        return Status::Corruption(fmt::format("key bucket: the value at revision {}_{} is not a KeyValue", main, sub));
-      }
-      Newest& n = newest[user_key];  // entries come in revision order: the last one seen is the newest
-      n.at_rev = {main, sub};
-      n.tomb_at_rev = tombstone;
-      if (main <= r.compact_revision) {
-        n.at_c = {main, sub};
-        n.tomb_at_c = tombstone;
-      }
-      return Status::OK();
-    }));
+    uint64_t at_or_below_c = 0;
     bool keep_empty = true;
-    std::vector<Rev> kept_at_c;
-    for (const auto& [k, n] : newest) {
-      if (!n.tomb_at_rev) {
-        keep_empty = false;
-        if (n.at_rev.first <= r.compact_revision) counted.push_back(n.at_rev);
-      }
-      if (n.at_c.first > 0 && !n.tomb_at_c) kept_at_c.push_back(n.at_c);
+    {
+      NewestByKey at_rev;
+      LB_RETURN_IF_ERROR(newest_below(upper, at_rev, &at_or_below_c));
+      counted.assign((at_or_below_c + 63) / 64, 0);
+      LB_RETURN_IF_ERROR(at_rev.ForEachNewest([&](uint64_t newest) {
+        if (count(newest)) keep_empty = false;
+        return Status::OK();
+      }));
     }
-    if (keep_empty) counted = std::move(kept_at_c);
-    std::sort(counted.begin(), counted.end());
+    if (keep_empty) {  // what the compaction kept at C: each key's newest entry <= C, if a put
+      NewestByKey at_c;
+      LB_RETURN_IF_ERROR(newest_below(r.compact_revision, at_c, &at_or_below_c));
+      LB_RETURN_IF_ERROR(at_c.ForEachNewest([&](uint64_t newest) {
+        count(newest);
+        return Status::OK();
+      }));
+    }
   }
 
-  // Pass 2: the hash, in bucket order; `counted` is sorted the same way, so one cursor suffices.
+  // Pass 2: the hash, in bucket order.
   uint32_t crc = Crc32c(0, std::string_view("key"));
-  size_t cursor = 0;
+  uint64_t number = 0;
   int64_t last_main = 0;
-  LB_RETURN_IF_ERROR(WalkKeyBucket(db, [&](int64_t main, int64_t sub, bool, std::string_view key,
+  LB_RETURN_IF_ERROR(WalkKeyBucket(db, [&](int64_t main, int64_t, bool, std::string_view key,
                                            std::string_view value) -> Status {
+    const uint64_t n = number++;
     last_main = main;
     if (main > upper) return Status::OK();
     if (main <= r.compact_revision) {
-      while (cursor < counted.size() && counted[cursor] < Rev{main, sub}) ++cursor;
-      if (cursor == counted.size() || counted[cursor] != Rev{main, sub}) return Status::OK();
+      if (n / 64 >= counted.size() || (counted[n / 64] >> (n % 64) & 1) == 0) return Status::OK();
     }
     crc = Crc32c(crc, key);
     crc = Crc32c(crc, value);
     return Status::OK();
   }));
-  const int64_t current = std::max(last_main, r.compact_revision);
+  // An empty store is at revision 1, as etcd starts one.
+  const int64_t current = std::max({last_main, r.compact_revision, int64_t{1}});
   if (revision > current) {
     return Status::FailedPrecondition(
         fmt::format("revision {} is beyond the db's current revision {}: hash an earlier revision", revision, current));

@@ -166,7 +166,7 @@ class CopyVisitor : public BboltVisitor {
 
   // After the walk: the required buckets that sort after the last source bucket.
   Status Finish() { return EmitMissingBefore(std::string_view("\xff\xff\xff\xff", 4), true); }
-  SnapshotStatus SourceStatus() { return status_.Finish(); }
+  Result<SnapshotStatus> SourceStatus() { return status_.Finish(); }
   const ReplayCursor& replayed() const { return cursor_; }
   size_t leases_written() const { return leases_written_; }
 
@@ -490,7 +490,11 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
       s = (*src)->Walk(copy);
       if (s.ok()) s = copy.Finish();
       if (s.ok()) s = (*writer)->Finish();
-      source = copy.SourceStatus();
+      if (s.ok()) {
+        auto st = copy.SourceStatus();
+        if (st.ok()) source = std::move(*st);
+        else s = st.status();
+      }
       result.replayed = copy.replayed().count();
       result.leases = copy.leases_written();
       replayed_to = copy.replayed().last_revision();

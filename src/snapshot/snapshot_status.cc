@@ -9,69 +9,6 @@
 namespace lifeboat::snapshot {
 namespace {
 
-// User keys seen in `key`, each with "is its newest entry a put". Revisions come in ascending
-// order, so the last entry of a key decides. Keys are held as 64-bit hashes (16 bytes per key
-// at most, open addressing), not as strings: a 1M-key db needs 16 MB instead of the keys'
-// size, and two of a million keys sharing a hash (p ~ 1e-8) would only miscount by one.
-class LiveKeySet {
- public:
-  LiveKeySet() : slots_(1 << 16, 0) {}
-  void Set(std::string_view key, bool live) {
-    if ((used_ + 1) * 2 > slots_.size()) Grow();
-    uint64_t h = Hash(key) & ~uint64_t{1};
-    if (h == 0) h = 2;  // 0 marks an empty slot
-    uint64_t* slot = Find(slots_, h);
-    if (*slot == 0) ++used_;
-    *slot = h | (live ? 1 : 0);
-  }
-  uint64_t CountLive() const {
-    uint64_t n = 0;
-    for (uint64_t s : slots_) n += (s & 1);
-    return n;
-  }
-
- private:
-  static uint64_t Hash(std::string_view s) {
-    // MurmurHash64A-style mixing: fast and well spread for short keys.
-    const uint64_t m = 0xc6a4a7935bd1e995ull;
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (s.size() * m);
-    size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      uint64_t k;
-      std::memcpy(&k, s.data() + i, 8);
-      k *= m;
-      k ^= k >> 47;
-      k *= m;
-      h ^= k;
-      h *= m;
-    }
-    uint64_t tail = 0;
-    for (size_t j = 0; i + j < s.size(); ++j) tail |= uint64_t{static_cast<uint8_t>(s[i + j])} << (8 * j);
-    h ^= tail;
-    h *= m;
-    h ^= h >> 47;
-    h *= m;
-    h ^= h >> 47;
-    return h;
-  }
-  static uint64_t* Find(std::vector<uint64_t>& slots, uint64_t h) {
-    const size_t mask = slots.size() - 1;
-    for (size_t i = (h >> 1) & mask;; i = (i + 1) & mask) {
-      if (slots[i] == 0 || (slots[i] & ~uint64_t{1}) == h) return &slots[i];
-    }
-  }
-  void Grow() {
-    std::vector<uint64_t> bigger(slots_.size() * 2, 0);
-    for (uint64_t s : slots_) {
-      if (s != 0) *Find(bigger, s & ~uint64_t{1}) = s;
-    }
-    slots_.swap(bigger);
-  }
-
-  std::vector<uint64_t> slots_;
-  size_t used_ = 0;
-};
-
 std::string AlarmName(uint64_t v) {
   switch (v) {
     case 1:
@@ -85,9 +22,7 @@ std::string AlarmName(uint64_t v) {
 
 }  // namespace
 
-class StatusCollector::LiveKeys : public LiveKeySet {};
-
-StatusCollector::StatusCollector(bool hash) : st_(&own_), live_(std::make_unique<LiveKeys>()), hashing_(hash) {}
+StatusCollector::StatusCollector(bool hash) : st_(&own_), live_(std::make_unique<NewestByKey>()), hashing_(hash) {}
 StatusCollector::~StatusCollector() = default;
 
 Status StatusCollector::BeginBucket(std::string_view name, uint64_t) {
@@ -136,9 +71,14 @@ Status StatusCollector::Entry(std::string_view key, std::string_view value, bool
 
 Status StatusCollector::EndBucket() { return Status::OK(); }
 
-SnapshotStatus StatusCollector::Finish() {
+Result<SnapshotStatus> StatusCollector::Finish() {
   st_->hash = hash_;
-  st_->live_keys = live_->CountLive();
+  uint64_t live = 0;
+  LB_RETURN_IF_ERROR(live_->ForEachNewest([&live](uint64_t is_put) {
+    live += is_put;
+    return Status::OK();
+  }));
+  st_->live_keys = live;
   st_->current_revision = std::max<int64_t>(last_main_, 1);
   if (st_->compacted_revision && *st_->compacted_revision > st_->current_revision) {
     st_->current_revision = *st_->compacted_revision;
@@ -159,8 +99,7 @@ Status StatusCollector::KeyEntry(std::string_view key, std::string_view value) {
   if (!ParseKeyValueKey(value, &user_key))
     return Status::Corruption(fmt::format("key bucket: the value at revision {}_{} is not a KeyValue", main, sub));
   if (tombstone) ++st_->tombstones;
-  live_->Set(user_key, !tombstone);
-  return Status::OK();
+  return live_->Set(user_key, tombstone ? 0 : 1);  // revision order: the last set is the newest
 }
 
 Status StatusCollector::MetaEntry(std::string_view key, std::string_view value) {
@@ -241,7 +180,7 @@ Result<SnapshotStatus> ComputeStatus(BboltReader& db) {
   StatusCollector v;
   BboltWalkStats ws;
   LB_RETURN_IF_ERROR(db.Walk(v, &ws));
-  SnapshotStatus st = v.Finish();
+  LB_ASSIGN_OR_RETURN(SnapshotStatus st, v.Finish());
   st.total_size = db.total_size();
   st.page_size = db.page_size();
   st.pages_reachable = ws.pages_reachable;

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "snapshot/bbolt_reader.h"
+#include "snapshot/newest_by_key.h"
 
 namespace lifeboat::snapshot {
 
@@ -67,18 +68,18 @@ class StatusCollector : public BboltVisitor {
   Status BeginBucket(std::string_view name, uint64_t sequence) override;
   Status Entry(std::string_view key, std::string_view value, bool is_bucket) override;
   Status EndBucket() override;
-  // Completes hash, live keys and current revision; call once, after the walk.
-  SnapshotStatus Finish();
+  // Completes hash, live keys and current revision; call once, after the walk. Fails only when
+  // the live-key count's spill files do (see NewestByKey).
+  Result<SnapshotStatus> Finish();
 
  private:
-  class LiveKeys;
   Status KeyEntry(std::string_view key, std::string_view value);
   Status MetaEntry(std::string_view key, std::string_view value);
   static bool ParseHexId(std::string_view s, uint64_t* id);
 
   SnapshotStatus own_;
   SnapshotStatus* st_;
-  std::unique_ptr<LiveKeys> live_;
+  std::unique_ptr<NewestByKey> live_;
   std::string bucket_;
   uint32_t hash_ = 0;
   bool hashing_ = true;

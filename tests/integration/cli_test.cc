@@ -18,6 +18,14 @@ TEST(CliTest, UsageErrorsExit2AndTouchNothing) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--bogus"), std::string::npos) << r.err;
 
+  // Without a subcommand the unknown flag or command is what is named, not the missing subcommand.
+  r = Lifeboat({"--bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown flag --bogus"), std::string::npos) << r.err;
+  r = Lifeboat({"--store", store, "bakcup"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command bakcup"), std::string::npos) << r.err;
+
   r = Lifeboat({"status", "-w", "xml"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
 

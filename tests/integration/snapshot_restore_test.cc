@@ -266,6 +266,10 @@ TEST_F(SnapshotRestoreTest, StatusAndVerifyMatchEtcdctlOnARealSnapshot) {
   auto o = ParseJson(ours.out), t = ParseJson(theirs.out);
   for (const char* f : {"hash", "revision", "totalKey", "totalSize"}) EXPECT_EQ(o[f], t[f]) << f;
   EXPECT_EQ(o["liveKeys"], keys.size());
+  // The same count when each key's newest entry goes through the spill files (a 4-slot table).
+  ProcResult spilled = Lifeboat({"snapshot", "status", file, "-w", "json"}, {{"LIFEBOAT_KEY_TABLE_SLOTS", "4"}});
+  ASSERT_EQ(spilled.exit_code, 0) << spilled.err;
+  EXPECT_EQ(ParseJson(spilled.out)["liveKeys"], keys.size());
   EXPECT_EQ(o["members"].size(), 3u);
   EXPECT_FALSE(o["compactedRevision"].is_null());
   EXPECT_EQ(o["leases"], 1);
