@@ -18,6 +18,7 @@
 #include "ops/restore_cluster.h"
 #include "snapshot/hashkv.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/snapshot_file.h"
 
 namespace lifeboat::ops {
 namespace {
@@ -168,12 +169,12 @@ Result<catalog::SegmentListing> HistoryLog(store::Store& store, const PitrOption
 // then compared with the log's newest checkpoint. A result that fails the comparison is removed:
 // it is this call's own output, nothing of the operator's.
 Status ReplayOnto(store::Store& store, const PitrOptions& o, const catalog::SegmentListing& log,
-                  const std::string& snap, snapshot::RestoreOptions restore, PitrResult& r) {
+                  const std::string& snap, bool hash_checked, snapshot::RestoreOptions restore, PitrResult& r) {
   LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
   SegmentStream changes(store, segments, o.keys, r.backup_revision, r.target_revision);
   restore.replay = &changes;
   restore.snapshot_path = snap;
-  restore.skip_hash_check = true;  // verified while fetching
+  restore.skip_hash_check = hash_checked;  // verified while fetching, else as the restore reads
   r.segments = segments.size();
   LB_ASSIGN_OR_RETURN(r.restore, snapshot::RestoreSnapshot(restore));
   r.changes = r.restore.replayed;
@@ -186,6 +187,37 @@ Status ReplayOnto(store::Store& store, const PitrOptions& o, const catalog::Segm
     std::filesystem::remove_all(r.restore.wal_dir, ec);
   }
   return checked;
+}
+
+// A plain snapshot in a local-folder store is read where it is instead of copied: at 8 GB the
+// copy and its sync were most of the point-in-time restore. Its trailer must be the manifest's
+// image SHA-256, and the restore then hashes the image as it reads (`hash_checked` false), so
+// the file is the manifest's, byte for byte, or nothing is restored. Anything else is fetched
+// into `dir` and checked as it streams.
+struct SourceFile {
+  std::string path;
+  bool hash_checked = false;
+};
+
+Result<SourceFile> FetchOrUseInPlace(store::Store& store, const catalog::Manifest& m, const std::string& dir,
+                                     const codec::KeyRing* keys) {
+  const std::string local = store.LocalPath(m.object_key);
+  std::error_code ec;
+  if (!local.empty() && m.compression == "none" && m.encryption == "none" && !m.db_sha256.empty() &&
+      std::filesystem::is_regular_file(local, ec)) {
+    LB_ASSIGN_OR_RETURN(auto info, snapshot::InspectSnapshotFile(local));
+    if (!info.has_trailer || info.file_size != m.size || HexEncode(info.trailer) != m.db_sha256) {
+      return Status::Corruption(fmt::format(
+          "the stored copy of {} is damaged (restore from another backup): {} bytes{}, its manifest says {} bytes "
+          "with image SHA-256 {}",
+          m.object_key, info.file_size, info.has_trailer ? " trailer " + HexEncode(info.trailer) : " and no trailer",
+          m.size, m.db_sha256));
+    }
+    return SourceFile{local, false};
+  }
+  std::string path = dir + "/" + std::to_string(m.revision) + ".db";
+  LB_RETURN_IF_ERROR(catalog::FetchToFile(store, m, path, keys));
+  return SourceFile{path, true};
 }
 
 }  // namespace
@@ -214,13 +246,12 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     if (!catalog::SameHistory(m.cluster_id, r.cluster_id)) continue;
     oldest = m.revision;
     if (m.revision > r.target_revision) continue;
-    std::string snap = tmp->path() + "/" + std::to_string(m.revision) + ".db";
-    LB_RETURN_IF_ERROR(catalog::FetchToFile(store, m, snap, o.keys));
-    LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));
+    LB_ASSIGN_OR_RETURN(SourceFile snap, FetchOrUseInPlace(store, m, tmp->path(), o.keys));
+    LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap.path));
     if (st.current_revision > r.target_revision) continue;
     r.backup_key = m.object_key;
     r.backup_revision = st.current_revision;
-    LB_RETURN_IF_ERROR(ReplayOnto(store, o, log, snap, restore, r));
+    LB_RETURN_IF_ERROR(ReplayOnto(store, o, log, snap.path, snap.hash_checked, restore, r));
     return r;
   }
   if (oldest == 0) {

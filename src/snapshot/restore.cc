@@ -137,8 +137,10 @@ class CopyVisitor : public BboltVisitor {
     return page_copied_ ? w_->CopyLeafPage(image) : Status::OK();
   }
 
+  // While a replay merges into `key`, the status is fed what is written, in order (below and in
+  // EmitReplayed), so that its revision and live keys are the result's.
   Status Entry(std::string_view key, std::string_view value, bool is_bucket) override {
-    LB_RETURN_IF_ERROR(status_.Entry(key, value, is_bucket));
+    if (!in_key_) LB_RETURN_IF_ERROR(status_.Entry(key, value, is_bucket));
     if (is_bucket) {
       return Status::Corruption(
           fmt::format("nested bucket \"{}\": etcd never writes one, so this is not an etcd db", key));
@@ -147,6 +149,7 @@ class CopyVisitor : public BboltVisitor {
     if (in_key_) {
       while (!cursor_.done() && std::string_view(cursor_.key()) < key) LB_RETURN_IF_ERROR(EmitReplayed());
       if (!cursor_.done() && cursor_.key() == key) return EmitReplayed();  // the replay wins
+      LB_RETURN_IF_ERROR(status_.Entry(key, value, false));
     }
     if (!edit_) return w_->Put(key, value);
     while (next_ != edit_->puts.end() && std::string_view(next_->first) < key) LB_RETURN_IF_ERROR(EmitEdit());
@@ -191,6 +194,7 @@ class CopyVisitor : public BboltVisitor {
   }
 
   Status EmitReplayed() {
+    LB_RETURN_IF_ERROR(status_.Entry(cursor_.key(), cursor_.value(), false));
     LB_RETURN_IF_ERROR(w_->Put(cursor_.key(), cursor_.value()));
     return cursor_.Advance();
   }
@@ -211,6 +215,7 @@ class CopyVisitor : public BboltVisitor {
     while (!pending_.empty() && (all || std::string_view(*pending_.begin()) < name)) {
       const std::string b = *pending_.begin();
       pending_.erase(pending_.begin());
+      LB_RETURN_IF_ERROR(status_.BeginBucket(b, 0));
       LB_RETURN_IF_ERROR(w_->BeginBucket(b));
       LB_RETURN_IF_ERROR(Enter(b));
       if (in_key_) LB_RETURN_IF_ERROR(DrainReplay());
@@ -220,6 +225,7 @@ class CopyVisitor : public BboltVisitor {
           if (v) LB_RETURN_IF_ERROR(w_->Put(k, *v));
         }
       }
+      LB_RETURN_IF_ERROR(status_.EndBucket());
       LB_RETURN_IF_ERROR(w_->EndBucket());
     }
     return Status::OK();
@@ -527,12 +533,8 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   result.revision = source.current_revision;
   if (o.bump_revision > 0)
     result.revision = std::max(source.current_revision, source.revision) + static_cast<int64_t>(o.bump_revision);
-  result.live_keys = source.live_keys;
-  if (o.replay != nullptr && result.replayed > 0) {
-    // The replayed changes move the revision on; live keys then follow from them.
-    result.revision = std::max(result.revision, replayed_to);
-    result.live_keys = 0;  // unknown without a second walk; see RestoreResult
-  }
+  result.live_keys = source.live_keys;  // with a replay: the result's (see CopyVisitor::Entry)
+  if (o.replay != nullptr && result.replayed > 0) result.revision = std::max(result.revision, replayed_to);
   return result;
 }
 

@@ -59,7 +59,7 @@ struct RestoreResult {
   uint64_t member_id = 0, cluster_id = 0;
   size_t members = 0;
   int64_t revision = 0;  // the revision etcd will resume at
-  uint64_t live_keys = 0;  // of the snapshot; 0 after a replay (count them in the started etcd)
+  uint64_t live_keys = 0;  // of the restored db: the snapshot's, with the replayed changes applied
   size_t replayed = 0, leases = 0;  // changes and leases written from the replay
   std::string source_version;  // SnapshotVersion::Describe() of the snapshot
   std::string target_version;  // the layout written: "3.4", "3.5" or "3.6"
