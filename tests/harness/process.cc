@@ -16,11 +16,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -309,12 +311,46 @@ std::string EtcdTool(const std::string& version, const std::string& tool) {
   return dir.empty() ? tool : dir + "/" + tool;
 }
 
+namespace {
+
+// The temp dirs this test process made: removed at its exit when every test in it passed (ctest
+// runs one test per process), kept for a post-mortem when one failed. Built by the first
+// MakeTempDir, so it is destroyed after every cluster or server whose dir came from a later
+// call (they stop their processes, reading pid files from those dirs, as they go).
+class TempDirRegistry {
+ public:
+  ~TempDirRegistry() {
+    if (!::testing::UnitTest::GetInstance()->Passed()) return;
+    for (const auto& d : dirs_) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+  void Add(const std::string& dir) {
+    std::lock_guard<std::mutex> l(mu_);
+    dirs_.push_back(dir);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+TempDirRegistry& TempDirs() {
+  static TempDirRegistry registry;
+  return registry;
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& prefix) {
+  TempDirRegistry& registry = TempDirs();  // first: it must outlive whatever uses the dir
   std::string templ = "/tmp/" + prefix + "XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) {
     ADD_FAILURE() << "mkdtemp(" << templ << "): " << std::strerror(errno);
     return "";
   }
+  registry.Add(templ);
   return templ;
 }
 

@@ -42,7 +42,8 @@ bool PollUntil(std::chrono::milliseconds deadline, const std::function<bool()>& 
                std::chrono::milliseconds interval = std::chrono::milliseconds(50));
 
 // Creates a fresh directory /tmp/<prefix>XXXXXX and returns its path; on failure fails the
-// current test and returns "".
+// current test and returns "". Removed at the process's exit if every test in it passed, kept
+// for a post-mortem if one failed.
 std::string MakeTempDir(const std::string& prefix);
 
 // The etcd version this test pass runs: LB_ETCD_VERSION (set per pass by CTest), "" when unset,
