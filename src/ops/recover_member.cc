@@ -7,6 +7,7 @@
 
 #include "etcd/client.h"
 #include "etcd/types.h"
+#include "ops/coverage.h"
 #include "ops/recovery_plan.h"
 
 namespace lifeboat::ops {
@@ -26,6 +27,7 @@ class Recovery {
   RecoverMemberResult Run() {
     if (!Step("connect agents", [&] { return ConnectFleet(); })) return std::move(r_);
     if (!Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
+    if (!Step("check coverage", [&] { return CheckMembership(); })) return std::move(r_);
     if (!Step("survey", [&] { return Choose(); })) return std::move(r_);
     if (r_.nothing_to_do) return std::move(r_);
     if (!Step("member remove", [&] { return Remove(); })) return std::move(r_);
@@ -34,6 +36,7 @@ class Recovery {
     if (!Step("start", [&] { return Start(); })) return std::move(r_);
     if (o_.learner && !Step("promote", [&] { return Promote(); })) return std::move(r_);
     if (!Step("catch up", [&] { return WaitConsistent(); })) return std::move(r_);
+    if (!Step("release lease", [&] { return ReleaseFinished(); })) return std::move(r_);
     return std::move(r_);
   }
 
@@ -42,9 +45,12 @@ class Recovery {
     if (o_.log) o_.log(line);
   }
 
+  // Under the lease, every step first renews it on every agent (see restore_cluster.cc).
   bool Step(const std::string& name, const std::function<Status()>& fn) {
     auto t0 = Clock::now();
-    Status s = fn();
+    Status s = lease_ ? lease_->RenewNow() : Status::OK();
+    if (!s.ok()) r_.lease_lost = true;
+    if (s.ok()) s = fn();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     r_.steps.push_back({name, secs, detail_, s.ok()});
     if (o_.step_done) {
@@ -90,6 +96,32 @@ class Recovery {
     spec.log = o_.log;
     LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
     detail_ = lease_->Summary();
+    return Status::OK();
+  }
+
+  // Every member in the member list needs an agent: one without is not surveyed, so the quorum
+  // arithmetic would not count it. Only the named target may be missing from the list (an
+  // interrupted run removed it).
+  Status CheckMembership() {
+    std::vector<std::string> urls = fleet_.ClientUrls();
+    for (const auto& e : o_.client.endpoints) {
+      if (std::find(urls.begin(), urls.end(), e) == urls.end()) urls.push_back(e);
+    }
+    LB_ASSIGN_OR_RETURN(Membership m, LiveMembership(o_.client, urls));
+    CoverageOptions co;
+    co.unlisted_ok = o_.auto_pick ? std::string() : o_.name;
+    LB_ASSIGN_OR_RETURN(Coverage cov, CheckCoverage(fleet_.members(), m, co));
+    for (const auto& n : cov.notes) Log(n);
+    detail_ = fmt::format("{} members in {}, each with its agent", m.members.size(), m.source);
+    return Status::OK();
+  }
+
+  // Renewed once more by Step, then released with a record of this recovery on every agent.
+  Status ReleaseFinished() {
+    agent::RecoveryRecord rec;
+    rec.operation = "recover-member " + r_.name;
+    lease_->Release(&rec);
+    detail_ = "each agent records this recovery as its last finished one";
     return Status::OK();
   }
 
