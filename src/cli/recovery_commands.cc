@@ -250,12 +250,12 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   if (a.dry_run && r.status.ok()) PrintPlan(r.journal);
   PrintRestoreClusterResult(r, o.journal_path, settings->write_out);
   if (!r.status.ok()) {
-    std::string hint = r.lease_lost  ? " (another coordinator owns this cluster now; this journal, " + o.journal_path +
-                                          ", stays unfinished: move it away once that recovery is done)"
-                       : r.journaled ? " (fix that, then: lifeboat restore-cluster --resume; journal " +
-                                           o.journal_path + ")"
-                                     : " (nothing was changed)";
-    if (r.lease_lost && !r.journaled) hint = "";
+    std::string hint = r.lease_lost && r.journaled
+                           ? " (another coordinator owns this cluster now; this journal, " + o.journal_path +
+                                 ", stays unfinished: move it away once that recovery is done)"
+                       : r.lease_lost ? " (another coordinator owns this cluster now)"
+                       : r.journaled  ? " (fix that, then: lifeboat restore-cluster --resume; journal " + o.journal_path + ")"
+                                      : " (nothing was changed)";
     std::string at = r.failed_step.empty() ? "restore-cluster" : "restore-cluster failed at " + r.failed_step;
     ctx.Fail(r.status.WithMessage(at + ": " + r.status.message() + hint));
   }

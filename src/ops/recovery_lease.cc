@@ -179,10 +179,7 @@ Status RecoveryLease::RenewNow() {
   for (const Status& s : res) {
     if (s.ok()) continue;
     std::lock_guard<std::mutex> l(mu_);
-    if (lost_.ok()) {
-      lost_ = s;
-      if (spec_.log) spec_.log(s.message());
-    }
+    if (lost_.ok()) lost_ = s;
     return lost_;
   }
   return Status::OK();
@@ -193,6 +190,8 @@ void RecoveryLease::RenewLoop() {
   while (!cv_.wait_for(l, spec_.ttl / 3, [&] { return stop_; })) {
     l.unlock();
     Status s = RenewNow();
+    // Said at once: the coordinator may be waiting on a long step (or a prompt) before it looks.
+    if (!s.ok() && spec_.log) spec_.log(s.message());
     l.lock();
     if (!s.ok()) return;  // lost for good: a renewal never acquires again
   }

@@ -122,6 +122,7 @@ class Coordinator {
       if (Finished(r_.journal)) return std::move(r_);
       if (!o_.force && !Step("check later recoveries", [&] { return RefuseLaterRecovery(); })) return std::move(r_);
       if (!Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
+      RewindIfRunning();
       if (r_.journal.phase < RestorePhase::kRestored && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
     } else {
       if (!o_.dry_run) {
@@ -211,9 +212,13 @@ class Coordinator {
       r_.failed_step = name;
       return false;
     }
-    // Fault injection for the tests: die right after a phase is journaled.
+    // Fault injection for the tests: die, or freeze (a paused coordinator), right after a phase
+    // is journaled.
     if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); crash && std::string_view(PhaseName(p)) == crash) {
       raise(SIGKILL);
+    }
+    if (const char* stop = std::getenv("LIFEBOAT_TEST_STOP_AFTER"); stop && std::string_view(PhaseName(p)) == stop) {
+      raise(SIGSTOP);
     }
     return true;
   }
@@ -293,6 +298,21 @@ class Coordinator {
     if (journal_started_) LB_RETURN_IF_ERROR(Save());
     detail_ = lease_->Summary();
     return Status::OK();
+  }
+
+  // A member that runs again before its restore (an operator started it, or a later recovery
+  // ran and --force resumes this plan over it) is backed up and stopped again: the phases from
+  // the safety backup on are run anew rather than trusted.
+  void RewindIfRunning() {
+    if (r_.journal.phase < RestorePhase::kStopped || r_.journal.phase >= RestorePhase::kRestored) return;
+    for (size_t i = 0; i < r_.journal.members.size(); ++i) {
+      if (fleet_.members()[i].status.etcd_running) {
+        Log("etcd runs again on " + r_.journal.members[i].name + ": backing up and stopping every member again");
+        std::lock_guard<std::mutex> l(journal_mu_);
+        r_.journal.phase = RestorePhase::kPlanned;
+        return;
+      }
+    }
   }
 
   // A journal planned before a recovery that has since finished on a member must not be

@@ -12,6 +12,7 @@
 #include "host/agent_config.h"
 #include "host/controller.h"
 #include "host/host_ops.h"
+#include "agent/agent_client.h"
 #include "agent/token.h"
 #include "scratch_dir.h"
 
@@ -156,6 +157,25 @@ TEST(AgentTokenTest, TokenFile) {
   EXPECT_EQ(e.status().code(), Status::Code::kInvalidArgument);
   unlink(path.c_str());
   EXPECT_EQ(agent::ReadTokenFile(path).status().code(), Status::Code::kInvalidArgument);
+}
+
+// The client never sends a token in clear off loopback unless told that is accepted: nothing is
+// dialled, the error names both ways out.
+TEST(AgentClientTest, RefusesATokenInPlainTextOffLoopback) {
+  const std::string token(32, 'a');
+  auto off = agent::AgentClient::Connect("198.18.0.11:9438", token);
+  ASSERT_EQ(off.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(off.status().message().find("in clear text to 198.18.0.11:9438"), std::string::npos) << off.status().message();
+  EXPECT_NE(off.status().message().find("agent-cacert"), std::string::npos);
+  EXPECT_NE(off.status().message().find("--insecure-transport"), std::string::npos);
+  EXPECT_FALSE(agent::AgentClient::Connect("h1:9438", token).ok()) << "a name may resolve anywhere";
+  for (const char* loop : {"127.0.0.1:9438", "127.1.2.3:9438", "[::1]:9438", "localhost:9438"}) {
+    EXPECT_TRUE(agent::AgentClient::Connect(loop, token).ok()) << loop;
+  }
+  agent::AgentTls accepted;
+  accepted.insecure_transport = true;
+  EXPECT_TRUE(agent::AgentClient::Connect("198.18.0.11:9438", token, std::chrono::seconds(1), accepted).ok());
+  EXPECT_TRUE(agent::AgentClient::Connect("198.18.0.11:9438", "").ok()) << "no token, nothing to leak";
 }
 
 TEST(AgentConfigTest, StoresAndTheObserveToken) {
