@@ -300,6 +300,7 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
   if (w == "json") {
     json out = {{"ok", r.status.ok()},
                 {"nothing_to_do", r.nothing_to_do},
+                {"finished_learner", r.finished_learner},
                 {"member", r.name},
                 {"agent", r.agent},
                 {"peer_url", r.peer_url},
@@ -318,8 +319,9 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
     } else if (r.status.ok()) {
       std::string kept;
       for (const auto& d : r.moved_to) kept += (kept.empty() ? "" : ", ") + d;
-      std::string ids = r.old_id != 0 ? fmt::format("member {} replaced by {}", etcd::IdHex(r.old_id), etcd::IdHex(r.new_id))
-                                      : fmt::format("added as member {}", etcd::IdHex(r.new_id));
+      std::string ids = r.finished_learner ? fmt::format("learner {} promoted", etcd::IdHex(r.new_id))
+                        : r.old_id != 0   ? fmt::format("member {} replaced by {}", etcd::IdHex(r.old_id), etcd::IdHex(r.new_id))
+                                          : fmt::format("added as member {}", etcd::IdHex(r.new_id));
       std::cout << fmt::format("recovered {}: {} in {:.1f}s; {}\n", r.name, ids, TotalSeconds(r.steps),
                                kept.empty() ? "it had no data dir left" : "old data dir kept: " + kept);
     }

@@ -1,6 +1,9 @@
 #include "ops/recover_member.h"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -30,6 +33,7 @@ class Recovery {
     if (!Step("check coverage", [&] { return CheckMembership(); })) return std::move(r_);
     if (!Step("survey", [&] { return Choose(); })) return std::move(r_);
     if (r_.nothing_to_do) return std::move(r_);
+    if (r_.finished_learner) return FinishLearner();
     if (!Step("member remove", [&] { return Remove(); })) return std::move(r_);
     if (!Step("stop + move aside", [&] { return StopAndMoveAside(); })) return std::move(r_);
     if (!Step("member add", [&] { return Add(); })) return std::move(r_);
@@ -59,10 +63,20 @@ class Recovery {
       Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
     }
     detail_.clear();
+    // Fault injection for the tests: die right after a step.
+    if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); s.ok() && crash && name == crash) raise(SIGKILL);
     if (s.ok()) return true;
     r_.status = s;
     r_.failed_step = name;
     return false;
+  }
+
+  // A learner an interrupted recovery added and started only needs its promotion and catch-up.
+  RecoverMemberResult FinishLearner() {
+    if (!Step("promote", [&] { return Promote(); })) return std::move(r_);
+    if (!Step("catch up", [&] { return WaitConsistent(); })) return std::move(r_);
+    if (!Step("release lease", [&] { return ReleaseFinished(); })) return std::move(r_);
+    return std::move(r_);
   }
 
   // Retries `fn` while etcd answers FailedPrecondition/Unavailable (3.4 refuses membership
@@ -185,6 +199,13 @@ class Recovery {
     for (const auto& m : rep.members) {
       if (m.name == name) r_.old_id = m.id;
       if (m.name.empty() && HasUrl(m, r_.peer_url)) pending_id_ = m.id;  // added earlier, never started
+      if (m.name == name && m.is_learner) {
+        for (const auto& rr : rep.reports) r_.finished_learner |= rr.name == name && rr.reachable;
+      }
+    }
+    if (r_.finished_learner) {
+      r_.new_id = r_.old_id;
+      r_.old_id = 0;
     }
     for (const auto& rr : rep.reports) {
       if (rr.reachable && rr.name != name) healthy_.push_back(rr.endpoint);
@@ -192,7 +213,8 @@ class Recovery {
     if (healthy_.empty()) return Status::FailedPrecondition("no other member answers (restore the whole cluster)");
     members_before_ = 1;  // the target, once back, plus every other started member
     for (const auto& m : rep.members) members_before_ += !m.name.empty() && m.name != name;
-    detail_ = "replacing " + name + (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)");
+    detail_ = r_.finished_learner ? "finishing " + name + ": a learner an interrupted recovery added, to be promoted"
+                                  : "replacing " + name + (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)");
     return Status::OK();
   }
 

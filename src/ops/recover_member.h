@@ -52,6 +52,7 @@ struct RecoverMemberResult {
   std::string failed_step;
   bool nothing_to_do = false;  // --auto found every member healthy
   bool lease_lost = false;     // the recovery lease expired or was taken over: nothing more was changed
+  bool finished_learner = false;  // the member was a started learner: only promoted (new_id)
 };
 
 RecoverMemberResult RecoverMember(const RecoverMemberOptions& options);

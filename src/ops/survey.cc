@@ -245,7 +245,9 @@ class Surveyor {
     ParallelFor(live_.size(), [&](size_t k) {
       MemberReport& r = report_.reports[live_[k]];
       etcd::Client* c = ClientOf(r);
-      if (auto h = c->HashKV(report_.common_revision); h.ok()) {
+      if (r.status.is_learner) {
+        r.hash_error = "a learner serves no HashKV";  // etcd: "rpc not supported for learner"
+      } else if (auto h = c->HashKV(report_.common_revision); h.ok()) {
         r.hash = h->hash;
         r.compact_revision = h->compact_revision;
       } else {

@@ -555,5 +555,28 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   EXPECT_NE(r.err.find("quorum"), std::string::npos) << r.err;
 }
 
+// A recover-member killed after starting the new member leaves a learner: check says so (it serves
+// no HashKV: not compared, not "divergent"), and the next recover-member --auto only promotes it.
+TEST(RecoverMember, ALearnerLeftByAKilledRecoveryIsPromotedByTheNextOne) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 40, "l");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  auto r = Lifeboat({"recover-member", "m2", "--force", "--config", cfg, "--lease-ttl", "3s"},
+                    {{"LIFEBOAT_TEST_CRASH_AFTER", "start"}}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  auto chk = Lifeboat({"check", "--config", cfg});
+  EXPECT_EQ(chk.exit_code, 1) << chk.out << chk.err;
+  EXPECT_NE(chk.out.find("m2 is a learner (added, not promoted)"), std::string::npos) << chk.out;
+  EXPECT_EQ(chk.out.find("DIVERGENT"), std::string::npos) << chk.out;
+
+  r = Lifeboat({"recover-member", "--auto", "--config", cfg, "--break-lease"}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("finishing m2: a learner an interrupted recovery added"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("recovered m2: learner "), std::string::npos) << r.out;
+  EXPECT_EQ(AsideDirs(c->members()[1].data_dir).size(), 1u) << "the first run's aside dir only";
+  EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace lifeboat::harness
