@@ -257,6 +257,7 @@ class Coordinator {
       mj.peer_url = m.status.peer_url;
       mj.data_dir = m.status.data_dir;
       mj.quarantine_client_url = m.status.quarantine_client_url;
+      mj.lease_epoch = lease_ ? lease_->EpochOf(mj.name) : 0;  // none on a dry run
       j.members.push_back(mj);
     }
     j.initial_cluster = fleet_.InitialCluster();

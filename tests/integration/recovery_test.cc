@@ -103,7 +103,11 @@ TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
     }
   }
   std::set<std::string> shas;
-  for (const auto& m : j["plan"]["members"]) shas.insert(m["restored_sha256"].get<std::string>());
+  for (const auto& m : j["plan"]["members"]) {
+    shas.insert(m["restored_sha256"].get<std::string>());
+    // The epoch each agent granted is in the plan: a later recovery can be told from an earlier one.
+    EXPECT_GT(m["lease_epoch"].get<uint64_t>(), 0u) << m;
+  }
   EXPECT_EQ(shas, std::set<std::string>{j["plan"]["sha256"].get<std::string>()});
   for (const auto& m : c->members()) {
     EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
