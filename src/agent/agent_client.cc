@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "agent.grpc.pb.h"
@@ -256,6 +257,40 @@ Result<FetchResponse> AgentClient::FetchBackup(const FetchRequest& in) {
                            {m.client_urls().begin(), m.client_urls().end()}, m.is_learner()});
   }
   return out;
+}
+
+namespace {
+Result<uint64_t> ChangeMembership(pb::Agent::Stub& stub, const AgentClient& self, const pb::ChangeMembershipRequest& req,
+                                  const std::function<void(grpc::ClientContext*)>& prepare) {
+  grpc::ClientContext ctx;
+  prepare(&ctx);
+  pb::ChangeMembershipResponse r;
+  grpc::Status s = stub.ChangeMembership(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, self.address(), "ChangeMembership");
+  return r.member_id();
+}
+}  // namespace
+
+Result<uint64_t> AgentClient::MemberRemove(uint64_t id) {
+  pb::ChangeMembershipRequest req;
+  req.set_kind(pb::ChangeMembershipRequest::REMOVE);
+  req.set_member_id(id);
+  return ChangeMembership(*impl_->stub, *this, req, [&](grpc::ClientContext* c) { impl_->Prepare(c, milliseconds(0)); });
+}
+
+Result<uint64_t> AgentClient::MemberAdd(const std::vector<std::string>& peer_urls, bool learner) {
+  pb::ChangeMembershipRequest req;
+  req.set_kind(pb::ChangeMembershipRequest::ADD);
+  for (const auto& u : peer_urls) req.add_peer_urls(u);
+  req.set_learner(learner);
+  return ChangeMembership(*impl_->stub, *this, req, [&](grpc::ClientContext* c) { impl_->Prepare(c, milliseconds(0)); });
+}
+
+Result<uint64_t> AgentClient::MemberPromote(uint64_t id) {
+  pb::ChangeMembershipRequest req;
+  req.set_kind(pb::ChangeMembershipRequest::PROMOTE);
+  req.set_member_id(id);
+  return ChangeMembership(*impl_->stub, *this, req, [&](grpc::ClientContext* c) { impl_->Prepare(c, milliseconds(0)); });
 }
 
 const std::string& AgentClient::address() const { return impl_->address; }

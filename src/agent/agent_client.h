@@ -122,6 +122,11 @@ class AgentClient {
   Result<RestoreResponse> RestoreSnapshot(const RestoreRequest& req);
   // Stages a backup on the agent's host (it reads the store with its own credentials).
   Result<FetchResponse> FetchBackup(const FetchRequest& req);
+  // Membership changes made through the agent's member, under the lease (agent.proto). Remove
+  // and promote return the id changed; add returns the new member's id.
+  Result<uint64_t> MemberRemove(uint64_t id);
+  Result<uint64_t> MemberAdd(const std::vector<std::string>& peer_urls, bool learner);
+  Result<uint64_t> MemberPromote(uint64_t id);
   // FailedPrecondition naming the holder when another coordinator holds the member.
   Result<LeaseGrant> AcquireLease(const LeaseRequest& req);
   // FailedPrecondition saying what became of the lease when it is no longer (owner_id, epoch)'s.

@@ -345,6 +345,37 @@ class Service final : public pb::Agent::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ChangeMembership(grpc::ServerContext* ctx, const pb::ChangeMembershipRequest* req,
+                                pb::ChangeMembershipResponse* out) override {
+    if (auto a = Authorize(ctx, Need::kRecover, "ChangeMembership"); !a.ok()) return a;
+    std::lock_guard<std::mutex> l(op_mu_);
+    if (auto a = Admit(ctx, "ChangeMembership"); !a.ok()) return a;
+    auto client = MemberClient();
+    if (!client.ok()) return ToGrpc(client.status());
+    Status s;
+    uint64_t id = req->member_id();
+    switch (req->kind()) {
+      case pb::ChangeMembershipRequest::REMOVE:
+        s = (*client)->MemberRemove(id);
+        break;
+      case pb::ChangeMembershipRequest::PROMOTE:
+        s = (*client)->MemberPromote(id);
+        break;
+      case pb::ChangeMembershipRequest::ADD: {
+        auto m = (*client)->MemberAdd({req->peer_urls().begin(), req->peer_urls().end()}, req->learner());
+        s = m.status();
+        if (m.ok()) id = m->id;
+        break;
+      }
+      default:
+        return ToGrpc(Status::InvalidArgument("unknown membership change"));
+    }
+    if (!s.ok()) return ToGrpc(s);
+    log_.Info("ChangeMembership: {} member {:x}", pb::ChangeMembershipRequest::Kind_Name(req->kind()), id);
+    out->set_member_id(id);
+    return grpc::Status::OK;
+  }
+
   grpc::Status FetchBackup(grpc::ServerContext* ctx, const pb::FetchBackupRequest* req,
                            pb::FetchBackupResponse* out) override {
     if (auto a = Authorize(ctx, Need::kRecover, "FetchBackup"); !a.ok()) return a;
@@ -439,6 +470,24 @@ class Service final : public pb::Agent::Service {
     std::lock_guard<std::mutex> l(version_mu_);
     if (version_.empty()) version_ = EtcdVersion(c_.etcd_binary);
     return version_;
+  }
+
+  // A client on this host's member, with the agent's etcd TLS files and user.
+  Result<std::unique_ptr<etcd::Client>> MemberClient() {
+    etcd::ClientOptions o;
+    o.endpoints = {c_.client_url};
+    o.cacert = c_.etcd_cacert;
+    o.cert = c_.etcd_cert;
+    o.key = c_.etcd_key;
+    o.user = c_.etcd_user;
+    if (!c_.etcd_password_file.empty()) {
+      std::ifstream in(c_.etcd_password_file);
+      if (!in || !std::getline(in, o.password)) {
+        return Status::InvalidArgument("cannot read etcd.password-file " + c_.etcd_password_file +
+                                       " (check the agent config)");
+      }
+    }
+    return etcd::Client::Connect(c_.client_url, o);
   }
 
   // Polls Maintenance.Status on the client URL: it answers without a leader, so each member of a

@@ -81,9 +81,14 @@ class Recovery {
 
   // Retries `fn` while etcd answers FailedPrecondition/Unavailable (3.4 refuses membership
   // changes until every member has been connected for 5 s; a learner is promoted only in sync).
+  // Each attempt renews the lease first: a recovery whose lease ended stops retrying at once.
   Status Retry(const std::string& what, const std::function<Status()>& fn) {
     auto until = Clock::now() + o_.timeout;
     for (;;) {
+      if (Status held = lease_ ? lease_->RenewNow() : Status::OK(); !held.ok()) {
+        r_.lease_lost = true;
+        return held;
+      }
       Status s = fn();
       if (s.ok()) return s;
       bool transient = s.code() == Status::Code::kFailedPrecondition || s.code() == Status::Code::kUnavailable ||
@@ -229,14 +234,25 @@ class Recovery {
     return last;
   }
 
+  // The agent of a healthy member other than the one being replaced: membership changes go
+  // through it, admitted under this recovery's lease like every other change.
+  Result<agent::AgentClient*> HealthyAgent() {
+    for (const auto& e : healthy_) {
+      for (auto& fm : fleet_.members()) {
+        if (fm.status.client_url == e) return fm.client.get();
+      }
+    }
+    return Status::FailedPrecondition("no member that answers has an agent to change the membership through");
+  }
+
   Status Remove() {
     if (r_.old_id == 0) {
       detail_ = r_.name + " is not listed: nothing to remove";
       return Status::OK();
     }
-    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("member remove " + r_.name, [&] {
-      Status s = c->MemberRemove(r_.old_id);
+      Status s = a->MemberRemove(r_.old_id).status();
       // Already gone (a retry after a lost answer) is what we wanted.
       if (!s.ok() && s.message().find("not found") != std::string::npos) return Status::OK();
       return s;
@@ -266,11 +282,11 @@ class Recovery {
       detail_ = "already added as " + etcd::IdHex(pending_id_);
       return Status::OK();
     }
-    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("member add " + r_.name, [&]() -> Status {
-      auto m = c->MemberAdd({r_.peer_url}, o_.learner);
+      auto m = a->MemberAdd({r_.peer_url}, o_.learner);
       if (!m.ok()) return m.status();
-      r_.new_id = m->id;
+      r_.new_id = *m;
       return Status::OK();
     }));
     detail_ = std::string(o_.learner ? "learner " : "member ") + etcd::IdHex(r_.new_id) + " at " + r_.peer_url;
@@ -297,9 +313,9 @@ class Recovery {
   }
 
   Status Promote() {
-    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("promote " + r_.name, [&] {
-      Status s = c->MemberPromote(r_.new_id);
+      Status s = a->MemberPromote(r_.new_id).status();
       if (!s.ok() && s.message().find("not a learner") != std::string::npos) return Status::OK();
       return s;
     }));

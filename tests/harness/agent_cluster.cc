@@ -27,8 +27,9 @@ std::string WriteToken(const std::string& path) {
   return t;
 }
 
-Status HoldLease(agent::AgentClient& c, const std::string& owner) {
+Status HoldLease(agent::AgentClient& c, const std::string& owner, bool break_lease) {
   agent::LeaseRequest req;
+  req.break_lease = break_lease;
   req.lease.owner_id = owner;
   req.lease.holder = "harness@test";
   req.lease.operation = "test";

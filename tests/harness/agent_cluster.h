@@ -36,7 +36,7 @@ struct AgentClusterOptions {
 std::string WriteToken(const std::string& path);
 // Acquires a recovery lease on `c`'s agent (owner `owner`, holder "harness@test", 10 minutes)
 // and makes `c` send it with every later call: what a coordinator does before a change.
-Status HoldLease(agent::AgentClient& c, const std::string& owner = "harness");
+Status HoldLease(agent::AgentClient& c, const std::string& owner = "harness", bool break_lease = false);
 
 class AgentCluster {
  public:

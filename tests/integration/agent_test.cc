@@ -445,6 +445,11 @@ TEST_F(AgentFixture, ChangesNeedTheLiveLeaseAndItsEpoch) {
       << stale.status().ToString();
   EXPECT_EQ(client_->RenewLease("agent-test", epoch, std::chrono::minutes(1)).status().code(),
             Status::Code::kFailedPrecondition);
+  // Membership changes go through the agent for the same reason: a stale coordinator cannot
+  // remove or add a member either.
+  auto removed = client_->MemberRemove(0x1234);
+  EXPECT_EQ(removed.status().code(), Status::Code::kFailedPrecondition) << removed.status().ToString();
+  EXPECT_NE(removed.status().message().find("was broken by"), std::string::npos) << removed.status().ToString();
   none->SetLease("bob", g->lease.epoch);
   EXPECT_TRUE(none->StopEtcd().ok());
   // Released with a record: GetStatus shows it as the last finished recovery.
