@@ -599,27 +599,19 @@ TEST_F(RestoreRefusalTest, DowngradeBelowTheClusterVersion) {
   ExpectRefused(o, Status::Code::kInvalidArgument, "cluster/clusterVersion 3.5.0): restoring it for etcd 3.4 would "
                                                    "downgrade it, which etcd refuses (its rule: no downgrade below the "
                                                    "snapshot's cluster version); use --target-version 3.5");
-  auto k36 = k35;
-  k36[{"meta", "storageVersion"}] = "3.6.0";
-  const std::string src36 = VariantOfVector(dir_, "v36", k36);
-  before_entries_ = 4;
-  o.snapshot_path = src36;
-  o.target_version = "3.5";
-  ExpectRefused(o, Status::Code::kInvalidArgument, "use --target-version 3.6");
-  auto k37 = k35;
-  k37[{"meta", "storageVersion"}] = "3.7.0";
-  const std::string src37 = VariantOfVector(dir_, "v37", k37);
-  before_entries_ = 6;
-  o.snapshot_path = src37;
-  o.target_version = "3.6";
-  ExpectRefused(o, Status::Code::kInvalidArgument, "use --target-version 3.7");
-  auto k38 = k35;
-  k38[{"meta", "storageVersion"}] = "3.8.0";
-  const std::string src38 = VariantOfVector(dir_, "v38", k38);
-  before_entries_ = 8;
-  o.snapshot_path = src38;
-  o.target_version.clear();
-  ExpectRefused(o, Status::Code::kFailedPrecondition, "newer than lifeboat restores (3.4 to 3.7)");
+  // Snapshots of 3.6, 3.7 and 3.8 (their storageVersion), each refused for an older target.
+  auto refused = [&](const std::string& storage, const std::string& target, Status::Code code,
+                     const std::string& needle) {
+    auto k = k35;
+    k[{"meta", "storageVersion"}] = storage;
+    o.snapshot_path = VariantOfVector(dir_, "v" + storage, k);
+    before_entries_ += 2;
+    o.target_version = target;
+    ExpectRefused(o, code, needle);
+  };
+  refused("3.6.0", "3.5", Status::Code::kInvalidArgument, "use --target-version 3.6");
+  refused("3.7.0", "3.6", Status::Code::kInvalidArgument, "use --target-version 3.7");
+  refused("3.8.0", "", Status::Code::kFailedPrecondition, "newer than lifeboat restores (3.4 to 3.7)");
   o.snapshot_path = kVector;
   o.target_version = "3.3";
   ExpectRefused(o, Status::Code::kInvalidArgument, "--target-version 3.3");
