@@ -105,9 +105,6 @@ class ReplayCursor {
   size_t count_ = 0;
 };
 
-// Copies the source db into the writer while applying the edits, merging in key order, and
-// creating the required buckets the source lacks. The replay is merged into `key` as it streams;
-// its leases are asked for when `lease` begins, after `key` ended. Also collects the source's status.
 // A revision bump (etcdutl's --bump-revision N --mark-compacted): written when `key` ends, once
 // its last revision (the replay's included) is known; `meta` sorts after `key`, so the scheduled
 // compaction is still an edit there.
@@ -118,6 +115,10 @@ struct RevisionBump {
   int64_t revision = 0;             // the bumped revision, once written
 };
 
+// Copies the source db into the writer while applying the edits, merging in key order, and
+// creating the required buckets the source lacks. The replay is merged into `key` as it streams;
+// its leases are asked for when `lease` begins, after `key` ended. Also collects the source's
+// status.
 class CopyVisitor : public BboltVisitor {
  public:
   CopyVisitor(BboltWriter* w, std::map<std::string, BucketEdit> edits, ChangeStream* replay, RevisionBump bump)
