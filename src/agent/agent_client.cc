@@ -225,6 +225,8 @@ Result<RestoreResponse> AgentClient::RestoreSnapshot(const RestoreRequest& in) {
   req.set_peer_url(in.peer_url);
   req.set_skip_hash_check(in.skip_hash_check);
   req.set_target_version(in.target_version);
+  req.set_bump_revision(in.bump_revision);
+  req.set_mark_compacted(in.mark_compacted);
   pb::RestoreSnapshotResponse r;
   grpc::Status s = impl_->stub->RestoreSnapshot(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "RestoreSnapshot");

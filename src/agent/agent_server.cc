@@ -328,6 +328,8 @@ class Service final : public pb::Agent::Service {
     o.data_dir = c_.data_dir;
     o.skip_hash_check = true;  // checked above, unless the caller asked to skip it
     o.target_version = req->target_version();
+    o.bump_revision = req->bump_revision();
+    o.mark_compacted = req->mark_compacted();
     auto r = snapshot::RestoreSnapshot(o);
     if (!r.ok()) return ToGrpc(r.status());
     auto owned = GiveToParentOwner(r->data_dir);

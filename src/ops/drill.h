@@ -27,6 +27,10 @@ struct DrillOptions {
   std::chrono::milliseconds start_timeout{60000};
   bool record = true;           // store the DrillRecord beside the backup
   const codec::KeyRing* keys = nullptr;  // for encrypted backups
+  // Rehearse etcdutl's --bump-revision N --mark-compacted (both or neither): the restored etcd
+  // must serve the bumped revision, compacted there.
+  uint64_t bump_revision = 0;
+  bool mark_compacted = false;
   std::function<void(const std::string&)> log;
 };
 

@@ -11,6 +11,7 @@
 #include "etcd/client.h"
 #include "etcd/types.h"
 #include "ops/coverage.h"
+#include "ops/etcd_version.h"
 #include "ops/recovery_plan.h"
 
 namespace lifeboat::ops {
@@ -34,6 +35,7 @@ class Recovery {
     if (!Step("survey", [&] { return Choose(); })) return std::move(r_);
     if (r_.nothing_to_do) return std::move(r_);
     if (r_.finished_learner) return FinishLearner();
+    if (!Step("check versions", [&] { return CheckVersions(); })) return std::move(r_);
     if (!Step("member remove", [&] { return Remove(); })) return std::move(r_);
     if (!Step("stop + move aside", [&] { return StopAndMoveAside(); })) return std::move(r_);
     if (!Step("member add", [&] { return Add(); })) return std::move(r_);
@@ -220,6 +222,26 @@ class Recovery {
     for (const auto& m : rep.members) members_before_ += !m.name.empty() && m.name != name;
     detail_ = r_.finished_learner ? "finishing " + name + ": a learner an interrupted recovery added, to be promoted"
                                   : "replacing " + name + (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)");
+    return Status::OK();
+  }
+
+  // The replacement joins the running cluster, which etcd's upgrade rules govern (unlike a
+  // restore-cluster, which writes the membership anew): 3.5.26 or later before 3.6, and no
+  // binary older than the cluster's version (the lowest the other members run).
+  Status CheckVersions() {
+    std::vector<std::pair<std::string, std::string>> all;
+    std::string cluster;
+    for (size_t i = 0; i < fleet_.members().size(); ++i) {
+      const auto& st = fleet_.members()[i].status;
+      all.emplace_back(st.member_name, st.etcd_version);
+      auto mm = ParseMajorMinor(st.etcd_version);
+      if (i != agent_ && mm && (cluster.empty() || *mm < *ParseMajorMinor(cluster))) cluster = st.etcd_version;
+    }
+    LB_RETURN_IF_ERROR(CheckUpgradeRule(all));
+    const auto& target = fleet_.members()[agent_];
+    LB_RETURN_IF_ERROR(CheckCanServe(r_.name + " (agent " + target.address + ")", target.status.etcd_version, cluster,
+                                     "", "the cluster's version"));
+    detail_ = "etcd " + target.status.etcd_version + " joins a cluster at " + (cluster.empty() ? "unknown" : cluster);
     return Status::OK();
   }
 

@@ -68,7 +68,7 @@ TEST_F(BackupTest, FollowerBackupPassesEtcdctlAndRestoresKeyByKey) {
   ASSERT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(Sha256sum(file), m["sha256"]) << "manifest sha256 is the sha256sum of the object";
 
-  ProcResult st = RunEtcdctl({"snapshot", "status", file, "-w", "json"});
+  ProcResult st = RunEtcdutl({"snapshot", "status", file, "-w", "json"});
   ASSERT_EQ(st.exit_code, 0) << st.err;
   auto sj = ParseJson(st.out);
   EXPECT_EQ(sj["revision"], m["revision"]);
@@ -168,7 +168,7 @@ TEST_F(BackupTest, TlsAndAuth) {
   EXPECT_EQ(FilesUnder(store_).size(), 2u);
   std::string fetched = work_ + "/tls.db";
   ASSERT_EQ(Lb(*c, {"fetch", "latest", "-o", fetched}).exit_code, 0);
-  EXPECT_EQ(RunEtcdctl({"snapshot", "status", fetched}).exit_code, 0);
+  EXPECT_EQ(RunEtcdutl({"snapshot", "status", fetched}).exit_code, 0);
 
   // The password can also come from the environment, as with etcdctl.
   ProcResult env = Lb(*c, with({"status"}),

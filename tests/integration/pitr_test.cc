@@ -20,6 +20,7 @@
 #include "catalog/change_segment.h"
 #include "etcd/client.h"
 #include "harness/change_log.h"
+#include "harness/cluster_data.h"
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
@@ -171,6 +172,24 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   EXPECT_EQ(got.count("leased/k"), 1u);
   EXPECT_EQ(rev, middle);
   EXPECT_EQ(got, want) << "key by key, at revision " << middle;
+
+  // With etcdutl's --bump-revision N --mark-compacted: the same keys, served N above the target,
+  // and a watcher of any revision the cluster had after the target told "compacted", never given
+  // an event of the history the restore dropped.
+  fs::remove_all(data);
+  r = restore({"--to-revision", std::to_string(middle), "--bump-revision", "1000", "--mark-compacted"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("revision " + std::to_string(middle + 1000) + ", "), std::string::npos) << r.out;
+  Watched after_target;
+  auto [bgot, brev] = ServeAndRead(data, "pitr", dir, [&](const std::string& cu) {
+    after_target = WatchFrom(cu, "k/", middle + 1, last);
+  });
+  EXPECT_EQ(brev, middle + 1000);
+  EXPECT_EQ(bgot, want);
+  EXPECT_EQ(after_target.status.code(), Status::Code::kFailedPrecondition) << after_target.status.ToString();
+  EXPECT_NE(after_target.status.message().find("compacted at " + std::to_string(middle + 1000)), std::string::npos)
+      << after_target.status.message();
+  EXPECT_TRUE(after_target.events.empty());
 
   // To the log's end, the state is checked against the hash etcd gave for exactly that revision.
   auto l = catalog::ListSegments(**store, "db-etcd", "prod");
