@@ -572,6 +572,7 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
   impl->log = &log;
   impl->service = std::make_unique<Service>(config, tokens, keys, log);
   LB_RETURN_IF_ERROR(impl->service->LoadLease());
+  if (auto a = impl->service->controller().Adopted(); !a.empty()) log.Info("adopted the etcd an earlier agent started: {}", a);
   auto swept = SweepLeftovers(config.staging_dir, config.data_dir);
   if (!swept.ok()) return swept.status().Annotate("agent start");
   for (const auto& p : *swept) log.Info("removed {}: left by an agent that died mid-call", p);
@@ -615,9 +616,9 @@ void AgentServer::Shutdown() {
   impl_->shut = true;
   // In-flight calls get a moment to finish; then they are cancelled (the op mutex keeps etcd consistent).
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  if (impl_->process_mode) {
-    auto r = impl_->service->controller().Stop(std::chrono::seconds(30));
-    if (r.ok() && *r) impl_->log->Info("stopped the etcd this agent started");
+  // etcd outlives the agent in every mode: in process mode the next agent adopts it.
+  if (int64_t pid = impl_->service->controller().Pid(); impl_->process_mode && pid > 0) {
+    impl_->log->Info("etcd (pid {}) keeps running; the next agent adopts it", pid);
   }
 }
 

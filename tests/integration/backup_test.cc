@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "harness/etcd_cluster.h"
+#include "harness/fault_proxy.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
 
@@ -206,35 +207,6 @@ TEST_F(BackupTest, UnreachableEndpoints) {
   EXPECT_NE(r.err.find("--endpoints"), std::string::npos) << r.err;
   EXPECT_TRUE(FilesUnder(store_).empty());
 }
-
-// A proxy in front of one member breaks its snapshot stream at a known byte.
-class FaultProxy {
- public:
-  FaultProxy(const std::string& target_url, const std::string& mode, long long after, const std::string& dir) {
-    std::string target = target_url.substr(target_url.find("://") + 3);
-    std::string port_file = dir + "/proxy-" + mode + ".port";
-    pid_ = Spawn({"python3", LB_SOURCE_DIR "/tests/harness/fault_proxy.py", target, mode, std::to_string(after),
-                  port_file},
-                 dir + "/proxy.out", dir + "/proxy.err");
-    std::string port;
-    PollUntil(std::chrono::seconds(10), [&] {
-      std::ifstream in(port_file);
-      return static_cast<bool>(in >> port);
-    });
-    url_ = "http://127.0.0.1:" + port;
-  }
-  ~FaultProxy() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      Wait(pid_, std::chrono::seconds(10));
-    }
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string url_;
-};
 
 class StreamFaultTest : public BackupTest, public ::testing::WithParamInterface<const char*> {};
 
