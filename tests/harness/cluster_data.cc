@@ -60,7 +60,9 @@ Watched WatchFrom(const std::string& endpoint, const std::string& prefix, int64_
   std::string end = prefix;
   end.back() = static_cast<char>(end.back() + 1);
   int idle = 0;
-  w.status = c->Watch(prefix, end, from, false, std::chrono::milliseconds(200),
+  etcd::WatchOptions o;
+  o.progress_every = std::chrono::milliseconds(200);
+  w.status = c->Watch(prefix, end, from, o,
                       [&](const etcd::WatchBatch& b) -> Result<bool> {
                         for (const auto& e : b.events) w.events.push_back(e);
                         idle = b.events.empty() ? idle + 1 : 0;
