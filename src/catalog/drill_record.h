@@ -26,7 +26,7 @@ struct DrillRecord {
   int64_t revision = 0;    // as the restored etcd answered
   int64_t keys = 0;
   std::string etcd_version;
-  // The revision at which the restored etcd's HashKV was found equal to the source member's
+  // The revision at which the restored etcd's HashKV was found equal to the cluster's
   // (manifest source_hashkv); 0 when the manifest has none.
   int64_t hashkv_revision = 0;
   // The drill rehearsed etcdutl's --bump-revision N --mark-compacted: expected_revision is the

@@ -57,8 +57,9 @@ struct Manifest {
   std::string key_id;               // the encryption key's id; the key itself is never stored
   uint64_t object_size = 0;
   std::string object_sha256;
-  // The source member's HashKV at `revision`, asked while the snapshot streamed; absent when it
-  // could not be had. JSON "source_hashkv", optional in every format.
+  // A member's HashKV at `revision`: another follower's, asked while the snapshot streamed, or
+  // the source's after it when there is none (member_id says whose); absent when it could not be
+  // had. JSON "source_hashkv", optional in every format.
   std::optional<KvHashRecord> source_hashkv;
 
   // What the store holds: the object fields in format 2, the snapshot's own in format 1.

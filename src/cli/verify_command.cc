@@ -106,7 +106,7 @@ void RunVerify(Context& ctx, const VerifyArgs& a) {
                            report.status.pages_reachable, report.status.current_revision,
                            opts.manifest_revision ? fmt::format(" (manifest {})", *opts.manifest_revision) : "",
                            report.status.live_keys, report.status.hash,
-                           report.hashkv_checked ? fmt::format(", HashKV at revision {} equal to the source member's",
+                           report.hashkv_checked ? fmt::format(", HashKV at revision {} equal to the cluster's",
                                                                opts.source_hashkv->revision)
                                                  : "");
 }

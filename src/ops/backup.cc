@@ -32,32 +32,76 @@ struct Copy {
   Status status;
 };
 
-// The source member's HashKV at the manifest's revision, asked on a connection of its own while
-// the snapshot streams (both only read the member's db), so that verify and drills can compare
-// the file with what the member held. Best effort: a failure leaves it out. Always joined (a
-// thread left running in gRPC at exit is not safe); HashKV's own deadline bounds the wait.
-class SourceHash {
+// The member that vouches for the backup: its HashKV at the manifest's revision goes into the
+// manifest, so verify and drills can prove the file holds what the cluster held. Another
+// follower than the source when there is one, asked while the snapshot streams: the source then
+// reads its db once, as for `etcdctl snapshot save`, and the two members' agreement is part of
+// the proof. Without another follower (a one- or two-member cluster, every other member
+// unreachable), the source itself, after its stream, so it never reads its db twice at once.
+size_t PickWitness(const ClusterReport& report, size_t source) {
+  size_t best = source;
+  uint64_t best_applied = 0;
+  for (size_t i = 0; i < report.reports.size(); ++i) {
+    const MemberReport& r = report.reports[i];
+    if (i == source || !r.reachable || r.is_leader || r.status.is_learner) continue;
+    if (best == source || r.status.raft_applied_index > best_applied) {
+      best = i;
+      best_applied = r.status.raft_applied_index;
+    }
+  }
+  return best;
+}
+
+// The witness's HashKV at `revision`, on a connection of its own. A follower that has not
+// applied `revision` yet answers "future revision": asked again for a few seconds. Best effort:
+// a failure leaves the record out. Always joined (a thread left running in gRPC at exit is not
+// safe); HashKV's own deadline bounds each try.
+class WitnessHash {
  public:
-  SourceHash(std::string endpoint, etcd::ClientOptions client, int64_t revision)
-      : thread_([this, endpoint = std::move(endpoint), client = std::move(client), revision] {
-          auto c = etcd::Client::Connect(endpoint, client);
-          if (!c.ok()) return;
-          if (auto h = (*c)->HashKV(revision); h.ok()) {
-            rec_ = catalog::KvHashRecord{revision, h->hash, h->compact_revision, h->header.member_id};
-          }
-        }) {}
-  ~SourceHash() {
+  WitnessHash(std::string endpoint, etcd::ClientOptions client, int64_t revision, bool now)
+      : endpoint_(std::move(endpoint)), client_(std::move(client)), revision_(revision) {
+    if (now) thread_ = std::thread([this] { Ask(); });
+  }
+  ~WitnessHash() {
     if (thread_.joinable()) thread_.join();
   }
-  SourceHash(const SourceHash&) = delete;
-  SourceHash& operator=(const SourceHash&) = delete;
+  WitnessHash(const WitnessHash&) = delete;
+  WitnessHash& operator=(const WitnessHash&) = delete;
 
+  // The record; asks now when it was not asked while the snapshot streamed.
   std::optional<catalog::KvHashRecord> Get() {
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      thread_.join();
+    } else if (!asked_) {
+      Ask();
+    }
     return rec_;
   }
 
  private:
+  void Ask() {
+    asked_ = true;
+    auto c = etcd::Client::Connect(endpoint_, client_);
+    if (!c.ok()) return;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      auto h = (*c)->HashKV(revision_);
+      if (h.ok()) {
+        rec_ = catalog::KvHashRecord{revision_, h->hash, h->compact_revision, h->header.member_id};
+        return;
+      }
+      if (h.status().message().find("future revision") == std::string::npos ||
+          std::chrono::steady_clock::now() >= until) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  const std::string endpoint_;
+  const etcd::ClientOptions client_;
+  const int64_t revision_;
+  bool asked_ = false;
   std::optional<catalog::KvHashRecord> rec_;  // written by the thread, read after the join
   std::thread thread_;
 };
@@ -86,7 +130,9 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   LB_ASSIGN_OR_RETURN(auto conn, etcd::Client::Connect(src.endpoint, client));
   LB_ASSIGN_OR_RETURN(etcd::MemberStatus before, conn->Status());
 
-  SourceHash source_hash(src.endpoint, client, before.header.revision);
+  const size_t witness = PickWitness(report, pick);
+  WitnessHash witness_hash(report.reports[witness].endpoint, client, before.header.revision,
+                           /*now=*/witness != pick);
 
   auto started = std::chrono::system_clock::now();
   std::string cluster = options.cluster_name.empty() ? etcd::IdHex(before.header.cluster_id) : options.cluster_name;
@@ -191,7 +237,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
   base.tool_version = LIFEBOAT_VERSION;
   catalog::RecordEncoding(enc, &base);
 
-  base.source_hashkv = source_hash.Get();
+  base.source_hashkv = witness_hash.Get();
 
   BackupResult result;
   result.seconds = seconds;

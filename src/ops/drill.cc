@@ -183,8 +183,8 @@ class Drill {
     return Status::OK();
   }
 
-  // The restored etcd's own HashKV against the one the source member gave when the backup was
-  // taken: the drill then proves the restore serves the member's data byte for byte, not only
+  // The restored etcd's own HashKV against the one a member of the cluster gave when the backup
+  // was taken (manifest source_hashkv): the drill then proves the restore serves the member's data byte for byte, not only
   // the same revision and key count. When the member had compacted further by then, the file is
   // hashed natively under that compaction instead (a member hashes by its own compact revision).
   Status CompareWithSource(etcd::Client& client, const std::string& snap) {
@@ -205,12 +205,12 @@ class Drill {
       who = "the snapshot";
     }
     if (hash != want->hash) {
-      return Status::Corruption(fmt::format("{}'s HashKV at revision {} is {}, the source member reported {} when the "
+      return Status::Corruption(fmt::format("{}'s HashKV at revision {} is {}, the cluster's member reported {} when the "
                                             "backup was taken",
                                             who, want->revision, hash, want->hash));
     }
     rec_.hashkv_revision = want->revision;
-    Log(fmt::format("HashKV at revision {} equal to the source member's ({})", want->revision, hash));
+    Log(fmt::format("HashKV at revision {} equal to the cluster's (member {:x}: {})", want->revision, want->member_id, hash));
     return Status::OK();
   }
 

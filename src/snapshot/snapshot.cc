@@ -51,7 +51,7 @@ Status VerifySnapshotFile(const std::string& path, const VerifyOptions& options,
     LB_ASSIGN_OR_RETURN(auto got, ComputeHashKV(*db, want->revision, want->compact_revision));
     if (got.hash != want->hash) {
       return Status::Corruption(fmt::format(
-          "{}: HashKV at revision {} is {}, the source member reported {}: the file does not hold the member's data",
+          "{}: HashKV at revision {} is {}, the cluster's member reported {}: the file does not hold the member's data",
           path, want->revision, got.hash, want->hash));
     }
     r.hashkv_checked = true;

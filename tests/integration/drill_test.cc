@@ -51,11 +51,11 @@ TEST(DrillTest, GoodBackupServesItsDataCorruptOneFailsAndBothAreRecorded) {
   EXPECT_EQ(j["keys"], j["expected_keys"]);
   EXPECT_EQ(j["revision"], j["expected_revision"]);
   EXPECT_EQ(j["etcd_version"], ResolvedEtcdVersion(""));
-  // The restored etcd's HashKV equals what the source member answered when the backup was taken.
+  // The restored etcd's HashKV equals what a member of the cluster answered when the backup was taken.
   auto m = ParseJson(Lifeboat(with({"list", "-w", "json"})).out);
   ASSERT_TRUE(m.is_array() && m.size() == 1);
   EXPECT_EQ(j["hashkv_revision"], m[0]["revision"]) << r.err;
-  EXPECT_NE(r.err.find("equal to the source member's"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("equal to the cluster's"), std::string::npos) << r.err;
   auto list = Lifeboat(with({"list"}));
   EXPECT_NE(list.out.find("ok 20"), std::string::npos) << list.out;  // "ok <RFC 3339 time>"
 
@@ -71,7 +71,7 @@ TEST(DrillTest, GoodBackupServesItsDataCorruptOneFailsAndBothAreRecorded) {
   EXPECT_EQ(bj["revision"], bj["expected_revision"]);
   EXPECT_EQ(bj["keys"], 39);
   EXPECT_NE(bumped.err.find("compacted there"), std::string::npos) << bumped.err;
-  EXPECT_NE(bumped.err.find("equal to the source member's"), std::string::npos) << bumped.err;
+  EXPECT_NE(bumped.err.find("equal to the cluster's"), std::string::npos) << bumped.err;
 
   // One byte flipped in the stored object: the drill fails and says so; the record says FAILED.
   std::string db = DbFile(store);
