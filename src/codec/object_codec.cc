@@ -27,8 +27,11 @@ Result<std::unique_ptr<ObjectEncoder>> ObjectEncoder::Create(const EncodeOptions
   e->encoding_ = EncodingOf(options);
   e->out_ = std::move(out);
   ObjectEncoder* self = e.get();  // heap-allocated and never moved: the sinks may point at it
-  Sink store = [self](std::span<const uint8_t> c) -> Status {
-    self->hash_.Update(c);
+  // A plain object is the snapshot itself, whose SHA-256 the caller already takes: hashing it
+  // again would double the client's CPU for a digest nobody records.
+  const bool hashes = !e->encoding_.plain();
+  Sink store = [self, hashes](std::span<const uint8_t> c) -> Status {
+    if (hashes) self->hash_.Update(c);
     self->object_size_ += c.size();
     return self->out_(c);
   };
@@ -49,7 +52,7 @@ Status ObjectEncoder::Update(std::span<const uint8_t> data) { return zstd_ ? zst
 Status ObjectEncoder::Finish() {
   if (zstd_) LB_RETURN_IF_ERROR(zstd_->Finish());
   if (aead_) LB_RETURN_IF_ERROR(aead_->Finish());
-  object_sha256_ = HexEncode(hash_.Finish());
+  if (!encoding_.plain()) object_sha256_ = HexEncode(hash_.Finish());
   return Status::OK();
 }
 

@@ -42,7 +42,7 @@ std::string EncodedSuffix(const Encoding& e);
 
 class ObjectEncoder {
  public:
-  // `out` receives the stored bytes; they are counted and hashed on the way.
+  // `out` receives the stored bytes; they are counted, and hashed on the way when encoded.
   static Result<std::unique_ptr<ObjectEncoder>> Create(const EncodeOptions& options, Sink out);
   ~ObjectEncoder();
   Status Update(std::span<const uint8_t> data);
@@ -50,7 +50,8 @@ class ObjectEncoder {
   Status Finish();
   const Encoding& encoding() const { return encoding_; }
   uint64_t object_size() const { return object_size_; }
-  // Hex SHA-256 of the stored bytes; valid after Finish.
+  // Hex SHA-256 of the stored bytes; valid after Finish. Empty for a plain object: its bytes are
+  // the input's, which the caller hashes.
   const std::string& object_sha256() const { return object_sha256_; }
 
  private:
