@@ -58,6 +58,7 @@ Result<ops::BackupOptions> BuildBackupOptions(const Settings& settings, const Ba
   }
   bo.zstd_level = compression == "zstd" ? level : 0;
   bo.encryption = settings.keys.get();
+  bo.signing = settings.auth_keys.get();
   return bo;
 }
 

@@ -93,6 +93,7 @@ struct LeaseFlags {
 struct RestoreArgs {
   std::string backup = "latest", at;
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false, quarantine = false;
+  bool allow_untrusted = false, keep_staged = false;
   std::string target_version;
   std::string verify_timeout = "180s", start_timeout = "120s";
   PointInTimeFlags point;
@@ -156,6 +157,9 @@ Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings&
   o.to_time = point.time;
   o.source_cluster_id = point.cluster_id;
   o.keys = settings.keys.get();
+  o.signing = settings.auth_keys.get();
+  o.trust = TrustOf(settings, a.allow_untrusted);
+  o.keep_staged = a.keep_staged;
   o.zstd_level = settings.compression == "zstd" ? settings.zstd_level : 0;
   if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
     return Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at");
@@ -322,6 +326,9 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");
   cmd->add_flag("--allow-other-cluster", a->allow_other, "restore a backup taken from another cluster");
+  cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
+  cmd->add_flag("--keep-staged", a->keep_staged,
+                "keep the staged copies on the agents' hosts after the restore or dry run (default: removed)");
   cmd->add_flag("--skip-safety-backup", a->skip_safety, "do not back up what still runs before stopping it");
   cmd->add_option("--target-version", a->target_version,
                   "restore every member for this etcd: 3.4, 3.5 or 3.6 (default: the backup's own version; older "

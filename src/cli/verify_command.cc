@@ -21,7 +21,7 @@ namespace {
 
 struct VerifyArgs {
   std::string ref, tier;
-  bool allow_no_trailer = false;
+  bool allow_no_trailer = false, allow_untrusted = false;
 };
 
 // A store backup is copied (verified against its manifest on the way) into a private temp file
@@ -45,11 +45,14 @@ void RunVerify(Context& ctx, const VerifyArgs& a) {
     // Not a local file: a backup reference in the store.
     auto store = store::OpenStore(settings->store);
     if (!store.ok()) return ctx.Fail(store.status());
-    auto entry = catalog::ResolveBackup(**store, settings->prefix, a.tier, a.ref);
-    if (!entry.ok()) {
+    auto sel = catalog::ResolveBackup(**store, settings->prefix, a.tier, a.ref, TrustOf(*settings, a.allow_untrusted));
+    if (!sel.ok()) {
+      if (sel.status().code() != Status::Code::kNotFound) return ctx.Fail(sel.status());
       return ctx.Fail(
-          entry.status().Annotate(fmt::format("{} is neither a file nor a backup in {}", a.ref, settings->store)));
+          sel.status().Annotate(fmt::format("{} is neither a file nor a backup in {}", a.ref, settings->store)));
     }
+    WarnSkipped(sel->skipped);
+    const auto& entry = sel->entry;
     // A plain object in a local-folder store is checked in place: its bytes are proven against
     // the manifest first, and the file check below compares the db's SHA-256 with the manifest
     // again, so no copy (as large as the db) is written.
@@ -122,6 +125,7 @@ void AddVerifyCommand(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_option("--tier", a->tier, "with latest: the newest of this tier");
   cmd->add_flag("--allow-no-trailer", a->allow_no_trailer, "accept a bbolt file without etcd's SHA-256 trailer");
+  cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
   cmd->callback([&ctx, a] { RunVerify(ctx, *a); });
 }
 

@@ -65,7 +65,7 @@ class SourceHash {
 }  // namespace
 
 codec::EncodeOptions EncodeOptionsOf(const BackupOptions& o) {
-  return codec::EncodeOptions{o.zstd_level, o.zstd_level > 0 ? o.zstd_threads : 0, o.encryption};
+  return codec::EncodeOptions{o.zstd_level, o.zstd_level > 0 ? o.zstd_threads : 0, o.encryption, o.signing};
 }
 
 Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
@@ -195,28 +195,27 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
 
   BackupResult result;
   result.seconds = seconds;
-  bool first = true;
+  bool first = true, kept = false;
   for (auto& c : copies) {
     if (c.writer) {
-      c.status = c.writer->Commit();
+      catalog::Manifest m = base;
+      m.object_key = c.key;
+      m.tier = c.tier.name;
+      m.store = c.store->Describe();
+      bool committed = false;
+      c.status = catalog::CommitBackup(*c.store, *c.writer, &m, options.signing, &committed);
+      kept |= committed;
       c.writer.reset();
-      if (c.status.ok()) {
-        catalog::Manifest m = base;
-        m.object_key = c.key;
-        m.tier = c.tier.name;
-        m.store = c.store->Describe();
-        c.status = catalog::WriteManifest(*c.store, m);
-        // Without its manifest the object is not a backup; do not leave it looking like one.
-        if (!c.status.ok()) (void)c.store->Delete(c.key);
-        if (c.status.ok() && first) {
-          result.manifest = m;
-          first = false;
-        }
+      if (c.status.ok() && first) {
+        result.manifest = m;
+        first = false;
       }
     }
     result.copies.push_back({c.store->Describe(), c.tier.name, c.key, c.status});
   }
-  if (first) return result.copies.front().status.Annotate("backup from " + member + " not stored");
+  if (first) {
+    return result.copies.front().status.Annotate("backup from " + member + (kept ? " incomplete" : " not stored"));
+  }
   return result;
 }
 

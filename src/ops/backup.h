@@ -2,7 +2,9 @@
 // (ops/source.h), streams Maintenance.Snapshot straight into one writer per (store, tier) while
 // checking etcd's SHA-256 trailer, and commits each copy only when the trailer matches; each
 // manifest is written after its object, so a copy is listed only once it is whole. A copy whose
-// store fails is aborted on its own; the others go on. A failed copy leaves nothing visible.
+// store fails is aborted on its own; the others go on. A copy that fails before its object is
+// committed leaves nothing visible; one whose manifest then fails keeps its object (listed as
+// INCOMPLETE) and reports the error.
 #pragma once
 
 #include <chrono>
@@ -36,6 +38,8 @@ struct BackupOptions {
   int zstd_threads = 1;
   // Set (with a current key): AES-256-GCM client-side encryption after compression (".enc").
   const codec::KeyRing* encryption = nullptr;
+  // Set (with a current key): every manifest is authenticated with it (catalog/trust.h).
+  const codec::KeyRing* signing = nullptr;
 };
 
 // The encoding every copy is stored with (codec/object_codec.h).

@@ -61,23 +61,31 @@ LiveProbe ProbeLive(const etcd::ClientOptions& base, const std::vector<std::stri
   return p;
 }
 
-Result<catalog::BackupEntry> PickBackup(store::Store& store, const RestoreClusterOptions& o) {
-  if (o.backup_ref != "latest") return catalog::ResolveBackup(store, o.prefix, "", o.backup_ref);
-  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
-  for (const auto& b : listing.backups) {  // newest first
-    if (b.manifest.tier == kSafetyTier || b.manifest.tier == kPitrTier) continue;
-    if (o.at) {
-      auto t = ParseRFC3339(b.manifest.finished_at);
-      if (!t.ok() || *t > *o.at) continue;
-    }
-    return b;
+// The backup to restore: `ref`, or the newest trusted one (finished at or before --at) outside
+// the tiers restores write; the untrusted ones passed over go to `skipped`.
+Result<catalog::BackupEntry> PickBackup(store::Store& store, const RestoreClusterOptions& o,
+                                        std::vector<std::string>* skipped) {
+  if (o.backup_ref != "latest") {
+    LB_ASSIGN_OR_RETURN(auto sel, catalog::ResolveBackup(store, o.prefix, "", o.backup_ref, o.trust));
+    return *sel.entry;
   }
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, "", o.trust));
+  catalog::Selection sel = catalog::NewestTrusted(listing, [&](const catalog::BackupEntry& b) {
+    if (b.manifest.tier == kSafetyTier || b.manifest.tier == kPitrTier) return false;
+    if (!o.at) return true;
+    auto t = ParseRFC3339(b.manifest.finished_at);
+    return t.ok() && *t <= *o.at;
+  });
+  *skipped = sel.skipped;
+  if (sel.entry) return *sel.entry;
   std::string where = store.Describe() + "/" + o.prefix;
+  std::string note = sel.skipped.empty() ? "" : "; " + std::to_string(sel.skipped.size()) + " untrusted skipped";
   if (o.at) {
-    return Status::NotFound("no backup in " + where + " finished at or before " + FormatRFC3339(*o.at) +
-                            " (see `lifeboat list`; pick a later --at)");
+    return Status::NotFound("no trusted backup in " + where + " finished at or before " + FormatRFC3339(*o.at) +
+                            " (see `lifeboat list`; pick a later --at" + note + ")");
   }
-  return Status::NotFound("no backup in " + where + " (see `lifeboat list`, or check --store and --prefix)");
+  return Status::NotFound("no trusted backup in " + where + " (see `lifeboat list`, or check --store and --prefix" +
+                          note + ")");
 }
 
 class Coordinator {
@@ -330,15 +338,19 @@ class Coordinator {
       po.to_time = o_.to_time;
       po.cluster_id = o_.source_cluster_id;
       po.keys = o_.keys;
+      po.trust = o_.trust;
       // Built in a local temp dir only: a dry run or a declined plan leaves the store as it was.
       LB_ASSIGN_OR_RETURN(PointInTimeBuild built, BuildPointInTime(*store, po));
+      for (const auto& why : built.details.skipped) Log("skipped untrusted " + why);
       entry.manifest = built.manifest;
       entry.manifest.object_key += codec::EncodedSuffix(codec::EncodingOf(Encode()));
       Log("built point-in-time backup " + entry.manifest.object_key + " locally, " + DescribeCheck(built.details) +
           " (stored once the restore is confirmed)");
       pitr_ = std::make_unique<PointInTimeBuild>(std::move(built));
     } else {
-      LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_));
+      std::vector<std::string> skipped;
+      LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_, &skipped));
+      for (const auto& why : skipped) Log("skipped untrusted backup " + why);
     }
     const catalog::Manifest& m = entry.manifest;
     j.store = o_.store_url;
@@ -471,7 +483,7 @@ class Coordinator {
   }
 
   // How the safety and point-in-time backups are stored: like every backup of this configuration.
-  codec::EncodeOptions Encode() const { return codec::EncodeOptions{o_.zstd_level, 0, o_.keys}; }
+  codec::EncodeOptions Encode() const { return codec::EncodeOptions{o_.zstd_level, 0, o_.keys, o_.signing}; }
 
   Status StorePitr() {
     LB_ASSIGN_OR_RETURN(auto store, store::OpenStore(o_.store_url));
@@ -527,6 +539,7 @@ class Coordinator {
     bo.cluster_name = o_.cluster_name;
     bo.zstd_level = o_.zstd_level;
     bo.encryption = o_.keys;  // a safety backup holds the same secrets as any other
+    bo.signing = o_.signing;
     auto b = RunBackup(c, bo, o_.safety_stores, [](uint64_t, uint64_t) {});
     if (!b.ok()) {
       return b.status().Annotate("safety backup of the running members (restore with --skip-safety-backup if "

@@ -108,6 +108,34 @@ TEST_F(S3FaultTest, PersistentServerErrorsFailCleanlyStoringNothing) {
   EXPECT_TRUE(uploads->empty());
 }
 
+TEST_F(S3FaultTest, AManifestThatCannotBeStoredKeepsItsBackupListedIncomplete) {
+  // The server refuses every manifest upload (and only those): the snapshot object is already
+  // committed, whole and checked, by then. It is kept, the error says so, and list shows it.
+  HttpFaultProxy proxy(*s3_, "match:403:100:.manifest.json", work_);
+  auto r = Lb(proxy.Url(bucket_), {"backup"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("incomplete: the backup object"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is stored, but its manifest"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("AccessDenied"), std::string::npos) << r.err;
+  EXPECT_GE(proxy.faults(), 1);
+  const auto stored = Stored();
+  ASSERT_EQ(stored.size(), 1u) << "the object, without its manifest";
+  EXPECT_TRUE(stored.front().ends_with(".db")) << stored.front();
+  auto list = Lb(s3_->Url(bucket_), {"list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("INCOMPLETE"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(stored.front()), std::string::npos) << list.out;
+  EXPECT_NE(list.err.find("is INCOMPLETE"), std::string::npos) << list.err;
+  auto json = ParseJson(Lb(s3_->Url(bucket_), {"list", "-w", "json"}).out);
+  ASSERT_EQ(json.size(), 1u);
+  EXPECT_EQ(json[0]["incomplete"], true);
+  // No reader takes it for a backup; prune leaves it alone.
+  EXPECT_EQ(Lb(s3_->Url(bucket_), {"fetch", "latest", "-o", work_ + "/x.db"}).exit_code, 1);
+  auto prune = Lb(s3_->Url(bucket_), {"prune"});
+  EXPECT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_EQ(Stored().size(), 1u);
+}
+
 TEST_F(S3FaultTest, DownloadsResetMidObjectResumeAndVerify) {
   ASSERT_EQ(Lb(s3_->Url(bucket_), {"backup"}).exit_code, 0);
   auto direct = Lb(s3_->Url(bucket_), {"fetch", "latest", "-o", work_ + "/direct.db"});
