@@ -208,12 +208,13 @@ Result<Selection> ResolveBackup(store::Store& store, std::string_view prefix, st
   return Selection{e, {}};
 }
 
-Status WriteManifest(store::Store& store, const Manifest& m, const codec::KeyRing* signer) {
+Status WriteManifest(store::Store& store, const Manifest& m, const codec::KeyRing* signer,
+                     const store::WriteOptions& options) {
   Manifest signed_m = m;
   if (signer != nullptr && !signer->current_id().empty()) LB_RETURN_IF_ERROR(SignManifest(&signed_m, *signer));
   const std::string key = ManifestKey(m.object_key);
   const std::string body = ToJson(signed_m) + "\n";
-  LB_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectWriter> w, store.Create(key));
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectWriter> w, store.Create(key, options));
   Status s = w->Append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
   if (s.ok()) s = w->Commit();
   if (!s.ok()) w->Abort();
@@ -221,13 +222,13 @@ Status WriteManifest(store::Store& store, const Manifest& m, const codec::KeyRin
 }
 
 Status CommitBackup(store::Store& store, store::ObjectWriter& object, Manifest* manifest,
-                    const codec::KeyRing* signer, bool* committed) {
+                    const codec::KeyRing* signer, const store::WriteOptions& options, bool* committed) {
   const Manifest& m = *manifest;
   if (committed != nullptr) *committed = false;
   if (signer != nullptr && !signer->current_id().empty()) LB_RETURN_IF_ERROR(SignManifest(manifest, *signer));
   LB_RETURN_IF_ERROR(object.Commit());
   if (committed != nullptr) *committed = true;
-  Status s = WriteManifest(store, m);
+  Status s = WriteManifest(store, m, nullptr, options);
   if (s.ok()) return s;
   // The object is whole and checked; deleting it for want of a manifest could lose the only copy.
   return s.WithMessage(fmt::format("the backup object {} is stored, but its manifest {} may not be: {} (the object "

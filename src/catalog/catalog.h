@@ -66,14 +66,17 @@ Result<Manifest> ReadManifest(store::Store& store, std::string_view object_key);
 // Stores ManifestKey(m.object_key) atomically, authenticated with the current key of `signer`
 // when given. Write it after the object has been committed, so that every manifest points at a
 // complete object.
-Status WriteManifest(store::Store& store, const Manifest& m, const codec::KeyRing* signer = nullptr);
+// `options`: how it is stored (the Object Lock of its backup).
+Status WriteManifest(store::Store& store, const Manifest& m, const codec::KeyRing* signer = nullptr,
+                     const store::WriteOptions& options = {});
 
 // Commits `object` (the writer of m->object_key), then writes its manifest, authenticated with
 // `signer` when given (m->auth is then set). When the manifest cannot be written the committed
 // object stays (it may be the only copy of the data; `list` shows it INCOMPLETE) and the error
-// says so. A failed object commit leaves nothing. `committed` (optional): whether the object is stored.
+// says so. A failed object commit leaves nothing. The manifest is stored with `options` (the
+// object's lock). `committed` (optional): whether the object is stored.
 Status CommitBackup(store::Store& store, store::ObjectWriter& object, Manifest* m, const codec::KeyRing* signer,
-                    bool* committed = nullptr);
+                    const store::WriteOptions& options = {}, bool* committed = nullptr);
 
 // How the object is stored (plain for format 1).
 codec::Encoding EncodingOf(const Manifest& m);

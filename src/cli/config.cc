@@ -106,6 +106,19 @@ Result<std::shared_ptr<codec::KeyRing>> AuthKeys(const FileConfig& fc) {
   return std::make_shared<codec::KeyRing>(std::move(*ring));
 }
 
+// A tier's `object-lock: {mode: governance|compliance}` as S3 spells the mode; "" when absent.
+Result<std::string> ParseObjectLock(const YAML::Node& n, const std::string& path) {
+  if (!config::Given(n)) return std::string();
+  std::string mode;
+  config::YamlSection s("config " + path, "tiers.object-lock");
+  s.String("mode", &mode);
+  LB_RETURN_IF_ERROR(s.Read(n));
+  if (mode == "governance" || mode == "GOVERNANCE") return std::string("GOVERNANCE");
+  if (mode == "compliance" || mode == "COMPLIANCE") return std::string("COMPLIANCE");
+  return Status::InvalidArgument("config " + path + ": tiers.object-lock.mode '" + mode +
+                                 "' must be governance or compliance");
+}
+
 Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::string& path) {
   if (!n.IsSequence()) {
     return Status::InvalidArgument("config " + path + ": 'tiers' must be a list of {name, folder, schedule, keep}");
@@ -115,10 +128,12 @@ Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::st
     if (!t.IsMap()) return Status::InvalidArgument("config " + path + ": each tier must be a mapping");
     catalog::Tier tier;
     std::string schedule, keep;
+    YAML::Node lock = config::Absent();
     config::YamlSection ts("config " + path, "tiers");
     ts.String("name", &tier.name).String("folder", &tier.folder).String("prefix", &tier.folder);
-    ts.String("schedule", &schedule).String("keep", &keep);
+    ts.String("schedule", &schedule).String("keep", &keep).Node("object-lock", &lock);
     LB_RETURN_IF_ERROR(ts.Read(t));
+    LB_ASSIGN_OR_RETURN(tier.object_lock, ParseObjectLock(lock, path));
     if (tier.name.empty()) return Status::InvalidArgument("config " + path + ": a tier has no name");
     if (tier.folder.empty()) tier.folder = tier.name;
     if (schedule.empty()) return Status::InvalidArgument("config " + path + ": tier " + tier.name + " has no schedule");

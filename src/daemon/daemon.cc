@@ -155,7 +155,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   bo.encryption = config_.keys.get();
   bo.signing = config_.auth_keys.get();
   bo.tiers.clear();
-  for (const auto& t : tiers) bo.tiers.push_back({t.name, t.folder});
+  for (const auto& t : tiers) bo.tiers.push_back(ops::TargetOf(t));
   auto res = ops::RunBackup(config_.client, bo, stores, nullptr);
   if (!res.ok()) {
     log_.Error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, res.status().message());

@@ -28,9 +28,17 @@ struct Copy {
   store::Store* store;
   TierTarget tier;
   std::string key;
+  store::WriteOptions options;  // the tier's Object Lock, for the object and its manifest
   std::unique_ptr<store::ObjectWriter> writer;
   Status status;
 };
+
+// The lock of a copy begun at `started`: retained the tier's keep, rounded up to the second.
+store::WriteOptions LockOf(const TierTarget& t, std::chrono::system_clock::time_point started) {
+  if (t.object_lock.empty()) return {};
+  const auto until = std::chrono::ceil<std::chrono::seconds>(started + t.keep);
+  return store::WriteOptions{t.object_lock, until.time_since_epoch().count()};
+}
 
 // The source member's HashKV at the manifest's revision, asked on a connection of its own while
 // the snapshot streams (both only read the member's db), so that verify and drills can compare
@@ -63,6 +71,8 @@ class SourceHash {
 };
 
 }  // namespace
+
+TierTarget TargetOf(const catalog::Tier& tier) { return {tier.name, tier.folder, tier.object_lock, tier.keep}; }
 
 codec::EncodeOptions EncodeOptionsOf(const BackupOptions& o) {
   return codec::EncodeOptions{o.zstd_level, o.zstd_level > 0 ? o.zstd_threads : 0, o.encryption, o.signing};
@@ -97,8 +107,8 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
     for (const auto& tier : options.tiers) {
       std::string key = catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started) +
                         codec::EncodedSuffix(codec::EncodingOf(EncodeOptionsOf(options)));
-      Copy c{st, tier, key, nullptr, Status::OK()};
-      auto w = st->Create(c.key);
+      Copy c{st, tier, key, LockOf(tier, started), nullptr, Status::OK()};
+      auto w = st->Create(c.key, c.options);
       if (w.ok()) {
         c.writer = std::move(*w);
       } else {
@@ -203,7 +213,7 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
       m.tier = c.tier.name;
       m.store = c.store->Describe();
       bool committed = false;
-      c.status = catalog::CommitBackup(*c.store, *c.writer, &m, options.signing, &committed);
+      c.status = catalog::CommitBackup(*c.store, *c.writer, &m, options.signing, c.options, &committed);
       kept |= committed;
       c.writer.reset();
       if (c.status.ok() && first) {

@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "catalog/manifest.h"
+#include "catalog/tiers.h"
 #include "codec/object_codec.h"
 #include "etcd/options.h"
 #include "ops/source.h"
@@ -24,12 +25,19 @@ namespace lifeboat::ops {
 struct TierTarget {
   std::string name;    // recorded in the manifest
   std::string folder;  // under the prefix
+  // S3 Object Lock ("" none, "GOVERNANCE", "COMPLIANCE"): the object and its manifest are
+  // retained `keep` from the start of the backup (catalog/tiers.h).
+  std::string object_lock;
+  std::chrono::seconds keep{0};
 };
+
+// The target of a configured tier.
+TierTarget TargetOf(const catalog::Tier& tier);
 
 struct BackupOptions {
   SourcePolicy source;
   std::string prefix = "db-etcd";
-  std::vector<TierTarget> tiers = {{"hourly", "hourly"}};
+  std::vector<TierTarget> tiers = {{"hourly", "hourly", "", {}}};
   std::string cluster_name;  // empty: the cluster id in hex
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;     // bytes per second; 0 = as fast as the member sends

@@ -535,7 +535,7 @@ class Coordinator {
     bo.source.mode = "any";
     bo.source.max_lag = UINT64_MAX;  // what is left is what there is
     bo.prefix = o_.prefix;
-    bo.tiers = {{kSafetyTier, kSafetyTier}};
+    bo.tiers = {{kSafetyTier, kSafetyTier, "", {}}};
     bo.cluster_name = o_.cluster_name;
     bo.zstd_level = o_.zstd_level;
     bo.encryption = o_.keys;  // a safety backup holds the same secrets as any other

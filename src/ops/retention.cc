@@ -87,6 +87,26 @@ Status ReportOrphans(store::Store& store, const std::string& prefix, const catal
   return Status::OK();
 }
 
+// S3 refuses to delete a version under Object Lock before its retain-until date (and a DELETE
+// without a version would only hide it behind a delete marker): such a backup is kept, saying
+// until when. Judged by the real clock, as the store judges it, not by --now.
+void KeepLocked(store::Store& store, std::vector<PruneItem>* plan) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (auto& item : *plan) {
+    if (item.action != PruneItem::Action::kDelete || item.tier == "changes") continue;
+    auto st = store.Stat(item.object_key);
+    if (!st.ok() || st->lock_mode.empty() || st->retain_until_unix <= now) continue;
+    std::string mode = st->lock_mode;
+    for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    item.action = PruneItem::Action::kKeep;
+    item.why = fmt::format("locked ({}) until {}: the store refuses to delete it before then; {}", mode,
+                           FormatRFC3339(std::chrono::system_clock::time_point(std::chrono::seconds(st->retain_until_unix))),
+                           item.why);
+  }
+}
+
 }  // namespace
 
 Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string& prefix,
@@ -118,6 +138,7 @@ Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string&
   for (const auto& tier : RestoreTiers(restore_keep)) {
     if (!Overlaps(tier.folder, tiers)) LB_RETURN_IF_ERROR(plan_tier(tier));
   }
+  KeepLocked(store, &plan);
   LB_RETURN_IF_ERROR(PlanSegmentPrune(store, prefix, &plan));
   return plan;
 }
