@@ -138,6 +138,7 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.quarantine_client_url = r.quarantine_client_url();
   a.lease = FromProto(r.lease());
   a.staging_on_other_fs = r.staging_on_other_fs();
+  for (const auto& c : r.staged()) a.staged[c.sha256()] = c.bytes();
   return a;
 }
 
@@ -217,6 +218,17 @@ Result<FetchResponse> AgentClient::FetchBackup(const FetchRequest& in) {
   if (!s.ok()) return FromGrpc(s, impl_->address, "FetchBackup");
   return FetchResponse{r.path(), r.sha256(), r.revision(), r.live_keys(), r.cached(), r.in_place(),
                        r.cluster_version()};
+}
+
+Result<DropStagedResponse> AgentClient::DropStaged(const std::vector<std::string>& keep) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, milliseconds(0));
+  pb::DropStagedRequest req;
+  for (const auto& k : keep) req.add_keep_sha256(k);
+  pb::DropStagedResponse r;
+  grpc::Status s = impl_->stub->DropStaged(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "DropStaged");
+  return DropStagedResponse{{r.removed().begin(), r.removed().end()}, r.freed_bytes()};
 }
 
 const std::string& AgentClient::address() const { return impl_->address; }

@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "host/lease_table.h"
 #include "base/status.h"
@@ -28,6 +30,7 @@ struct AgentStatus {
   std::string quarantine_client_url;
   bool staging_on_other_fs = false;  // by st_dev; false when the agent does not say
   LeaseInfo lease;  // the live recovery lease; empty: none
+  std::map<std::string, uint64_t> staged;  // what FetchBackup staged: SHA-256 -> bytes
 };
 
 struct LeaseRequest {
@@ -70,6 +73,11 @@ struct FetchRequest {
   std::string store_url, object_key, sha256;
   uint64_t size = 0;
 };
+struct DropStagedResponse {
+  std::vector<std::string> removed;
+  uint64_t freed_bytes = 0;
+};
+
 struct FetchResponse {
   std::string path, sha256;
   int64_t revision = 0;
@@ -105,6 +113,8 @@ class AgentClient {
   Result<RestoreResponse> RestoreSnapshot(const RestoreRequest& req);
   // Stages a backup on the agent's host (it reads the store with its own credentials).
   Result<FetchResponse> FetchBackup(const FetchRequest& req);
+  // Removes the staged copies whose SHA-256 is not in `keep` (empty: all of them).
+  Result<DropStagedResponse> DropStaged(const std::vector<std::string>& keep);
   // FailedPrecondition naming the holder when another coordinator holds the member.
   Result<LeaseGrant> AcquireLease(const LeaseRequest& req);
   Result<bool> ReleaseLease(const std::string& owner_id);

@@ -160,6 +160,27 @@ class Coordinator {
     return std::move(r_);
   }
 
+  // The staged copies are full copies of the database on etcd's hosts: once the restore no
+  // longer needs them (done, verified or failed after every member restored, a dry run, a
+  // declined plan, a preflight that failed), every agent drops them, under this restore's
+  // lease. Kept for a --resume that fetches again, and with keep_staged.
+  void DropStaged(const RestoreClusterResult& r) {
+    const bool needed = r.journaled && !Finished(r.journal) && r.journal.phase < RestorePhase::kRestored;
+    if (o_.keep_staged || needed || fleet_.members().empty()) return;
+    std::vector<uint64_t> freed(fleet_.members().size(), 0);
+    auto res = ParallelFor(freed.size(), [&](size_t i) -> Status {
+      auto d = fleet_.members()[i].client->DropStaged({});
+      if (!d.ok()) return d.status();
+      freed[i] = d->freed_bytes;
+      return Status::OK();
+    });
+    uint64_t total = 0;
+    for (uint64_t f : freed) total += f;
+    Status s = Combine(res);
+    Log(s.ok() ? fmt::format("staged copies removed on every host ({} bytes freed)", total)
+               : "warning: staged copies not removed everywhere: " + s.message());
+  }
+
  private:
   void Log(const std::string& line) {
     if (o_.log) o_.log(line);
@@ -404,7 +425,7 @@ class Coordinator {
     const uint64_t size = r_.journal.size;
     std::vector<Status> out;
     for (const auto& m : fleet_.members()) {
-      if (Status s = CheckHostDisk(m.status, m.address, size); !s.ok()) out.push_back(s);
+      if (Status s = CheckHostDisk(m.status, m.address, size, r_.journal.sha256); !s.ok()) out.push_back(s);
     }
     detail_ = "every host has room";
     return Combine(out);
@@ -778,6 +799,11 @@ std::vector<std::string> RestoredClusterProblems(const RestoreJournal& j, const 
   return p;
 }
 
-RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options) { return Coordinator(options).Run(); }
+RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options) {
+  Coordinator c(options);
+  RestoreClusterResult r = c.Run();
+  c.DropStaged(r);
+  return r;
+}
 
 }  // namespace lifeboat::ops

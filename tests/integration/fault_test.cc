@@ -14,6 +14,7 @@
 #include "harness/agent_cluster.h"
 #include "harness/cluster_data.h"
 #include "harness/etcd_cluster.h"
+#include "harness/http_fault_proxy.h"
 #include "harness/process.h"
 #include "harness/s3_server.h"
 #include "harness/store_probe.h"
@@ -23,30 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::seconds;
-
-// tests/harness/http_fault_proxy.py in front of radosgw, killed on destruction.
-class HttpFaultProxy {
- public:
-  HttpFaultProxy(const S3Server& s3, const std::string& fault, const std::string& dir) : port_file_(dir + "/proxy.port") {
-    std::string target = s3.endpoint().substr(s3.endpoint().find("//") + 2);
-    pid_ = Spawn({"python3", LB_SOURCE_DIR "/tests/harness/http_fault_proxy.py", target, fault, port_file_},
-                 dir + "/proxy.out", dir + "/proxy.err");
-    EXPECT_TRUE(PollUntil(std::chrono::seconds(10), [&] { return fs::exists(port_file_); }));
-    endpoint_ = "http://127.0.0.1:" + ReadFile(port_file_);
-  }
-  ~HttpFaultProxy() {
-    kill(pid_, SIGKILL);
-    Wait(pid_, seconds(10));
-  }
-  // The store URL of `bucket` through this proxy.
-  std::string Url(const std::string& bucket) const { return "s3://" + bucket + "?endpoint=" + endpoint_; }
-  int faults() const { return std::atoi(ReadFile(port_file_ + ".faults").c_str()); }
-  std::string log() const { return ReadFile(port_file_ + ".log"); }
-
- private:
-  std::string port_file_, endpoint_;
-  pid_t pid_ = -1;
-};
 
 class S3FaultTest : public ::testing::Test {
  protected:
