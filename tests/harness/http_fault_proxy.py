@@ -79,19 +79,12 @@ def answer_error(client, code):
                     "Connection: close\r\n\r\n" % (code, reason, len(body))).encode() + body)
 
 
-def take_reset(budget):
+def take(kind, budget):
+    """Counts one more fault of `kind` ("resets", "matches") while fewer than `budget` were made."""
     with lock:
-        if state.get("resets", 0) >= budget:
+        if state.get(kind, 0) >= budget:
             return False
-        state["resets"] = state.get("resets", 0) + 1
-        return True
-
-
-def take_match(budget):
-    with lock:
-        if state.get("matches", 0) >= budget:
-            return False
-        state["matches"] = state.get("matches", 0) + 1
+        state[kind] = state.get(kind, 0) + 1
         return True
 
 
@@ -106,7 +99,7 @@ def relay_response(upstream, client, reset, port_file):
             break
         if len(first) < 200:
             first += data[:200]
-        if reset is not None and passed + len(data) >= reset[1] and take_reset(reset[0]):
+        if reset is not None and passed + len(data) >= reset[1] and take("resets", reset[0]):
             client.sendall(data[:max(0, reset[1] - passed)])
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             count_fault(port_file)
@@ -138,7 +131,7 @@ def serve(client, target, fault, port_file):
             count_fault(port_file)
             answer_error(client, int(args[0]))
             return
-        if kind == "match" and args[2] in lines[0] and take_match(int(args[1])):
+        if kind == "match" and args[2] in lines[0] and take("matches", int(args[1])):
             count_fault(port_file)
             log(port_file, "injected %s for %s" % (args[0], lines[0]))
             answer_error(client, int(args[0]))
