@@ -148,6 +148,7 @@ for k in 1 2 3; do
   cat >"$WORK/agents/agent-m$k.yaml" <<EOF
 listen: ${AGENT[k]}
 token-file: $WORK/agent.token
+stores: [file://$WORK/store]
 member: {name: m$k, data-dir: $WORK/agents/m$k.etcd, client-url: ${CLIENT[k]}, peer-url: ${PEER[k]}, quarantine-client-url: ${QUARANTINE[k]}}
 mode: process
 etcd:

@@ -154,6 +154,7 @@ chmod 600 "$WORK/agent/token"
 cat >"$WORK/agent/agent.yaml" <<EOF
 listen: 127.0.0.1:$AP
 token-file: $WORK/agent/token
+stores: [file://$WORK/store]
 member: {name: m1, data-dir: $WORK/agent/m1.etcd, client-url: http://127.0.0.1:$CP, peer-url: http://127.0.0.1:$PP}
 mode: process
 etcd:

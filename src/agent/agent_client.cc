@@ -60,19 +60,46 @@ LeaseInfo FromProto(const pb::Lease& l) {
   o.acquired_ms = l.acquired_unix_ms();
   o.renewed_ms = l.renewed_unix_ms();
   o.expires_ms = l.expires_unix_ms();
+  o.epoch = l.epoch();
   return o;
+}
+
+RecoveryRecord FromProto(const pb::RecoveryRecord& r) {
+  RecoveryRecord o;
+  o.owner_id = r.owner_id();
+  o.holder = r.holder();
+  o.operation = r.operation();
+  o.backup = r.backup();
+  o.epoch = r.epoch();
+  o.finished_ms = r.finished_unix_ms();
+  return o;
+}
+
+// The host part of HOST:PORT ("[::1]:9438" -> "::1").
+std::string HostOf(const std::string& address) {
+  if (!address.empty() && address[0] == '[') return address.substr(1, address.find(']') - 1);
+  return address.substr(0, address.rfind(':'));
+}
+
+// Only literal loopback addresses count: a name may resolve anywhere.
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
 
 struct AgentClient::Impl {
   std::string address, token, lease_owner;
+  uint64_t lease_epoch = 0;
   milliseconds call_timeout;
   std::unique_ptr<pb::Agent::Stub> stub;
 
   void Prepare(grpc::ClientContext* ctx, milliseconds extra) const {
     if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-    if (!lease_owner.empty()) ctx->AddMetadata("lifeboat-lease-owner", lease_owner);
+    if (!lease_owner.empty()) {
+      ctx->AddMetadata("lifeboat-lease-owner", lease_owner);
+      ctx->AddMetadata("lifeboat-lease-epoch", std::to_string(lease_epoch));
+    }
     ctx->set_deadline(std::chrono::system_clock::now() + call_timeout + extra);
   }
 };
@@ -94,6 +121,11 @@ Result<std::unique_ptr<AgentClient>> AgentClient::Connect(const std::string& add
                                                           milliseconds call_timeout, const AgentTls& tls) {
   if (address.find(':') == std::string::npos) {
     return Status::InvalidArgument("agent address '" + address + "' is not HOST:PORT");
+  }
+  if (tls.cacert.empty() && !token.empty() && !tls.insecure_transport && !IsLoopback(HostOf(address))) {
+    return Status::InvalidArgument("refusing to send the agent token in clear text to " + address +
+                                   ": set agent-cacert (TLS, docs/agent.md), or accept plain text with "
+                                   "--insecure-transport (agent-insecure-transport: true)");
   }
   auto impl = std::make_unique<Impl>();
   impl->address = address;
@@ -138,6 +170,8 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.quarantine_client_url = r.quarantine_client_url();
   a.lease = FromProto(r.lease());
   a.staging_on_other_fs = r.staging_on_other_fs();
+  a.last_recovery = FromProto(r.last_recovery());
+  a.stores.assign(r.stores().begin(), r.stores().end());
   for (const auto& c : r.staged()) a.staged[c.sha256()] = c.bytes();
   return a;
 }
@@ -216,8 +250,13 @@ Result<FetchResponse> AgentClient::FetchBackup(const FetchRequest& in) {
   pb::FetchBackupResponse r;
   grpc::Status s = impl_->stub->FetchBackup(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "FetchBackup");
-  return FetchResponse{r.path(), r.sha256(), r.revision(), r.live_keys(), r.cached(), r.in_place(),
-                       r.cluster_version()};
+  FetchResponse out{r.path(), r.sha256(), r.revision(), r.live_keys(), r.cached(), r.in_place(),
+                    r.cluster_version(), {}};
+  for (const auto& m : r.members()) {
+    out.members.push_back({m.name(), {m.peer_urls().begin(), m.peer_urls().end()},
+                           {m.client_urls().begin(), m.client_urls().end()}, m.is_learner()});
+  }
+  return out;
 }
 
 Result<DropStagedResponse> AgentClient::DropStaged(const std::vector<std::string>& keep) {
@@ -249,17 +288,38 @@ Result<LeaseGrant> AgentClient::AcquireLease(const LeaseRequest& in) {
   return LeaseGrant{FromProto(r.lease()), FromProto(r.previous())};
 }
 
-Result<bool> AgentClient::ReleaseLease(const std::string& owner_id) {
+Result<LeaseInfo> AgentClient::RenewLease(const std::string& owner_id, uint64_t epoch, milliseconds ttl) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, milliseconds(0));
+  pb::RenewLeaseRequest req;
+  req.set_owner_id(owner_id);
+  req.set_epoch(epoch);
+  req.set_ttl_ms(static_cast<uint32_t>(ttl.count()));
+  pb::RenewLeaseResponse r;
+  grpc::Status s = impl_->stub->RenewLease(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "RenewLease");
+  return FromProto(r.lease());
+}
+
+Result<bool> AgentClient::ReleaseLease(const std::string& owner_id, uint64_t epoch, const RecoveryRecord* finished) {
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx, milliseconds(0));
   pb::ReleaseLeaseRequest req;
   req.set_owner_id(owner_id);
+  req.set_epoch(epoch);
+  if (finished) {
+    req.mutable_finished()->set_operation(finished->operation);
+    req.mutable_finished()->set_backup(finished->backup);
+  }
   pb::ReleaseLeaseResponse r;
   grpc::Status s = impl_->stub->ReleaseLease(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "ReleaseLease");
   return r.released();
 }
 
-void AgentClient::SetLeaseOwner(const std::string& owner_id) { impl_->lease_owner = owner_id; }
+void AgentClient::SetLease(const std::string& owner_id, uint64_t epoch) {
+  impl_->lease_owner = owner_id;
+  impl_->lease_epoch = epoch;
+}
 
 }  // namespace lifeboat::agent

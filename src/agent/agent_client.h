@@ -15,8 +15,10 @@
 
 namespace lifeboat::agent {
 
-// The recovery lease as the agent keeps it (host/lease_table.h), as its callers see it.
+// The recovery lease and the last finished recovery as the agent keeps them
+// (host/lease_table.h), as its callers see them.
 using host::LeaseInfo;
+using host::RecoveryRecord;
 
 struct AgentStatus {
   bool etcd_running = false;
@@ -30,6 +32,8 @@ struct AgentStatus {
   std::string quarantine_client_url;
   bool staging_on_other_fs = false;  // by st_dev; false when the agent does not say
   LeaseInfo lease;  // the live recovery lease; empty: none
+  RecoveryRecord last_recovery;  // the last recovery that finished on this member; empty: none
+  std::vector<std::string> stores;  // the store URLs this agent may fetch backups from
   std::map<std::string, uint64_t> staged;  // what FetchBackup staged: SHA-256 -> bytes
 };
 
@@ -78,6 +82,13 @@ struct DropStagedResponse {
   uint64_t freed_bytes = 0;
 };
 
+// A member as a snapshot's `members` bucket stores it.
+struct StoredMember {
+  std::string name;
+  std::vector<std::string> peer_urls, client_urls;
+  bool is_learner = false;
+};
+
 struct FetchResponse {
   std::string path, sha256;
   int64_t revision = 0;
@@ -85,18 +96,23 @@ struct FetchResponse {
   bool cached = false;
   bool in_place = false;
   std::string cluster_version;  // the snapshot's cluster/clusterVersion; "" when it has none
+  std::vector<StoredMember> members;  // the membership the snapshot was taken in
 };
 
 // TLS to the agent: `cacert` (the CA that signed the agent's certificate) turns TLS on; `cert`
-// and `key` present a client certificate (mTLS). Empty: plain text.
+// and `key` present a client certificate (mTLS). Empty: plain text, which carries a token only
+// to a loopback agent unless `insecure_transport` says the operator accepts it in clear.
 struct AgentTls {
   std::string cacert, cert, key;
+  bool insecure_transport = false;
 };
 
 class AgentClient {
  public:
   // `address` is HOST:PORT; `token` empty sends no authorization. The connection is made lazily;
   // `call_timeout` bounds the quick calls (Start/Stop/Restore add their own waits to it).
+  // InvalidArgument, before anything is sent, for a token in plain text to an agent that is not
+  // on loopback (see AgentTls).
   static Result<std::unique_ptr<AgentClient>> Connect(
       const std::string& address, const std::string& token,
       std::chrono::milliseconds call_timeout = std::chrono::seconds(10), const AgentTls& tls = {});
@@ -117,9 +133,12 @@ class AgentClient {
   Result<DropStagedResponse> DropStaged(const std::vector<std::string>& keep);
   // FailedPrecondition naming the holder when another coordinator holds the member.
   Result<LeaseGrant> AcquireLease(const LeaseRequest& req);
-  Result<bool> ReleaseLease(const std::string& owner_id);
-  // Every later mutating call is made under this lease owner (empty: none).
-  void SetLeaseOwner(const std::string& owner_id);
+  // FailedPrecondition saying what became of the lease when it is no longer (owner_id, epoch)'s.
+  Result<LeaseInfo> RenewLease(const std::string& owner_id, uint64_t epoch, std::chrono::milliseconds ttl);
+  // `finished` (operation and backup) records the recovery as the last one that finished there.
+  Result<bool> ReleaseLease(const std::string& owner_id, uint64_t epoch, const RecoveryRecord* finished = nullptr);
+  // Every later mutating call is made under this lease (empty owner: none).
+  void SetLease(const std::string& owner_id, uint64_t epoch);
   const std::string& address() const;
 
  private:

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "agent.grpc.pb.h"
+#include "host/access.h"
 #include "host/controller.h"
 #include "host/host_ops.h"
 #include "host/lease_table.h"
@@ -38,6 +39,7 @@ using host::FileSha256;
 using host::InspectDataDir;
 using host::LeaseInfo;
 using host::LeaseTable;
+using host::RecoveryRecord;
 using host::Liveness;
 using host::MoveAside;
 using host::NewController;
@@ -109,21 +111,46 @@ void ToProto(const LeaseInfo& l, pb::Lease* out) {
   out->set_acquired_unix_ms(l.acquired_ms);
   out->set_renewed_unix_ms(l.renewed_ms);
   out->set_expires_unix_ms(l.expires_ms);
+  out->set_epoch(l.epoch);
 }
 
-// The lease owner a mutating call is made under; empty when it names none.
-std::string LeaseOwnerOf(grpc::ServerContext* ctx) {
+void ToProto(const RecoveryRecord& r, pb::RecoveryRecord* out) {
+  if (r.empty()) return;
+  out->set_owner_id(r.owner_id);
+  out->set_holder(r.holder);
+  out->set_operation(r.operation);
+  out->set_backup(r.backup);
+  out->set_epoch(r.epoch);
+  out->set_finished_unix_ms(r.finished_ms);
+}
+
+std::string Metadata(grpc::ServerContext* ctx, const char* key) {
   const auto& md = ctx->client_metadata();
-  auto it = md.find("lifeboat-lease-owner");
+  auto it = md.find(key);
   return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
 }
 
+// The lease a mutating call is made under: its owner (empty: none) and epoch (0: none given).
+struct CallLease {
+  std::string owner;
+  uint64_t epoch = 0;
+};
+CallLease LeaseOf(grpc::ServerContext* ctx) {
+  CallLease l{Metadata(ctx, "lifeboat-lease-owner"), 0};
+  std::string e = Metadata(ctx, "lifeboat-lease-epoch");
+  if (!e.empty() && e.find_first_not_of("0123456789") == std::string::npos && e.size() < 20) l.epoch = std::stoull(e);
+  return l;
+}
+
+// What a token may call: the observe token reads status, the recover token does everything.
+enum class Need { kObserve, kRecover };
+
 class Service final : public pb::Agent::Service {
  public:
-  Service(AgentConfig c, std::string token, std::shared_ptr<codec::KeyRing> keys, Logger& log)
+  Service(AgentConfig c, AgentTokens tokens, std::shared_ptr<codec::KeyRing> keys, Logger& log)
       : log_(log),
         c_(std::move(c)),
-        token_(std::move(token)),
+        tokens_(std::move(tokens)),
         keys_(std::move(keys)),
         ctl_(NewController(c_)),
         // Named by member: agents on one host may share a staging dir.
@@ -138,7 +165,7 @@ class Service final : public pb::Agent::Service {
   EtcdController& controller() { return *ctl_; }
 
   grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest*, pb::GetStatusResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kObserve, "GetStatus"); !a.ok()) return a;
     auto live = Live();
     if (!live.ok()) return ToGrpc(live.status());
     out->set_etcd_running(live->live);
@@ -165,12 +192,14 @@ class Service final : public pb::Agent::Service {
     }
     out->set_quarantine_client_url(c_.quarantine_client_url);
     ToProto(lease_.Live(UnixMillisNow()), out->mutable_lease());
+    ToProto(lease_.LastRecovery(), out->mutable_last_recovery());
+    for (const auto& s : c_.stores) out->add_stores(s);
     return grpc::Status::OK;
   }
 
   grpc::Status AcquireLease(grpc::ServerContext* ctx, const pb::AcquireLeaseRequest* req,
                             pb::AcquireLeaseResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kRecover, "AcquireLease"); !a.ok()) return a;
     LeaseInfo want;
     want.owner_id = req->lease().owner_id();
     want.holder = req->lease().holder();
@@ -183,7 +212,7 @@ class Service final : public pb::Agent::Service {
     if (!g->previous.empty()) {
       log_.Warn("recovery lease BROKEN by {} ({}): it was held by {}", want.holder, want.operation,
                    DescribeLease(g->previous));
-    } else if (g->lease.acquired_ms == g->lease.renewed_ms) {
+    } else {
       log_.Info("recovery lease granted: {}", DescribeLease(g->lease));
     }
     ToProto(g->lease, out->mutable_lease());
@@ -191,20 +220,41 @@ class Service final : public pb::Agent::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status RenewLease(grpc::ServerContext* ctx, const pb::RenewLeaseRequest* req,
+                          pb::RenewLeaseResponse* out) override {
+    if (auto a = Authorize(ctx, Need::kRecover, "RenewLease"); !a.ok()) return a;
+    auto l = lease_.Renew(req->owner_id(), req->epoch(), OrDefault(req->ttl_ms(), std::chrono::minutes(10)),
+                          UnixMillisNow());
+    if (!l.ok()) {
+      log_.Warn("refused to renew the recovery lease of owner {} epoch {}: {}", req->owner_id(), req->epoch(),
+                l.status().message());
+      return ToGrpc(l.status().WithMessage(c_.member_name + ": " + l.status().message()));
+    }
+    ToProto(*l, out->mutable_lease());
+    return grpc::Status::OK;
+  }
+
   grpc::Status ReleaseLease(grpc::ServerContext* ctx, const pb::ReleaseLeaseRequest* req,
                             pb::ReleaseLeaseResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
-    auto released = lease_.Release(req->owner_id(), UnixMillisNow());
+    if (auto a = Authorize(ctx, Need::kRecover, "ReleaseLease"); !a.ok()) return a;
+    RecoveryRecord finished;
+    finished.operation = req->finished().operation();
+    finished.backup = req->finished().backup();
+    auto released = lease_.Release(req->owner_id(), req->epoch(), req->has_finished() ? &finished : nullptr,
+                                   UnixMillisNow());
     if (!released.ok()) return ToGrpc(released.status());
-    if (*released) log_.Info("recovery lease released by owner {}", req->owner_id());
+    if (*released) {
+      log_.Info("recovery lease released by owner {} epoch {}{}", req->owner_id(), req->epoch(),
+                req->has_finished() ? ": finished " + host::DescribeRecord(lease_.LastRecovery()) : "");
+    }
     out->set_released(*released);
     return grpc::Status::OK;
   }
 
   grpc::Status StopEtcd(grpc::ServerContext* ctx, const pb::StopEtcdRequest* req, pb::StopEtcdResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
-    if (auto a = Admit(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kRecover, "StopEtcd"); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
+    if (auto a = Admit(ctx, "StopEtcd"); !a.ok()) return a;
     milliseconds deadline = OrDefault(req->timeout_ms(), std::chrono::seconds(30));
     auto was = ctl_->Stop(deadline);
     if (!was.ok()) return ToGrpc(was.status());
@@ -220,13 +270,13 @@ class Service final : public pb::Agent::Service {
 
   grpc::Status StartEtcd(grpc::ServerContext* ctx, const pb::StartEtcdRequest* req,
                          pb::StartEtcdResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
-    if (auto a = Admit(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kRecover, "StartEtcd"); !a.ok()) return a;
     const std::string& state = req->initial_cluster_state();
     if (!state.empty() && state != "new" && state != "existing") {
       return ToGrpc(Status::InvalidArgument("initial_cluster_state must be new or existing, not '" + state + "'"));
     }
     std::lock_guard<std::mutex> l(op_mu_);
+    if (auto a = Admit(ctx, "StartEtcd"); !a.ok()) return a;
     if (Status st = RefuseWhileRunning("start another etcd"); !st.ok()) return ToGrpc(st);
     if (req->quarantine() && c_.quarantine_client_url.empty()) {
       return ToGrpc(Status::FailedPrecondition("no member.quarantine-client-url in the agent config of " +
@@ -245,9 +295,9 @@ class Service final : public pb::Agent::Service {
 
   grpc::Status MoveDataAside(grpc::ServerContext* ctx, const pb::MoveDataAsideRequest*,
                              pb::MoveDataAsideResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
-    if (auto a = Admit(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kRecover, "MoveDataAside"); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
+    if (auto a = Admit(ctx, "MoveDataAside"); !a.ok()) return a;
     if (Status st = RefuseWhileRunning("move the data dir aside"); !st.ok()) return ToGrpc(st);
     auto moved = MoveAside(c_.data_dir, std::chrono::system_clock::now());
     if (!moved.ok()) return ToGrpc(moved.status());
@@ -258,9 +308,13 @@ class Service final : public pb::Agent::Service {
 
   grpc::Status RestoreSnapshot(grpc::ServerContext* ctx, const pb::RestoreSnapshotRequest* req,
                                pb::RestoreSnapshotResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
-    if (auto a = Admit(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kRecover, "RestoreSnapshot"); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
+    if (auto a = Admit(ctx, "RestoreSnapshot"); !a.ok()) return a;
+    if (Status st = host::AllowSnapshotPath(c_, req->snapshot_path()); !st.ok()) {
+      log_.Warn("RestoreSnapshot refused: {}", st.message());
+      return ToGrpc(st);
+    }
     if (Status st = RefuseWhileRunning("restore"); !st.ok()) return ToGrpc(st);
     if (!AbsentOrEmpty(c_.data_dir)) {
       return ToGrpc(Status::FailedPrecondition("data dir " + c_.data_dir +
@@ -300,14 +354,17 @@ class Service final : public pb::Agent::Service {
 
   grpc::Status FetchBackup(grpc::ServerContext* ctx, const pb::FetchBackupRequest* req,
                            pb::FetchBackupResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kRecover, "FetchBackup"); !a.ok()) return a;
+    if (Status st = host::AllowStore(c_, req->store_url()); !st.ok()) {
+      log_.Warn("FetchBackup refused: {}", st.message());
+      return ToGrpc(st);
+    }
     // Not under op_mu_: a download does not touch etcd or its data dir, and it may take minutes.
     std::lock_guard<std::mutex> l(fetch_mu_);
     StageRequest sr{req->store_url(), req->object_key(), req->sha256(), req->size()};
     // The staging dir holds what this recovery needs: earlier copies go first, unless another
     // coordinator's lease holds this member (its copy may be in use).
-    const bool drop_others = lease_.Admit(LeaseOwnerOf(ctx), UnixMillisNow()).ok();
-    auto staged = StageBackup(sr, c_.staging_dir, keys_.get(), drop_others);
+    auto staged = StageBackup(sr, c_.staging_dir, keys_.get(), MayChangeStaging(ctx).ok());
     if (!staged.ok()) return ToGrpc(staged.status());
     log_.Info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path,
                  staged->in_place ? "checked in place" : staged->cached ? "already staged" : "downloaded");
@@ -318,13 +375,23 @@ class Service final : public pb::Agent::Service {
     out->set_cached(staged->cached);
     out->set_in_place(staged->in_place);
     out->set_cluster_version(staged->cluster_version);
+    for (const auto& m : staged->members) {
+      auto* pm = out->add_members();
+      pm->set_name(m.name);
+      for (const auto& u : m.peer_urls) pm->add_peer_urls(u);
+      for (const auto& u : m.client_urls) pm->add_client_urls(u);
+      pm->set_is_learner(m.is_learner);
+    }
     return grpc::Status::OK;
   }
 
   grpc::Status DropStaged(grpc::ServerContext* ctx, const pb::DropStagedRequest* req,
                           pb::DropStagedResponse* out) override {
-    if (auto a = Authorize(ctx); !a.ok()) return a;
-    if (auto a = Admit(ctx); !a.ok()) return a;
+    if (auto a = Authorize(ctx, Need::kRecover, "DropStaged"); !a.ok()) return a;
+    if (Status st = MayChangeStaging(ctx); !st.ok()) {
+      log_.Warn("refused DropStaged from {}: {}", ctx->peer(), st.message());
+      return ToGrpc(st.WithMessage(c_.member_name + ": " + st.message()));
+    }
     std::lock_guard<std::mutex> l(fetch_mu_);  // never under a download
     auto dropped = host::DropStaged(c_.staging_dir, {req->keep_sha256().begin(), req->keep_sha256().end()});
     if (!dropped.ok()) return ToGrpc(dropped.status());
@@ -337,8 +404,8 @@ class Service final : public pb::Agent::Service {
   }
 
  private:
-  grpc::Status Authorize(grpc::ServerContext* ctx) {
-    if (token_.empty()) return grpc::Status::OK;  // insecure-no-auth
+  grpc::Status Authorize(grpc::ServerContext* ctx, Need need, const char* rpc) {
+    if (tokens_.recover.empty()) return grpc::Status::OK;  // insecure-no-auth
     const auto& md = ctx->client_metadata();
     auto it = md.find("authorization");
     if (it == md.end()) {
@@ -346,20 +413,39 @@ class Service final : public pb::Agent::Service {
                           "no bearer token (send \"authorization: Bearer <token>\" with the agent's token)");
     }
     std::string_view got = BearerToken(std::string_view(it->second.data(), it->second.size()));
-    if (!ConstantTimeEquals(got, token_)) {
-      log_.Warn("refused a call from {}: wrong bearer token", ctx->peer());
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          "wrong bearer token (use the token in the agent's token-file)");
+    if (ConstantTimeEquals(got, tokens_.recover)) return grpc::Status::OK;
+    if (!tokens_.observe.empty() && ConstantTimeEquals(got, tokens_.observe)) {
+      if (need == Need::kObserve) return grpc::Status::OK;
+      log_.Warn("refused {} from {}: the observe token only reads status", rpc, ctx->peer());
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          std::string("the observe token may only read status, not call ") + rpc +
+                              " (a recovery needs the agent's recover token, its token-file)");
     }
-    return grpc::Status::OK;
+    log_.Warn("refused {} from {}: wrong bearer token", rpc, ctx->peer());
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong bearer token (use the token in the agent's token-file)");
   }
 
-  // Mutating calls only: refused under another coordinator's live recovery lease.
-  grpc::Status Admit(grpc::ServerContext* ctx) {
-    std::string owner = LeaseOwnerOf(ctx);
-    Status s = lease_.Admit(owner, UnixMillisNow());
-    if (s.ok()) return grpc::Status::OK;
-    log_.Warn("refused a call from {} (lease owner '{}'): {}", ctx->peer(), owner, s.message());
+  // Mutating calls only, under op_mu_: admitted only under the live lease's owner and epoch, so
+  // a coordinator whose lease ended (expired, broken, released) never acts again.
+  // Staged copies may be dropped by the live lease's owner, or by anyone while no lease is live
+  // (a dry run takes none; a finished restore has released its own): never under another
+  // coordinator's lease, whose restore may read them.
+  Status MayChangeStaging(grpc::ServerContext* ctx) {
+    const int64_t now = UnixMillisNow();
+    if (lease_.Live(now).empty()) return Status::OK();
+    CallLease call = LeaseOf(ctx);
+    return lease_.Admit(call.owner, call.epoch, now);
+  }
+
+  grpc::Status Admit(grpc::ServerContext* ctx, const char* rpc) {
+    CallLease call = LeaseOf(ctx);
+    Status s = lease_.Admit(call.owner, call.epoch, UnixMillisNow());
+    if (s.ok()) {
+      log_.Info("{} under the recovery lease of owner {} epoch {}", rpc, call.owner, call.epoch);
+      return grpc::Status::OK;
+    }
+    log_.Warn("refused {} from {} (lease owner '{}' epoch {}): {}", rpc, ctx->peer(), call.owner, call.epoch,
+              s.message());
     return ToGrpc(s.WithMessage(c_.member_name + ": " + s.message()));
   }
 
@@ -433,7 +519,7 @@ class Service final : public pb::Agent::Service {
   Logger& log_;
 
   const AgentConfig c_;
-  const std::string token_;
+  const AgentTokens tokens_;
   const std::shared_ptr<codec::KeyRing> keys_;  // loaded once at start-up; null without encryption
   std::unique_ptr<EtcdController> ctl_;
   LeaseTable lease_;
@@ -457,9 +543,9 @@ struct AgentServer::Impl {
 AgentServer::AgentServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AgentServer::~AgentServer() { Shutdown(); }
 
-Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& config, const std::string& token,
+Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& config, const AgentTokens& tokens,
                                                          Logger& log) {
-  if (token.empty() && !config.insecure_no_auth) {
+  if (tokens.recover.empty() && !config.insecure_no_auth) {
     return Status::InvalidArgument("the agent needs a token (set token-file; insecure-no-auth: true only for tests)");
   }
   auto impl = std::make_unique<Impl>();
@@ -470,7 +556,7 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
     keys = std::make_shared<codec::KeyRing>(std::move(*ring));
   }
   impl->log = &log;
-  impl->service = std::make_unique<Service>(config, token, keys, log);
+  impl->service = std::make_unique<Service>(config, tokens, keys, log);
   LB_RETURN_IF_ERROR(impl->service->LoadLease());
   auto swept = SweepLeftovers(config.staging_dir, config.data_dir);
   if (!swept.ok()) return swept.status().Annotate("agent start");

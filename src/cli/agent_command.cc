@@ -31,11 +31,20 @@ void RunAgent(Context& ctx) {
   auto config = host::LoadAgentConfig(path);
   if (!config.ok()) return ctx.Fail(config.status());
   spdlog::set_default_logger(spdlog::stderr_color_mt("lifeboat-agent"));
-  std::string token;
+  agent::AgentTokens tokens;
   if (!config->token_file.empty()) {
     auto t = agent::ReadTokenFile(config->token_file);
     if (!t.ok()) return ctx.Fail(t.status());
-    token = *t;
+    tokens.recover = *t;
+    if (!config->observe_token_file.empty()) {
+      auto o = agent::ReadTokenFile(config->observe_token_file);
+      if (!o.ok()) return ctx.Fail(o.status());
+      if (*o == tokens.recover) {
+        return ctx.Fail(Status::InvalidArgument("the observe token in " + config->observe_token_file +
+                                                " equals the recover token: give it a token of its own"));
+      }
+      tokens.observe = *o;
+    }
   } else {
     spdlog::warn("insecure-no-auth: true: ANYONE who can reach {} can stop etcd and move its data; use a token-file",
                  config->listen);
@@ -47,7 +56,7 @@ void RunAgent(Context& ctx) {
   sigaction(SIGINT, &sa, nullptr);
 
   static SpdlogLogger log;  // outlives the server
-  auto server = agent::AgentServer::Start(*config, token, log);
+  auto server = agent::AgentServer::Start(*config, tokens, log);
   if (!server.ok()) return ctx.Fail(server.status());
   spdlog::info("lifeboat agent for member {} ({} mode) listening on port {}", config->member_name,
                host::ControlModeName(config->mode), (*server)->port());

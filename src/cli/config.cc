@@ -14,12 +14,6 @@
 #include <sstream>
 
 namespace lifeboat::cli {
-namespace {
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
 
 std::vector<std::string> SplitComma(const std::string& s) {
   std::vector<std::string> out;
@@ -31,6 +25,12 @@ std::vector<std::string> SplitComma(const std::string& s) {
     if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
   }
   return out;
+}
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
 }
 
 // The first non-empty of: flag, environment variable, config value.
@@ -47,7 +47,8 @@ struct FileConfig {
   std::optional<bool> prune;
   std::string endpoints, cacert, cert, key, user, password, password_file, dial_timeout, command_timeout;
   std::string store, prefix, cluster_name, source, max_lag, stall_timeout, max_rate, tier;
-  std::string agents, agent_token_file, restore_journal, agent_cacert, agent_cert, agent_key;
+  std::string agents, agent_token_file, agent_observe_token_file, restore_journal, agent_cacert, agent_cert, agent_key;
+  std::optional<bool> agent_insecure_transport;
   std::string drill_schedule, etcd_binary;
   std::optional<bool> check_enabled;
   std::string check_schedule, check_settle;
@@ -181,6 +182,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       .String("cluster-name", &fc.cluster_name)
       .StringOrList("agents", &fc.agents)
       .String("agent-token-file", &fc.agent_token_file)
+      .String("agent-observe-token-file", &fc.agent_observe_token_file)
+      .Bool("agent-insecure-transport", &fc.agent_insecure_transport)
       .String("restore-journal", &fc.restore_journal)
       .String("agent-cacert", &fc.agent_cacert)
       .String("agent-cert", &fc.agent_cert)
@@ -321,6 +324,8 @@ void AddGlobalFlags(CLI::App& app, Flags& f) {
   app.add_option("--store", f.store, "backup store URL, e.g. file:///var/backups/etcd (env LIFEBOAT_STORE)");
   app.add_option("--prefix", f.prefix, "key prefix of lifeboat's objects in the store (default db-etcd)");
   app.add_option("--cluster-name", f.cluster_name, "name used in backup object names (default: the cluster id)");
+  app.add_flag("--insecure-transport", f.insecure_transport,
+               "send the agents' token in plain text to agents off loopback (default: refused without agent-cacert)");
 }
 
 Result<Settings> Resolve(const Flags& flags) {
@@ -455,7 +460,9 @@ Result<Settings> Resolve(const Flags& flags) {
   if (!s.agent_tls.cert.empty() && s.agent_tls.cacert.empty()) {
     return Status::InvalidArgument("config: agent-cert needs agent-cacert (the CA of the agents' certificates)");
   }
+  s.agent_tls.insecure_transport = flags.insecure_transport || fc.agent_insecure_transport.value_or(false);
   s.agent_token_file = Pick(flags.agent_token_file, "LIFEBOAT_AGENT_TOKEN_FILE", fc.agent_token_file);
+  s.agent_observe_token_file = Pick("", "LIFEBOAT_AGENT_OBSERVE_TOKEN_FILE", fc.agent_observe_token_file);
   if (std::string v = Pick(flags.journal, "LIFEBOAT_RESTORE_JOURNAL", fc.restore_journal); !v.empty()) {
     s.restore_journal = v;
   }

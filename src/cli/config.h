@@ -37,6 +37,7 @@ struct Flags {
   std::string store, prefix, cluster_name;
   // restore-cluster / recover-member (their own flags, resolved here with the rest)
   std::string agents, agent_token_file, journal;
+  bool insecure_transport = false;  // the agents' token may cross the network in plain text
 };
 
 struct Settings {
@@ -67,8 +68,9 @@ struct Settings {
   std::shared_ptr<codec::KeyRing> auth_keys;
   // Recovery through host agents (restore-cluster, recover-member).
   std::vector<std::string> agents;  // HOST:PORT of each member's agent
-  std::string agent_token_file;
-  agent::AgentTls agent_tls;  // agent-cacert, agent-cert, agent-key
+  std::string agent_token_file;          // the recover token: recoveries
+  std::string agent_observe_token_file;  // the observe token: status and the daemon (falls back to the above)
+  agent::AgentTls agent_tls;  // agent-cacert, agent-cert, agent-key, agent-insecure-transport
   std::string restore_journal = "/var/lib/lifeboat/restore-journal.json";
   // changelog: section (the continuous change log, for point-in-time restore)
   bool changelog = false;
@@ -95,6 +97,8 @@ ops::ChangeLogOptions ChangeLogOptionsOf(const Settings& s);
 
 // "500ms", "5s", "2m", "1h", or a bare number of seconds.
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const std::string& what);
+// "a, b,c" -> {"a", "b", "c"}: blanks around items and empty items dropped.
+std::vector<std::string> SplitComma(const std::string& s);
 // "0", "50MB", "1.5GiB", "100k": bytes (or bytes per second).
 Result<uint64_t> ParseBytes(const std::string& text, const std::string& what);
 // An etcd cluster or member id as etcdctl prints it (hex, 1 to 16 digits); "" is 0.

@@ -68,12 +68,15 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   if (!settings->check_schedule.empty()) dc.check_schedule = *catalog::CronSchedule::Parse(settings->check_schedule);
   dc.check_settle_timeout = settings->check_settle_timeout;
   if (!settings->agents.empty()) {
-    if (settings->agent_token_file.empty()) {
+    // The daemon only reads the agents' status: the observe token is all it needs.
+    const std::string& file = settings->agent_observe_token_file.empty() ? settings->agent_token_file
+                                                                         : settings->agent_observe_token_file;
+    if (file.empty()) {
       return ctx.Fail(Status::InvalidArgument(
-          "'agents:' is set but 'agent-token-file:' is not: the daemon asks the agents whether a recovery runs "
-          "(set agent-token-file)"));
+          "'agents:' is set but 'agent-observe-token-file:' is not: the daemon asks the agents whether a recovery "
+          "runs (set agent-observe-token-file, or agent-token-file)"));
     }
-    auto token = agent::ReadTokenFile(settings->agent_token_file);
+    auto token = agent::ReadTokenFile(file);
     if (!token.ok()) return ctx.Fail(token.status());
     dc.agents = settings->agents;
     dc.agent_token = *token;

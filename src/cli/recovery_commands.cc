@@ -93,6 +93,8 @@ struct LeaseFlags {
 struct RestoreArgs {
   std::string backup = "latest", at;
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false, quarantine = false;
+  bool force = false;
+  std::vector<std::string> without;
   bool allow_untrusted = false, keep_staged = false;
   std::string target_version;
   std::string verify_timeout = "180s", start_timeout = "120s";
@@ -109,6 +111,11 @@ void PrintPlan(const ops::RestoreJournal& j) {
   Table t({"MEMBER", "AGENT", "DATA DIR", "MOVED ASIDE TO"});
   for (const auto& m : j.members) t.AddRow({m.name, m.agent, m.data_dir, m.data_dir + ".lifeboat-<UTC time>"});
   t.PrintTable(std::cerr);
+  if (!j.membership_source.empty()) std::cerr << "      membership checked against " << j.membership_source << "\n";
+  for (const auto& w : j.without) {
+    std::cerr << "without: " << w.name << " (peer " << w.peer_url << ") is left out of the new cluster: " << w.why
+              << "\n";
+  }
   if (!j.target_version.empty()) std::cerr << "      restored for etcd " << j.target_version << "\n";
   if (j.quarantine) {
     std::cerr << "quarantine: each member serves clients only on its quarantine URL until the cluster is verified:\n";
@@ -172,6 +179,14 @@ Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings&
   o.target_version = a.target_version;
   o.journal_path = settings.restore_journal;
   o.resume = a.resume;
+  o.force = a.force;
+  if (a.force && !a.resume) return Status::InvalidArgument("--force goes with --resume (resume despite a later recovery)");
+  for (const auto& w : a.without) {
+    for (const auto& n : SplitComma(w)) o.without.push_back(n);
+  }
+  if (a.resume && !o.without.empty()) {
+    return Status::InvalidArgument("--without is part of the plan: --resume keeps the journal's (drop --without)");
+  }
   LB_ASSIGN_OR_RETURN(o.verify_timeout, ParseDuration(a.verify_timeout, "--verify-timeout"));
   LB_ASSIGN_OR_RETURN(o.start_timeout, ParseDuration(a.start_timeout, "--start-timeout"));
   LB_ASSIGN_OR_RETURN(o.lease_ttl, a.lease.Ttl());
@@ -239,8 +254,12 @@ void RunRestoreCluster(Context& ctx, const RestoreArgs& a) {
   if (a.dry_run && r.status.ok()) PrintPlan(r.journal);
   PrintRestoreClusterResult(r, o.journal_path, settings->write_out);
   if (!r.status.ok()) {
-    std::string hint = r.journaled ? " (fix that, then: lifeboat restore-cluster --resume; journal " + o.journal_path + ")"
-                                   : " (nothing was changed)";
+    std::string hint = r.lease_lost && r.journaled
+                           ? " (another coordinator owns this cluster now; this journal, " + o.journal_path +
+                                 ", stays unfinished: move it away once that recovery is done)"
+                       : r.lease_lost ? " (another coordinator owns this cluster now)"
+                       : r.journaled  ? " (fix that, then: lifeboat restore-cluster --resume; journal " + o.journal_path + ")"
+                                      : " (nothing was changed)";
     std::string at = r.failed_step.empty() ? "restore-cluster" : "restore-cluster failed at " + r.failed_step;
     ctx.Fail(r.status.WithMessage(at + ": " + r.status.message() + hint));
   }
@@ -285,6 +304,7 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
   if (w == "json") {
     json out = {{"ok", r.status.ok()},
                 {"nothing_to_do", r.nothing_to_do},
+                {"finished_learner", r.finished_learner},
                 {"member", r.name},
                 {"agent", r.agent},
                 {"peer_url", r.peer_url},
@@ -303,14 +323,16 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
     } else if (r.status.ok()) {
       std::string kept;
       for (const auto& d : r.moved_to) kept += (kept.empty() ? "" : ", ") + d;
-      std::string ids = r.old_id != 0 ? fmt::format("member {} replaced by {}", etcd::IdHex(r.old_id), etcd::IdHex(r.new_id))
-                                      : fmt::format("added as member {}", etcd::IdHex(r.new_id));
+      std::string ids = r.finished_learner ? fmt::format("learner {} promoted", etcd::IdHex(r.new_id))
+                        : r.old_id != 0   ? fmt::format("member {} replaced by {}", etcd::IdHex(r.old_id), etcd::IdHex(r.new_id))
+                                          : fmt::format("added as member {}", etcd::IdHex(r.new_id));
       std::cout << fmt::format("recovered {}: {} in {:.1f}s; {}\n", r.name, ids, TotalSeconds(r.steps),
                                kept.empty() ? "it had no data dir left" : "old data dir kept: " + kept);
     }
   }
   if (!r.status.ok()) {
-    ctx.Fail(r.status.WithMessage("recover-member failed at " + r.failed_step + ": " + r.status.message()));
+    std::string hint = r.lease_lost ? " (another coordinator owns this cluster now)" : "";
+    ctx.Fail(r.status.WithMessage("recover-member failed at " + r.failed_step + ": " + r.status.message() + hint));
   }
 }
 
@@ -325,6 +347,10 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--dry-run", a->dry_run, "preflight and print the plan; change nothing");
   cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");
+  cmd->add_flag("--force", a->force,
+                "with --resume: resume even though a later recovery finished on a member since the plan (undoes it)");
+  cmd->add_option("--without", a->without,
+                  "leave this member (gone for good) out of the new cluster; refused while any of its URLs answers");
   cmd->add_flag("--allow-other-cluster", a->allow_other, "restore a backup taken from another cluster");
   cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
   cmd->add_flag("--keep-staged", a->keep_staged,

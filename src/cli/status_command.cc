@@ -27,8 +27,9 @@ std::string Join(const std::vector<std::string>& v) {
 
 // With agents configured: the recovery leases they hold, one line per holder.
 std::vector<std::string> Leases(const Settings& s) {
-  if (s.agents.empty() || s.agent_token_file.empty()) return {};
-  auto token = agent::ReadTokenFile(s.agent_token_file);
+  const std::string& file = s.agent_observe_token_file.empty() ? s.agent_token_file : s.agent_observe_token_file;
+  if (s.agents.empty() || file.empty()) return {};
+  auto token = agent::ReadTokenFile(file);
   if (!token.ok()) {
     std::cerr << "lifeboat: agents not asked for recovery leases: " << token.status().message() << "\n";
     return {};

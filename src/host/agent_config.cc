@@ -33,6 +33,8 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   config::YamlSection top(where, "");
   top.String("listen", &c.listen)
       .String("token-file", &c.token_file)
+      .String("observe-token-file", &c.observe_token_file)
+      .StringList("stores", &c.stores)
       .Bool("insecure-no-auth", &c.insecure_no_auth)
       .Node("member", &m)
       .String("mode", &mode)
@@ -51,6 +53,16 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   if (c.token_file.empty() && !c.insecure_no_auth) {
     return Bad(origin, "'token-file' is required (a file holding the bearer token; or set insecure-no-auth: true "
                        "for a test setup)");
+  }
+
+  if (!c.observe_token_file.empty() && c.observe_token_file == c.token_file) {
+    return Bad(origin, "'observe-token-file' must be another file than 'token-file' (the observe token only reads "
+                       "status; give it a token of its own)");
+  }
+  for (const auto& s : c.stores) {
+    if (s.rfind("file:///", 0) != 0 && s.rfind("s3://", 0) != 0 && s.rfind("/", 0) != 0) {
+      return Bad(origin, "'stores' must list store URLs (file:///path or s3://bucket/prefix?...), got '" + s + "'");
+    }
   }
 
   if (!config::Given(m)) return Bad(origin, "'member' is required (name, data-dir, client-url, peer-url)");

@@ -17,8 +17,12 @@ const char* ControlModeName(ControlMode m);
 
 struct AgentConfig {
   std::string listen = "127.0.0.1:9438";
-  std::string token_file;
+  std::string token_file;          // the recover token: every call
+  std::string observe_token_file;  // optional: a token that reads GetStatus only (the daemon's)
   bool insecure_no_auth = false;
+  // The stores FetchBackup may read (URLs as the coordinators' configs name them); any other
+  // store is refused, so the recover token cannot make the agent read arbitrary places.
+  std::vector<std::string> stores;
 
   std::string member_name, data_dir, client_url, peer_url;
   // Optional: a client URL no client uses. restore-cluster --quarantine starts the member on it

@@ -21,6 +21,7 @@ Status Describe(StagedBackup* out) {
   out->revision = st->current_revision;
   out->live_keys = st->live_keys;
   out->cluster_version = st->cluster_version;
+  out->members = st->members;
   return Status::OK();
 }
 

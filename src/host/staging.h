@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "snapshot/snapshot_status.h"
 
 namespace lifeboat::codec {
 class KeyRing;
@@ -26,6 +27,7 @@ struct StagedBackup {
   int64_t revision = 0;  // the revision etcd resumes at after restoring it
   uint64_t live_keys = 0;
   std::string cluster_version;  // the db's cluster/clusterVersion, e.g. "3.5.0"; "" when absent
+  std::vector<snapshot::StoredMember> members;  // the membership the snapshot was taken in
   bool cached = false;
   bool in_place = false;  // a plain snapshot in a local-folder store: `path` is the store's file
 };

@@ -67,7 +67,12 @@ CheckResult Judge(const ClusterReport& report) {
   std::vector<size_t> live;
   for (size_t i = 0; i < report.reports.size(); ++i) {
     const auto& r = report.reports[i];
-    if (r.reachable) {
+    if (r.reachable && r.status.is_learner) {
+      // It serves no HashKV, so it cannot be compared; one left behind by an interrupted
+      // recover-member only needs its promotion.
+      out.findings.push_back(r.label() + " is a learner (added, not promoted): not compared; if a recover-member was "
+                             "interrupted, finish it: lifeboat recover-member " + r.label());
+    } else if (r.reachable) {
       live.push_back(i);
       for (const auto& a : r.alarms) out.findings.push_back(r.label() + " has alarm " + a);
     } else {

@@ -1,12 +1,16 @@
 #include "ops/recover_member.h"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "etcd/client.h"
 #include "etcd/types.h"
+#include "ops/coverage.h"
 #include "ops/recovery_plan.h"
 
 namespace lifeboat::ops {
@@ -26,14 +30,17 @@ class Recovery {
   RecoverMemberResult Run() {
     if (!Step("connect agents", [&] { return ConnectFleet(); })) return std::move(r_);
     if (!Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
+    if (!Step("check coverage", [&] { return CheckMembership(); })) return std::move(r_);
     if (!Step("survey", [&] { return Choose(); })) return std::move(r_);
     if (r_.nothing_to_do) return std::move(r_);
+    if (r_.finished_learner) return FinishLearner();
     if (!Step("member remove", [&] { return Remove(); })) return std::move(r_);
     if (!Step("stop + move aside", [&] { return StopAndMoveAside(); })) return std::move(r_);
     if (!Step("member add", [&] { return Add(); })) return std::move(r_);
     if (!Step("start", [&] { return Start(); })) return std::move(r_);
     if (o_.learner && !Step("promote", [&] { return Promote(); })) return std::move(r_);
     if (!Step("catch up", [&] { return WaitConsistent(); })) return std::move(r_);
+    if (!Step("release lease", [&] { return ReleaseFinished(); })) return std::move(r_);
     return std::move(r_);
   }
 
@@ -42,9 +49,12 @@ class Recovery {
     if (o_.log) o_.log(line);
   }
 
+  // Under the lease, every step first renews it on every agent (see restore_cluster.cc).
   bool Step(const std::string& name, const std::function<Status()>& fn) {
     auto t0 = Clock::now();
-    Status s = fn();
+    Status s = lease_ ? lease_->RenewNow() : Status::OK();
+    if (!s.ok()) r_.lease_lost = true;
+    if (s.ok()) s = fn();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     r_.steps.push_back({name, secs, detail_, s.ok()});
     if (o_.step_done) {
@@ -53,10 +63,20 @@ class Recovery {
       Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
     }
     detail_.clear();
+    // Fault injection for the tests: die right after a step.
+    if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); s.ok() && crash && name == crash) raise(SIGKILL);
     if (s.ok()) return true;
     r_.status = s;
     r_.failed_step = name;
     return false;
+  }
+
+  // A learner an interrupted recovery added and started only needs its promotion and catch-up.
+  RecoverMemberResult FinishLearner() {
+    if (!Step("promote", [&] { return Promote(); })) return std::move(r_);
+    if (!Step("catch up", [&] { return WaitConsistent(); })) return std::move(r_);
+    if (!Step("release lease", [&] { return ReleaseFinished(); })) return std::move(r_);
+    return std::move(r_);
   }
 
   // Retries `fn` while etcd answers FailedPrecondition/Unavailable (3.4 refuses membership
@@ -90,6 +110,32 @@ class Recovery {
     spec.log = o_.log;
     LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
     detail_ = lease_->Summary();
+    return Status::OK();
+  }
+
+  // Every member in the member list needs an agent: one without is not surveyed, so the quorum
+  // arithmetic would not count it. Only the named target may be missing from the list (an
+  // interrupted run removed it).
+  Status CheckMembership() {
+    std::vector<std::string> urls = fleet_.ClientUrls();
+    for (const auto& e : o_.client.endpoints) {
+      if (std::find(urls.begin(), urls.end(), e) == urls.end()) urls.push_back(e);
+    }
+    LB_ASSIGN_OR_RETURN(Membership m, LiveMembership(o_.client, urls));
+    CoverageOptions co;
+    co.unlisted_ok = o_.auto_pick ? std::string() : o_.name;
+    LB_ASSIGN_OR_RETURN(Coverage cov, CheckCoverage(fleet_.members(), m, co));
+    for (const auto& n : cov.notes) Log(n);
+    detail_ = fmt::format("{} members in {}, each with its agent", m.members.size(), m.source);
+    return Status::OK();
+  }
+
+  // Renewed once more by Step, then released with a record of this recovery on every agent.
+  Status ReleaseFinished() {
+    agent::RecoveryRecord rec;
+    rec.operation = "recover-member " + r_.name;
+    lease_->Release(&rec);
+    detail_ = "each agent records this recovery as its last finished one";
     return Status::OK();
   }
 
@@ -153,6 +199,13 @@ class Recovery {
     for (const auto& m : rep.members) {
       if (m.name == name) r_.old_id = m.id;
       if (m.name.empty() && HasUrl(m, r_.peer_url)) pending_id_ = m.id;  // added earlier, never started
+      if (m.name == name && m.is_learner) {
+        for (const auto& rr : rep.reports) r_.finished_learner |= rr.name == name && rr.reachable;
+      }
+    }
+    if (r_.finished_learner) {
+      r_.new_id = r_.old_id;
+      r_.old_id = 0;
     }
     for (const auto& rr : rep.reports) {
       if (rr.reachable && rr.name != name) healthy_.push_back(rr.endpoint);
@@ -160,7 +213,8 @@ class Recovery {
     if (healthy_.empty()) return Status::FailedPrecondition("no other member answers (restore the whole cluster)");
     members_before_ = 1;  // the target, once back, plus every other started member
     for (const auto& m : rep.members) members_before_ += !m.name.empty() && m.name != name;
-    detail_ = "replacing " + name + (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)");
+    detail_ = r_.finished_learner ? "finishing " + name + ": a learner an interrupted recovery added, to be promoted"
+                                  : "replacing " + name + (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)");
     return Status::OK();
   }
 

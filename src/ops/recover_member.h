@@ -3,8 +3,10 @@
 // remove (when still listed); on its host, stop etcd and move the data dir aside; member add as
 // a learner; start it with --initial-cluster-state existing; promote it once the leader says it
 // has caught up; then wait, with a deadline, until its revision and HashKV match the others.
-// Each step is timed. A re-run after a failure picks up where the cluster is (a member already
-// removed, or already added and not started).
+// Each step is timed and renews the lease first: a recovery whose lease expired or was taken
+// over stops before its next step. Before any change, every member of the cluster must have an
+// agent (ops/coverage.h). A re-run after a failure picks up where the cluster is (a member
+// already removed, or already added and not started).
 #pragma once
 
 #include <chrono>
@@ -49,6 +51,8 @@ struct RecoverMemberResult {
   Status status;
   std::string failed_step;
   bool nothing_to_do = false;  // --auto found every member healthy
+  bool lease_lost = false;     // the recovery lease expired or was taken over: nothing more was changed
+  bool finished_learner = false;  // the member was a started learner: only promoted (new_id)
 };
 
 RecoverMemberResult RecoverMember(const RecoverMemberOptions& options);

@@ -81,10 +81,6 @@ std::vector<std::string> ForeignLeases(const Fleet& fleet, const std::string& ow
   return Group(held);
 }
 
-RecoveryLease::RecoveryLease(LeaseSpec spec, std::vector<std::unique_ptr<agent::AgentClient>> renewers,
-                             std::vector<std::string> members)
-    : spec_(std::move(spec)), renewers_(std::move(renewers)), members_(std::move(members)) {}
-
 RecoveryLease::~RecoveryLease() { Release(); }
 
 Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, const LeaseSpec& in) {
@@ -102,7 +98,7 @@ Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, cons
 
   const agent::LeaseRequest req = RequestOf(spec);
   // Built before the first grant, so a failure part-way releases through its destructor.
-  std::unique_ptr<RecoveryLease> lease(new RecoveryLease(spec, {}, {}));
+  std::unique_ptr<RecoveryLease> lease(new RecoveryLease(spec));
   for (size_t i : order) {
     const FleetMember& m = members[i];
     LB_ASSIGN_OR_RETURN(auto client, agent::AgentClient::Connect(m.address, spec.agent_token,
@@ -130,47 +126,87 @@ Result<std::unique_ptr<RecoveryLease>> RecoveryLease::Acquire(Fleet& fleet, cons
       return Status::FailedPrecondition(who + ": wait for it to finish or expire, or take it over with --break-lease");
     }
     if (!g->previous.empty()) lease->broken_.push_back(m.status.member_name + ": " + host::DescribeLease(g->previous));
-    lease->renewers_.push_back(std::move(client));
-    lease->members_.push_back(m.status.member_name);
+    lease->held_.push_back({m.status.member_name, g->lease.epoch, std::move(client)});
   }
-  for (auto& m : members) m.client->SetLeaseOwner(spec.owner_id);
+  for (auto& m : members) m.client->SetLease(spec.owner_id, lease->EpochOf(m.status.member_name));
   lease->renew_ = std::thread([l = lease.get()] { l->RenewLoop(); });
   return lease;
 }
 
+uint64_t RecoveryLease::EpochOf(const std::string& member) const {
+  for (const auto& h : held_) {
+    if (h.member == member) return h.epoch;
+  }
+  return 0;
+}
+
 std::string RecoveryLease::Summary() const {
-  std::string s = "held on " + std::to_string(members_.size()) + " agents (owner " + spec_.owner_id + ")";
+  std::string epochs;
+  for (const auto& h : held_) epochs += (epochs.empty() ? "" : ", ") + h.member + " " + std::to_string(h.epoch);
+  std::string s = "held on " + std::to_string(held_.size()) + " agents (owner " + spec_.owner_id + ", epochs " +
+                  epochs + ")";
   if (!broken_.empty()) s += ", " + std::to_string(broken_.size()) + " taken over";
   return s;
 }
 
+Status RecoveryLease::Check() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return lost_;
+}
+
+Status RecoveryLease::RenewOne(size_t i) {
+  Held& h = held_[i];
+  Status last;
+  // A transport failure may be a blip: a few quick tries before the lease counts as lost. A
+  // refusal is final: the agent has moved on (expired, broken, released).
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto r = h.renewer->RenewLease(spec_.owner_id, h.epoch, spec_.ttl);
+    if (r.ok()) return Status::OK();
+    last = r.status();
+    auto c = last.code();
+    if (c != Status::Code::kUnavailable && c != Status::Code::kDeadlineExceeded && c != Status::Code::kAborted) break;
+  }
+  return Status::FailedPrecondition("the recovery lease is lost on " + h.member + " (" + last.message() +
+                                    "): this coordinator stopped before its next step, nothing more was changed");
+}
+
+Status RecoveryLease::RenewNow() {
+  std::lock_guard<std::mutex> round(renew_mu_);
+  if (Status lost = Check(); !lost.ok()) return lost;
+  std::vector<Status> res(held_.size());
+  for (size_t i = 0; i < held_.size(); ++i) res[i] = RenewOne(i);
+  for (const Status& s : res) {
+    if (s.ok()) continue;
+    std::lock_guard<std::mutex> l(mu_);
+    if (lost_.ok()) lost_ = s;
+    return lost_;
+  }
+  return Status::OK();
+}
+
 void RecoveryLease::RenewLoop() {
-  const agent::LeaseRequest req = RequestOf(spec_);
-  std::vector<bool> lost(renewers_.size(), false);
   std::unique_lock<std::mutex> l(mu_);
   while (!cv_.wait_for(l, spec_.ttl / 3, [&] { return stop_; })) {
     l.unlock();
-    for (size_t i = 0; i < renewers_.size(); ++i) {
-      auto g = renewers_[i]->AcquireLease(req);
-      if (!g.ok() && !lost[i] && spec_.log) {
-        // The agent will refuse this coordinator's next change; say why here.
-        spec_.log("cannot renew the recovery lease on " + members_[i] + ": " + g.status().message());
-      }
-      lost[i] = !g.ok();
-    }
+    Status s = RenewNow();
+    // Said at once: the coordinator may be waiting on a long step (or a prompt) before it looks.
+    if (!s.ok() && spec_.log) spec_.log(s.message());
     l.lock();
+    if (!s.ok()) return;  // lost for good: a renewal never acquires again
   }
 }
 
-void RecoveryLease::Release() {
+void RecoveryLease::Release(const agent::RecoveryRecord* finished) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stop_) return;
     stop_ = true;
+    if (!lost_.ok()) finished = nullptr;  // a recovery that lost its lease did not finish under it
   }
   cv_.notify_all();
   if (renew_.joinable()) renew_.join();
-  for (auto& c : renewers_) (void)c->ReleaseLease(spec_.owner_id);
+  for (auto& h : held_) (void)h.renewer->ReleaseLease(spec_.owner_id, h.epoch, finished);
 }
 
 std::vector<std::string> RecoveryInProgress(const std::vector<std::string>& agents, const std::string& token,

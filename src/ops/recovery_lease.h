@@ -1,10 +1,13 @@
 // RecoveryLease: a coordinator's hold on every agent of a cluster, so that one recovery at a
 // time changes it. Acquired before the first change, one agent after another in member-name
 // order: two coordinators racing meet at the first member, so exactly one gets them all. All or
-// nothing: a refusal releases what was taken and names the holder. While held, a thread renews
-// it every ttl/3 on connections of its own, and every fleet client sends its owner id, so the
-// agents refuse everyone else's mutating calls. Released on destruction (a killed coordinator's
-// lease expires `ttl` after its last renewal).
+// nothing: a refusal releases what was taken and names the holder. Each agent mints an epoch
+// (a fencing token) for the grant; every fleet client sends the owner id and its member's
+// epoch, and the agents admit nothing else. While held, a thread renews it every ttl/3 on
+// connections of its own. A renewal only extends: once any agent refuses it (the lease expired
+// or was broken) or cannot be reached, the lease is lost for good, Check() says so and names
+// who broke it, and the coordinator stops before its next step. Released on destruction (a
+// killed coordinator's lease expires `ttl` after its last renewal).
 #pragma once
 
 #include <atomic>
@@ -47,31 +50,47 @@ class RecoveryLease {
   // FailedPrecondition naming the holders and the way out when another coordinator holds a
   // member (nothing is held then).
   static Result<std::unique_ptr<RecoveryLease>> Acquire(Fleet& fleet, const LeaseSpec& spec);
-  ~RecoveryLease();  // Release()
+  ~RecoveryLease();  // Release(nullptr)
   RecoveryLease(const RecoveryLease&) = delete;
   RecoveryLease& operator=(const RecoveryLease&) = delete;
 
   const std::string& owner_id() const { return spec_.owner_id; }
-  // "held on 3 agents (owner 0123456789abcdef)[, 1 taken over]", for a step's report.
+  // The epoch `member`'s agent granted; 0 for a member not held.
+  uint64_t EpochOf(const std::string& member) const;
+  // "held on 3 agents (owner 0123456789abcdef, epochs m1 4, m2 4, m3 5)[, 1 taken over]".
   std::string Summary() const;
   // Lines naming each live lease of another owner that Acquire broke.
   const std::vector<std::string>& broken() const { return broken_; }
+  // OK while no renewal has failed; otherwise FailedPrecondition saying on which member and why
+  // (the agent names who broke it), ending "nothing more was changed". No call is made.
+  Status Check() const;
+  // Renews on every agent now (a transport failure is retried for a few seconds); the error of
+  // Check() when any agent refuses or stays unreachable.
+  Status RenewNow();
   // Stops renewing and releases every member (best effort: an agent that does not answer lets
-  // the lease expire).
-  void Release();
+  // the lease expire). With `finished`, each agent records the recovery as the last one that
+  // finished on it, under this lease's epoch.
+  void Release(const agent::RecoveryRecord* finished = nullptr);
 
  private:
-  RecoveryLease(LeaseSpec spec, std::vector<std::unique_ptr<agent::AgentClient>> renewers,
-                std::vector<std::string> members);
+  RecoveryLease(LeaseSpec spec) : spec_(std::move(spec)) {}
   void RenewLoop();
+  // One renewal of member i; OK, or why the lease is lost there.
+  Status RenewOne(size_t i);
 
+  struct Held {
+    std::string member;
+    uint64_t epoch = 0;
+    std::unique_ptr<agent::AgentClient> renewer;  // a connection of its own, not the fleet's
+  };
   LeaseSpec spec_;
-  std::vector<std::unique_ptr<agent::AgentClient>> renewers_;  // one per member, not the fleet's
-  std::vector<std::string> members_;
+  std::vector<Held> held_;
   std::vector<std::string> broken_;
-  std::mutex mu_;
+  std::mutex renew_mu_;  // one renewal round at a time (the thread's or RenewNow's)
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  Status lost_;  // the first renewal failure: the lease is gone for good
   std::thread renew_;
 };
 

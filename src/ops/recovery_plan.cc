@@ -5,8 +5,10 @@
 namespace lifeboat::ops {
 namespace {
 
+// Unreachable, divergent, or a learner: a member recover-member has something to do for (a
+// learner left by an interrupted recovery still needs its promotion).
 bool Broken(const ClusterReport& report, const CheckResult& check, size_t i) {
-  return !report.reports[i].reachable ||
+  return !report.reports[i].reachable || report.reports[i].status.is_learner ||
          std::find(check.divergent.begin(), check.divergent.end(), i) != check.divergent.end();
 }
 

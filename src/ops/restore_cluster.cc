@@ -17,6 +17,7 @@
 #include "etcd/client.h"
 #include "etcd/types.h"
 #include "ops/backup.h"
+#include "ops/coverage.h"
 #include "ops/disk_check.h"
 #include "ops/etcd_version.h"
 #include "ops/fleet.h"
@@ -126,7 +127,10 @@ class Coordinator {
       std::vector<std::string> addrs;
       for (const auto& m : r_.journal.members) addrs.push_back(m.agent);
       if (!Step("connect agents", [&] { return ConnectFleet(addrs); })) return std::move(r_);
-      if (!Finished(r_.journal) && !Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
+      if (Finished(r_.journal)) return std::move(r_);
+      if (!o_.force && !Step("check later recoveries", [&] { return RefuseLaterRecovery(); })) return std::move(r_);
+      if (!Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
+      RewindIfRunning();
       if (r_.journal.phase < RestorePhase::kRestored && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
     } else {
       if (!o_.dry_run) {
@@ -157,6 +161,7 @@ class Coordinator {
         !Phase(RestorePhase::kOpened, "open to clients", [&] { return OpenToClients(); })) {
       return std::move(r_);
     }
+    if (!Step("release lease", [&] { return ReleaseFinished(); })) return std::move(r_);
     return std::move(r_);
   }
 
@@ -192,10 +197,14 @@ class Coordinator {
     return std::move(r_);
   }
 
-  // Runs one step, timing and recording it. On failure the journal (when there is one) keeps the error.
+  // Runs one step, timing and recording it. On failure the journal (when there is one) keeps the
+  // error. Under the recovery lease, every step first renews it on every agent: a coordinator
+  // whose lease expired or was taken over stops here, before it changes anything more.
   bool Step(const std::string& name, const std::function<Status()>& fn) {
     auto t0 = Clock::now();
-    Status s = fn();
+    Status s = lease_ ? lease_->RenewNow() : Status::OK();
+    if (!s.ok()) r_.lease_lost = true;
+    if (s.ok()) s = fn();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     r_.steps.push_back({name, secs, detail_, s.ok()});
     if (o_.step_done) {
@@ -232,9 +241,13 @@ class Coordinator {
       r_.failed_step = name;
       return false;
     }
-    // Fault injection for the tests: die right after a phase is journaled.
+    // Fault injection for the tests: die, or freeze (a paused coordinator), right after a phase
+    // is journaled.
     if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); crash && std::string_view(PhaseName(p)) == crash) {
       raise(SIGKILL);
+    }
+    if (const char* stop = std::getenv("LIFEBOAT_TEST_STOP_AFTER"); stop && std::string_view(PhaseName(p)) == stop) {
+      raise(SIGSTOP);
     }
     return true;
   }
@@ -273,6 +286,7 @@ class Coordinator {
       mj.peer_url = m.status.peer_url;
       mj.data_dir = m.status.data_dir;
       mj.quarantine_client_url = m.status.quarantine_client_url;
+      mj.lease_epoch = lease_ ? lease_->EpochOf(mj.name) : 0;  // none on a dry run
       j.members.push_back(mj);
     }
     j.initial_cluster = fleet_.InitialCluster();
@@ -282,6 +296,7 @@ class Coordinator {
     if (!Step("find backup", [&] { return FindBackup(); })) return false;
     if (!Step("check disk", [&] { return CheckDisk(); })) return false;
     if (!pitr_ && !Step("fetch", [&] { return Fetch(); })) return false;
+    if (!Step("check coverage", [&] { return CheckMembership(); })) return false;
     if (!Step("check versions", [&] { return CheckVersions(); })) return false;
     auto now = std::chrono::system_clock::now();
     j.created_at = FormatRFC3339(now);
@@ -305,11 +320,111 @@ class Coordinator {
     spec.agent_tls = o_.agent_tls;
     spec.log = o_.log;
     LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
-    if (r_.journal.lease_owner != lease_->owner_id()) {
+    {
+      std::lock_guard<std::mutex> l(journal_mu_);
       r_.journal.lease_owner = lease_->owner_id();
-      if (journal_started_) LB_RETURN_IF_ERROR(Save());
+      for (auto& m : r_.journal.members) m.lease_epoch = lease_->EpochOf(m.name);
     }
+    if (journal_started_) LB_RETURN_IF_ERROR(Save());
     detail_ = lease_->Summary();
+    return Status::OK();
+  }
+
+  // A member that runs again before its restore (an operator started it, or a later recovery
+  // ran and --force resumes this plan over it) is backed up and stopped again: the phases from
+  // the safety backup on are run anew rather than trusted.
+  void RewindIfRunning() {
+    if (r_.journal.phase < RestorePhase::kStopped || r_.journal.phase >= RestorePhase::kRestored) return;
+    for (size_t i = 0; i < r_.journal.members.size(); ++i) {
+      if (fleet_.members()[i].status.etcd_running) {
+        Log("etcd runs again on " + r_.journal.members[i].name + ": backing up and stopping every member again");
+        std::lock_guard<std::mutex> l(journal_mu_);
+        r_.journal.phase = RestorePhase::kPlanned;
+        return;
+      }
+    }
+  }
+
+  // A journal planned before a recovery that has since finished on a member must not be
+  // resumed: it would stop the cluster again and restore an older plan over the newer one.
+  Status RefuseLaterRecovery() {
+    for (size_t i = 0; i < r_.journal.members.size(); ++i) {
+      const MemberJournal& mj = r_.journal.members[i];
+      const agent::RecoveryRecord& last = fleet_.members()[i].status.last_recovery;
+      if (!last.empty() && last.epoch > mj.lease_epoch) {
+        return Status::FailedPrecondition(
+            "a later recovery finished on " + mj.name + ": " + host::DescribeRecord(last) + "; resuming this journal "
+            "(planned " + r_.journal.created_at + " under epoch " + std::to_string(mj.lease_epoch) + ") would undo "
+            "it (move the journal away, or resume it anyway with --force)");
+      }
+    }
+    detail_ = "no recovery finished on any member since this journal's plan";
+    return Status::OK();
+  }
+
+  // The end of a verified restore: the lease is renewed once more (a restore whose lease was
+  // taken over during verification does not report success: the other recovery decides what
+  // the cluster holds), then released with a record of this recovery on every agent.
+  Status ReleaseFinished() {
+    if (!lease_) return Status::OK();
+    agent::RecoveryRecord rec;
+    rec.operation = "restore-cluster";
+    rec.backup = r_.journal.backup_key;
+    lease_->Release(&rec);
+    detail_ = "each agent records this restore as its last finished recovery";
+    return Status::OK();
+  }
+
+  // The membership the restore must cover: the member list of any member that answers (the
+  // agents' client URLs, then the configured endpoints), or else the one stored in the backup.
+  Result<Membership> ClusterMembership() {
+    std::vector<std::string> urls = fleet_.ClientUrls();
+    for (const auto& e : o_.client.endpoints) {
+      if (std::find(urls.begin(), urls.end(), e) == urls.end()) urls.push_back(e);
+    }
+    auto live = LiveMembership(o_.client, urls);
+    if (live.ok() || live.status().code() != Status::Code::kNotFound) return live;
+    Membership m;
+    m.source = "the members stored in backup " + r_.journal.backup_key + " (no member answers)";
+    if (pitr_) {
+      // The built state's own membership is the build's; the base backup's is the cluster's.
+      m.source = "the members stored in base backup " + pitr_->details.backup_key + " (no member answers)";
+      for (const auto& x : pitr_->details.restore.source_members) {
+        m.members.push_back({x.name, x.peer_urls, x.client_urls, x.is_learner});
+      }
+    } else {
+      m.members = backup_members_;
+    }
+    return m;
+  }
+
+  Status CheckMembership() {
+    LB_ASSIGN_OR_RETURN(Membership m, ClusterMembership());
+    RestoreJournal& j = r_.journal;
+    j.membership_source = m.source;
+    // A backup taken on other hosts (a cluster rebuilt on new machines, another cluster's backup)
+    // does not describe this cluster's members: with none of them answering, nobody can.
+    bool shares_a_host = false;
+    for (const auto& a : fleet_.members()) {
+      for (const auto& x : m.members) {
+        shares_a_host |= std::find(x.peer_urls.begin(), x.peer_urls.end(), a.status.peer_url) != x.peer_urls.end();
+      }
+    }
+    if (m.members.empty() || !shares_a_host) {
+      if (!o_.without.empty()) return Status::InvalidArgument("--without: " + m.source + " names none of these members");
+      j.membership_source = "unknown: no member answers, and " + m.source.substr(0, m.source.find(" (")) +
+                            (m.members.empty() ? " hold none" : " ran at other peer URLs");
+      detail_ = "membership " + j.membership_source + "; restoring the members the agents serve";
+      return Status::OK();
+    }
+    CoverageOptions co;
+    co.without = o_.without;
+    co.allow_unlisted = true;
+    LB_ASSIGN_OR_RETURN(Coverage cov, CheckCoverage(fleet_.members(), m, co));
+    for (const auto& w : cov.without) j.without.push_back({w.name, w.peer_url, w.why, w.urls});
+    for (const auto& n : cov.notes) Log(n);
+    detail_ = fmt::format("{} members in {}, each with its agent", m.members.size() - j.without.size(), m.source);
+    if (!j.without.empty()) detail_ += fmt::format("; {} left out (--without)", j.without.size());
     return Status::OK();
   }
 
@@ -459,6 +574,7 @@ class Coordinator {
       j.live_keys = got[0].live_keys;
     }
     backup_cluster_version_ = got[0].cluster_version;
+    backup_members_ = got[0].members;
     detail_ = fmt::format("staged on {} hosts ({} already there, {} checked in place), sha256 {}…, revision {}, {} keys",
                           got.size(), cached, in_place, j.sha256.substr(0, 12), j.revision, j.live_keys);
     return Status::OK();
@@ -590,6 +706,10 @@ class Coordinator {
   // Followers first, then the leader: a leader stopped while its followers run first tries to
   // hand over leadership, which takes seconds when they are stopping too; alone, it just stops.
   Status StopAll() {
+    // A member left out must still be gone: one that came back would keep the old cluster.
+    for (const auto& w : r_.journal.without) {
+      LB_RETURN_IF_ERROR(StillSilent(w.name, w.urls));
+    }
     std::string leader = ProbeLive(o_.client, fleet_.ClientUrls()).leader;
     for (bool leader_wave : {false, true}) {
       LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
@@ -750,6 +870,7 @@ class Coordinator {
   std::unique_ptr<PointInTimeBuild> pitr_;  // --to-revision/--to-time: built, stored after confirmation
   std::string backup_etcd_version_;      // the manifest's: the backed-up member's server version
   std::string backup_cluster_version_;  // the staged snapshot's cluster/clusterVersion
+  std::vector<agent::StoredMember> backup_members_;  // the staged snapshot's membership
   std::mutex journal_mu_;
   bool journal_started_ = false;
 };

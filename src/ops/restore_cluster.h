@@ -71,6 +71,12 @@ struct RestoreClusterOptions {
   std::vector<store::Store*> safety_stores;  // where the safety backup goes (the configured stores)
   std::string journal_path;
   bool resume = false;
+  // --resume even though a later recovery finished on a member since this journal's plan (it
+  // would be undone).
+  bool force = false;
+  // Members of the cluster to leave out of the new one (gone for good): allowed only while none
+  // of their URLs answers (ops/coverage.h).
+  std::vector<std::string> without;
   // The recovery lease on the agents (ops/recovery_lease.h): taken before the first change,
   // renewed while the restore runs, re-taken by --resume under the journal's owner id.
   std::chrono::milliseconds lease_ttl{600000};
@@ -93,6 +99,9 @@ struct RestoreClusterResult {
   std::string failed_step;
   bool dry_run = false, declined = false;
   bool journaled = false;  // something may have changed: finish with --resume
+  // The recovery lease was lost (expired or taken over): another coordinator owns the cluster
+  // now, and this one changed nothing after it noticed.
+  bool lease_lost = false;
 };
 
 RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options);

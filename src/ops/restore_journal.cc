@@ -60,7 +60,12 @@ std::string ToJson(const RestoreJournal& j) {
                        {"member_id", m.member_id},
                        {"started", m.started},
                        {"quarantine_client_url", m.quarantine_client_url},
-                       {"opened", m.opened}});
+                       {"opened", m.opened},
+                       {"lease_epoch", m.lease_epoch}});
+  }
+  json without = json::array();
+  for (const auto& w : j.without) {
+    without.push_back({{"name", w.name}, {"peer_url", w.peer_url}, {"why", w.why}, {"urls", w.urls}});
   }
   json out = {{"format_version", j.format_version},
               {"created_at", j.created_at},
@@ -81,6 +86,8 @@ std::string ToJson(const RestoreJournal& j) {
               {"quarantine", j.quarantine},
               {"lease_owner", j.lease_owner},
               {"members", members},
+              {"without", without},
+              {"membership_source", j.membership_source},
               {"last_error", j.last_error}};
   return out.dump(2) + "\n";
 }
@@ -90,7 +97,7 @@ Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
   try {
     json in = json::parse(text);
     j.format_version = in.at("format_version").get<int>();
-    if (j.format_version != 1) {
+    if (j.format_version != 1 && j.format_version != 2) {
       return Status::InvalidArgument("restore journal format " + std::to_string(j.format_version) +
                                      " is not supported by this lifeboat (resume with the version that wrote it)");
     }
@@ -136,8 +143,14 @@ Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
       mj.started = m.at("started").get<bool>();
       mj.quarantine_client_url = m.value("quarantine_client_url", "");
       mj.opened = m.value("opened", false);
+      mj.lease_epoch = m.value("lease_epoch", uint64_t{0});
       j.members.push_back(std::move(mj));
     }
+    for (const auto& w : in.value("without", json::array())) {
+      j.without.push_back({w.at("name").get<std::string>(), w.value("peer_url", ""), w.value("why", ""),
+                           w.value("urls", std::vector<std::string>{})});
+    }
+    j.membership_source = in.value("membership_source", "");
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("restore journal is damaged: ") + e.what() +
                               " (inspect it; the data dirs it names are never deleted)");

@@ -28,10 +28,20 @@ struct MemberJournal {
   uint64_t member_id = 0;
   bool started = false;
   bool opened = false;  // restarted on its client URL after verification (quarantine only)
+  // The epoch this member's agent granted this restore's lease, the latest when resumed: a
+  // recovery that finished on the member under a later epoch came after this plan.
+  uint64_t lease_epoch = 0;
+};
+
+// A member of the cluster restored without (--without): gone for good, its URLs silent.
+struct LeftOutMember {
+  std::string name, peer_url, why;
+  std::vector<std::string> urls;  // every client and peer URL it had: each must stay silent
 };
 
 struct RestoreJournal {
-  int format_version = 1;
+  // 2: lease epochs and left-out members. Version 1 journals are still read.
+  int format_version = 2;
   std::string created_at;  // RFC 3339
   RestorePhase phase = RestorePhase::kPlanned;
   // The snapshot every member is restored from.
@@ -50,6 +60,8 @@ struct RestoreJournal {
   // re-acquires it under the same owner.
   std::string lease_owner;
   std::vector<MemberJournal> members;
+  std::vector<LeftOutMember> without;  // members of the old cluster the new one leaves out
+  std::string membership_source;       // where the membership the plan was checked against came from
   std::string last_error;   // the step that failed last, for the report and for --resume
 };
 

@@ -71,16 +71,7 @@ class Surveyor {
     }
     probes_.resize(client_.endpoints.size());
     DialAll(0, client_.endpoints);
-    etcd::Client* any = nullptr;
-    for (auto& p : probes_) {
-      if (p.client) {
-        any = p.client.get();
-        break;
-      }
-    }
-    if (any == nullptr) return PickError(probes_);
-
-    LB_ASSIGN_OR_RETURN(report_.members, any->MemberList());
+    LB_ASSIGN_OR_RETURN(etcd::Client* any, ReadMemberList());
     for (size_t i = 0; i < probes_.size(); ++i) by_url_[Normalise(probes_[i].endpoint, client_)] = i;
     if (options_.whole_cluster) DialMembersNotGiven();
     MatchProbesToMembers();
@@ -98,6 +89,28 @@ class Surveyor {
   }
 
  private:
+  // The member list from the first member that gives it, voters first: a learner refuses it
+  // ("rpc not supported for learner"), and so may a member cut off from the leader. Returns the
+  // client that answered.
+  Result<etcd::Client*> ReadMemberList() {
+    Status last;
+    bool any_client = false;
+    for (bool learners : {false, true}) {
+      for (auto& p : probes_) {
+        if (!p.client || p.status.is_learner != learners) continue;
+        any_client = true;
+        auto list = p.client->MemberList();
+        if (list.ok()) {
+          report_.members = std::move(*list);
+          return p.client.get();
+        }
+        last = list.status();
+      }
+    }
+    if (!any_client) return PickError(probes_);
+    return last;
+  }
+
   // Dials endpoints[i] into probes_[first + i], all at once.
   void DialAll(size_t first, const std::vector<std::string>& endpoints) {
     ParallelFor(endpoints.size(), [&](size_t i) {
@@ -245,7 +258,9 @@ class Surveyor {
     ParallelFor(live_.size(), [&](size_t k) {
       MemberReport& r = report_.reports[live_[k]];
       etcd::Client* c = ClientOf(r);
-      if (auto h = c->HashKV(report_.common_revision); h.ok()) {
+      if (r.status.is_learner) {
+        r.hash_error = "a learner serves no HashKV";  // etcd: "rpc not supported for learner"
+      } else if (auto h = c->HashKV(report_.common_revision); h.ok()) {
         r.hash = h->hash;
         r.compact_revision = h->compact_revision;
       } else {

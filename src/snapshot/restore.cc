@@ -534,6 +534,7 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   if (o.bump_revision > 0)
     result.revision = std::max(source.current_revision, source.revision) + static_cast<int64_t>(o.bump_revision);
   result.live_keys = source.live_keys;  // with a replay: the result's (see CopyVisitor::Entry)
+  result.source_members = source.members;
   if (o.replay != nullptr && result.replayed > 0) result.revision = std::max(result.revision, replayed_to);
   return result;
 }

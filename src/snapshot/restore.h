@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "snapshot/change_stream.h"
+#include "snapshot/snapshot_status.h"
 
 namespace lifeboat::snapshot {
 
@@ -63,6 +64,7 @@ struct RestoreResult {
   size_t replayed = 0, leases = 0;  // changes and leases written from the replay
   std::string source_version;  // SnapshotVersion::Describe() of the snapshot
   std::string target_version;  // the layout written: "3.4", "3.5" or "3.6"
+  std::vector<StoredMember> source_members;  // the snapshot's own membership (the restore replaces it)
 };
 
 // InvalidArgument for bad flags (name not in --initial-cluster, duplicate URLs, ...), an existing

@@ -15,14 +15,47 @@ namespace lifeboat::harness {
 
 namespace fs = std::filesystem;
 
+std::string WriteToken(const std::string& path) {
+  std::ifstream rnd("/dev/urandom", std::ios::binary);
+  unsigned char b[16] = {};
+  rnd.read(reinterpret_cast<char*>(b), sizeof b);
+  static const char* hex = "0123456789abcdef";
+  std::string t;
+  for (unsigned char x : b) t += {hex[x >> 4], hex[x & 15]};
+  std::ofstream(path) << t << "\n";
+  chmod(path.c_str(), 0600);
+  return t;
+}
+
+Status HoldLease(agent::AgentClient& c, const std::string& owner) {
+  agent::LeaseRequest req;
+  req.lease.owner_id = owner;
+  req.lease.holder = "harness@test";
+  req.lease.operation = "test";
+  req.ttl = std::chrono::minutes(10);
+  auto g = c.AcquireLease(req);
+  if (!g.ok()) return g.status();
+  c.SetLease(owner, g->lease.epoch);
+  return Status::OK();
+}
+
 std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& options) {
   auto c = std::unique_ptr<AgentCluster>(new AgentCluster());
   c->dir_ = MakeTempDir("lb-agents-");
   if (c->dir_.empty()) return nullptr;
-  c->token_ = "tok-" + std::to_string(getpid()) + "-" + fs::path(c->dir_).filename().string();
   c->token_file_ = c->dir_ + "/agent.token";
+  c->token_ = WriteToken(c->token_file_);
+  if (options.observe_token) {
+    c->observe_token_file_ = c->dir_ + "/observe.token";
+    WriteToken(c->observe_token_file_);
+  }
   c->env_ = options.env;
-  std::ofstream(c->token_file_) << c->token_ << "\n";
+  std::string stores = "stores: [file://" + c->dir_ + "/store";
+  for (std::string s : options.stores) {
+    if (auto at = s.find("{dir}"); at != std::string::npos) s.replace(at, 5, c->dir_);
+    stores += ", '" + s + "'";
+  }
+  stores += "]\n";
   // One wrapper per member: it runs that member's etcd version.
   auto write_wrapper = [&](const std::string& name, const std::string& etcd) {
     std::string wrapper = c->dir_ + "/etcd-wrapper-" + name;
@@ -74,6 +107,8 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
     std::string cfg = c->dir_ + "/agent-" + m.name + ".yaml";
     std::ofstream(cfg) << "listen: " << m.agent_address << "\n"
                        << "token-file: " << c->token_file_ << "\n"
+                       << (c->observe_token_file_.empty() ? "" : "observe-token-file: " + c->observe_token_file_ + "\n")
+                       << stores
                        << "min-free-bytes: " << options.min_free_bytes << "\n"
                        << "member: {name: " << m.name << ", data-dir: " << m.data_dir
                        << ", client-url: " << m.client_url << ", peer-url: " << m.peer_url
@@ -106,7 +141,9 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
       req.initial_cluster = initial;
       req.initial_cluster_state = "new";
       req.initial_cluster_token = "agents-" + fs::path(c->dir_).filename().string();
-      started[i] = c->Agent(i)->StartEtcd(req).status();
+      auto a = c->Agent(i);
+      started[i] = HoldLease(*a, "harness-bootstrap");
+      if (started[i].ok()) started[i] = a->StartEtcd(req).status();
     });
   }
   for (auto& t : threads) t.join();
@@ -116,6 +153,7 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
       return nullptr;
     }
   }
+  c->ReleaseLeases("harness-bootstrap");
   bool leader = PollUntil(std::chrono::seconds(20), [&] {
     for (const auto& m : c->members_) {
       etcd::ClientOptions o;
@@ -166,6 +204,24 @@ std::unique_ptr<agent::AgentClient> AgentCluster::Agent(size_t i) const {
   auto c = agent::AgentClient::Connect(members_[i].agent_address, token_, std::chrono::seconds(10), tls_);
   EXPECT_TRUE(c.ok());
   return std::move(*c);
+}
+
+std::unique_ptr<agent::AgentClient> AgentCluster::LeasedAgent(size_t i, const std::string& owner) const {
+  auto c = Agent(i);
+  Status held = HoldLease(*c, owner);
+  EXPECT_TRUE(held.ok()) << held.ToString();
+  return c;
+}
+
+void AgentCluster::ReleaseLeases(const std::string& owner) const {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    auto c = Agent(i);
+    auto st = c->GetStatus();
+    if (st.ok() && st->lease.owner_id == owner) {
+      auto r = c->ReleaseLease(owner, st->lease.epoch);
+      EXPECT_TRUE(r.ok() && *r) << "release " << owner << " on " << members_[i].name;
+    }
+  }
 }
 
 pid_t AgentCluster::EtcdPid(size_t i) const {

@@ -27,7 +27,16 @@ struct AgentClusterOptions {
   int data_tmpfs_mb = 0;                      // > 0: the data dirs live on a tmpfs of this size (disk-full tests)
   std::string etcd_version;                   // "" = the pass's (PassEtcdVersion), "3.4", "3.5.30", ...
   std::map<std::string, std::string> member_etcd_version;  // per member name, overrides etcd_version
+  // The stores the agents may fetch from, besides file://<dir>/store; "{dir}" stands for dir().
+  std::vector<std::string> stores;
+  bool observe_token = false;  // the agents also get an observe token (observe_token_file())
 };
+
+// Writes a fresh 128-bit random hex token to `path`, mode 0600; returns it.
+std::string WriteToken(const std::string& path);
+// Acquires a recovery lease on `c`'s agent (owner `owner`, holder "harness@test", 10 minutes)
+// and makes `c` send it with every later call: what a coordinator does before a change.
+Status HoldLease(agent::AgentClient& c, const std::string& owner = "harness");
 
 class AgentCluster {
  public:
@@ -51,6 +60,7 @@ class AgentCluster {
   const std::string& data_root() const { return data_root_; }
   const std::string& token_file() const { return token_file_; }
   std::string token() const { return token_; }
+  const std::string& observe_token_file() const { return observe_token_file_; }
   // With mtls: the PKI dir (ca.crt, client.crt/key, wrong-client.crt/key signed by wrong-ca).
   std::string pki() const { return dir_ + "/pki"; }
   agent::AgentTls tls() const { return tls_; }
@@ -59,6 +69,10 @@ class AgentCluster {
   std::vector<Member>& members() { return members_; }
   // A client for member i's agent.
   std::unique_ptr<agent::AgentClient> Agent(size_t i) const;
+  // The same, holding a recovery lease on that agent (HoldLease), for a test that drives it by hand.
+  std::unique_ptr<agent::AgentClient> LeasedAgent(size_t i, const std::string& owner = "harness") const;
+  // Releases a lease taken with LeasedAgent (or HoldLease) on every agent that holds one of `owner`.
+  void ReleaseLeases(const std::string& owner = "harness") const;
   // The pid of member i's etcd, from its agent; -1 when not running.
   pid_t EtcdPid(size_t i) const;
   // SIGKILLs member i's etcd (the agent notices it is gone).
@@ -71,7 +85,7 @@ class AgentCluster {
   std::string WriteConfig(const std::string& store_url, const std::string& extra = "") const;
 
  private:
-  std::string dir_, token_, token_file_;
+  std::string dir_, token_, token_file_, observe_token_file_;
   std::string data_root_;  // where the data dirs live: dir_, or the tmpfs mounted in it
   bool tmpfs_ = false;
   agent::AgentTls tls_;

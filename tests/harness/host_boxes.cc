@@ -125,7 +125,7 @@ std::unique_ptr<HostBoxes> HostBoxes::Start(const HostBoxesOptions& options) {
   if (options.start_etcd) {
     for (int i = 0; i < h->size(); ++i) {
       bool up = PollUntil(std::chrono::seconds(60), [&] {
-        auto a = agent::AgentClient::Connect(h->addr(i) + ":9438", h->token(), std::chrono::seconds(2));
+        auto a = agent::AgentClient::Connect(h->addr(i) + ":9438", h->token(), std::chrono::seconds(2), h->tls());
         return a.ok() && (*a)->GetStatus().ok();
       }, std::chrono::milliseconds(200));
       if (!up) {
@@ -167,7 +167,7 @@ std::string HostBoxes::token() const {
 }
 
 std::unique_ptr<agent::AgentClient> HostBoxes::Agent(int i) const {
-  auto c = agent::AgentClient::Connect(addr(i) + ":9438", token(), std::chrono::seconds(10));
+  auto c = agent::AgentClient::Connect(addr(i) + ":9438", token(), std::chrono::seconds(10), tls());
   EXPECT_TRUE(c.ok()) << c.status().message();
   return c.ok() ? std::move(*c) : nullptr;
 }
@@ -224,6 +224,7 @@ std::string HostBoxes::WriteConfig(const std::string& store_url, const std::stri
   std::ofstream(path) << "endpoints: " << endpoints() << "\n"
                       << "agents: " << agents() << "\n"
                       << "agent-token-file: " << token_file() << "\n"
+                      << "agent-insecure-transport: true\n"
                       << "store: " << store_url << "\n"
                       << "cluster-name: prod\n"
                       << "restore-journal: " << root_ << "/restore-journal.json\n"

@@ -50,6 +50,13 @@ class HostBoxes {
   std::string agents() const { return Var("AGENTS"); }
   std::string token_file() const { return Var("TOKEN_FILE"); }
   std::string token() const;
+  // How the coordinator namespace reaches the agents: plain text to 198.18.0.x, accepted on purpose
+  // (the boxes' network is the test's own).
+  agent::AgentTls tls() const {
+    agent::AgentTls t;
+    t.insecure_transport = true;
+    return t;
+  }
   // A client for box i's agent (lifeboat-agent.service at addr(i):9438).
   std::unique_ptr<agent::AgentClient> Agent(int i) const;
   // Restarts box i's agent (after a change to /etc/lifeboat) and waits until it answers.

@@ -79,10 +79,10 @@ int DecodeStatus(int status) {
 // Child side of fork(): own process group (so a timeout can kill the whole tree), stdin from
 // /dev/null, stdout/stderr to the given fds. On exec failure errno travels back through
 // exec_err_fd, which is close-on-exec and therefore reads as EOF when exec succeeds.
-[[noreturn]] void ExecChild(ExecArgs& args, int out_fd, int err_fd, int exec_err_fd) {
+[[noreturn]] void ExecChild(ExecArgs& args, int in_fd, int out_fd, int err_fd, int exec_err_fd) {
   setpgid(0, 0);
-  int devnull = open("/dev/null", O_RDONLY);
-  if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+  int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+  if (in >= 0) dup2(in, STDIN_FILENO);
   dup2(out_fd, STDOUT_FILENO);
   dup2(err_fd, STDERR_FILENO);
   execvpe(args.file(), args.argv(), args.envp());
@@ -94,7 +94,7 @@ int DecodeStatus(int status) {
 
 // Forks and execs; returns the pid, or -1 with *error describing why the exec failed.
 pid_t ForkExec(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-               int out_fd, int err_fd, std::string* error) {
+               int out_fd, int err_fd, std::string* error, int in_fd = -1) {
   if (argv.empty()) {
     *error = "empty argv";
     return -1;
@@ -112,7 +112,7 @@ pid_t ForkExec(const std::vector<std::string>& argv, const std::map<std::string,
     close(status_pipe[1]);
     return -1;
   }
-  if (pid == 0) ExecChild(args, out_fd, err_fd, status_pipe[1]);
+  if (pid == 0) ExecChild(args, in_fd, out_fd, err_fd, status_pipe[1]);
   setpgid(pid, pid);  // also from the parent: no window in which a kill(-pid) would miss
   close(status_pipe[1]);
   int child_errno = 0;
@@ -230,7 +230,7 @@ ProcResult Run(const std::vector<std::string>& argv, const std::map<std::string,
 }
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file, const std::string& err_file,
-            const std::map<std::string, std::string>& extra_env) {
+            const std::map<std::string, std::string>& extra_env, int in_fd) {
   int out_fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int err_fd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (out_fd < 0 || err_fd < 0) {
@@ -240,7 +240,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file, c
     return -1;
   }
   std::string error;
-  pid_t pid = ForkExec(argv, extra_env, out_fd, err_fd, &error);
+  pid_t pid = ForkExec(argv, extra_env, out_fd, err_fd, &error, in_fd);
   close(out_fd);
   close(err_fd);
   if (pid < 0) {
@@ -249,6 +249,31 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file, c
   }
   std::lock_guard<std::mutex> lock(g_spawned_mu);
   g_spawned[pid] = {out_file, err_file};
+  return pid;
+}
+
+pid_t SpawnOnTerminal(const std::vector<std::string>& argv, const std::string& out_file, const std::string& err_file,
+                      int* terminal, const std::map<std::string, std::string>& extra_env) {
+  *terminal = -1;
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+    ADD_FAILURE() << "SpawnOnTerminal: no pseudo-terminal: " << std::strerror(errno);
+    if (master >= 0) close(master);
+    return -1;
+  }
+  int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) {
+    ADD_FAILURE() << "SpawnOnTerminal: cannot open " << ptsname(master) << ": " << std::strerror(errno);
+    close(master);
+    return -1;
+  }
+  pid_t pid = Spawn(argv, out_file, err_file, extra_env, slave);
+  close(slave);
+  if (pid < 0) {
+    close(master);
+    return -1;
+  }
+  *terminal = master;
   return pid;
 }
 

@@ -28,9 +28,16 @@ ProcResult Run(const std::vector<std::string>& argv,
                std::chrono::seconds timeout = std::chrono::seconds(120));
 
 // Starts argv in the background with stdout/stderr appended to out_file/err_file (created if
-// needed). Returns the pid, or -1 (and fails the current test) if it could not be started.
+// needed) and stdin from `in_fd` (-1: /dev/null). Returns the pid, or -1 (and fails the current
+// test) if it could not be started.
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file,
-            const std::string& err_file, const std::map<std::string, std::string>& extra_env = {});
+            const std::string& err_file, const std::map<std::string, std::string>& extra_env = {},
+            int in_fd = -1);
+
+// Spawn with stdin on a fresh pseudo-terminal, as an operator's shell would run it: *terminal
+// receives its master side, to type into (write "yes\n") and to close once done.
+pid_t SpawnOnTerminal(const std::vector<std::string>& argv, const std::string& out_file, const std::string& err_file,
+                      int* terminal, const std::map<std::string, std::string>& extra_env = {});
 
 // Reaps a child started by Spawn; out/err are the contents of its files. On timeout the child's
 // process group is SIGKILLed and exit_code is -1. `usage` (optional) receives the child's own

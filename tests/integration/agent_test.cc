@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "agent/agent_client.h"
+#include "harness/agent_cluster.h"
 #include "harness/process.h"
 
 namespace lifeboat::harness {
@@ -52,8 +53,7 @@ class AgentFixture : public ::testing::Test {
     port_ = p[2];
     address_ = "127.0.0.1:" + std::to_string(port_);
     data_dir_ = dir_ + "/m1.etcd";
-    token_ = "tok-" + std::to_string(getpid()) + "-agent-test";
-    std::ofstream(dir_ + "/token") << token_ << "\n";
+    token_ = WriteToken(dir_ + "/token");
   }
 
   void TearDown() override {
@@ -71,6 +71,7 @@ class AgentFixture : public ::testing::Test {
   void StartAgent(const std::string& mode_yaml) {
     std::ofstream(dir_ + "/agent.yaml") << "listen: " << address_ << "\n"
                                         << "token-file: " << dir_ << "/token\n"
+                                        << "stores: [file://" << dir_ << "/store]\n"
                                         << "member: {name: m1, data-dir: " << data_dir_ << ", client-url: "
                                         << client_url_ << ", peer-url: " << peer_url_ << "}\n"
                                         << "etcd:\n  binary: " << EtcdTool("", "etcd") << "\n  log-file: " << dir_
@@ -88,6 +89,18 @@ class AgentFixture : public ::testing::Test {
     client_ = std::move(*c);
     auto st = client_->GetStatus();
     ASSERT_TRUE(st.ok()) << st.status().ToString() << "\nagent stderr:\n" << ReadFile(dir_ + "/agent.err");
+    // Every change needs the recovery lease, as a coordinator takes it.
+    Status held = HoldLease(*client_, "agent-test");
+    ASSERT_TRUE(held.ok()) << held.ToString();
+  }
+
+  // The test snapshot, copied into the agent's staging dir: an agent restores nothing else.
+  std::string Staged() {
+    std::string staging = data_dir_ + ".lifeboat-staging";
+    fs::create_directories(staging);
+    fs::copy_file(std::string(LB_TEST_DATA) + "/small-snapshot.db", staging + "/small-snapshot.db",
+                  fs::copy_options::overwrite_existing);
+    return staging + "/small-snapshot.db";
   }
 
   static std::string ReadFile(const std::string& path) {
@@ -103,7 +116,7 @@ class AgentFixture : public ::testing::Test {
 
   agent::RestoreResponse Restore() {
     agent::RestoreRequest req;
-    req.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+    req.snapshot_path = Staged();
     req.initial_cluster = "m1=" + peer_url_;
     req.initial_cluster_token = "agent-test";
     auto r = client_->RestoreSnapshot(req);
@@ -176,7 +189,7 @@ TEST_F(AgentFixture, ProcessModeRestoreStartStopMoveAside) {
   EXPECT_EQ(restored.data_dir, data_dir_);
   {
     agent::RestoreRequest again;
-    again.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+    again.snapshot_path = Staged();
     again.initial_cluster = "m1=" + peer_url_;
     auto r = client_->RestoreSnapshot(again);
     EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition) << r.status().ToString();
@@ -246,7 +259,7 @@ TEST_F(AgentFixture, SigtermStopsTheEtcdItStartedInProcessMode) {
   if (HasFatalFailure()) return;
   // Only the path: a one-member cluster of this member, etcd's default token.
   agent::RestoreRequest restore;
-  restore.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+  restore.snapshot_path = Staged();
   auto restored = client_->RestoreSnapshot(restore);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   agent::StartRequest start;
@@ -304,7 +317,7 @@ TEST_F(AgentFixture, RestartedAgentNeverTouchesTheLiveMember) {
   EXPECT_NE(moved.status().message().find("pid " + std::to_string(etcd)), std::string::npos)
       << moved.status().ToString();
   agent::RestoreRequest restore;
-  restore.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";
+  restore.snapshot_path = Staged();
   restore.initial_cluster = "m1=" + peer_url_;
   auto restored = client_->RestoreSnapshot(restore);
   EXPECT_EQ(restored.status().code(), Status::Code::kFailedPrecondition) << restored.status().ToString();
@@ -315,7 +328,9 @@ TEST_F(AgentFixture, RestartedAgentNeverTouchesTheLiveMember) {
   EXPECT_TRUE(fs::is_directory(data_dir_ + "/member/wal"));
   EXPECT_EQ(FilesUnder(data_dir_ + "/member/snap"), before);
   for (const auto& e : fs::directory_iterator(dir_)) {
-    EXPECT_EQ(e.path().filename().string().find("m1.etcd.lifeboat-"), std::string::npos) << e.path();
+    const std::string name = e.path().filename().string();
+    if (name == "m1.etcd.lifeboat-staging") continue;  // the agent's staging dir, not an aside dir
+    EXPECT_EQ(name.find("m1.etcd.lifeboat-"), std::string::npos) << e.path();
   }
   EXPECT_TRUE(Alive(etcd));
   EXPECT_EQ(KeyCount(revision), 303);
@@ -371,6 +386,108 @@ TEST_F(AgentFixture, CommandsModeRunsOperatorCommands) {
   ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
   EXPECT_TRUE(*stopped);
   EXPECT_FALSE(client_->GetStatus()->etcd_running);
+}
+
+// The recover token is not root on the host: the agent restores only what it staged (or a file of
+// one of its own local stores) and fetches only from the stores its config names.
+TEST_F(AgentFixture, RestoresOnlyStagedFilesAndFetchesOnlyItsStores) {
+  StartAgent("mode: process\n");
+  if (HasFatalFailure()) return;
+  agent::RestoreRequest elsewhere;
+  elsewhere.snapshot_path = std::string(LB_TEST_DATA) + "/small-snapshot.db";  // a valid snapshot, outside
+  auto r = client_->RestoreSnapshot(elsewhere);
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("outside the staging dir"), std::string::npos) << r.status().ToString();
+  elsewhere.snapshot_path = "/etc/shadow";
+  EXPECT_EQ(client_->RestoreSnapshot(elsewhere).status().code(), Status::Code::kPermissionDenied);
+  EXPECT_FALSE(fs::exists(data_dir_)) << "nothing was restored";
+
+  agent::FetchRequest fetch{"file://" + dir_ + "/other-store", "db-etcd/a/x.db", std::string(64, 'a'), 1};
+  auto f = client_->FetchBackup(fetch);
+  EXPECT_EQ(f.status().code(), Status::Code::kPermissionDenied) << f.status().ToString();
+  EXPECT_NE(f.status().message().find("add it to 'stores'"), std::string::npos) << f.status().ToString();
+  fetch.store_url = "s3://bucket/x?endpoint=http://198.18.0.99:7480";
+  EXPECT_EQ(client_->FetchBackup(fetch).status().code(), Status::Code::kPermissionDenied);
+  EXPECT_FALSE(fs::exists(dir_ + "/other-store"));
+  EXPECT_NE(ReadFile(dir_ + "/agent.err").find("FetchBackup refused"), std::string::npos);
+
+  // Its own store is read (the object is absent: NotFound, not a refusal).
+  fetch.store_url = "file://" + dir_ + "/store";
+  EXPECT_EQ(client_->FetchBackup(fetch).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(client_->GetStatus()->stores, std::vector<std::string>{"file://" + dir_ + "/store"});
+}
+
+// Every change is fenced: without the live lease and its epoch the agent refuses it.
+TEST_F(AgentFixture, ChangesNeedTheLiveLeaseAndItsEpoch) {
+  StartAgent("mode: process\n");
+  if (HasFatalFailure()) return;
+  auto st = client_->GetStatus();
+  ASSERT_TRUE(st.ok());
+  const uint64_t epoch = st->lease.epoch;
+  ASSERT_GT(epoch, 0u);
+  auto none = ClientWithToken(token_);  // no lease named
+  agent::RestoreRequest restore;
+  restore.snapshot_path = Staged();
+  auto r = none->RestoreSnapshot(restore);
+  EXPECT_EQ(r.status().code(), Status::Code::kFailedPrecondition) << r.status().ToString();
+  none->SetLease("agent-test", epoch + 1);  // the owner, with an epoch never granted
+  EXPECT_EQ(none->MoveDataAside().status().code(), Status::Code::kFailedPrecondition);
+  // The lease taken over by another owner: the first one's epoch is refused, naming the breaker.
+  agent::LeaseRequest req;
+  req.lease = {"bob", "bob@ws2", "restore-cluster", ""};
+  req.break_lease = true;
+  auto g = none->AcquireLease(req);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->lease.epoch, epoch + 1);
+  auto stale = client_->StopEtcd();
+  EXPECT_EQ(stale.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(stale.status().message().find("was broken by restore-cluster by bob@ws2"), std::string::npos)
+      << stale.status().ToString();
+  EXPECT_EQ(client_->RenewLease("agent-test", epoch, std::chrono::minutes(1)).status().code(),
+            Status::Code::kFailedPrecondition);
+  none->SetLease("bob", g->lease.epoch);
+  EXPECT_TRUE(none->StopEtcd().ok());
+  // Released with a record: GetStatus shows it as the last finished recovery.
+  agent::RecoveryRecord done;
+  done.operation = "restore-cluster";
+  done.backup = "db-etcd/a/x.db";
+  ASSERT_TRUE(*none->ReleaseLease("bob", g->lease.epoch, &done));
+  st = client_->GetStatus();
+  EXPECT_TRUE(st->lease.empty());
+  EXPECT_EQ(st->last_recovery.holder, "bob@ws2");
+  EXPECT_EQ(st->last_recovery.epoch, epoch + 1);
+  EXPECT_EQ(st->last_recovery.backup, "db-etcd/a/x.db");
+  EXPECT_EQ(none->StopEtcd().status().code(), Status::Code::kFailedPrecondition) << "released: no lease, no change";
+}
+
+TEST_F(AgentFixture, AWorldReadableTokenFileStopsTheAgent) {
+  chmod((dir_ + "/token").c_str(), 0644);
+  std::ofstream(dir_ + "/agent.yaml") << "listen: " << address_ << "\ntoken-file: " << dir_ << "/token\n"
+                                      << "member: {name: m1, data-dir: " << data_dir_ << ", client-url: " << client_url_
+                                      << ", peer-url: " << peer_url_ << "}\n";
+  auto r = Lifeboat({"agent", "--config", dir_ + "/agent.yaml"}, {}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("chmod 600 " + dir_ + "/token"), std::string::npos) << r.err;
+  EXPECT_FALSE(PortOpen(port_)) << "it never listened";
+}
+
+TEST_F(AgentFixture, TheObserveTokenOnlyReadsStatus) {
+  const std::string observe = WriteToken(dir_ + "/observe");
+  StartAgent("mode: process\nobserve-token-file: " + dir_ + "/observe\n");
+  if (HasFatalFailure()) return;
+  auto watcher = ClientWithToken(observe);
+  auto st = watcher->GetStatus();
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->lease.owner_id, "agent-test") << "it sees the lease";
+  watcher->SetLease("agent-test", st->lease.epoch);  // even with the lease's name and epoch
+  for (auto code : {watcher->StopEtcd().status().code(), watcher->MoveDataAside().status().code(),
+                    watcher->AcquireLease(agent::LeaseRequest{{"w", "w@x", "x", ""}, std::chrono::minutes(1), true})
+                        .status()
+                        .code(),
+                    watcher->FetchBackup({"file://" + dir_ + "/store", "k", std::string(64, 'a'), 1}).status().code()}) {
+    EXPECT_EQ(code, Status::Code::kPermissionDenied);
+  }
+  EXPECT_EQ(client_->GetStatus()->lease.owner_id, "agent-test") << "nothing was taken over";
 }
 
 }  // namespace

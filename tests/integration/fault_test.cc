@@ -157,6 +157,7 @@ TEST(DiskFull, StagingOnAFullDiskStagesNothing) {
   std::string small = MakeTempDir("lb-staging-tmpfs-");
   ASSERT_EQ(mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m"), 0);
   ao.agent_yaml = "staging-dir: " + small + "\n";
+  ao.stores = {s3->Url("disk-full-staging")};
   {
     auto c = AgentCluster::Start(ao);
     ASSERT_NE(c, nullptr);
@@ -258,7 +259,8 @@ TEST(MemberFaults, AMemberKilledDuringRecoverMemberFailsItThenAReRunFinishes) {
   // m1 back (its data is intact); the re-run picks up where the cluster is and finishes.
   agent::StartRequest start;
   start.initial_cluster_state = "existing";
-  ASSERT_TRUE(c->Agent(0)->StartEtcd(start).ok());
+  ASSERT_TRUE(c->LeasedAgent(0)->StartEtcd(start).ok());
+  c->ReleaseLeases();
   r = Lifeboat({"recover-member", "m3", "--force", "--config", cfg}, {}, seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
@@ -347,8 +349,13 @@ TEST(AgentFaults, AnAgentKilledMidFetchStagesNothingThenAFetchSucceeds) {
   S3Server* s3 = S3Server::Shared();
   ASSERT_NE(s3, nullptr);
   ASSERT_TRUE(s3->CreateBucket("agent-killed-mid-fetch"));
+  // Every request through the proxy is held 5 s: the agent dies with its temp file open, waiting
+  // for the object. The agents may fetch through it (their stores).
+  const std::string proxy_dir = MakeTempDir("lb-fault-proxy-");
+  HttpFaultProxy proxy(*s3, "slow:10:5000", proxy_dir);
   AgentClusterOptions ao;
   ao.env = s3->Env();
+  ao.stores = {proxy.Url("agent-killed-mid-fetch"), s3->Url("agent-killed-mid-fetch")};
   auto c = AgentCluster::Start(ao);
   ASSERT_NE(c, nullptr);
   Load(c->members()[0].client_url, 100, "f");
@@ -365,8 +372,6 @@ TEST(AgentFaults, AnAgentKilledMidFetchStagesNothingThenAFetchSucceeds) {
     return t;
   };
 
-  // Every request is held 5 s: the agent dies with its temp file open, waiting for the object.
-  HttpFaultProxy proxy(*s3, "slow:10:5000", c->dir());
   agent::FetchRequest req{proxy.Url("agent-killed-mid-fetch"), list[0]["object_key"], list[0]["sha256"],
                           list[0]["size"].get<uint64_t>()};
   Result<agent::FetchResponse> killed = Status::Unavailable("not called");

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "harness/agent_cluster.h"
 #include "harness/cluster_data.h"
 #include "harness/host_boxes.h"
 #include "harness/process.h"
@@ -260,13 +261,17 @@ TEST(HostsNeedRootNs, AStartThatCannotSucceedFailsInSeconds) {
   auto h = HostBoxes::Start();
   ASSERT_NE(h, nullptr);
   Load(h->client_url(0), 50, "f");
-  ASSERT_TRUE(h->Exec(2, {"etcdctl", "--endpoints", h->client_url(0), "snapshot", "save", "/var/lib/etcd/s.db"}).ok());
+  // Into h3's staging dir: an agent restores only what it staged.
+  const std::string snap = "/var/lib/etcd/default.lifeboat-staging/s.db";
+  ASSERT_TRUE(h->Exec(2, {"mkdir", "-p", "/var/lib/etcd/default.lifeboat-staging"}).ok());
+  ASSERT_TRUE(h->Exec(2, {"etcdctl", "--endpoints", h->client_url(0), "snapshot", "save", snap}).ok());
   auto a = h->Agent(2);
   ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(HoldLease(*a, "hosts-test").ok());
   ASSERT_TRUE(a->StopEtcd().ok());
   ASSERT_TRUE(a->MoveDataAside().ok());
   agent::RestoreRequest rr;
-  rr.snapshot_path = "/var/lib/etcd/s.db";
+  rr.snapshot_path = snap;
   rr.initial_cluster = h->Var("INITIAL_CLUSTER");
   rr.initial_cluster_token = "another-cluster";
   auto rest = a->RestoreSnapshot(rr);
@@ -378,7 +383,7 @@ TEST(HostsNeedRootNs, PartitionDuringRestoreClustersStartThenResumeFinishes) {
   // The link is back once h3's agent answers again (the bridge needs a moment after `ip link up`);
   // --resume before that fails at "connect agents", as it would for an operator.
   ASSERT_TRUE(PollUntil(seconds(60), [&] {
-    auto a = agent::AgentClient::Connect(h->addr(2) + ":9438", h->token(), seconds(2));
+    auto a = agent::AgentClient::Connect(h->addr(2) + ":9438", h->token(), seconds(2), h->tls());
     return a.ok() && (*a)->GetStatus().ok();
   }, std::chrono::milliseconds(200))) << h->Diagnostics();
 

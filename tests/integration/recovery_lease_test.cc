@@ -33,15 +33,19 @@ bool HeldBy(const AgentCluster& c, const std::string& operation) {
   return true;
 }
 
-// A lease taken on every agent by a coordinator that is not running: "alice@ws1".
-void HoldAsAlice(const AgentCluster& c, const std::string& owner, std::chrono::milliseconds ttl) {
+// A lease taken on every agent by a coordinator that is not running: "alice@ws1". Returns the
+// epoch each agent granted it.
+std::vector<uint64_t> HoldAsAlice(const AgentCluster& c, const std::string& owner, std::chrono::milliseconds ttl) {
+  std::vector<uint64_t> epochs;
   for (size_t i = 0; i < 3; ++i) {
     agent::LeaseRequest req;
     req.lease = {owner, "alice@ws1", "restore-cluster", "ws1:/var/lib/lifeboat/restore-journal.json"};
     req.ttl = ttl;
     auto g = c.Agent(i)->AcquireLease(req);
-    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    epochs.push_back(g.ok() ? g->lease.epoch : 0);
   }
+  return epochs;
 }
 
 struct Pids {
@@ -181,7 +185,7 @@ TEST(RecoveryLease, BreakLeaseTakesOverAfterNamingTheHolder) {
   Load(c->members()[0].client_url, 40, "b");
   std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
   ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
-  HoldAsAlice(*c, "alices-lease", std::chrono::minutes(10));
+  const std::vector<uint64_t> alice = HoldAsAlice(*c, "alices-lease", std::chrono::minutes(10));
 
   // status shows who holds the cluster.
   auto st = Lifeboat({"status", "--config", cfg, "--no-hash"});
@@ -209,12 +213,15 @@ TEST(RecoveryLease, BreakLeaseTakesOverAfterNamingTheHolder) {
     EXPECT_NE(ReadFile(c->dir() + "/agent-" + m.name + ".err").find("recovery lease BROKEN by"), std::string::npos)
         << m.name << "'s agent logs the break";
   }
-  // The old holder can no longer act: its lease is gone.
+  // The old holder can no longer act: its lease is gone, although nobody holds the member now.
   auto old = c->Agent(1);
-  old->SetLeaseOwner("alices-lease");
+  old->SetLease("alices-lease", alice[1]);
   auto moved = old->MoveDataAside();
   EXPECT_EQ(moved.status().code(), Status::Code::kFailedPrecondition);
-  EXPECT_NE(moved.status().message().find("expired or was broken"), std::string::npos) << moved.status().ToString();
+  EXPECT_NE(moved.status().message().find("was broken by restore-cluster by "), std::string::npos)
+      << moved.status().ToString();
+  auto renewed = old->RenewLease("alices-lease", alice[1], std::chrono::minutes(10));
+  EXPECT_EQ(renewed.status().code(), Status::Code::kFailedPrecondition) << "a renewal never re-acquires";
   EXPECT_EQ(MovedAside(*c), 3u);
   EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
 }
@@ -245,7 +252,7 @@ TEST(RecoveryLease, TheDaemonSkipsTicksAndChecksWhileARecoveryHoldsTheCluster) {
   EXPECT_EQ(Metric(metrics(), "lifeboat_recovery_in_progress"), 0);
   EXPECT_EQ(Metric(metrics(), "lifeboat_cluster_consistent"), 1);
 
-  HoldAsAlice(*c, "alices-lease", std::chrono::minutes(10));
+  const std::vector<uint64_t> alice = HoldAsAlice(*c, "alices-lease", std::chrono::minutes(10));
   // Once a tick was skipped no backup starts; a tick already under way may still finish.
   ASSERT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
     return Metric(metrics(), "lifeboat_ticks_total{result=\"skipped_recovery\"}") >= 1;
@@ -263,7 +270,7 @@ TEST(RecoveryLease, TheDaemonSkipsTicksAndChecksWhileARecoveryHoldsTheCluster) {
   EXPECT_NE(ReadFile(c->dir() + "/d.err").find("skipped, recovery in progress: restore-cluster by alice@ws1"),
             std::string::npos);
 
-  for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(c->Agent(i)->ReleaseLease("alices-lease").ok());
+  for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(c->Agent(i)->ReleaseLease("alices-lease", alice[i]).ok());
   int checks_released_at = Metric(metrics(), verdicts);
   EXPECT_TRUE(PollUntil(std::chrono::seconds(20), [&] {
     return backups() > held_at && Metric(metrics(), "lifeboat_recovery_in_progress") == 0 &&

@@ -74,6 +74,7 @@ TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
   ASSERT_TRUE(s3->CreateBucket("restore-cluster"));
   AgentClusterOptions ao;
   ao.env = s3->Env();
+  ao.stores = {s3->Url("restore-cluster", "team")};
   auto c = AgentCluster::Start(ao);
   ASSERT_NE(c, nullptr);
   Load(c->members()[0].client_url, 300, "a");
@@ -102,7 +103,11 @@ TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
     }
   }
   std::set<std::string> shas;
-  for (const auto& m : j["plan"]["members"]) shas.insert(m["restored_sha256"].get<std::string>());
+  for (const auto& m : j["plan"]["members"]) {
+    shas.insert(m["restored_sha256"].get<std::string>());
+    // The epoch each agent granted is in the plan: a later recovery can be told from an earlier one.
+    EXPECT_GT(m["lease_epoch"].get<uint64_t>(), 0u) << m;
+  }
   EXPECT_EQ(shas, std::set<std::string>{j["plan"]["sha256"].get<std::string>()});
   for (const auto& m : c->members()) {
     EXPECT_EQ(ReadAll(m.client_url), before) << m.name;
@@ -115,8 +120,9 @@ TEST(RestoreCluster, EveryMemberFromTheSameBackupThroughAgents) {
   Load(c->members()[1].client_url, 10, "after");
   r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {}, std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "find backup", "check disk", "fetch", "check versions",
-                             "journal", "safety backup", "stop", "move aside", "restore", "start", "verify"});
+  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "find backup", "check disk", "fetch", "check coverage",
+                             "check versions", "journal", "safety backup", "stop", "move aside", "restore", "start",
+                             "verify", "release lease"});
   EXPECT_NE(r.out.find("restored 3 members from "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("old data dirs kept: "), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("safety backup"), std::string::npos) << r.err;
@@ -232,7 +238,9 @@ TEST(RecoverMember, ThroughMutualTls) {
 
 // Bad input: each refusal happens in the preflight and changes nothing.
 TEST(RestoreCluster, RefusesBeforeChangingAnything) {
-  auto c = AgentCluster::Start();
+  AgentClusterOptions ao;
+  ao.stores = {"file://{dir}/bad-store"};
+  auto c = AgentCluster::Start(ao);
   ASSERT_NE(c, nullptr);
   Load(c->members()[0].client_url, 50, "x");
   const std::string store_dir = c->dir() + "/store";
@@ -301,11 +309,11 @@ TEST(RestoreCluster, RefusesBeforeChangingAnything) {
   unchanged("other cluster");
 
   // A wrong agent token.
-  std::ofstream(c->dir() + "/wrong.token") << "not-the-token\n";
+  const std::string wrong = WriteToken(c->dir() + "/wrong.token");
   r = Lifeboat({"restore-cluster", "--config", cfg, "--agent-token-file", c->dir() + "/wrong.token", "--yes"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("wrong bearer token"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("not-the-token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(wrong), std::string::npos) << r.err;
   unchanged("wrong token");
 
   // An agent down.
@@ -450,7 +458,8 @@ TEST(RestoreCluster, QuarantineKeepsClientsOutUntilVerified) {
   ASSERT_FALSE(out.is_discarded()) << r.out;
   std::vector<std::string> steps;
   for (const auto& s : out["steps"]) steps.push_back(s["step"]);
-  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "lease", "verify", "open to clients"}));
+  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "check later recoveries", "lease", "verify",
+                                             "open to clients", "release lease"}));
   j = ReadJson(Journal(*c));
   EXPECT_EQ(j["phase"], "opened");
   for (const auto& m : c->members()) {
@@ -511,8 +520,9 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   ASSERT_FALSE(j.is_discarded()) << r.out;
   std::vector<std::string> steps;
   for (const auto& s : j["steps"]) steps.push_back(s["step"]);
-  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "lease", "survey", "member remove", "stop + move aside",
-                                             "member add", "start", "promote", "catch up"}));
+  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "lease", "check coverage", "survey", "member remove",
+                                             "stop + move aside", "member add", "start", "promote", "catch up",
+                                             "release lease"}));
   EXPECT_NE(j["old_id"], j["new_id"]);
   EXPECT_GT(acked.size(), 20u) << "the writer should have kept writing during the recovery";
 
@@ -534,8 +544,8 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   r = Lifeboat({"recover-member", "--auto", "--config", cfg}, {}, std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("replacing m3"), std::string::npos) << r.err;
-  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "survey", "member remove", "stop + move aside", "member add",
-                             "start", "promote", "catch up"});
+  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "check coverage", "survey", "member remove",
+                             "stop + move aside", "member add", "start", "promote", "catch up", "release lease"});
   EXPECT_NE(r.out.find("recovered m3: member "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("old data dir kept: " + c->members()[2].data_dir + ".lifeboat-"), std::string::npos) << r.out;
   EXPECT_EQ(AsideDirs(c->members()[2].data_dir).size(), 1u);
@@ -547,6 +557,29 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   r = Lifeboat({"recover-member", "m2", "--config", cfg});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("quorum"), std::string::npos) << r.err;
+}
+
+// A recover-member killed after starting the new member leaves a learner: check says so (it serves
+// no HashKV: not compared, not "divergent"), and the next recover-member --auto only promotes it.
+TEST(RecoverMember, ALearnerLeftByAKilledRecoveryIsPromotedByTheNextOne) {
+  auto c = AgentCluster::Start();
+  ASSERT_NE(c, nullptr);
+  Load(c->members()[0].client_url, 40, "l");
+  std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  auto r = Lifeboat({"recover-member", "m2", "--force", "--config", cfg, "--lease-ttl", "3s"},
+                    {{"LIFEBOAT_TEST_CRASH_AFTER", "start"}}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  auto chk = Lifeboat({"check", "--config", cfg});
+  EXPECT_EQ(chk.exit_code, 1) << chk.out << chk.err;
+  EXPECT_NE(chk.out.find("m2 is a learner (added, not promoted)"), std::string::npos) << chk.out;
+  EXPECT_EQ(chk.out.find("DIVERGENT"), std::string::npos) << chk.out;
+
+  r = Lifeboat({"recover-member", "--auto", "--config", cfg, "--break-lease"}, {}, std::chrono::seconds(240));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("finishing m2: a learner an interrupted recovery added"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("recovered m2: learner "), std::string::npos) << r.out;
+  EXPECT_EQ(AsideDirs(c->members()[1].data_dir).size(), 1u) << "the first run's aside dir only";
+  EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
 }
 
 }  // namespace

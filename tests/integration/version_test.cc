@@ -36,15 +36,19 @@ std::map<std::string, std::string> Versions(const std::string& cfg) {
 
 TEST(VersionMatrix, A34BackupRestoresIntoA35ClusterAndNotBack) {
   SKIP_UNLESS_DEFAULT_PASS();
+  // Both fleets may fetch from both stores: the 3.4 cluster's and the 3.5 cluster's.
+  const std::string stores = MakeTempDir("lb-version-stores-");
+  const std::string store = "file://" + stores + "/34", store35 = "file://" + stores + "/35";
   AgentClusterOptions o34;
   o34.etcd_version = "3.4.23";
+  o34.stores = {store, store35};
   auto old = AgentCluster::Start(o34);
   ASSERT_NE(old, nullptr);
   AgentClusterOptions o35;
   o35.etcd_version = k35;
+  o35.stores = {store, store35};
   auto neu = AgentCluster::Start(o35);
   ASSERT_NE(neu, nullptr);
-  const std::string store = "file://" + old->dir() + "/store";
   const std::string cfg_old = old->WriteConfig(store);
   const std::string cfg_new = neu->WriteConfig(store);
   EXPECT_EQ(Versions(cfg_old), (std::map<std::string, std::string>{{"m1", "3.4.23"}, {"m2", "3.4.23"}, {"m3", "3.4.23"}}));
@@ -68,7 +72,6 @@ TEST(VersionMatrix, A34BackupRestoresIntoA35ClusterAndNotBack) {
 
   // Back the other way: a backup of the 3.5 cluster (cluster version 3.5.0) is refused by the 3.4
   // fleet before anything is touched, naming every member.
-  const std::string store35 = "file://" + neu->dir() + "/store";
   ASSERT_TRUE(Lifeboat({"backup", "--config", cfg_new, "--store", store35}).ok());
   r = Lifeboat({"restore-cluster", "--config", cfg_old, "--store", store35, "--allow-other-cluster", "--dry-run"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;

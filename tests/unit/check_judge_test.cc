@@ -43,6 +43,21 @@ TEST(JudgeTest, AgreeingMembersAreConsistent) {
   EXPECT_TRUE(res.divergent.empty());
 }
 
+// A learner serves no HashKV: it is named and not compared, never "divergent"; the check is
+// incomplete until it is promoted.
+TEST(JudgeTest, ALearnerIsNamedNotCompared) {
+  auto c = Report({M("m1", 1, 100, 50, 7, 10), M("m2", 2, 100, 50, 7, 10), M("m3", 3, 100, 50, 7, 10)}, 1);
+  c.reports[1].status.is_learner = true;
+  c.reports[1].hash.reset();
+  c.reports[1].hash_error = "a learner serves no HashKV";
+  auto res = Judge(c);
+  EXPECT_EQ(res.verdict, CheckResult::Verdict::kIncomplete);
+  EXPECT_TRUE(res.divergent.empty());
+  ASSERT_FALSE(res.findings.empty());
+  EXPECT_EQ(res.findings[0], "m2 is a learner (added, not promoted): not compared; if a recover-member was "
+                             "interrupted, finish it: lifeboat recover-member m2");
+}
+
 TEST(JudgeTest, MixedVersionsAreAFindingNotADivergence) {
   auto c = Report({M("m1", 1, 100, 50, 7, 10), M("m2", 2, 100, 50, 7, 10), M("m3", 3, 100, 50, 7, 10)}, 2);
   for (auto& r : c.reports) r.status.version = "3.5.30";

@@ -34,6 +34,7 @@ TEST(LeaseTableTest, OneOwnerAtATimeUntilReleasedOrExpired) {
   auto a = t.Acquire(Want("a"), kTtl, false, T0);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->lease.expires_ms, T0 + 60000);
+  EXPECT_EQ(a->lease.epoch, 1u);
   EXPECT_TRUE(a->previous.empty());
 
   auto b = t.Acquire(Want("b", "bob@ws2"), kTtl, false, T0 + 1000);
@@ -44,24 +45,54 @@ TEST(LeaseTableTest, OneOwnerAtATimeUntilReleasedOrExpired) {
       << b.status().message();
   EXPECT_NE(b.status().message().find("--break-lease"), std::string::npos);
 
-  // A renewal keeps the acquisition time and moves the expiry.
-  auto r = t.Acquire(Want("a"), kTtl, false, T0 + 30000);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->lease.acquired_ms, T0);
-  EXPECT_EQ(r->lease.expires_ms, T0 + 90000);
+  // A renewal keeps the acquisition time and epoch and moves the expiry.
+  auto r = t.Renew("a", 1, kTtl, T0 + 30000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->acquired_ms, T0);
+  EXPECT_EQ(r->epoch, 1u);
+  EXPECT_EQ(r->expires_ms, T0 + 90000);
   EXPECT_FALSE(t.Acquire(Want("b", "bob@ws2"), kTtl, false, T0 + 89999).ok());
 
-  // Expired: anyone may take it.
+  // Expired: anyone may take it, under a new epoch.
   auto late = t.Acquire(Want("b", "bob@ws2"), kTtl, false, T0 + 90000);
   ASSERT_TRUE(late.ok()) << late.status().ToString();
   EXPECT_EQ(late->lease.acquired_ms, T0 + 90000);
+  EXPECT_EQ(late->lease.epoch, 2u);
   EXPECT_TRUE(late->previous.empty()) << "an expired lease is not broken";
 
-  // Release by someone else changes nothing; by the owner, frees it.
-  EXPECT_FALSE(*t.Release("a", T0 + 91000));
+  // Release by someone else, or by the owner under another epoch, changes nothing.
+  EXPECT_FALSE(*t.Release("a", 1, nullptr, T0 + 91000));
+  EXPECT_FALSE(*t.Release("b", 1, nullptr, T0 + 91000));
   EXPECT_FALSE(t.Live(T0 + 91000).empty());
-  EXPECT_TRUE(*t.Release("b", T0 + 91000));
+  EXPECT_TRUE(*t.Release("b", 2, nullptr, T0 + 91000));
   EXPECT_TRUE(t.Live(T0 + 91000).empty());
+}
+
+TEST(LeaseTableTest, ARenewalNeverAcquires) {
+  // The stale coordinator: its lease lapsed (or was broken) and another recovery ran and
+  // released. Its renewal must fail, although nobody holds the member now.
+  LeaseTable t("");
+  ASSERT_TRUE(t.Acquire(Want("a"), kTtl, false, T0).ok());
+  auto b = t.Acquire(Want("b", "bob@ws2"), kTtl, true, T0 + 10);
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(*t.Release("b", b->lease.epoch, nullptr, T0 + 20));
+  auto r = t.Renew("a", 1, kTtl, T0 + 30);
+  ASSERT_EQ(r.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("was broken by restore-cluster by bob@ws2"), std::string::npos)
+      << r.status().message();
+  EXPECT_TRUE(t.Live(T0 + 30).empty()) << "the refused renewal took nothing";
+  // Its mutating calls are refused too, naming who broke it.
+  Status s = t.Admit("a", 1, T0 + 30);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("bob@ws2"), std::string::npos) << s.message();
+
+  // Expired and nobody else came: still refused, saying so.
+  LeaseTable u("");
+  ASSERT_TRUE(u.Acquire(Want("a"), kTtl, false, T0).ok());
+  auto e = u.Renew("a", 1, kTtl, T0 + 60000);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("expired at"), std::string::npos) << e.status().message();
+  EXPECT_FALSE(u.Admit("a", 1, T0 + 60000).ok());
 }
 
 TEST(LeaseTableTest, TheSameOwnerFromAnotherHolderWaits) {
@@ -69,7 +100,14 @@ TEST(LeaseTableTest, TheSameOwnerFromAnotherHolderWaits) {
   LeaseTable t("");
   ASSERT_TRUE(t.Acquire(Want("a", "alice@ws1"), kTtl, false, T0).ok());
   EXPECT_FALSE(t.Acquire(Want("a", "alice@ws2"), kTtl, false, T0 + 1).ok());
-  EXPECT_TRUE(t.Acquire(Want("a", "alice@ws1"), kTtl, false, T0 + 2).ok());
+  // The same holder (a --resume on that host) re-acquires under a new epoch: the process it
+  // resumes, were it alive, is fenced off.
+  auto again = t.Acquire(Want("a", "alice@ws1"), kTtl, false, T0 + 2);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->lease.epoch, 2u);
+  EXPECT_FALSE(t.Admit("a", 1, T0 + 3).ok());
+  EXPECT_TRUE(t.Admit("a", 2, T0 + 3).ok());
+  EXPECT_FALSE(t.Renew("a", 1, kTtl, T0 + 3).ok());
 }
 
 TEST(LeaseTableTest, BreakingTakesOverAndReportsTheHolder) {
@@ -81,24 +119,74 @@ TEST(LeaseTableTest, BreakingTakesOverAndReportsTheHolder) {
   EXPECT_EQ(b->previous.holder, "alice@ws1");
   EXPECT_EQ(t.Live(T0 + 6).owner_id, "b");
   // The old owner's calls are refused from now on.
-  Status s = t.Admit("a", T0 + 6);
+  Status s = t.Admit("a", 1, T0 + 6);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(s.message().find("bob@ws2"), std::string::npos) << s.message();
 }
 
-TEST(LeaseTableTest, AdmitsOnlyTheHolderWhileLive) {
+TEST(LeaseTableTest, AdmitsOnlyTheLiveOwnerAndEpoch) {
   LeaseTable t("");
-  EXPECT_TRUE(t.Admit("", T0).ok()) << "no lease: calls without one pass";
-  EXPECT_EQ(t.Admit("a", T0).code(), Status::Code::kFailedPrecondition) << "a call under a lease not held here";
+  EXPECT_EQ(t.Admit("", 0, T0).code(), Status::Code::kFailedPrecondition) << "no lease: no change";
+  EXPECT_EQ(t.Admit("a", 1, T0).code(), Status::Code::kFailedPrecondition) << "a call under a lease not held here";
   ASSERT_TRUE(t.Acquire(Want("a"), kTtl, false, T0).ok());
-  EXPECT_TRUE(t.Admit("a", T0 + 1).ok());
-  EXPECT_EQ(t.Admit("", T0 + 1).code(), Status::Code::kFailedPrecondition);
-  EXPECT_EQ(t.Admit("b", T0 + 1).code(), Status::Code::kFailedPrecondition);
-  // Lapsed: its owner is refused (it must re-acquire), lease-less calls pass again.
-  Status lapsed = t.Admit("a", T0 + 60000);
+  EXPECT_TRUE(t.Admit("a", 1, T0 + 1).ok());
+  EXPECT_EQ(t.Admit("a", 0, T0 + 1).code(), Status::Code::kFailedPrecondition) << "the owner without its epoch";
+  EXPECT_EQ(t.Admit("a", 2, T0 + 1).code(), Status::Code::kFailedPrecondition) << "an epoch not granted";
+  EXPECT_EQ(t.Admit("", 0, T0 + 1).code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(t.Admit("b", 1, T0 + 1).code(), Status::Code::kFailedPrecondition);
+  // Lapsed: its owner is refused (it must re-acquire), and so is everyone else.
+  Status lapsed = t.Admit("a", 1, T0 + 60000);
   EXPECT_EQ(lapsed.code(), Status::Code::kFailedPrecondition);
-  EXPECT_NE(lapsed.message().find("expired or was broken"), std::string::npos) << lapsed.message();
-  EXPECT_TRUE(t.Admit("", T0 + 60000).ok());
+  EXPECT_NE(lapsed.message().find("expired"), std::string::npos) << lapsed.message();
+  EXPECT_FALSE(t.Admit("", 0, T0 + 60000).ok());
+}
+
+TEST(LeaseTableTest, EpochsNeverRepeatAcrossReleasesAndRestarts) {
+  ScratchDir dir;
+  std::string path = dir.path() + "/staging/recovery-lease.json";
+  uint64_t last = 0;
+  for (int round = 0; round < 3; ++round) {
+    LeaseTable t(path);  // a restarted agent
+    ASSERT_TRUE(t.Load().ok());
+    auto g = t.Acquire(Want("a" + std::to_string(round)), kTtl, false, T0 + round);
+    ASSERT_TRUE(g.ok());
+    EXPECT_GT(g->lease.epoch, last);
+    last = g->lease.epoch;
+    ASSERT_TRUE(*t.Release(g->lease.owner_id, g->lease.epoch, nullptr, T0 + round));
+  }
+  EXPECT_EQ(last, 3u);
+}
+
+TEST(LeaseTableTest, RecordsTheLastFinishedRecovery) {
+  ScratchDir dir;
+  std::string path = dir.path() + "/recovery-lease-m1.json";
+  {
+    LeaseTable t(path);
+    ASSERT_TRUE(t.Load().ok());
+    auto g = t.Acquire(Want("b", "bob@ws2"), kTtl, false, T0);
+    ASSERT_TRUE(g.ok());
+    RecoveryRecord done;
+    done.operation = "restore-cluster";
+    done.backup = "db-etcd/a/2025-12-01/10/prod_m2_r7_x.db";
+    ASSERT_TRUE(*t.Release("b", g->lease.epoch, &done, T0 + 5000));
+  }
+  LeaseTable again(path);
+  ASSERT_TRUE(again.Load().ok());
+  RecoveryRecord r = again.LastRecovery();
+  EXPECT_EQ(r.owner_id, "b");
+  EXPECT_EQ(r.holder, "bob@ws2");
+  EXPECT_EQ(r.epoch, 1u);
+  EXPECT_EQ(r.backup, "db-etcd/a/2025-12-01/10/prod_m2_r7_x.db");
+  EXPECT_EQ(r.finished_ms, T0 + 5000);
+  EXPECT_NE(DescribeRecord(r).find("restore-cluster by bob@ws2 (epoch 1) from db-etcd/a/"), std::string::npos)
+      << DescribeRecord(r);
+  // A release of an expired lease records nothing: that recovery did not finish under it.
+  auto g = again.Acquire(Want("c"), kTtl, false, T0 + 6000);
+  ASSERT_TRUE(g.ok());
+  RecoveryRecord late;
+  late.operation = "recover-member m2";
+  EXPECT_FALSE(*again.Release("c", g->lease.epoch, &late, T0 + 6000 + 60000));
+  EXPECT_EQ(again.LastRecovery().owner_id, "b");
 }
 
 TEST(LeaseTableTest, SurvivesARestartThroughItsFile) {
@@ -112,8 +200,10 @@ TEST(LeaseTableTest, SurvivesARestartThroughItsFile) {
   LeaseTable again(path);
   ASSERT_TRUE(again.Load().ok());
   EXPECT_EQ(again.Live(T0 + 1).holder, "alice@ws1");
-  EXPECT_FALSE(again.Admit("", T0 + 1).ok());
-  ASSERT_TRUE(*again.Release("a", T0 + 2));
+  EXPECT_EQ(again.Live(T0 + 1).epoch, 1u);
+  EXPECT_FALSE(again.Admit("", 0, T0 + 1).ok());
+  EXPECT_TRUE(again.Admit("a", 1, T0 + 1).ok());
+  ASSERT_TRUE(*again.Release("a", 1, nullptr, T0 + 2));
   LeaseTable third(path);
   ASSERT_TRUE(third.Load().ok());
   EXPECT_TRUE(third.Live(T0 + 3).empty());
@@ -121,6 +211,22 @@ TEST(LeaseTableTest, SurvivesARestartThroughItsFile) {
   std::ofstream(path) << "{not json";
   LeaseTable damaged(path);
   EXPECT_EQ(damaged.Load().code(), Status::Code::kCorruption) << "a damaged lease is never forgotten silently";
+}
+
+TEST(LeaseTableTest, ReadsTheFormatWithoutEpochs) {
+  // An agent of the version before epochs kept the bare lease.
+  ScratchDir dir;
+  std::string path = dir.path() + "/recovery-lease-m1.json";
+  std::ofstream(path) << R"({"owner_id": "a", "holder": "alice@ws1", "operation": "restore-cluster",
+                            "journal": "", "acquired_ms": )"
+                      << T0 << R"(, "renewed_ms": )" << T0 << R"(, "expires_ms": )" << T0 + 60000 << "}";
+  LeaseTable t(path);
+  ASSERT_TRUE(t.Load().ok());
+  EXPECT_EQ(t.Live(T0 + 1).owner_id, "a");
+  EXPECT_EQ(t.Live(T0 + 1).epoch, 0u);
+  auto g = t.Acquire(Want("b", "bob@ws2"), kTtl, true, T0 + 2);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->lease.epoch, 1u);
 }
 
 TEST(LeaseTableTest, AnUnwritableFileStillGrantsInMemoryAndSaysWhy) {
@@ -131,7 +237,7 @@ TEST(LeaseTableTest, AnUnwritableFileStillGrantsInMemoryAndSaysWhy) {
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_FALSE(g->not_kept.ok());
   EXPECT_EQ(t.Live(T0 + 1).owner_id, "a");
-  EXPECT_FALSE(t.Admit("", T0 + 1).ok()) << "enforced all the same";
+  EXPECT_FALSE(t.Admit("", 0, T0 + 1).ok()) << "enforced all the same";
 }
 
 TEST(FileLockTest, HeldUntilReleasedAndNamesTheHolder) {

@@ -39,8 +39,12 @@ RestoreJournal Sample() {
     m.stopped = true;
     m.moved_to = {m.data_dir + ".lifeboat-20261124T230001Z"};
     m.member_id = 0xffffffffffffff00ull + static_cast<uint64_t>(i);
+    m.lease_epoch = 6 + static_cast<uint64_t>(i);
     j.members.push_back(m);
   }
+  j.without = {{"m3", "http://127.0.0.1:3", "its client and peer URLs do not answer",
+                {"http://127.0.0.1:33", "http://127.0.0.1:3"}}};
+  j.membership_source = "the member list of http://127.0.0.1:31";
   return j;
 }
 
@@ -57,6 +61,10 @@ TEST(RestoreJournalTest, RoundTripsThroughAFile) {
   EXPECT_EQ(back->members[1].member_id, 0xffffffffffffff02ull);
   EXPECT_EQ(back->members[0].moved_to, j.members[0].moved_to);
   EXPECT_EQ(back->lease_owner, "0123456789abcdef");
+  EXPECT_EQ(back->members[1].lease_epoch, 8u);
+  ASSERT_EQ(back->without.size(), 1u);
+  EXPECT_EQ(back->without[0].urls, j.without[0].urls);
+  EXPECT_EQ(back->membership_source, j.membership_source);
 }
 
 TEST(RestoreJournalTest, MissingDamagedAndNewerJournalsAreRefused) {
@@ -68,7 +76,7 @@ TEST(RestoreJournalTest, MissingDamagedAndNewerJournalsAreRefused) {
   EXPECT_EQ(ParseRestoreJournal(bad_phase).status().code(), Status::Code::kCorruption);
   EXPECT_EQ(ParseRestoreJournal(text.substr(0, text.size() / 2)).status().code(), Status::Code::kCorruption);
   auto newer = text;
-  newer.replace(newer.find("\"format_version\": 1"), 19, "\"format_version\": 2");
+  newer.replace(newer.find("\"format_version\": 2"), 19, "\"format_version\": 3");
   auto r = ParseRestoreJournal(newer);
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << r.status().ToString();
 }
