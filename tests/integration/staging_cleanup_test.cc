@@ -39,6 +39,7 @@ TEST(StagingCleanupTest, NothingStaysStagedAfterARestoreOrADryRun) {
   ASSERT_TRUE(s3->CreateBucket("staging-cleanup"));
   AgentClusterOptions ao;
   ao.env = s3->Env();
+  ao.stores = {s3->Url("staging-cleanup")};
   auto c = AgentCluster::Start(ao);
   ASSERT_NE(c, nullptr);
   ASSERT_EQ(harness::Run({harness::EtcdTool("", "etcdctl"), "--endpoints", c->endpoints(), "put", "k", "v1"}).exit_code, 0);

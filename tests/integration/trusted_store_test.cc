@@ -110,6 +110,7 @@ TEST_F(TrustedStoreTest, ForgedAndEditedBackupsAreSkippedOrRefusedAndRotatedKeys
   AgentClusterOptions ao;
   ao.env = s3_->Env();
   ao.agent_yaml = enc_k2_;  // the agents decrypt with their own copy of the keys
+  ao.stores = {url};
   auto c = AgentCluster::Start(ao);
   ASSERT_NE(c, nullptr);
   const std::string m0 = c->members()[0].client_url;
