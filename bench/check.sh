@@ -6,7 +6,9 @@
 # physical floor of reading one member's db (sha256sum of the file, page cache warm).
 # Usage: bench/check.sh [MB=1000] [ROUNDS=3]. A quiet 3-member cluster loaded with ~MB MiB;
 # CHECK_CLUSTER=DIR measures a cluster already started (and loaded) by scripts/etcd-cluster in
-# DIR instead, and leaves it running.
+# DIR instead, and leaves it running. Then the members' CPU in one minute of daemons checking
+# every 15 s: none, one, two (checks are claimed per tick: two cost what one does);
+# CHECK_DAEMONS=0 skips that.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 MB=${1:-1000}  # 1000 MiB of 1 KiB values: a ~1.4 GB db
@@ -59,3 +61,43 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 sort -n "$WORK/rounds" | awk -v n="$ROUNDS" '{w[NR]=$1; e[NR]=$2; ew[NR]=$3; ee[NR]=$4; s[NR]=$5}
   END {m=int((n+1)/2); printf "median: lifeboat check %.2fs, members'"'"' CPU %.2fs; vs etcdctl status+hashkv %.2fx wall; vs sha256sum of one db %.2fx\n", w[m], e[m], w[m]/ew[m], w[m]/s[m]}'
+
+# The daemon claims each check tick: N daemons cost the members what one does. Members' CPU over
+# one minute of a check every 15 s, idle, with one daemon and with two (CHECK_DAEMONS=0 skips).
+[ "${CHECK_DAEMONS:-1}" = 0 ] && exit 0
+"$LB" --endpoints "$ENDPOINTS" --store "file://$WORK/store" --cluster-name bench backup --tier yearly >/dev/null
+cat >"$WORK/d.yaml" <<YAML
+endpoints: [$ENDPOINTS]
+store: file://$WORK/store
+cluster-name: bench
+tiers: [{name: yearly, schedule: "0 0 1 1 *", keep: 400d}]
+check: {schedule: "*/15 * * * * *"}
+YAML
+minute_cpu() {  # N: members' CPU seconds in one minute with N daemons checking (after their first check)
+  local n=$1 i before after pids=()
+  for i in $(seq 1 "$n"); do
+    "$LB" --config "$WORK/d.yaml" daemon --metrics-listen 127.0.0.1:0 2>"$WORK/daemon$i.err" &
+    pids+=($!)
+  done
+  if ((n > 0)); then
+    until grep -qs "consistency check" "$WORK"/daemon*.err; do sleep 0.2; done
+    sleep 2
+  fi
+  checks_run() { cat "$WORK"/daemon*.err 2>/dev/null | grep -c "members consistent" || true; }
+  local pre post
+  pre=$(checks_run)
+  before=$(members_cpu)
+  sleep 60
+  after=$(members_cpu)
+  post=$(checks_run)
+  for i in "${pids[@]}"; do kill -TERM "$i"; wait "$i" || true; done
+  rm -f "$WORK"/daemon*.err
+  echo "$before $after $((post - pre))"
+}
+read -r b0 a0 _ < <(minute_cpu 0)
+read -r b1 a1 c1 < <(minute_cpu 1)
+read -r b2 a2 c2 < <(minute_cpu 2)
+awk -v b0="$b0" -v a0="$a0" -v b1="$b1" -v a1="$a1" -v b2="$b2" -v a2="$a2" -v c1="$c1" -v c2="$c2" 'BEGIN {
+  i = a0 - b0; one = a1 - b1; two = a2 - b2
+  printf "members'"'"' CPU in one minute (a check every 15 s): idle %.2fs, 1 daemon %.2fs (%d checks run), 2 daemons %.2fs (%d checks run); per check tick %.2fs with 1, %.2fs with 2\n",
+    i, one, c1, two, c2, (one - i) / 4, (two - i) / 4}'

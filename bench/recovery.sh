@@ -206,8 +206,10 @@ L_REC=$(secs "$t0" "$(now)")
 sed 's/^/  /' "$WORK/recover.out"
 echo "lifeboat recover-member: ${L_REC}s"
 
-stop_agents  # SIGTERM: each stops its etcd
-[[ -z $(etcds_under_work) ]] || die "an etcd outlived its agent"
+stop_agents  # SIGTERM: each leaves its etcd running (a next agent would adopt it)
+AGENT_ETCDS=$(etcds_under_work)
+# shellcheck disable=SC2086  # pids: one word each
+{ kill -TERM $AGENT_ETCDS 2>/dev/null; wait_gone 60 $AGENT_ETCDS; } || die "the agents' etcd did not stop"
 rm -rf "$WORK"/agents/*.etcd "$WORK"/agents/*.etcd.lifeboat-*  # disk for the manual side
 
 # ---- 4. manual RTO ---------------------------------------------------------------------------

@@ -181,9 +181,14 @@ done
 measure "lifeboat restore-cluster" "$LB" restore-cluster --config "$WORK/agent/lifeboat.yaml" --yes
 AGENT_HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$AGENT_PID/status")
 printf "  %-28s %9s %7d MB\n" "  agent (stage + restore)" "" $((AGENT_HWM / 1024))
-kill -TERM "$AGENT_PID"
+# The agent's exit leaves its etcd running (a next agent would adopt it): that one is stopped too.
+AGENT_ETCD=$(grep -lsaF -- "$WORK/agent/m1.etcd" /proc/[0-9]*/cmdline | head -1 | cut -d/ -f3)
+kill -TERM "$AGENT_PID" ${AGENT_ETCD:+"$AGENT_ETCD"}
 until=$((SECONDS + 60))
-while kill -0 "$AGENT_PID" 2>/dev/null; do ((SECONDS < until)) || die "the agent did not stop in 60 s"; sleep 0.1; done
+while kill -0 "$AGENT_PID" 2>/dev/null || { [[ -n $AGENT_ETCD ]] && kill -0 "$AGENT_ETCD" 2>/dev/null; }; do
+  ((SECONDS < until)) || die "the agent or its etcd did not stop in 60 s"
+  sleep 0.1
+done
 AGENT_PID=
 rm -rf "$WORK/agent"
 

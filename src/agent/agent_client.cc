@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "agent.grpc.pb.h"
@@ -225,6 +226,8 @@ Result<RestoreResponse> AgentClient::RestoreSnapshot(const RestoreRequest& in) {
   req.set_peer_url(in.peer_url);
   req.set_skip_hash_check(in.skip_hash_check);
   req.set_target_version(in.target_version);
+  req.set_bump_revision(in.bump_revision);
+  req.set_mark_compacted(in.mark_compacted);
   pb::RestoreSnapshotResponse r;
   grpc::Status s = impl_->stub->RestoreSnapshot(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "RestoreSnapshot");
@@ -268,6 +271,40 @@ Result<DropStagedResponse> AgentClient::DropStaged(const std::vector<std::string
   grpc::Status s = impl_->stub->DropStaged(&ctx, req, &r);
   if (!s.ok()) return FromGrpc(s, impl_->address, "DropStaged");
   return DropStagedResponse{{r.removed().begin(), r.removed().end()}, r.freed_bytes()};
+}
+
+namespace {
+Result<uint64_t> ChangeMembership(pb::Agent::Stub& stub, const AgentClient& self, const pb::ChangeMembershipRequest& req,
+                                  const std::function<void(grpc::ClientContext*)>& prepare) {
+  grpc::ClientContext ctx;
+  prepare(&ctx);
+  pb::ChangeMembershipResponse r;
+  grpc::Status s = stub.ChangeMembership(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, self.address(), "ChangeMembership");
+  return r.member_id();
+}
+}  // namespace
+
+Result<uint64_t> AgentClient::MemberRemove(uint64_t id) {
+  pb::ChangeMembershipRequest req;
+  req.set_kind(pb::ChangeMembershipRequest::REMOVE);
+  req.set_member_id(id);
+  return ChangeMembership(*impl_->stub, *this, req, [&](grpc::ClientContext* c) { impl_->Prepare(c, milliseconds(0)); });
+}
+
+Result<uint64_t> AgentClient::MemberAdd(const std::vector<std::string>& peer_urls, bool learner) {
+  pb::ChangeMembershipRequest req;
+  req.set_kind(pb::ChangeMembershipRequest::ADD);
+  for (const auto& u : peer_urls) req.add_peer_urls(u);
+  req.set_learner(learner);
+  return ChangeMembership(*impl_->stub, *this, req, [&](grpc::ClientContext* c) { impl_->Prepare(c, milliseconds(0)); });
+}
+
+Result<uint64_t> AgentClient::MemberPromote(uint64_t id) {
+  pb::ChangeMembershipRequest req;
+  req.set_kind(pb::ChangeMembershipRequest::PROMOTE);
+  req.set_member_id(id);
+  return ChangeMembership(*impl_->stub, *this, req, [&](grpc::ClientContext* c) { impl_->Prepare(c, milliseconds(0)); });
 }
 
 const std::string& AgentClient::address() const { return impl_->address; }

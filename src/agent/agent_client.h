@@ -63,7 +63,9 @@ struct RestoreRequest {
   std::string initial_cluster_token;  // empty: "etcd-cluster"
   std::string peer_url;               // empty: the agent's peer URL
   bool skip_hash_check = false;
-  std::string target_version;  // "3.4" | "3.5" | "3.6"; empty: the snapshot's own
+  std::string target_version;  // "3.4" .. "3.7"; empty: the snapshot's own
+  uint64_t bump_revision = 0;  // etcdutl's --bump-revision N --mark-compacted (both or neither)
+  bool mark_compacted = false;
 };
 struct RestoreResponse {
   std::string sha256, data_dir;
@@ -131,6 +133,11 @@ class AgentClient {
   Result<FetchResponse> FetchBackup(const FetchRequest& req);
   // Removes the staged copies whose SHA-256 is not in `keep` (empty: all of them).
   Result<DropStagedResponse> DropStaged(const std::vector<std::string>& keep);
+  // Membership changes made through the agent's member, under the lease (agent.proto). Remove
+  // and promote return the id changed; add returns the new member's id.
+  Result<uint64_t> MemberRemove(uint64_t id);
+  Result<uint64_t> MemberAdd(const std::vector<std::string>& peer_urls, bool learner);
+  Result<uint64_t> MemberPromote(uint64_t id);
   // FailedPrecondition naming the holder when another coordinator holds the member.
   Result<LeaseGrant> AcquireLease(const LeaseRequest& req);
   // FailedPrecondition saying what became of the lease when it is no longer (owner_id, epoch)'s.

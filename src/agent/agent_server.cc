@@ -335,6 +335,8 @@ class Service final : public pb::Agent::Service {
     o.data_dir = c_.data_dir;
     o.skip_hash_check = true;  // checked above, unless the caller asked to skip it
     o.target_version = req->target_version();
+    o.bump_revision = req->bump_revision();
+    o.mark_compacted = req->mark_compacted();
     auto r = snapshot::RestoreSnapshot(o);
     if (!r.ok()) return ToGrpc(r.status());
     auto owned = GiveToParentOwner(r->data_dir);
@@ -349,6 +351,37 @@ class Service final : public pb::Agent::Service {
     out->set_data_dir(r->data_dir);
     out->set_live_keys(r->live_keys);
     out->set_target_version(r->target_version);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ChangeMembership(grpc::ServerContext* ctx, const pb::ChangeMembershipRequest* req,
+                                pb::ChangeMembershipResponse* out) override {
+    if (auto a = Authorize(ctx, Need::kRecover, "ChangeMembership"); !a.ok()) return a;
+    std::lock_guard<std::mutex> l(op_mu_);
+    if (auto a = Admit(ctx, "ChangeMembership"); !a.ok()) return a;
+    auto client = MemberClient();
+    if (!client.ok()) return ToGrpc(client.status());
+    Status s;
+    uint64_t id = req->member_id();
+    switch (req->kind()) {
+      case pb::ChangeMembershipRequest::REMOVE:
+        s = (*client)->MemberRemove(id);
+        break;
+      case pb::ChangeMembershipRequest::PROMOTE:
+        s = (*client)->MemberPromote(id);
+        break;
+      case pb::ChangeMembershipRequest::ADD: {
+        auto m = (*client)->MemberAdd({req->peer_urls().begin(), req->peer_urls().end()}, req->learner());
+        s = m.status();
+        if (m.ok()) id = m->id;
+        break;
+      }
+      default:
+        return ToGrpc(Status::InvalidArgument("unknown membership change"));
+    }
+    if (!s.ok()) return ToGrpc(s);
+    log_.Info("ChangeMembership: {} member {:x}", pb::ChangeMembershipRequest::Kind_Name(req->kind()), id);
+    out->set_member_id(id);
     return grpc::Status::OK;
   }
 
@@ -478,6 +511,24 @@ class Service final : public pb::Agent::Service {
     return version_;
   }
 
+  // A client on this host's member, with the agent's etcd TLS files and user.
+  Result<std::unique_ptr<etcd::Client>> MemberClient() {
+    etcd::ClientOptions o;
+    o.endpoints = {c_.client_url};
+    o.cacert = c_.etcd_cacert;
+    o.cert = c_.etcd_cert;
+    o.key = c_.etcd_key;
+    o.user = c_.etcd_user;
+    if (!c_.etcd_password_file.empty()) {
+      std::ifstream in(c_.etcd_password_file);
+      if (!in || !std::getline(in, o.password)) {
+        return Status::InvalidArgument("cannot read etcd.password-file " + c_.etcd_password_file +
+                                       " (check the agent config)");
+      }
+    }
+    return etcd::Client::Connect(c_.client_url, o);
+  }
+
   // Polls Maintenance.Status on the client URL: it answers without a leader, so each member of a
   // new multi-member cluster can be started in turn.
   Status WaitAnswering(const std::string& url, milliseconds timeout, pb::StartEtcdResponse* out) {
@@ -558,6 +609,7 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
   impl->log = &log;
   impl->service = std::make_unique<Service>(config, tokens, keys, log);
   LB_RETURN_IF_ERROR(impl->service->LoadLease());
+  if (auto a = impl->service->controller().Adopted(); !a.empty()) log.Info("adopted the etcd an earlier agent started: {}", a);
   auto swept = SweepLeftovers(config.staging_dir, config.data_dir);
   if (!swept.ok()) return swept.status().Annotate("agent start");
   for (const auto& p : *swept) log.Info("removed {}: left by an agent that died mid-call", p);
@@ -605,9 +657,9 @@ void AgentServer::Shutdown() {
   impl_->shut = true;
   // In-flight calls get a moment to finish; then they are cancelled (the op mutex keeps etcd consistent).
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  if (impl_->process_mode) {
-    auto r = impl_->service->controller().Stop(std::chrono::seconds(30));
-    if (r.ok() && *r) impl_->log->Info("stopped the etcd this agent started");
+  // etcd outlives the agent in every mode: in process mode the next agent adopts it.
+  if (int64_t pid = impl_->service->controller().Pid(); impl_->process_mode && pid > 0) {
+    impl_->log->Info("etcd (pid {}) keeps running; the next agent adopts it", pid);
   }
 }
 

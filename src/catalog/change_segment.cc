@@ -13,7 +13,7 @@ namespace lifeboat::catalog {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'B', 'C', 'H', 'G', '0', '0', '1'};
-constexpr std::string_view kSegSuffix = ".seg", kSegManifestSuffix = ".seg.json";
+constexpr std::string_view kSegSuffix = ".seg", kSegManifestSuffix = ".seg.json", kGapSuffix = ".gap.json";
 
 template <typename T>
 void Put(std::string* out, T v) {
@@ -54,6 +54,37 @@ Result<std::string> ReadAll(store::Store& store, const std::string& key, uint64_
     return Status::OK();
   }));
   return body;
+}
+
+// Creates `key`, lets `fill` write it and commits; aborted (nothing listed) on any error.
+Status WriteObject(store::Store& store, const std::string& key, const std::function<Status(store::ObjectWriter&)>& fill) {
+  LB_ASSIGN_OR_RETURN(auto w, store.Create(key));
+  Status s = fill(*w);
+  if (s.ok()) s = w->Commit();
+  if (!s.ok()) w->Abort();
+  return s;
+}
+
+Status WriteText(store::Store& store, const std::string& key, const std::string& text) {
+  return WriteObject(store, key, [&](store::ObjectWriter& w) {
+    return w.Append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  });
+}
+
+Result<ChangeGap> ParseGap(std::string_view text) {
+  ChangeGap g;
+  try {
+    auto j = nlohmann::json::parse(text);
+    g.cluster_name = j.at("cluster_name").get<std::string>();
+    g.cluster_id = std::stoull(j.at("cluster_id").get<std::string>(), nullptr, 16);
+    g.from_revision = j.at("from_revision").get<int64_t>();
+    g.compact_revision = j.at("compact_revision").get<int64_t>();
+    g.member = j.at("member").get<std::string>();
+    g.detected_at = j.at("detected_at").get<std::string>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("change log gap record: ") + e.what());
+  }
+  return g;
 }
 
 }  // namespace
@@ -223,14 +254,7 @@ Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefi
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size());
   m.size = body.size();
   m.sha256 = HexEncode(Sha256::Of(bytes));
-  auto write = [&](const std::string& key, const std::function<Status(store::ObjectWriter&)>& fill) -> Status {
-    LB_ASSIGN_OR_RETURN(auto w, store.Create(key));
-    Status s = fill(*w);
-    if (s.ok()) s = w->Commit();
-    if (!s.ok()) w->Abort();
-    return s;
-  };
-  LB_RETURN_IF_ERROR(write(m.object_key, [&](store::ObjectWriter& w) -> Status {
+  LB_RETURN_IF_ERROR(WriteObject(store, m.object_key, [&](store::ObjectWriter& w) -> Status {
     LB_ASSIGN_OR_RETURN(auto enc, codec::ObjectEncoder::Create(encode, [&](std::span<const uint8_t> c) {
       return w.Append(c);
     }));
@@ -247,11 +271,21 @@ Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefi
     m.auth.reset();
     LB_ASSIGN_OR_RETURN(m.auth, SignJson(kSegmentManifestKind, nlohmann::json::parse(ToJson(m)), *encode.signer));
   }
-  const std::string json = ToJson(m);
-  LB_RETURN_IF_ERROR(write(SegmentManifestKey(m.object_key), [&](store::ObjectWriter& w) {
-    return w.Append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
-  }));
+  LB_RETURN_IF_ERROR(WriteText(store, SegmentManifestKey(m.object_key), ToJson(m)));
   return m;
+}
+
+Status WriteGap(store::Store& store, std::string_view prefix, const ChangeGap& g) {
+  nlohmann::ordered_json j;
+  j["cluster_name"] = g.cluster_name;
+  j["cluster_id"] = fmt::format("{:016x}", g.cluster_id);
+  j["from_revision"] = g.from_revision;
+  j["compact_revision"] = g.compact_revision;
+  j["member"] = g.member;
+  j["detected_at"] = g.detected_at;
+  const std::string key = SegmentFolder(prefix, g.cluster_name) +
+                          fmt::format("{:020}-{:016x}{}", g.from_revision, g.cluster_id, kGapSuffix);
+  return WriteText(store, key, j.dump(2));
 }
 
 Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster,
@@ -259,10 +293,17 @@ Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix
   SegmentListing out;
   LB_ASSIGN_OR_RETURN(auto objects, store.List(SegmentFolder(prefix, cluster)));
   for (const auto& o : objects) {
-    if (!o.key.ends_with(kSegManifestSuffix)) continue;
+    const bool gap = o.key.ends_with(kGapSuffix);
+    if (!gap && !o.key.ends_with(kSegManifestSuffix)) continue;
     auto body = ReadAll(store, o.key, 1 << 20);
     if (!body.ok()) {
       out.problems.push_back(o.key + ": " + body.status().message());
+      continue;
+    }
+    if (gap) {
+      auto g = ParseGap(*body);
+      if (g.ok()) out.gaps.push_back(*g);
+      else out.problems.push_back(o.key + ": " + g.status().message());
       continue;
     }
     auto m = ParseSegmentManifest(*body);
@@ -281,8 +322,11 @@ Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix
     }
     out.segments.push_back(*m);
   }
-  std::sort(out.segments.begin(), out.segments.end(),
-            [](const SegmentManifest& a, const SegmentManifest& b) { return a.start_revision < b.start_revision; });
+  // An empty segment (the log alive on a quiet cluster: it ends before it starts) comes before
+  // the one that later starts at the same revision.
+  std::sort(out.segments.begin(), out.segments.end(), [](const SegmentManifest& a, const SegmentManifest& b) {
+    return std::pair(a.start_revision, a.end_revision) < std::pair(b.start_revision, b.end_revision);
+  });
   return out;
 }
 

@@ -95,11 +95,25 @@ Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefi
 // or one of them unrecorded (0).
 inline bool SameHistory(uint64_t a, uint64_t b) { return a == 0 || b == 0 || a == b; }
 
-// Every segment manifest of `cluster`, ordered by start revision; unreadable ones, and those not
-// trusted under `trust` ("<key>: not trusted: <why>"), are problems: a point-in-time restore
-// never replays an untrusted change.
+// A gap the log knows of: etcd had compacted `from_revision` (at `compact_revision`) before the
+// log of that history read it, so no segment will hold the revisions from there to the start of
+// the log that follows the next full backup. Stored as "<folder>/<from:020>-<id:016x>.gap.json",
+// so that a refused point-in-time restore can say why the range is missing.
+struct ChangeGap {
+  std::string cluster_name;
+  uint64_t cluster_id = 0;
+  int64_t from_revision = 0, compact_revision = 0;
+  std::string member;       // the member that answered "compacted"
+  std::string detected_at;  // RFC 3339
+};
+Status WriteGap(store::Store& store, std::string_view prefix, const ChangeGap& gap);
+
+// Every segment manifest of `cluster`, ordered by start (then end) revision, and its recorded gaps;
+// unreadable ones, and those not trusted under `trust` ("<key>: not trusted: <why>"), are
+// problems: a point-in-time restore never replays an untrusted change.
 struct SegmentListing {
   std::vector<SegmentManifest> segments;
+  std::vector<ChangeGap> gaps;
   std::vector<std::string> problems;
 };
 Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster,

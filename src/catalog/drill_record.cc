@@ -39,7 +39,8 @@ std::string ToJson(const DrillRecord& r) {
                       {"revision", r.revision},
                       {"keys", r.keys},
                       {"etcd_version", r.etcd_version},
-                      {"hashkv_revision", r.hashkv_revision}};
+                      {"hashkv_revision", r.hashkv_revision},
+                      {"bump_revision", r.bump_revision}};
   return j.dump(2);
 }
 
@@ -58,6 +59,7 @@ Result<DrillRecord> ParseDrillRecord(std::string_view text) {
     r.keys = j.at("keys").get<int64_t>();
     r.etcd_version = j.at("etcd_version").get<std::string>();
     r.hashkv_revision = j.value("hashkv_revision", int64_t{0});  // absent in older records
+    r.bump_revision = j.value("bump_revision", uint64_t{0});
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(std::string("drill record: ") + e.what());
   }

@@ -29,6 +29,9 @@ struct DrillRecord {
   // The revision at which the restored etcd's HashKV was found equal to the source member's
   // (manifest source_hashkv); 0 when the manifest has none.
   int64_t hashkv_revision = 0;
+  // The drill rehearsed etcdutl's --bump-revision N --mark-compacted: expected_revision is the
+  // bumped one, and the restored etcd was found compacted there. 0: a plain restore.
+  uint64_t bump_revision = 0;
 };
 
 // "x.db" -> "x.drill.json".

@@ -6,7 +6,10 @@
 #include <atomic>
 #include <iostream>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 #include "cli/commands.h"
+#include "cli/spdlog_logger.h"
 #include "ops/changelog.h"
 #include "store/store.h"
 
@@ -44,11 +47,17 @@ void RunChangeLogCommand(Context& ctx, const ChangeLogArgs& a) {
   std::cerr << "lifeboat: change log of " << settings->cluster_name << " from revision " << start << std::endl;
   uint64_t segments = 0, events = 0;
   int64_t reached = start - 1;
-  Status s = ops::RunChangeLog(settings->client, **store, o, start, *id, g_log_stop, [&](const catalog::SegmentManifest& m) {
+  ops::ChangeLogHooks hooks;
+  hooks.on_segment = [&](const catalog::SegmentManifest& m) {
     segments++;
     events += m.count;
     reached = m.end_revision;
-  });
+  };
+  // Reopened watches and store retries are logged to stderr, as the daemon logs them.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lifeboat"));
+  SpdlogLogger log;
+  hooks.log = &log;
+  Status s = ops::RunChangeLog(settings->client, **store, o, start, *id, g_log_stop, hooks);
   std::cerr << "lifeboat: " << segments << " segments, " << events << " changes, up to revision " << reached
             << std::endl;
   if (!s.ok()) ctx.Fail(s);

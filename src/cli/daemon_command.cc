@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/spdlog_logger.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "daemon/metrics.h"
 
 namespace lifeboat::cli {
@@ -24,6 +25,33 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
+
+// How late a tick may start, and how long the change log may hear nothing, before /readyz says so.
+daemon::Health::Limits HealthLimits(const daemon::DaemonConfig& dc) {
+  daemon::Health::Limits l;
+  l.tick_margin = std::chrono::seconds(30) + dc.jitter;
+  if (dc.changelog) l.changelog_stall = dc.changelog_options.flush_interval + std::chrono::seconds(30);
+  return l;
+}
+
+// /metrics; /healthz: the process answers (200, with the last error for people); /readyz: 200
+// when the daemon does its work, else 503 naming each reason (daemon/health.h).
+void ServeHealth(httplib::Server& http, daemon::Metrics& metrics, daemon::Health& health) {
+  http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics.Render(), "text/plain; version=0.0.4");
+  });
+  http.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+    std::string err = metrics.LastError();
+    res.set_content(err.empty() ? "ok\n" : "ok (last error: " + err + ")\n", "text/plain");
+  });
+  http.Get("/readyz", [&](const httplib::Request&, httplib::Response& res) {
+    auto problems = health.Problems(std::chrono::system_clock::now());
+    std::string body = problems.empty() ? "ready\n" : "";
+    for (const auto& p : problems) body += "not ready: " + p + "\n";
+    res.status = problems.empty() ? 200 : 503;
+    res.set_content(body, "text/plain");
+  });
+}
 
 void RunDaemon(Context& ctx, const std::string& listen_flag) {
   // Every tick starts short-lived threads (one per member surveyed, the source-hash connection,
@@ -99,14 +127,9 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   }
 
   daemon::Metrics metrics;
+  daemon::Health health(HealthLimits(dc), std::chrono::system_clock::now());
   httplib::Server http;
-  http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics.Render(), "text/plain; version=0.0.4");
-  });
-  http.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
-    std::string err = metrics.LastError();
-    res.set_content(err.empty() ? "ok\n" : "ok (last error: " + err + ")\n", "text/plain");
-  });
+  ServeHealth(http, metrics, health);
   std::string host_part = listen.substr(0, colon);
   if (!http.bind_to_port(host_part.c_str(), port)) {
     return ctx.Fail(Status::Unavailable("cannot listen on " + listen + " for /metrics (is the port taken? set --metrics-listen)"));
@@ -121,7 +144,7 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   spdlog::info("lifeboat daemon {} started: {} tier(s), {} store(s), metrics on {}", dc.identity, dc.tiers.size(),
                dc.store_urls.size(), listen);
   SpdlogLogger log;
-  daemon::Daemon d(dc, metrics, log);
+  daemon::Daemon d(dc, metrics, health, log);
   Status st = d.Run(g_stop);
   http.stop();
   server.join();
@@ -133,7 +156,7 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
 void AddDaemonCommand(CLI::App& app, Context& ctx) {
   auto listen = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("daemon", "run scheduled backups per tier, with retention and /metrics");
-  cmd->add_option("--metrics-listen", *listen, "HOST:PORT for /metrics and /healthz (default 127.0.0.1:9437)");
+  cmd->add_option("--metrics-listen", *listen, "HOST:PORT for /metrics, /healthz and /readyz (default 127.0.0.1:9437)");
   cmd->callback([&ctx, listen] { RunDaemon(ctx, *listen); });
 }
 

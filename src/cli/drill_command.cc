@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/printer.h"
+#include "cli/revision_bump.h"
 #include "ops/drill.h"
 #include "store/store.h"
 
@@ -16,11 +17,14 @@ namespace {
 struct DrillArgs {
   std::string backup = "latest", tier, etcd_binary;
   bool no_record = false, allow_untrusted = false;
+  RevisionBumpFlags bump;
 };
 
 void RunDrill(Context& ctx, const DrillArgs& a) {
   auto settings = Resolve(ctx.flags);
   if (!settings.ok()) return ctx.Fail(settings.status());
+  auto bump = a.bump.Parse();
+  if (!bump.ok()) return ctx.Fail(bump.status());
   auto store = store::OpenStore(settings->store);
   if (!store.ok()) return ctx.Fail(store.status());
   ops::DrillOptions o;
@@ -31,6 +35,8 @@ void RunDrill(Context& ctx, const DrillArgs& a) {
   o.record = !a.no_record;
   o.keys = settings->keys.get();
   o.trust = TrustOf(*settings, a.allow_untrusted);
+  o.bump_revision = bump->amount;
+  o.mark_compacted = bump->mark_compacted;
   o.log = [](const std::string& line) { std::cerr << "lifeboat: " << line << std::endl; };
   auto rec = ops::RunDrill(**store, o);
   if (!rec.ok()) return ctx.Fail(rec.status());
@@ -57,6 +63,7 @@ void AddDrillCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--etcd-binary", a->etcd_binary, "the etcd to start (default: drill.etcd-binary or etcd in PATH)");
   cmd->add_flag("--no-record", a->no_record, "do not store the outcome beside the backup");
   cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
+  a->bump.AddTo(*cmd);
   cmd->callback([&ctx, a] { RunDrill(ctx, *a); });
 }
 

@@ -15,6 +15,7 @@
 #include "cli/point_in_time.h"
 #include "cli/printer.h"
 #include "cli/report_json.h"
+#include "cli/revision_bump.h"
 #include "ops/recover_member.h"
 #include "ops/restore_cluster.h"
 #include "snapshot/restore.h"
@@ -97,6 +98,7 @@ struct RestoreArgs {
   std::vector<std::string> without;
   bool allow_untrusted = false, keep_staged = false;
   std::string target_version;
+  RevisionBumpFlags bump;
   std::string verify_timeout = "180s", start_timeout = "120s";
   PointInTimeFlags point;
   LeaseFlags lease;
@@ -117,6 +119,9 @@ void PrintPlan(const ops::RestoreJournal& j) {
               << "\n";
   }
   if (!j.target_version.empty()) std::cerr << "      restored for etcd " << j.target_version << "\n";
+  if (j.bump_revision > 0) {
+    std::cerr << "      revision bumped by " << j.bump_revision << " and marked compacted (watchers re-list)\n";
+  }
   if (j.quarantine) {
     std::cerr << "quarantine: each member serves clients only on its quarantine URL until the cluster is verified:\n";
     for (const auto& m : j.members) std::cerr << "      " << m.name << " " << m.quarantine_client_url << "\n";
@@ -177,6 +182,9 @@ Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings&
   o.quarantine = a.quarantine;
   if (!a.target_version.empty()) LB_RETURN_IF_ERROR(snapshot::ParseTargetVersion(a.target_version).status());
   o.target_version = a.target_version;
+  LB_ASSIGN_OR_RETURN(auto bump, a.bump.Parse());
+  o.bump_revision = bump.amount;
+  o.mark_compacted = bump.mark_compacted;
   o.journal_path = settings.restore_journal;
   o.resume = a.resume;
   o.force = a.force;
@@ -226,8 +234,11 @@ void PrintRestoreClusterResult(const ops::RestoreClusterResult& r, const std::st
     for (const auto& m : r.journal.members) {
       for (const auto& d : m.moved_to) kept += (kept.empty() ? "" : ", ") + d;
     }
-    std::cout << fmt::format("restored {} members from {} in {:.1f}s; {}\n", r.journal.members.size(),
-                             r.journal.backup_key, TotalSeconds(r.steps),
+    const auto& j = r.journal;
+    std::string bumped = j.bump_revision == 0 ? "" : fmt::format("; revision {} -> {} (bumped by {}, compacted there)",
+                                                                  j.revision, j.restored_revision, j.bump_revision);
+    std::cout << fmt::format("restored {} members from {} in {:.1f}s{}; {}\n", j.members.size(), j.backup_key,
+                             TotalSeconds(r.steps), bumped,
                              kept.empty() ? "there were no old data dirs" : "old data dirs kept: " + kept);
   } else if (r.dry_run) {
     std::cout << "dry run: preflight passed, nothing changed\n";
@@ -357,8 +368,9 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
                 "keep the staged copies on the agents' hosts after the restore or dry run (default: removed)");
   cmd->add_flag("--skip-safety-backup", a->skip_safety, "do not back up what still runs before stopping it");
   cmd->add_option("--target-version", a->target_version,
-                  "restore every member for this etcd: 3.4, 3.5 or 3.6 (default: the backup's own version; older "
-                  "than its cluster version is refused)");
+                  "restore every member for this etcd: 3.4, 3.5, 3.6 or 3.7 (default: the backup's own version; "
+                  "older than its cluster version is refused)");
+  a->bump.AddTo(*cmd, /*kubernetes=*/true);
   cmd->add_flag("--quarantine", a->quarantine,
                 "serve clients only after verification (members start on their agents' quarantine-client-url)");
   cmd->add_option("--journal", ctx.flags.journal, "journal file (default /var/lib/lifeboat/restore-journal.json)");

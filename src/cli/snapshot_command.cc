@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/point_in_time.h"
 #include "cli/printer.h"
+#include "cli/revision_bump.h"
 #include "fmt/format.h"
 #include "ops/pitr.h"
 #include "snapshot/hashkv.h"
@@ -34,6 +35,10 @@ void PrintStatus(const snapshot::SnapshotStatus& s, const std::string& format) {
     j["revision"] = s.revision;
     j["totalKey"] = s.total_keys;
     j["totalSize"] = s.total_size;
+    j["version"] = s.storage_version;
+    j["totalKeyCounts"] = s.status_minor >= 6 ? "live keys" : "bucket entries";
+    j["statusOf"] = fmt::format("etcdutl 3.{}", s.status_minor);
+    j["bucketEntries"] = s.bucket_entries;
     j["currentRevision"] = s.current_revision;
     j["liveKeys"] = s.live_keys;
     j["keyEntries"] = s.key_entries;
@@ -67,12 +72,14 @@ void PrintStatus(const snapshot::SnapshotStatus& s, const std::string& format) {
     std::cout << j.dump() << "\n";
     return;
   }
-  // etcdctl's columns first, unchanged, so `-w simple | cut -d, -f1-4` still works.
-  Table t({"HASH", "REVISION", "TOTAL KEYS", "TOTAL SIZE", "LIVE KEYS", "CURRENT REV", "COMPACTED REV",
+  // etcdutl's columns first, unchanged (3.6+'s VERSION included), so `-w simple | cut -d, -f1-5`
+  // still works.
+  Table t({"HASH", "REVISION", "TOTAL KEYS", "TOTAL SIZE", "VERSION", "LIVE KEYS", "CURRENT REV", "COMPACTED REV",
            "CONSISTENT INDEX", "MEMBERS"});
   t.AddRow({fmt::format("{:x}", s.hash), std::to_string(s.revision), std::to_string(s.total_keys),
-            HumanBytes(s.total_size), std::to_string(s.live_keys), std::to_string(s.current_revision),
-            Opt(s.compacted_revision), Opt(s.consistent_index), std::to_string(s.members.size())});
+            HumanBytes(s.total_size), s.storage_version, std::to_string(s.live_keys),
+            std::to_string(s.current_revision), Opt(s.compacted_revision), Opt(s.consistent_index),
+            std::to_string(s.members.size())});
   t.Print(std::cout, format);
   if (s.members.empty()) return;
   Table m({"ID", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER"});
@@ -128,12 +135,17 @@ struct RestoreArgs {
   snapshot::RestoreOptions o;
   std::string advertise = "http://localhost:2380";
   PointInTimeFlags point;
+  RevisionBumpFlags bump;
 };
 
 void RunRestore(Context& ctx, RestoreArgs& a) {
   auto settings = Resolve(ctx.flags);
   if (!settings.ok()) return ctx.Fail(settings.status());
   a.o.initial_advertise_peer_urls = a.advertise;
+  auto bump = a.bump.Parse();
+  if (!bump.ok()) return ctx.Fail(bump.status());
+  a.o.bump_revision = bump->amount;
+  a.o.mark_compacted = bump->mark_compacted;
   Result<snapshot::RestoreResult> r = Status::Internal("not run");
   if (a.point.given()) {
     // Point in time: from the store, not a file.
@@ -221,11 +233,9 @@ void AddSnapshotCommand(CLI::App& app, Context& ctx) {
   restore->add_option("--wal-dir", ra->o.wal_dir, "WAL dir (default <data-dir>/member/wal)");
   restore->add_flag("--skip-hash-check", ra->o.skip_hash_check, "accept a file without (or with an unchecked) trailer");
   restore->add_option("--target-version", ra->o.target_version,
-                      "write the data dir etcdutl of this etcd writes: 3.4, 3.5 or 3.6 (default: the snapshot's own; "
+                      "write the data dir etcdutl of this etcd writes: 3.4, 3.5, 3.6 or 3.7 (default: the snapshot's own; "
                       "older than its cluster version is refused)");
-  restore->add_option("--bump-revision", ra->o.bump_revision,
-                      "raise the revision by at least N (needs --mark-compacted)");
-  restore->add_flag("--mark-compacted", ra->o.mark_compacted, "mark the bumped revision compacted");
+  ra->bump.AddTo(*restore);
   restore->callback([&ctx, ra] { RunRestore(ctx, *ra); });
 }
 

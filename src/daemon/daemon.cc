@@ -23,11 +23,24 @@ namespace lifeboat::daemon {
 
 using Clock = std::chrono::system_clock;
 
-std::string Daemon::ClaimKey(Clock::time_point at) const {
-  std::string scope = config_.cluster_name.empty() ? catalog::NormalizePrefix(config_.prefix) : config_.cluster_name;
-  return "/lifeboat/ticks/" + catalog::SanitizeName(scope) + "/" +
-         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count());
+std::string Daemon::Scope() const {
+  return catalog::SanitizeName(config_.cluster_name.empty() ? catalog::NormalizePrefix(config_.prefix)
+                                                             : config_.cluster_name);
 }
+
+namespace {
+std::string UnixSeconds(Clock::time_point at) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count());
+}
+}  // namespace
+
+std::string Daemon::ClaimKey(Clock::time_point at) const { return "/lifeboat/ticks/" + Scope() + "/" + UnixSeconds(at); }
+
+std::string Daemon::CheckClaimKey(Clock::time_point at) const {
+  return "/lifeboat/checks/" + Scope() + "/" + UnixSeconds(at);
+}
+
+std::string Daemon::VerdictKey() const { return "/lifeboat/verdicts/" + Scope(); }
 
 bool Daemon::SleepUntil(Clock::time_point t, const std::atomic<bool>& stop) {
   while (!stop.load()) {
@@ -38,20 +51,25 @@ bool Daemon::SleepUntil(Clock::time_point t, const std::atomic<bool>& stop) {
   return false;
 }
 
-Result<bool> Daemon::Claim(Clock::time_point at) {
-  // Any member will do: the claim is a raft write. A day's lease outlives any retry of the tick.
+Status Daemon::WithAnyMember(const std::function<Status(etcd::Client&)>& call) {
+  // Claims and verdicts are raft writes and linearizable reads: any member will do.
   Status last = Status::Unavailable("no endpoints");
   for (const auto& ep : config_.client.endpoints) {
     auto c = etcd::Client::Connect(ep, config_.client);
-    if (!c.ok()) {
-      last = c.status();
-      continue;
-    }
-    auto won = (*c)->CreateIfAbsent(ClaimKey(at), config_.identity, std::chrono::hours(24));
-    if (won.ok()) return *won;
-    last = won.status();
+    last = c.ok() ? call(**c) : c.status();
+    if (last.ok()) return last;
   }
   return last;
+}
+
+Result<bool> Daemon::Claim(const std::string& key) {
+  // A day's lease outlives any retry of the tick.
+  bool won = false;
+  LB_RETURN_IF_ERROR(WithAnyMember([&](etcd::Client& c) -> Status {
+    LB_ASSIGN_OR_RETURN(won, c.CreateIfAbsent(key, config_.identity, std::chrono::hours(24)));
+    return Status::OK();
+  }));
+  return won;
 }
 
 bool Daemon::RecoveryHolds(const std::string& what, bool count) {
@@ -83,6 +101,7 @@ catalog::TrustPolicy Daemon::Trust() const {
 
 void Daemon::RunDrill(Clock::time_point at) {
   auto st = store::OpenStore(config_.store_urls.front());
+  StoreResult(config_.store_urls.front(), st.status());
   if (!st.ok()) {
     log_.Error("drill {}: {}", FormatRFC3339(at), st.status().message());
     metrics_.RecordDrill(false, 0);
@@ -116,7 +135,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   std::string names;
   for (const auto& t : tiers) names += (names.empty() ? "" : ",") + t.name;
   if (RecoveryHolds("tick " + FormatRFC3339(at) + " (" + names + ")")) return false;
-  auto won = Claim(at);
+  auto won = Claim(ClaimKey(at));
   if (!won.ok()) {
     log_.Error("tick {} ({}): cannot claim it in etcd: {}", FormatRFC3339(at), names, won.status().message());
     metrics_.SetLastError(won.status().message());
@@ -135,6 +154,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   std::vector<store::Store*> stores;
   for (const auto& url : config_.store_urls) {
     auto st = store::OpenStore(url);
+    StoreResult(url, st.status());
     if (!st.ok()) {
       log_.Error("store {}: {}", url, st.status().message());
       for (const auto& t : tiers) metrics_.RecordBackup(t.name, url, false, 0, 0);
@@ -160,12 +180,18 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   if (!res.ok()) {
     log_.Error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, res.status().message());
     metrics_.SetLastError(res.status().message());
-    for (const auto& t : tiers) {
-      for (auto* s : stores) metrics_.RecordBackup(t.name, s->Describe(), false, 0, 0);
+    for (auto* s : stores) {
+      for (const auto& t : tiers) metrics_.RecordBackup(t.name, s->Describe(), false, 0, 0);
+      // Nothing was stored: etcd's fault or the store's. A store that does not answer even a
+      // Stat is to blame; one that does is not counted either way.
+      const std::string folder = catalog::NormalizePrefix(config_.prefix);
+      Status probe = s->Stat((folder.empty() ? "" : folder + "/") + "lifeboat-store-probe").status();
+      if (!probe.ok() && probe.code() != Status::Code::kNotFound) StoreResult(s->Describe(), probe);
     }
     return true;
   }
   for (const auto& c : res->copies) {
+    StoreResult(c.store, c.status);
     metrics_.RecordBackup(c.tier, c.store, c.status.ok(), res->seconds, res->manifest.size);
     if (c.status.ok()) {
       log_.Info("tick {}: stored {} ({} bytes, revision {}, from {}) in {}", FormatRFC3339(at), c.object_key,
@@ -175,7 +201,11 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
       metrics_.SetLastError(c.status.message());
     }
   }
-  if (!config_.prune) return true;
+  if (config_.prune) Prune(stores);
+  return true;
+}
+
+void Daemon::Prune(const std::vector<store::Store*>& stores) {
   for (auto* s : stores) {
     auto plan = ops::PlanPrune(*s, config_.prefix, config_.tiers, Clock::now(), ops::kRestoreTierKeep, Trust());
     if (!plan.ok()) {
@@ -191,105 +221,6 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
       }
     }
     if (!applied.ok()) log_.Error("prune {}: {}", s->Describe(), applied.message());
-  }
-  return true;
-}
-
-void Daemon::ChangeLogLoop(const std::atomic<bool>& stop) {
-  auto pause = [&] {
-    for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  };
-  while (!stop.load()) {
-    auto st = store::OpenStore(config_.store_urls.front());
-    if (!st.ok()) {
-      log_.Error("change log: {}", st.status().message());
-      pause();
-      continue;
-    }
-    auto id = ops::ServedClusterId(config_.client);
-    if (!id.ok()) {
-      log_.Error("change log: {}", id.status().message());
-      pause();
-      continue;
-    }
-    auto start = ops::ChangeLogStart(**st, config_.prefix, config_.cluster_name, *id, Trust());
-    if (!start.ok()) {
-      if (start.status().code() != Status::Code::kNotFound) {
-        log_.Error("change log: {}", start.status().message());
-        pause();
-        continue;
-      }
-      // The log extends a full backup of this very cluster, and there is none: the first start,
-      // or a whole-cluster restore made a new cluster (id) under the same name. Take one now
-      // rather than leave the new history unlogged until the next scheduled tick.
-      log_.Info("change log: {}; taking a full backup to start it", start.status().message());
-      std::vector<catalog::Tier> first = {config_.tiers.front()};
-      RunTick(first, std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()));
-      pause();
-      continue;
-    }
-    log_.Info("change log: watching cluster {:x} from revision {}", *id, *start);
-    Status s = ops::RunChangeLog(config_.client, **st, config_.changelog_options, *start, *id, stop,
-                                 [&](const catalog::SegmentManifest& m) { metrics_.RecordSegment(m.end_revision, m.count); });
-    if (s.ok()) break;
-    if (s.code() == Status::Code::kFailedPrecondition && s.message().find("compacted") != std::string::npos) {
-      // History from `start` on is gone: a gap no restore could cross. A full backup now starts
-      // a new, gapless log after it.
-      log_.Error("change log: {}; taking a full backup to start a new log", s.message());
-      metrics_.SetLastError("change log gap: " + s.message());
-      std::vector<catalog::Tier> first = {config_.tiers.front()};
-      RunTick(first, std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()));
-      continue;
-    }
-    log_.Error("change log: {} (retrying)", s.message());
-    pause();
-  }
-}
-
-void Daemon::RunCheck() {
-  if (RecoveryHolds("consistency check", false)) return;
-  auto started = std::chrono::steady_clock::now();
-  ops::SurveyOptions so;
-  so.whole_cluster = true;
-  so.hashes = true;
-  so.settle_timeout = config_.check_settle_timeout;
-  auto report = ops::Survey(config_.client, so);
-  if (!report.ok()) {
-    log_.Error("consistency check: {}", report.status().message());
-    metrics_.RecordCheckFailure();
-    return;
-  }
-  ops::CheckResult res = ops::Judge(*report);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  using V = ops::CheckResult::Verdict;
-  if (res.verdict != V::kConsistent && res.verdict != V::kDivergent) {
-    // A member that does not answer is etcd's own alert; a verdict about the others would claim
-    // more than was seen.
-    for (const auto& f : res.findings) log_.Warn("consistency check: {}", f);
-    log_.Warn("consistency check: {} ({:.1f}s)", ops::VerdictName(res.verdict), seconds);
-    metrics_.RecordCheckFailure();
-    return;
-  }
-  std::map<std::string, bool> divergent;
-  for (const auto& r : report->reports) divergent[r.label()] = false;
-  for (size_t i : res.divergent) divergent[report->reports[i].label()] = true;
-  metrics_.RecordCheck(res.verdict == V::kConsistent, divergent, seconds);
-  if (res.verdict == V::kConsistent) {
-    log_.Info("consistency check: {} members consistent at revision {} ({:.1f}s)", report->reports.size(),
-                 report->common_revision, seconds);
-    return;
-  }
-  for (const auto& f : res.findings) log_.Error("consistency check: {}", f);
-  log_.Error("consistency check: DIVERGENT ({:.1f}s); run `lifeboat check` and see docs/recovery.md", seconds);
-  metrics_.SetLastError("consistency check: cluster divergent");
-}
-
-void Daemon::CheckLoop(const std::atomic<bool>& stop) {
-  RunCheck();
-  while (!stop.load()) {
-    auto next = config_.check_schedule->Next(Clock::now());
-    if (next == Clock::time_point::max() || !SleepUntil(next, stop)) return;
-    RunCheck();
   }
 }
 
@@ -377,14 +308,17 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     auto delay = config_.jitter.count() > 0
                      ? std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, config_.jitter.count())(rng))
                      : std::chrono::milliseconds(0);
+    health_.TickDue(next.at + delay);
     if (!SleepUntil(next.at + delay, stop)) break;
+    // While this tick runs, the scheduler's next duty is the one after it.
+    health_.TickDue(NextTick(schedule, next.at).at);
     bool drill = std::erase_if(next.tiers, [](const catalog::Tier& t) { return t.name == kDrillTick; }) > 0;
     // A drill after a backup of the same tick drills that fresh backup; alone, it claims the tick.
     bool claimed = next.tiers.empty() ? false : RunTick(next.tiers, next.at);
     if (drill && !next.tiers.empty() && !claimed) continue;
     if (drill && next.tiers.empty()) {
       if (RecoveryHolds("drill " + FormatRFC3339(next.at))) continue;
-      auto won = Claim(next.at);
+      auto won = Claim(ClaimKey(next.at));
       claimed = won.ok() && *won;
       if (won.ok()) metrics_.RecordTick(*won);
     }

@@ -65,6 +65,11 @@ void Metrics::RecordSegment(int64_t end_revision, uint64_t events) {
   changelog_events_ += events;
 }
 
+void Metrics::RecordChangeLogGap() {
+  std::lock_guard lk(mu_);
+  changelog_gaps_++;
+}
+
 void Metrics::SetRecoveryInProgress(bool held) {
   std::lock_guard lk(mu_);
   recovery_in_progress_ = held;
@@ -119,6 +124,15 @@ void Metrics::RecordCheck(bool consistent, const std::map<std::string, bool>& di
   check_last_run_ = Now();
   check_duration_ = seconds;
   checks_ok_++;
+}
+
+void Metrics::AdoptCheck(bool consistent, const std::map<std::string, bool>& divergent, double seconds, double at) {
+  std::lock_guard lk(mu_);
+  if (at < check_last_run_) return;  // an older verdict than the one shown
+  consistent_ = consistent ? 1 : 0;
+  divergent_ = divergent;
+  check_last_run_ = at;
+  check_duration_ = seconds;
 }
 
 void Metrics::RecordCheckFailure() {
@@ -179,8 +193,10 @@ std::string Metrics::Render() const {
       "# HELP lifeboat_changelog_segments_total Change-log segments stored.\n"
       "# TYPE lifeboat_changelog_segments_total counter\nlifeboat_changelog_segments_total {}\n"
       "# HELP lifeboat_changelog_events_total Changes stored in the change log.\n"
-      "# TYPE lifeboat_changelog_events_total counter\nlifeboat_changelog_events_total {}\n",
-      changelog_revision_, changelog_time_, changelog_segments_, changelog_events_);
+      "# TYPE lifeboat_changelog_events_total counter\nlifeboat_changelog_events_total {}\n"
+      "# HELP lifeboat_changelog_gaps_total Gaps in the change log: etcd had compacted revisions it had not read.\n"
+      "# TYPE lifeboat_changelog_gaps_total counter\nlifeboat_changelog_gaps_total {}\n",
+      changelog_revision_, changelog_time_, changelog_segments_, changelog_events_, changelog_gaps_);
   out += fmt::format(
       "# HELP lifeboat_changelog_enabled 1 when this daemon keeps the change log.\n"
       "# TYPE lifeboat_changelog_enabled gauge\nlifeboat_changelog_enabled {}\n",

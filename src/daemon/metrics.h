@@ -22,6 +22,8 @@ class Metrics {
   void RecordDrill(bool ok, double seconds);
   // A change-log segment stored, covering changes up to `end_revision`.
   void RecordSegment(int64_t end_revision, uint64_t events);
+  // etcd had compacted revisions the change log had not read: a gap in the log.
+  void RecordChangeLogGap();
   // Whether the agents report a recovery lease (ops/recovery_lease.h); `skipped`: a tick or drill
   // was not run because of it.
   void SetRecoveryInProgress(bool held);
@@ -41,6 +43,9 @@ class Metrics {
   // whether it is divergent. One that could not judge counts as a failure and changes no gauge.
   void RecordCheck(bool consistent, const std::map<std::string, bool>& divergent, double seconds);
   void RecordCheckFailure();
+  // The verdict another daemon reached for a tick this one lost (finished at unix `at`): the
+  // gauges follow it, this daemon's counters do not.
+  void AdoptCheck(bool consistent, const std::map<std::string, bool>& divergent, double seconds, double at);
   void SetLastError(const std::string& error);
   std::string LastError() const;
   std::string Render() const;
@@ -61,7 +66,7 @@ class Metrics {
   uint64_t drills_ok_ = 0, drills_failed_ = 0;
   int64_t changelog_revision_ = 0;
   double changelog_time_ = 0;
-  uint64_t changelog_segments_ = 0, changelog_events_ = 0;
+  uint64_t changelog_segments_ = 0, changelog_events_ = 0, changelog_gaps_ = 0;
   std::map<std::string, double> tier_interval_;
   double drill_interval_ = 0, check_interval_ = 0;
   bool changelog_enabled_ = false;

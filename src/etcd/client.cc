@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <cstdlib>
 #include <mutex>
 #include <sstream>
@@ -84,6 +85,62 @@ std::string TidyConnectError(std::string m) {
   return m;
 }
 
+// A side thread beside one stream: it cancels the stream when nothing arrived for `idle`
+// (0: never; the stream then ends and stalled() says why), and calls `every` each `period`
+// (0: never) until it returns false. The stream's reader calls Touch() on every message.
+class StreamGuard {
+ public:
+  StreamGuard(grpc::ClientContext& ctx, std::chrono::milliseconds idle, std::chrono::milliseconds period = {},
+              std::function<bool()> every = {})
+      : ctx_(ctx), idle_(idle), period_(period), every_(std::move(every)) {
+    Touch();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~StreamGuard() { Stop(); }
+  StreamGuard(const StreamGuard&) = delete;
+  StreamGuard& operator=(const StreamGuard&) = delete;
+
+  void Touch() { last_ns_ = Clock::now().time_since_epoch().count(); }
+  bool stalled() const { return stalled_.load(); }
+  void Stop() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lk(mu_);
+    auto next = Clock::now() + period_;
+    while (!cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return done_; })) {
+      auto now = Clock::now();
+      if (idle_.count() > 0 && now - Clock::time_point(Clock::duration(last_ns_.load())) > idle_) {
+        stalled_ = true;
+        ctx_.TryCancel();
+        return;
+      }
+      if (period_.count() > 0 && now >= next) {
+        next = now + period_;
+        if (!every_()) period_ = std::chrono::milliseconds(0);
+      }
+    }
+  }
+
+  grpc::ClientContext& ctx_;
+  const std::chrono::milliseconds idle_;
+  std::chrono::milliseconds period_;
+  std::function<bool()> every_;
+  std::atomic<int64_t> last_ns_{0};
+  std::atomic<bool> stalled_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 struct Client::Impl {
@@ -132,6 +189,9 @@ struct Client::Impl {
     }
     if (Contains(m, "can only promote a learner member which is in sync with leader")) {
       return lifeboat::Status::FailedPrecondition(at + ": the learner has not caught up with the leader yet");
+    }
+    if (Contains(m, "no leader")) {
+      return lifeboat::Status::Unavailable(at + ": the member has no leader (cut off from the other members?)");
     }
     if (Contains(m, "required revision has been compacted")) {
       return lifeboat::Status::FailedPrecondition(at + ": required revision has been compacted");
@@ -396,15 +456,38 @@ Result<int64_t> Client::Count(const std::string& key, const std::string& range_e
   return resp.count();
 }
 
-Result<int64_t> Client::Put(const std::string& key, const std::string& value) {
+Result<int64_t> Client::Put(const std::string& key, const std::string& value, std::chrono::seconds ttl) {
   pb::PutRequest req;
   req.set_key(key);
   req.set_value(value);
+  if (ttl.count() > 0) {
+    LB_ASSIGN_OR_RETURN(int64_t lease, GrantLease(ttl));
+    req.set_lease(lease);
+  }
   pb::PutResponse resp;
   LB_RETURN_IF_ERROR(impl_->Call("put", [&](grpc::ClientContext& ctx) {
     return impl_->kv->Put(&ctx, req, &resp);
   }));
   return resp.header().revision();
+}
+
+Result<std::optional<std::string>> Client::Get(const std::string& key) {
+  pb::RangeRequest req;
+  req.set_key(key);
+  pb::RangeResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("get", [&](grpc::ClientContext& ctx) { return impl_->kv->Range(&ctx, req, &resp); }));
+  if (resp.kvs_size() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(resp.kvs(0).value());
+}
+
+Result<int64_t> Client::GrantLease(std::chrono::seconds ttl) {
+  pb::LeaseGrantRequest req;
+  req.set_ttl(ttl.count());
+  pb::LeaseGrantResponse resp;
+  LB_RETURN_IF_ERROR(impl_->Call("lease grant", [&](grpc::ClientContext& ctx) {
+    return impl_->lease->LeaseGrant(&ctx, req, &resp);
+  }));
+  return resp.id();
 }
 
 Result<LeaseTtl> Client::LeaseTimeToLive(int64_t id) {
@@ -418,12 +501,7 @@ Result<LeaseTtl> Client::LeaseTimeToLive(int64_t id) {
 }
 
 Result<bool> Client::CreateIfAbsent(const std::string& key, const std::string& value, std::chrono::seconds ttl) {
-  pb::LeaseGrantRequest lreq;
-  lreq.set_ttl(ttl.count());
-  pb::LeaseGrantResponse lresp;
-  LB_RETURN_IF_ERROR(impl_->Call("lease grant", [&](grpc::ClientContext& ctx) {
-    return impl_->lease->LeaseGrant(&ctx, lreq, &lresp);
-  }));
+  LB_ASSIGN_OR_RETURN(int64_t lease, GrantLease(ttl));
   pb::TxnRequest req;
   auto* cmp = req.add_compare();
   cmp->set_key(key);
@@ -433,7 +511,7 @@ Result<bool> Client::CreateIfAbsent(const std::string& key, const std::string& v
   auto* put = req.add_success()->mutable_request_put();
   put->set_key(key);
   put->set_value(value);
-  put->set_lease(lresp.id());
+  put->set_lease(lease);
   pb::TxnResponse resp;
   LB_RETURN_IF_ERROR(impl_->Call("txn", [&](grpc::ClientContext& ctx) { return impl_->kv->Txn(&ctx, req, &resp); }));
   return resp.succeeded();
@@ -447,24 +525,7 @@ lifeboat::Status Client::Snapshot(const SnapshotSink& sink, std::chrono::millise
   pb::SnapshotRequest req;
   auto reader = impl_->maintenance->Snapshot(&ctx, req);
 
-  std::atomic<int64_t> last_ns{Clock::now().time_since_epoch().count()};
-  std::atomic<bool> stalled{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread watchdog([&] {
-    std::unique_lock lk(mu);
-    while (!done) {
-      cv.wait_for(lk, std::chrono::milliseconds(100));
-      if (done) break;
-      auto idle = Clock::now() - Clock::time_point(Clock::duration(last_ns.load()));
-      if (idle > idle_timeout) {
-        stalled = true;
-        ctx.TryCancel();
-        break;
-      }
-    }
-  });
+  StreamGuard guard(ctx, idle_timeout);
 
   lifeboat::Status sink_status;
   uint64_t received = 0;
@@ -472,7 +533,7 @@ lifeboat::Status Client::Snapshot(const SnapshotSink& sink, std::chrono::millise
   bool first = true;
   pb::SnapshotResponse resp;
   while (reader->Read(&resp)) {
-    last_ns = Clock::now().time_since_epoch().count();
+    guard.Touch();
     if (first) {
       image_size = resp.remaining_bytes() + resp.blob().size();
       first = false;
@@ -486,16 +547,11 @@ lifeboat::Status Client::Snapshot(const SnapshotSink& sink, std::chrono::millise
       break;
     }
   }
+  guard.Stop();
   grpc::Status s = reader->Finish();
-  {
-    std::lock_guard lk(mu);
-    done = true;
-  }
-  cv.notify_all();
-  watchdog.join();
 
   if (!sink_status.ok()) return sink_status;
-  if (stalled) {
+  if (guard.stalled()) {
     return lifeboat::Status::DeadlineExceeded(
         impl_->ep.url + ": snapshot stream stalled: no data for " + Seconds(idle_timeout) + " after " +
         std::to_string(received) + " bytes (check the member, or raise --stall-timeout)");
@@ -517,89 +573,89 @@ KeyValue FromPb(const mvccpb::KeyValue& kv) {
 
 }  // namespace
 
+namespace {
+
+void AppendEvents(const pb::WatchResponse& resp, WatchBatch& batch) {
+  for (const auto& e : resp.events()) {
+    WatchEvent we;
+    we.is_delete = e.type() == mvccpb::Event::DELETE;
+    we.kv = FromPb(e.kv());
+    we.has_prev = e.has_prev_kv();
+    if (we.has_prev) we.prev = FromPb(e.prev_kv());
+    batch.events.push_back(std::move(we));
+  }
+}
+
+}  // namespace
+
 lifeboat::Status Client::Watch(const std::string& key, const std::string& range_end, int64_t start_revision,
-                               bool prev_kv, std::chrono::milliseconds progress_every, const WatchSink& sink) {
+                               const WatchOptions& options, const WatchSink& sink, int64_t* compact_revision) {
   grpc::ClientContext ctx;  // no deadline: a watch lives as long as its caller wants
   if (!impl_->token.empty()) ctx.AddMetadata("token", impl_->token);
+  if (options.require_leader) ctx.AddMetadata("hasleader", "true");  // etcd's WithRequireLeader
   auto stream = impl_->watch->Watch(&ctx);
   pb::WatchRequest create;
   auto* cr = create.mutable_create_request();
   cr->set_key(key);
   cr->set_range_end(range_end);
   cr->set_start_revision(start_revision);
-  cr->set_prev_kv(prev_kv);
+  cr->set_prev_kv(options.prev_kv);
   cr->set_progress_notify(true);
-  std::mutex write_mu;
+  // Responses larger than the member's max request size (1.5 MiB by default) come in pieces: a
+  // catch-up batch of large values would otherwise exceed any receive limit.
+  cr->set_fragment(true);
   if (!stream->Write(create)) return impl_->Map(stream->Finish(), "watch");
 
-  // Progress requests from a side thread: the only writer after the create request.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread progress;
-  if (progress_every.count() > 0) {
-    progress = std::thread([&] {
-      std::unique_lock lk(mu);
-      while (!cv.wait_for(lk, progress_every, [&] { return done; })) {
-        pb::WatchRequest req;
-        req.mutable_progress_request();
-        std::lock_guard wl(write_mu);
-        if (!stream->Write(req)) break;
-      }
-    });
-  }
-  auto stop = [&] {
-    {
-      std::lock_guard lk(mu);
-      done = true;
-    }
-    cv.notify_all();
-    if (progress.joinable()) progress.join();
-  };
-
-  lifeboat::Status result;
-  bool finished_by_sink = false;
+  // The only writer after the create request: progress requests.
+  StreamGuard guard(ctx, options.stall_timeout, options.progress_every, [&] {
+    pb::WatchRequest req;
+    req.mutable_progress_request();
+    return stream->Write(req);
+  });
+  const std::string at = impl_->ep.url + ": watch from revision " + std::to_string(start_revision);
+  lifeboat::Status result = lifeboat::Status::Unavailable(at + ": the member closed the stream");
+  bool ended_here = false;  // by the sink or by a response that ends the watch
   pb::WatchResponse resp;
-  WatchBatch pending;  // a response split into fragments is delivered whole
+  WatchBatch pending;
   while (stream->Read(&resp)) {
+    guard.Touch();
     if (resp.compact_revision() > 0) {
-      result = lifeboat::Status::FailedPrecondition(
-          impl_->ep.url + ": watch from revision " + std::to_string(start_revision) + " is impossible: compacted at " +
-          std::to_string(resp.compact_revision()) + " (start from a newer full backup)");
+      if (compact_revision != nullptr) *compact_revision = resp.compact_revision();
+      result = lifeboat::Status::FailedPrecondition(at + " is impossible: compacted at " +
+                                                    std::to_string(resp.compact_revision()) +
+                                                    " (start from a newer full backup)");
+      ended_here = true;
       break;
     }
     if (resp.canceled()) {
-      result = lifeboat::Status::Aborted(impl_->ep.url + ": watch canceled by the server: " + resp.cancel_reason());
+      result = lifeboat::Status::Unavailable(at + ": canceled by the member: " + resp.cancel_reason());
+      ended_here = true;
       break;
     }
     if (resp.created() && resp.events_size() == 0) continue;
-    for (const auto& e : resp.events()) {
-      WatchEvent we;
-      we.is_delete = e.type() == mvccpb::Event::DELETE;
-      we.kv = FromPb(e.kv());
-      we.has_prev = e.has_prev_kv();
-      if (we.has_prev) we.prev = FromPb(e.prev_kv());
-      pending.events.push_back(std::move(we));
-    }
+    AppendEvents(resp, pending);
     if (resp.fragment()) continue;
     pending.header_revision = resp.header().revision();
     Result<bool> more = sink(pending);
     pending = WatchBatch{};
-    if (!more.ok()) {
+    if (!more.ok() || !*more) {
       result = more.status();
-      break;
-    }
-    if (!*more) {
-      finished_by_sink = true;
+      ended_here = true;
       break;
     }
   }
-  stop();
-  ctx.TryCancel();
+  guard.Stop();
+  if (ended_here) ctx.TryCancel();
   grpc::Status s = stream->Finish();
-  if (!result.ok() || finished_by_sink) return result;
-  if (s.error_code() == grpc::StatusCode::CANCELLED) return lifeboat::Status::OK();
-  return impl_->Map(s, "watch");
+  if (ended_here) return result;
+  if (guard.stalled()) {
+    return lifeboat::Status::Unavailable(at + ": stalled: nothing received for " + Seconds(options.stall_timeout) +
+                                         " (cut off from the member, or the member hangs)");
+  }
+  // Every other end is the member's or the network's: CANCELLED here is a server that went away
+  // (etcd shutting down), never our own cancel.
+  if (s.ok() || s.error_code() == grpc::StatusCode::CANCELLED) return result;
+  return impl_->Map(s, "watch from revision " + std::to_string(start_revision));
 }
 
 }  // namespace lifeboat::etcd

@@ -134,6 +134,8 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
   e.String("binary", &c.etcd_binary)
       .StringList("extra-args", &c.etcd_extra_args)
       .String("log-file", &c.etcd_log_file)
+      .String("user", &c.etcd_user)
+      .String("password-file", &c.etcd_password_file)
       .String("cacert", &c.etcd_cacert)
       .String("cert", &c.etcd_cert)
       .String("key", &c.etcd_key);

@@ -41,8 +41,10 @@ struct AgentConfig {
   std::string etcd_binary = "etcd";
   std::vector<std::string> etcd_extra_args;
   std::string etcd_log_file;  // process mode; empty: "<data-dir>.log"
-  // TLS material for probing the member's client URL when it is https (optional).
+  // TLS material for the member's client URL when it is https (optional), and the user
+  // membership changes are made as when etcd has authentication on (password in a file).
   std::string etcd_cacert, etcd_cert, etcd_key;
+  std::string etcd_user, etcd_password_file;
 
   // tls: the agent's own transport. cert+key: TLS; client-ca too: mTLS (only clients with a
   // certificate signed by it get through, before the bearer token is even looked at).

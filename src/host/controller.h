@@ -1,5 +1,6 @@
 // EtcdController: starts, stops and observes the local etcd, in one of three modes: `process`
-// (the agent runs etcd as its child), `systemd` (a unit) or `commands` (operator commands).
+// (the agent runs etcd as its child, and a restarted agent adopts the etcd its predecessor left
+// running), `systemd` (a unit) or `commands` (operator commands).
 // Start() only launches; the service waits for the member to answer. Calls are serialized by
 // the caller except IsRunning()/Pid(), which may run concurrently with them.
 #pragma once
@@ -36,6 +37,9 @@ class EtcdController {
   virtual Status CheckStarting() { return Status::OK(); }
   // The last lines of etcd's log, quoted when a start fails.
   virtual std::string LogTail(int lines) = 0;
+  // Process mode: how the etcd an earlier agent started was recognised and taken over at
+  // construction (host/liveness.h FindRunningEtcd); "" when none was.
+  virtual std::string Adopted() const { return ""; }
 };
 
 // Picks the implementation for config.mode.
@@ -49,7 +53,8 @@ const std::string& ServedClientUrl(const AgentConfig& config, const StartArgs& a
 // etcd's flags for this member: name, data dir, listen/advertise URLs, initial cluster.
 std::vector<std::string> MemberFlags(const AgentConfig& config, const StartArgs& args);
 // The same as ETCD_* variables (etcd reads them when the flag is not given; it refuses to start
-// when a variable and its flag are both set), for the systemd mode.
+// when a variable and its flag are both set), for the commands mode (as LIFEBOAT_*). The systemd
+// mode keeps what its unit gives etcd instead (host/unit_settings.h).
 std::map<std::string, std::string> MemberEnv(const AgentConfig& config, const StartArgs& args);
 
 }  // namespace lifeboat::host

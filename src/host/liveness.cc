@@ -197,6 +197,25 @@ Liveness ProbeMember(const AgentConfig& c) {
   return l;
 }
 
+std::optional<RunningEtcd> FindRunningEtcd(const AgentConfig& c) {
+  LockHolder h = ProbeDataDirLock(c.data_dir);
+  if (!h.held || h.pid <= 0) return std::nullopt;
+  std::string url;
+  for (const std::string* u : {&c.client_url, &c.quarantine_client_url}) {
+    if (url.empty() && !u->empty() && UrlAnswers(*u, std::chrono::milliseconds(300))) url = *u;
+  }
+  if (url.empty()) return std::nullopt;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(h.pid), 0));
+  if (pidfd < 0) return std::nullopt;
+  // Still the holder now that it is pinned: not a process that reused the pid.
+  if (ProbeDataDirLock(c.data_dir).pid != h.pid) {
+    close(pidfd);
+    return std::nullopt;
+  }
+  return RunningEtcd{h.pid, pidfd, "pid " + std::to_string(h.pid) + " holds the lock on " + h.file + " and " + url +
+                                       " answers"};
+}
+
 namespace {
 
 // Polls until the member is no longer live; the last probe.

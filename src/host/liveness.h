@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "host/agent_config.h"
@@ -33,6 +34,16 @@ struct Liveness {
 };
 // The lock first (it names a pid), then the member's URLs.
 Liveness ProbeMember(const AgentConfig& config);
+
+// An etcd already running as this member, whoever started it (in process mode: an earlier agent
+// process, whose exit leaves its etcd running): the holder of the data dir's lock while the
+// member's client (or quarantine) URL answers. `pidfd` pins it (owned by the caller).
+struct RunningEtcd {
+  int64_t pid = 0;
+  int pidfd = -1;
+  std::string reason;
+};
+std::optional<RunningEtcd> FindRunningEtcd(const AgentConfig& config);
 
 // Called after the controller's own stop (`controller_stopped`: it stopped something) to make
 // sure nothing of this member is left live. With `signal_holder` (process mode) an etcd holding

@@ -1,7 +1,11 @@
 // Process mode: etcd is this agent's child, in its own process group, output appended to the
-// log file. Stop is SIGTERM, then SIGKILL once the deadline has passed.
+// log file. Stop is SIGTERM, then SIGKILL once the deadline has passed. The agent's exit leaves
+// etcd running; the next agent's controller adopts it (FindRunningEtcd) and follows it through a
+// pidfd, which shows its exit and takes signals for it alone, as it is not this process's child.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +17,7 @@
 #include <thread>
 
 #include "host/controller.h"
+#include "host/liveness.h"
 #include "host/shell.h"
 #include "base/errno_status.h"
 
@@ -23,7 +28,20 @@ namespace {
 
 class ProcessController : public EtcdController {
  public:
-  explicit ProcessController(AgentConfig c) : c_(std::move(c)) {}
+  explicit ProcessController(AgentConfig c) : c_(std::move(c)) {
+    if (auto running = FindRunningEtcd(c_)) {
+      pid_ = static_cast<pid_t>(running->pid);
+      pidfd_ = running->pidfd;
+      adopted_ = running->reason;
+    }
+  }
+  ~ProcessController() override {
+    if (pidfd_ >= 0) close(pidfd_);
+  }
+  ProcessController(const ProcessController&) = delete;
+  ProcessController& operator=(const ProcessController&) = delete;
+
+  std::string Adopted() const override { return adopted_; }
 
   Status Start(const StartArgs& args) override {
     if (IsRunning().value()) {
@@ -66,15 +84,14 @@ class ProcessController : public EtcdController {
   Result<bool> Stop(std::chrono::milliseconds deadline) override {
     pid_t pid = CurrentPid();
     if (pid == 0) return false;
-    kill(pid, SIGTERM);
+    Signal(pid, SIGTERM);
     auto until = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < until) {
       if (CurrentPid() == 0) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     // etcd did not finish its graceful shutdown in time; a SIGKILL is safe for its data (WAL+fsync).
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
+    Signal(pid, SIGKILL);
     auto hard = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < hard) {
       if (CurrentPid() == 0) return true;
@@ -99,10 +116,31 @@ class ProcessController : public EtcdController {
   }
 
  private:
-  // Reaps the child when it has exited, so a crashed etcd reads as "not running".
+  // The child's process group (etcd's own children too); an adopted etcd through its pidfd.
+  void Signal(pid_t pid, int sig) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (pidfd_ >= 0) {
+      syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0);
+    } else if (pid == pid_) {
+      if (sig == SIGKILL) kill(-pid, sig);
+      kill(pid, sig);
+    }
+  }
+
+  // Reaps the child when it has exited, so a crashed etcd reads as "not running"; an adopted
+  // etcd's pidfd turns readable when it exits.
   pid_t CurrentPid() {
     std::lock_guard<std::mutex> l(mu_);
     if (pid_ == 0) return 0;
+    if (pidfd_ >= 0) {
+      pollfd p{pidfd_, POLLIN, 0};
+      if (poll(&p, 1, 0) == 1) {
+        close(pidfd_);
+        pidfd_ = -1;
+        pid_ = 0;
+      }
+      return pid_;
+    }
     int ws = 0;
     pid_t r = waitpid(pid_, &ws, WNOHANG);
     if (r == pid_ || (r < 0 && errno == ECHILD)) pid_ = 0;
@@ -112,6 +150,8 @@ class ProcessController : public EtcdController {
   const AgentConfig c_;
   std::mutex mu_;
   pid_t pid_ = 0;
+  int pidfd_ = -1;  // set while the etcd is an adopted one
+  std::string adopted_;
 };
 
 }  // namespace

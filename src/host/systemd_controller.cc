@@ -1,8 +1,9 @@
 // Systemd mode: `systemctl start|stop|is-active UNIT`, tested against a real systemd (PID 1 of a
 // host box, tests/harness/host_boxes.h) running Debian's etcd.service.
 //
-// The member's settings reach the unit through an environment file of the agent's own,
-// /run/lifeboat/<unit>.env, named by a runtime drop-in /run/systemd/system/<unit>.d/
+// The start's settings reach the unit through an environment file of the agent's own,
+// /run/lifeboat/<unit>.env (host/unit_settings.h: the cluster settings, and the member's name,
+// data dir and URLs only where the unit gives none), named by a runtime drop-in /run/systemd/system/<unit>.d/
 // zz-lifeboat.conf (`EnvironmentFile=`). systemd reads EnvironmentFile= entries in order and the
 // later one wins, and drop-ins are read after the unit (in file name order, hence "zz-"), so this
 // file overrides Debian's /etc/default/etcd. `systemctl set-environment` does not: the manager's
@@ -17,6 +18,7 @@
 
 #include "host/controller.h"
 #include "host/shell.h"
+#include "host/unit_settings.h"
 #include "base/atomic_file.h"
 
 namespace lifeboat::host {
@@ -87,9 +89,14 @@ class SystemdController : public EtcdController {
         dropin_(dropin_dir_ + "/zz-lifeboat.conf") {}
 
   Status Start(const StartArgs& args) override {
+    auto shown = RunShell("systemctl show -p Environment,EnvironmentFiles,ExecStart " + unit_, {}, seconds(10));
+    if (!shown.ok()) return shown.status();
+    UnitSettings unit = ParseUnitSettings(shown->output, env_file_, ReadSmallFile);
+    LB_ASSIGN_OR_RETURN(auto vars, SystemdStartEnv(c_, args, unit, name_));
     std::string env = "# Written by the lifeboat agent before each start of " + name_ +
-                      "; read after /etc/default/etcd (see " + dropin_ + ").\n";
-    for (const auto& [k, v] : MemberEnv(c_, args)) env += EnvLine(k, v);
+                      ": the start's cluster settings, and what the unit does not give etcd itself; read "
+                      "after /etc/default/etcd (see " + dropin_ + ").\n";
+    for (const auto& [k, v] : vars) env += EnvLine(k, v);
     LB_RETURN_IF_ERROR(MakeDirs("/run/lifeboat", 0755));
     LB_RETURN_IF_ERROR(WriteFile(env_file_, env, 0644));
     LB_RETURN_IF_ERROR(EnsureDropIn());

@@ -114,7 +114,12 @@ class Drill {
     ro.initial_cluster_token = "lifeboat-drill";
     ro.data_dir = c.data_dir;
     ro.skip_hash_check = true;  // checked while fetching
-    LB_RETURN_IF_ERROR(snapshot::RestoreSnapshot(ro).status().Annotate("restore"));
+    ro.bump_revision = o_.bump_revision;
+    ro.mark_compacted = o_.mark_compacted;
+    auto restored = snapshot::RestoreSnapshot(ro);
+    if (!restored.ok()) return restored.status().Annotate("restore");
+    rec_.expected_revision = restored->revision;  // the snapshot's, or the bumped one
+    rec_.bump_revision = o_.bump_revision;
     // 4. A real etcd on it.
     controller_ = host::NewProcessController(c);
     LB_RETURN_IF_ERROR(controller_->Start({ro.initial_cluster, "new", ro.initial_cluster_token}).Annotate("start etcd"));
@@ -139,6 +144,7 @@ class Drill {
           LB_ASSIGN_OR_RETURN(auto again, (*client)->Status());
           rec_.revision = again.header.revision;
           rec_.etcd_version = again.version;
+          LB_RETURN_IF_ERROR(CheckBumpedAndCompacted(**client));
           LB_RETURN_IF_ERROR(CompareWithSource(**client, snap));
           break;
         }
@@ -165,6 +171,19 @@ class Drill {
     return Status::OK();
   }
 
+  // After a bump marked compacted, etcd must refuse every revision below the bumped one: that is
+  // what turns a watcher of the old history into one that re-lists.
+  Status CheckBumpedAndCompacted(etcd::Client& client) {
+    if (o_.bump_revision == 0) return Status::OK();
+    LB_ASSIGN_OR_RETURN(auto now, client.HashKV(0));
+    if (now.compact_revision != rec_.expected_revision) {
+      return Status::Corruption(fmt::format("the restored etcd's compact revision is {}, not the bumped {}",
+                                            now.compact_revision, rec_.expected_revision));
+    }
+    Log(fmt::format("revision bumped by {} to {} and compacted there", o_.bump_revision, rec_.expected_revision));
+    return Status::OK();
+  }
+
   // The restored etcd's own HashKV against the one the source member gave when the backup was
   // taken: the drill then proves the restore serves the member's data byte for byte, not only
   // the same revision and key count. When the member had compacted further by then, the file is
@@ -172,7 +191,12 @@ class Drill {
   Status CompareWithSource(etcd::Client& client, const std::string& snap) {
     const auto& want = manifest_.source_hashkv;
     if (!want) return Status::OK();
-    LB_ASSIGN_OR_RETURN(auto got, client.HashKV(want->revision));
+    // A bumped etcd is compacted above every revision of the backup: only the file can answer.
+    etcd::KvHash got;
+    got.compact_revision = want->compact_revision + 1;
+    if (o_.bump_revision == 0) {
+      LB_ASSIGN_OR_RETURN(got, client.HashKV(want->revision));
+    }
     uint32_t hash = got.hash;
     std::string who = "the restored etcd";
     if (got.compact_revision != want->compact_revision) {

@@ -29,6 +29,10 @@ struct DrillOptions {
   bool record = true;           // store the DrillRecord beside the backup
   const codec::KeyRing* keys = nullptr;  // for encrypted backups
   catalog::TrustPolicy trust;            // latest skips untrusted backups; a ref to one needs allow_untrusted
+  // Rehearse etcdutl's --bump-revision N --mark-compacted (both or neither): the restored etcd
+  // must serve the bumped revision, compacted there.
+  uint64_t bump_revision = 0;
+  bool mark_compacted = false;
   std::function<void(const std::string&)> log;
 };
 

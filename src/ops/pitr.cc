@@ -44,10 +44,17 @@ Result<std::vector<catalog::SegmentManifest>> Cover(const catalog::SegmentListin
     if (next > to) break;
     if (s.end_revision < next) continue;
     if (s.start_revision > next) {
+      std::string why;
+      for (const auto& g : log.gaps) {
+        if (g.from_revision >= next && g.from_revision < s.start_revision) {
+          why = fmt::format(" (etcd had compacted it at revision {} before the log read it; recorded {})",
+                            g.compact_revision, g.detected_at);
+        }
+      }
       return Status::FailedPrecondition(fmt::format(
-          "the change log has a gap: revisions {}..{} are in no segment (restore to a revision before {}, or from a "
+          "the change log has a gap: revisions {}..{} are in no segment{} (restore to a revision before {}, or from a "
           "full backup taken after {})",
-          next, s.start_revision - 1, next, s.start_revision - 1));
+          next, s.start_revision - 1, why, next, s.start_revision - 1));
     }
     out.push_back(s);
     next = s.end_revision + 1;
@@ -165,6 +172,9 @@ Result<catalog::SegmentListing> HistoryLog(store::Store& store, const PitrOption
   catalog::SegmentListing log;
   for (auto& s : all_segments.segments) {
     if (catalog::SameHistory(s.cluster_id, cluster_id)) log.segments.push_back(std::move(s));
+  }
+  for (auto& g : all_segments.gaps) {
+    if (catalog::SameHistory(g.cluster_id, cluster_id)) log.gaps.push_back(std::move(g));
   }
   for (const auto& p : all_segments.problems) {
     if (p.find(": not trusted: ") != std::string::npos) skipped->push_back(p);

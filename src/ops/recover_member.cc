@@ -11,6 +11,7 @@
 #include "etcd/client.h"
 #include "etcd/types.h"
 #include "ops/coverage.h"
+#include "ops/etcd_version.h"
 #include "ops/recovery_plan.h"
 
 namespace lifeboat::ops {
@@ -34,6 +35,7 @@ class Recovery {
     if (!Step("survey", [&] { return Choose(); })) return std::move(r_);
     if (r_.nothing_to_do) return std::move(r_);
     if (r_.finished_learner) return FinishLearner();
+    if (!Step("check versions", [&] { return CheckVersions(); })) return std::move(r_);
     if (!Step("member remove", [&] { return Remove(); })) return std::move(r_);
     if (!Step("stop + move aside", [&] { return StopAndMoveAside(); })) return std::move(r_);
     if (!Step("member add", [&] { return Add(); })) return std::move(r_);
@@ -81,9 +83,14 @@ class Recovery {
 
   // Retries `fn` while etcd answers FailedPrecondition/Unavailable (3.4 refuses membership
   // changes until every member has been connected for 5 s; a learner is promoted only in sync).
+  // Each attempt renews the lease first: a recovery whose lease ended stops retrying at once.
   Status Retry(const std::string& what, const std::function<Status()>& fn) {
     auto until = Clock::now() + o_.timeout;
     for (;;) {
+      if (Status held = lease_ ? lease_->RenewNow() : Status::OK(); !held.ok()) {
+        r_.lease_lost = true;
+        return held;
+      }
       Status s = fn();
       if (s.ok()) return s;
       bool transient = s.code() == Status::Code::kFailedPrecondition || s.code() == Status::Code::kUnavailable ||
@@ -218,6 +225,26 @@ class Recovery {
     return Status::OK();
   }
 
+  // The replacement joins the running cluster, which etcd's upgrade rules govern (unlike a
+  // restore-cluster, which writes the membership anew): 3.5.26 or later before 3.6, and no
+  // binary older than the cluster's version (the lowest the other members run).
+  Status CheckVersions() {
+    std::vector<std::pair<std::string, std::string>> all;
+    std::string cluster;
+    for (size_t i = 0; i < fleet_.members().size(); ++i) {
+      const auto& st = fleet_.members()[i].status;
+      all.emplace_back(st.member_name, st.etcd_version);
+      auto mm = ParseMajorMinor(st.etcd_version);
+      if (i != agent_ && mm && (cluster.empty() || *mm < *ParseMajorMinor(cluster))) cluster = st.etcd_version;
+    }
+    LB_RETURN_IF_ERROR(CheckUpgradeRule(all));
+    const auto& target = fleet_.members()[agent_];
+    LB_RETURN_IF_ERROR(CheckCanServe(r_.name + " (agent " + target.address + ")", target.status.etcd_version, cluster,
+                                     "", "the cluster's version"));
+    detail_ = "etcd " + target.status.etcd_version + " joins a cluster at " + (cluster.empty() ? "unknown" : cluster);
+    return Status::OK();
+  }
+
   // A client on a healthy member other than the one being replaced.
   Result<std::unique_ptr<etcd::Client>> Healthy() {
     Status last;
@@ -229,14 +256,25 @@ class Recovery {
     return last;
   }
 
+  // The agent of a healthy member other than the one being replaced: membership changes go
+  // through it, admitted under this recovery's lease like every other change.
+  Result<agent::AgentClient*> HealthyAgent() {
+    for (const auto& e : healthy_) {
+      for (auto& fm : fleet_.members()) {
+        if (fm.status.client_url == e) return fm.client.get();
+      }
+    }
+    return Status::FailedPrecondition("no member that answers has an agent to change the membership through");
+  }
+
   Status Remove() {
     if (r_.old_id == 0) {
       detail_ = r_.name + " is not listed: nothing to remove";
       return Status::OK();
     }
-    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("member remove " + r_.name, [&] {
-      Status s = c->MemberRemove(r_.old_id);
+      Status s = a->MemberRemove(r_.old_id).status();
       // Already gone (a retry after a lost answer) is what we wanted.
       if (!s.ok() && s.message().find("not found") != std::string::npos) return Status::OK();
       return s;
@@ -266,11 +304,11 @@ class Recovery {
       detail_ = "already added as " + etcd::IdHex(pending_id_);
       return Status::OK();
     }
-    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("member add " + r_.name, [&]() -> Status {
-      auto m = c->MemberAdd({r_.peer_url}, o_.learner);
+      auto m = a->MemberAdd({r_.peer_url}, o_.learner);
       if (!m.ok()) return m.status();
-      r_.new_id = m->id;
+      r_.new_id = *m;
       return Status::OK();
     }));
     detail_ = std::string(o_.learner ? "learner " : "member ") + etcd::IdHex(r_.new_id) + " at " + r_.peer_url;
@@ -297,9 +335,9 @@ class Recovery {
   }
 
   Status Promote() {
-    LB_ASSIGN_OR_RETURN(auto c, Healthy());
+    LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("promote " + r_.name, [&] {
-      Status s = c->MemberPromote(r_.new_id);
+      Status s = a->MemberPromote(r_.new_id).status();
       if (!s.ok() && s.message().find("not a learner") != std::string::npos) return Status::OK();
       return s;
     }));

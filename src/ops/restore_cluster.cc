@@ -292,6 +292,8 @@ class Coordinator {
     j.initial_cluster = fleet_.InitialCluster();
     j.quarantine = o_.quarantine;
     j.target_version = o_.target_version;
+    j.bump_revision = o_.bump_revision;
+    j.mark_compacted = o_.mark_compacted;
     if (j.quarantine && !Step("check quarantine", [&] { return CheckQuarantine(); })) return false;
     if (!Step("find backup", [&] { return FindBackup(); })) return false;
     if (!Step("check disk", [&] { return CheckDisk(); })) return false;
@@ -503,8 +505,8 @@ class Coordinator {
       auto from = snapshot::ParseTargetVersion(m.etcd_version);
       if (from.ok() && *from > target) {
         return Status::InvalidArgument(fmt::format(
-            "backup {} was taken from etcd {}: restoring it for etcd {} would downgrade it, which etcd refuses; use "
-            "--target-version 3.{} or newer",
+            "backup {} was taken from etcd {}: restoring it for etcd {} would downgrade it, which etcd refuses (its "
+            "rule: no downgrade below the snapshot's cluster version); use --target-version 3.{} or newer",
             m.object_key, m.etcd_version, j.target_version, *from));
       }
     }
@@ -595,8 +597,12 @@ class Coordinator {
       else if (v != first) mixed = true;
     }
     if (mixed) {
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (size_t i = 0; i < ms.size(); ++i) pairs.emplace_back(r_.journal.members[i].name, ms[i].status.etcd_version);
+      Status rule = CheckUpgradeRule(pairs);
       return Status::FailedPrecondition("the agents run different etcd versions (" + all +
-                                        "): give every member the same etcd binary before restoring");
+                                        "): give every member the same etcd binary before restoring" +
+                                        (rule.ok() ? "" : "; " + rule.message()));
     }
     const std::string data = backup_cluster_version_.empty() ? backup_etcd_version_ : backup_cluster_version_;
     std::vector<Status> out;
@@ -761,6 +767,8 @@ class Coordinator {
       req.initial_cluster_token = j.cluster_token;
       req.peer_url = mj.peer_url;
       req.target_version = j.target_version;
+      req.bump_revision = j.bump_revision;
+      req.mark_compacted = j.mark_compacted;
       LB_ASSIGN_OR_RETURN(auto r, AgentOf(i).RestoreSnapshot(req));
       if (r.sha256 != j.sha256) {
         return Status::Corruption("restored from a file with sha256 " + r.sha256 + ", not the planned " + j.sha256);
@@ -769,6 +777,7 @@ class Coordinator {
       mj.restored = true;
       mj.restored_sha256 = r.sha256;
       mj.member_id = r.member_id;
+      if (j.bump_revision > 0) j.restored_revision = r.revision;
       if (j.cluster_id == 0) j.cluster_id = r.cluster_id;
       if (r.cluster_id != j.cluster_id) {
         return Status::Internal("restored with cluster id " + etcd::IdHex(r.cluster_id) + ", the others " +
@@ -778,6 +787,10 @@ class Coordinator {
     }));
     detail_ = "every member from sha256 " + j.sha256.substr(0, 12) + "…, cluster id " + etcd::IdHex(j.cluster_id) +
               ", token " + j.cluster_token;
+    if (j.bump_revision > 0) {
+      detail_ += fmt::format("; revision {} -> {} (bumped by {}, marked compacted)", j.revision, j.restored_revision,
+                             j.bump_revision);
+    }
     return Status::OK();
   }
 
@@ -856,7 +869,7 @@ class Coordinator {
       std::this_thread::sleep_for(milliseconds(300));
     }
     detail_ = fmt::format("{} members, leader, revision {}, HashKV equal, {} keys", r_.journal.members.size(),
-                          r_.journal.revision, r_.journal.live_keys);
+                          ExpectedRevision(r_.journal), r_.journal.live_keys);
     return Status::OK();
   }
 
@@ -877,8 +890,11 @@ class Coordinator {
 
 }  // namespace
 
+int64_t ExpectedRevision(const RestoreJournal& j) { return std::max(j.revision, j.restored_revision); }
+
 std::vector<std::string> RestoredClusterProblems(const RestoreJournal& j, const ClusterReport& report,
                                                  const CheckResult& check) {
+  const int64_t want = ExpectedRevision(j);
   std::vector<std::string> p;
   uint64_t leader = 0;
   for (const auto& r : report.reports) {
@@ -897,12 +913,13 @@ std::vector<std::string> RestoredClusterProblems(const RestoreJournal& j, const 
       p.push_back(r.label() + " follows leader " + etcd::IdHex(st.leader) + ", another member " + etcd::IdHex(leader));
     }
     if (st.leader != 0) leader = st.leader;
-    if (st.header.revision < j.revision) {
-      p.push_back(fmt::format("{} is at revision {}, below the snapshot's {}", r.label(), st.header.revision, j.revision));
-    } else if (st.header.revision == j.revision && r.keys_at_common && report.common_revision == j.revision &&
+    if (st.header.revision < want) {
+      p.push_back(fmt::format("{} is at revision {}, below the {} {}", r.label(), st.header.revision,
+                              j.restored_revision > j.revision ? "bumped" : "snapshot's", want));
+    } else if (st.header.revision == want && r.keys_at_common && report.common_revision == want &&
                static_cast<uint64_t>(*r.keys_at_common) != j.live_keys) {
       p.push_back(fmt::format("{} holds {} keys at revision {}, the snapshot {}", r.label(), *r.keys_at_common,
-                              j.revision, j.live_keys));
+                              want, j.live_keys));
     }
   }
   for (const auto& jm : j.members) {

@@ -65,9 +65,12 @@ struct RestoreClusterOptions {
   bool keep_staged = false;
   bool safety_backup = true;
   bool quarantine = false;  // every agent needs member.quarantine-client-url
-  // The etcd the members are restored for ("3.4" | "3.5" | "3.6", snapshot::RestoreOptions);
+  // The etcd the members are restored for ("3.4" .. "3.7", snapshot::RestoreOptions);
   // empty: the snapshot's own version.
   std::string target_version;
+  // etcdutl's --bump-revision N --mark-compacted on every member (--kubernetes: 1,000,000,000).
+  uint64_t bump_revision = 0;
+  bool mark_compacted = false;
   std::vector<store::Store*> safety_stores;  // where the safety backup goes (the configured stores)
   std::string journal_path;
   bool resume = false;
@@ -105,6 +108,9 @@ struct RestoreClusterResult {
 };
 
 RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options);
+
+// The revision the restored members resume at: the snapshot's, or the bumped one.
+int64_t ExpectedRevision(const RestoreJournal& j);
 
 // Why a restored cluster is not (yet) what the journal promised; empty when it is.
 std::vector<std::string> RestoredClusterProblems(const RestoreJournal& j, const ClusterReport& report,

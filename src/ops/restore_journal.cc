@@ -81,6 +81,9 @@ std::string ToJson(const RestoreJournal& j) {
               {"cluster_token", j.cluster_token},
               {"initial_cluster", j.initial_cluster},
               {"target_version", j.target_version},
+              {"bump_revision", j.bump_revision},
+              {"mark_compacted", j.mark_compacted},
+              {"restored_revision", j.restored_revision},
               {"cluster_id", j.cluster_id},
               {"safety_backup", j.safety_backup},
               {"quarantine", j.quarantine},
@@ -127,6 +130,9 @@ Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
     j.quarantine = in.value("quarantine", false);  // absent in journals of older versions
     j.lease_owner = in.value("lease_owner", "");
     j.target_version = in.value("target_version", "");  // absent in journals of older versions
+    j.bump_revision = in.value("bump_revision", uint64_t{0});
+    j.mark_compacted = in.value("mark_compacted", false);
+    j.restored_revision = in.value("restored_revision", int64_t{0});
     for (const auto& m : in.at("members")) {
       MemberJournal mj;
       mj.name = m.at("name").get<std::string>();

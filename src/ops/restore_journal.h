@@ -51,7 +51,12 @@ struct RestoreJournal {
   uint64_t live_keys = 0;
   // The new cluster.
   std::string cluster_token, initial_cluster;
-  std::string target_version;  // restore for this etcd ("3.4" | "3.5" | "3.6"); empty: the snapshot's own
+  std::string target_version;  // restore for this etcd ("3.4" .. "3.7"); empty: the snapshot's own
+  // etcdutl's --bump-revision N --mark-compacted on every member; restored_revision is where the
+  // restored members resume (the bumped revision), 0 until they are restored.
+  uint64_t bump_revision = 0;
+  bool mark_compacted = false;
+  int64_t restored_revision = 0;
   uint64_t cluster_id = 0;  // from the restore (every member must report the same)
   // Start on the quarantine URLs, verify there, and only then restart on the client URLs.
   bool quarantine = false;

@@ -258,18 +258,34 @@ class Surveyor {
     ParallelFor(live_.size(), [&](size_t k) {
       MemberReport& r = report_.reports[live_[k]];
       etcd::Client* c = ClientOf(r);
-      if (r.status.is_learner) {
-        r.hash_error = "a learner serves no HashKV";  // etcd: "rpc not supported for learner"
-      } else if (auto h = c->HashKV(report_.common_revision); h.ok()) {
-        r.hash = h->hash;
-        r.compact_revision = h->compact_revision;
-      } else {
-        r.hash_error = h.status().message();
-      }
+      ReadHash(r, *c);
       if (auto n = c->Count(kAllKeys, kAllKeys, 0, true); n.ok()) r.keys = *n;
       if (auto n = c->Count(kAllKeys, kAllKeys, report_.common_revision, true); n.ok()) r.keys_at_common = *n;
       return Status::OK();
     });
+  }
+
+  // HashKV at the common revision; a learner serves none ("rpc not supported for learner").
+  void ReadHash(MemberReport& r, etcd::Client& c) const {
+    if (r.status.is_learner) {
+      r.hash_error = "a learner serves no HashKV";
+      return;
+    }
+    auto h = c.HashKV(report_.common_revision);
+    // etcd 3.4 refuses HashKV at exactly its compact revision (3.5+ answer), which is where a
+    // restore with --bump-revision --mark-compacted leaves every member; asked for its
+    // current revision (0) it hashes that same revision.
+    if (!h.ok() && h.status().message().find("compacted") != std::string::npos &&
+        r.status.header.revision == report_.common_revision) {
+      auto now = c.HashKV(0);
+      if (now.ok() && now->header.revision == report_.common_revision) h = now;
+    }
+    if (h.ok()) {
+      r.hash = h->hash;
+      r.compact_revision = h->compact_revision;
+    } else {
+      r.hash_error = h.status().message();
+    }
   }
 
   const etcd::ClientOptions& client_;

@@ -1,6 +1,9 @@
-// The few etcd/raft protobuf messages a restore writes, encoded as gogo-protobuf marshals them
-// (fields in number order; scalars listed as "always" are written even when 0; ConfState
-// voters unpacked). Field numbers are from raftpb, walpb, snappb and etcdserverpb.
+// The few etcd/raft protobuf messages a restore writes, encoded as etcd marshals them (fields in
+// number order; ConfState voters unpacked). Field numbers are from raftpb, walpb, snappb and
+// etcdserverpb. Two marshallings (`Marshal`): etcd 3.4-3.6 use gogo-protobuf, which writes the
+// scalars listed as "always" even when 0; etcd 3.7 (raft 3.7, google.golang.org/protobuf with
+// proto2 presence) writes only the fields its code sets: a restore's ConfChange has no ID and
+// its ConfState no auto_leave (measured: etcdutl 3.7.1's WAL and .snap, byte for byte).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,10 @@ using proto::AppendBytesField;
 using proto::AppendVarintField;
 
 enum EntryType : uint64_t { kEntryNormal = 0, kEntryConfChange = 1 };
+enum class Marshal { kGogo, kPresence };
+
+// The marshalling etcd 3.<minor> writes.
+inline Marshal MarshalOf(int minor) { return minor >= 7 ? Marshal::kPresence : Marshal::kGogo; }
 enum ConfChangeType : uint64_t { kAddNode = 0 };
 
 // etcdserverpb.Metadata{NodeID=1, ClusterID=2}
@@ -26,10 +33,10 @@ inline std::string Metadata(uint64_t node_id, uint64_t cluster_id) {
   return s;
 }
 
-// raftpb.ConfChange{ID=1, Type=2, NodeID=3, Context=4}
-inline std::string ConfChange(uint64_t id, uint64_t type, uint64_t node_id, std::string_view context) {
+// raftpb.ConfChange{ID=1 (gogo: always; never set by a restore), Type=2, NodeID=3, Context=4}
+inline std::string ConfChange(uint64_t type, uint64_t node_id, std::string_view context, Marshal m) {
   std::string s;
-  AppendVarintField(&s, 1, id);
+  if (m == Marshal::kGogo) AppendVarintField(&s, 1, 0);
   AppendVarintField(&s, 2, type);
   AppendVarintField(&s, 3, node_id);
   AppendBytesField(&s, 4, context);
@@ -55,27 +62,28 @@ inline std::string HardState(uint64_t term, uint64_t vote, uint64_t commit) {
   return s;
 }
 
-// raftpb.ConfState{voters=1 (repeated, unpacked), auto_leave=5 (always)}
-inline std::string ConfState(const std::vector<uint64_t>& voters) {
+// raftpb.ConfState{voters=1 (repeated, unpacked), auto_leave=5 (gogo: always; never set)}
+inline std::string ConfState(const std::vector<uint64_t>& voters, Marshal m) {
   std::string s;
   for (uint64_t v : voters) AppendVarintField(&s, 1, v);
-  AppendVarintField(&s, 5, 0);
+  if (m == Marshal::kGogo) AppendVarintField(&s, 5, 0);
   return s;
 }
 
-// walpb.Snapshot{index=1, term=2 (always), conf_state=3 (etcd 3.5+, when given)}
-inline std::string WalSnapshot(uint64_t index, uint64_t term, const std::vector<uint64_t>* voters = nullptr) {
+// walpb.Snapshot{index=1, term=2 (always: 3.7 sets both), conf_state=3 (etcd 3.5+, when given)}
+inline std::string WalSnapshot(uint64_t index, uint64_t term, const std::vector<uint64_t>* voters = nullptr,
+                               Marshal m = Marshal::kGogo) {
   std::string s;
   AppendVarintField(&s, 1, index);
   AppendVarintField(&s, 2, term);
-  if (voters) AppendBytesField(&s, 3, ConfState(*voters));
+  if (voters) AppendBytesField(&s, 3, ConfState(*voters, m));
   return s;
 }
 
 // raftpb.SnapshotMetadata{conf_state=1, index=2, term=3}
-inline std::string SnapshotMetadata(const std::vector<uint64_t>& voters, uint64_t index, uint64_t term) {
+inline std::string SnapshotMetadata(const std::vector<uint64_t>& voters, uint64_t index, uint64_t term, Marshal m) {
   std::string s;
-  AppendBytesField(&s, 1, ConfState(voters));
+  AppendBytesField(&s, 1, ConfState(voters, m));
   AppendVarintField(&s, 2, index);
   AppendVarintField(&s, 3, term);
   return s;

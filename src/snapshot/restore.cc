@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -106,13 +105,24 @@ class ReplayCursor {
   size_t count_ = 0;
 };
 
+// A revision bump (etcdutl's --bump-revision N --mark-compacted): written when `key` ends, once
+// its last revision (the replay's included) is known; `meta` sorts after `key`, so the scheduled
+// compaction is still an edit there.
+struct RevisionBump {
+  uint64_t amount = 0;
+  bool mark_compacted = false;
+  int64_t finished_compaction = 0;  // meta/finishedCompactRev: etcd resumes at least there
+  int64_t revision = 0;             // the bumped revision, once written
+};
+
 // Copies the source db into the writer while applying the edits, merging in key order, and
 // creating the required buckets the source lacks. The replay is merged into `key` as it streams;
-// its leases are asked for when `lease` begins, after `key` ended. Also collects the source's status.
+// its leases are asked for when `lease` begins, after `key` ended. Also collects the source's
+// status.
 class CopyVisitor : public BboltVisitor {
  public:
-  CopyVisitor(BboltWriter* w, std::map<std::string, BucketEdit> edits, ChangeStream* replay)
-      : w_(w), edits_(std::move(edits)), replay_(replay), cursor_(replay), status_(/*hash=*/false) {
+  CopyVisitor(BboltWriter* w, std::map<std::string, BucketEdit> edits, ChangeStream* replay, RevisionBump bump)
+      : w_(w), edits_(std::move(edits)), replay_(replay), cursor_(replay), bump_(bump), status_(/*hash=*/false) {
     for (const char* b : kRequiredBuckets) pending_.insert(b);
   }
 
@@ -141,6 +151,7 @@ class CopyVisitor : public BboltVisitor {
   // EmitReplayed), so that its revision and live keys are the result's.
   Status Entry(std::string_view key, std::string_view value, bool is_bucket) override {
     if (!in_key_) LB_RETURN_IF_ERROR(status_.Entry(key, value, is_bucket));
+    if (in_key_bucket_) NoteKeyRevision(key);
     if (is_bucket) {
       return Status::Corruption(
           fmt::format("nested bucket \"{}\": etcd never writes one, so this is not an etcd db", key));
@@ -163,6 +174,7 @@ class CopyVisitor : public BboltVisitor {
       while (next_ != edit_->puts.end()) LB_RETURN_IF_ERROR(EmitEdit());
     }
     edit_ = nullptr;
+    if (in_key_bucket_) LB_RETURN_IF_ERROR(WriteBump());
     LB_RETURN_IF_ERROR(status_.EndBucket());
     return w_->EndBucket();
   }
@@ -172,11 +184,13 @@ class CopyVisitor : public BboltVisitor {
   Result<SnapshotStatus> SourceStatus() { return status_.Finish(); }
   const ReplayCursor& replayed() const { return cursor_; }
   size_t leases_written() const { return leases_written_; }
+  int64_t bumped_revision() const { return bump_.revision; }
 
  private:
   // Sets up the replay for the bucket about to be written.
   Status Enter(std::string_view name) {
-    in_key_ = replay_ != nullptr && name == "key";
+    in_key_bucket_ = name == "key";
+    in_key_ = replay_ != nullptr && in_key_bucket_;
     if (in_key_) return cursor_.Advance();
     if (replay_ != nullptr && name == "lease") {
       if (!cursor_.done()) return Status::Internal("the replay's leases were asked for before its changes ended");
@@ -193,7 +207,26 @@ class CopyVisitor : public BboltVisitor {
     return Status::OK();
   }
 
+  void NoteKeyRevision(std::string_view key) {
+    int64_t main = 0, sub = 0;
+    bool tombstone = false;
+    if (ParseRevisionKey(key, &main, &sub, &tombstone)) last_key_revision_ = std::max(last_key_revision_, main);
+  }
+
+  // The bump entry after every other `key` entry: etcdutl writes an empty value at the latest
+  // revision + N (sub 0); lifeboat's latest also counts a finished compaction above the last
+  // entry (etcd resumes there: 3.4.23 drops a tombstone at the compact revision).
+  Status WriteBump() {
+    in_key_bucket_ = false;
+    if (bump_.amount == 0) return Status::OK();
+    const int64_t latest = std::max(last_key_revision_, bump_.finished_compaction);
+    bump_.revision = latest + static_cast<int64_t>(bump_.amount);
+    if (bump_.mark_compacted) edits_["meta"].puts["scheduledCompactRev"] = RevisionKey(bump_.revision);
+    return w_->Put(RevisionKey(bump_.revision), std::string_view());
+  }
+
   Status EmitReplayed() {
+    NoteKeyRevision(cursor_.key());
     LB_RETURN_IF_ERROR(status_.Entry(cursor_.key(), cursor_.value(), false));
     LB_RETURN_IF_ERROR(w_->Put(cursor_.key(), cursor_.value()));
     return cursor_.Advance();
@@ -225,6 +258,7 @@ class CopyVisitor : public BboltVisitor {
           if (v) LB_RETURN_IF_ERROR(w_->Put(k, *v));
         }
       }
+      if (in_key_bucket_) LB_RETURN_IF_ERROR(WriteBump());
       LB_RETURN_IF_ERROR(status_.EndBucket());
       LB_RETURN_IF_ERROR(w_->EndBucket());
     }
@@ -235,7 +269,10 @@ class CopyVisitor : public BboltVisitor {
   std::map<std::string, BucketEdit> edits_;
   ChangeStream* replay_;
   ReplayCursor cursor_;
-  bool in_key_ = false;
+  RevisionBump bump_;
+  bool in_key_ = false;         // in `key` with a replay to merge
+  bool in_key_bucket_ = false;  // in `key`
+  int64_t last_key_revision_ = 0;
   size_t leases_written_ = 0;
   std::set<std::string> pending_;
   BucketEdit* edit_ = nullptr;
@@ -303,9 +340,10 @@ Status Mkdir(const std::string& path) {
 
 // etcdutl's WAL: wal.Create's crc, metadata and empty snapshot records, the members' ConfChange
 // entries and HardState, then the snapshot at index N; 3.5+ (walpb.Snapshot.conf_state) names
-// the voters in that last record.
+// the voters in that last record; 3.7 marshals as raftmsg::Marshal::kPresence.
 Status WriteWal(const std::string& path, const ClusterConfig& c, int minor) {
   const uint64_t n = c.members.size();
+  const raftmsg::Marshal marshal = raftmsg::MarshalOf(minor);
   WalWriter w(path);
   w.Append(wal::kCrc, {});
   w.Append(wal::kMetadata, raftmsg::Metadata(c.local_id, c.cluster_id));
@@ -314,27 +352,74 @@ Status WriteWal(const std::string& path, const ClusterConfig& c, int minor) {
   for (uint64_t i = 0; i < n; ++i) {
     const auto& m = c.members[i];
     voters.push_back(m.id);
-    const std::string cc = raftmsg::ConfChange(0, raftmsg::kAddNode, m.id, MemberJson(m));
+    const std::string cc = raftmsg::ConfChange(raftmsg::kAddNode, m.id, MemberJson(m), marshal);
     w.Append(wal::kEntry, raftmsg::Entry(raftmsg::kEntryConfChange, 1, i + 1, cc));
   }
   w.Append(wal::kState, raftmsg::HardState(1, c.members.front().id, n));
-  w.Append(wal::kSnapshot, raftmsg::WalSnapshot(n, 1, minor >= 5 ? &voters : nullptr));
+  w.Append(wal::kSnapshot, raftmsg::WalSnapshot(n, 1, minor >= 5 ? &voters : nullptr, marshal));
   return w.Finish();
-}
-
-// "3.5.0" -> 5; -1 when it is not "3.<minor>[.<patch>]".
-int MinorOf(std::string_view v) {
-  if (!v.starts_with("3.")) return -1;
-  v.remove_prefix(2);
-  int minor = -1;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), minor);
-  if (ec != std::errc() || p == v.data() || (p != v.data() + v.size() && *p != '.')) return -1;
-  return minor;
 }
 
 Status RenameInto(const std::string& from, const std::string& to) {
   if (rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus(errno, "rename into place", to);
   return FsyncDir(Parent(to));
+}
+
+// The minor to write for: the forced one, else the snapshot's own; never below the version the
+// snapshot requires (etcd refuses to downgrade), never above the newest lifeboat knows.
+Result<int> ChooseMinor(const SnapshotVersion& version, int forced_minor, const std::string& path) {
+  if (version.required_minor > kNewestRestoreMinor) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} is from {}, newer than lifeboat restores (3.4 to 3.{}): restore it with that version's etcdutl", path,
+        version.Describe(), kNewestRestoreMinor));
+  }
+  const int minor = forced_minor ? forced_minor : std::max(version.layout_minor, version.required_minor);
+  if (minor < version.required_minor) {
+    return Status::InvalidArgument(fmt::format(
+        "{} is from {}: restoring it for etcd 3.{} would downgrade it, which etcd refuses (its rule: no downgrade "
+        "below the snapshot's cluster version); use --target-version 3.{} or newer and start that etcd",
+        path, version.Describe(), minor, version.required_minor));
+  }
+  return minor;
+}
+
+// Every version's membership edits: only the new members (v3 store: `members`), none removed,
+// consistent_index = N (the raft index of the last ConfChange). etcdutl 3.5+ writes the raft
+// term of the new WAL (1). For 3.4 too when the source has one (`write_term`): 3.4 ignores it,
+// but a stale term (the old cluster's, say 8) outlives an upgrade to 3.5, whose consistent index
+// then stands still until raft's term passes it.
+std::map<std::string, BucketEdit> MembershipEdits(const ClusterConfig& cluster, bool write_term) {
+  std::map<std::string, BucketEdit> edits;
+  edits["members"].drop_source = true;
+  for (const auto& m : cluster.members) edits["members"].puts[IdString(m.id)] = MemberJson(m);
+  edits["members_removed"].drop_source = true;
+  edits["meta"].puts["consistent_index"] = BigEndian64(cluster.members.size());
+  if (write_term) edits["meta"].puts["term"] = BigEndian64(1);
+  return edits;
+}
+
+struct CopiedDb {
+  SnapshotStatus source;  // of what was written, replay included
+  size_t replayed = 0, leases = 0;
+  int64_t replayed_to = 0, bumped_to = 0;
+};
+
+// The source db walked (every page checked) into a fresh bbolt file at `path`, with the edits,
+// the replay and the bump applied.
+Result<CopiedDb> CopyDb(BboltReader& src, const std::string& path, std::map<std::string, BucketEdit> edits,
+                        ChangeStream* replay, RevisionBump bump) {
+  LB_ASSIGN_OR_RETURN(auto writer, BboltWriter::Create(path, src.page_size()));
+  CopyVisitor copy(writer.get(), std::move(edits), replay, bump);
+  LB_RETURN_IF_ERROR(src.Walk(copy));
+  LB_RETURN_IF_ERROR(copy.Finish());
+  LB_RETURN_IF_ERROR(writer->Finish());
+  CopiedDb out;
+  LB_ASSIGN_OR_RETURN(out.source, copy.SourceStatus());
+  out.replayed = copy.replayed().count();
+  out.leases = copy.leases_written();
+  out.replayed_to = copy.replayed().last_revision();
+  out.bumped_to = copy.bumped_revision();
+  return out;
 }
 
 }  // namespace
@@ -352,11 +437,11 @@ Result<SnapshotVersion> DetectSnapshotVersion(BboltReader& db) {
   LB_ASSIGN_OR_RETURN(auto term, db.Get("meta", "term"));
   LB_ASSIGN_OR_RETURN(auto conf, db.Get("meta", "confState"));
   LB_ASSIGN_OR_RETURN(auto cluster, db.Get("cluster", "clusterVersion"));
-  v.layout_minor = storage ? 6 : (term || conf) ? 5 : 4;
+  v.layout_minor = storage ? 6 : (term || conf) ? 5 : 4;  // 3.7 writes the layout 3.6 does
   for (const auto& [value, out] : {std::pair{&cluster, &v.cluster_version}, {&storage, &v.storage_version}}) {
     if (!*value) continue;
     *out = **value;
-    const int minor = MinorOf(*out);
+    const int minor = EtcdMinor(*out);
     // Not "3.x": written by an etcd this lifeboat does not know, so at least as new as it.
     v.required_minor = std::max(v.required_minor, minor < 0 ? 99 : minor);
   }
@@ -364,23 +449,30 @@ Result<SnapshotVersion> DetectSnapshotVersion(BboltReader& db) {
 }
 
 Result<int> ParseTargetVersion(std::string_view s) {
-  const int minor = MinorOf(s);
-  if (minor < 4 || minor > 6) {
-    return Status::InvalidArgument(
-        fmt::format("--target-version {} is not an etcd version lifeboat restores for: give 3.4, 3.5 or 3.6", s));
+  const int minor = EtcdMinor(s);
+  if (minor < 4 || minor > kNewestRestoreMinor) {
+    return Status::InvalidArgument(fmt::format(
+        "--target-version {} is not an etcd version lifeboat restores for: give 3.4, 3.5, 3.6 or 3.7", s));
   }
   return minor;
 }
 
-Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
-  // 1. Everything that can be refused is refused before a byte is written.
-  if (o.replay != nullptr && o.bump_revision > 0) {
-    return Status::InvalidArgument("a point-in-time restore cannot also --bump-revision");
+Status CheckBumpFlags(uint64_t bump_revision, bool mark_compacted) {
+  if (bump_revision > 0 && !mark_compacted) {
+    return Status::InvalidArgument(
+        "--bump-revision needs --mark-compacted, as in etcdutl (without it a watcher resuming inside the jump is "
+        "never told to re-list): give both");
   }
-  if (o.mark_compacted && o.bump_revision == 0) {
+  if (mark_compacted && bump_revision == 0) {
     return Status::InvalidArgument(
         "--mark-compacted needs --bump-revision N > 0 (compacting at the current revision would overwrite its key)");
   }
+  return Status::OK();
+}
+
+Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
+  // 1. Everything that can be refused is refused before a byte is written.
+  LB_RETURN_IF_ERROR(CheckBumpFlags(o.bump_revision, o.mark_compacted));
   int forced_minor = 0;
   if (!o.target_version.empty()) {
     LB_ASSIGN_OR_RETURN(forced_minor, ParseTargetVersion(o.target_version));
@@ -415,50 +507,20 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   auto detected = DetectSnapshotVersion(**src);
   if (!detected.ok()) return damaged(detected.status());
   const SnapshotVersion& version = *detected;
-  if (version.required_minor > 6) {
-    return Status::FailedPrecondition(fmt::format(
-        "{} is from {}, newer than lifeboat restores (3.4 to 3.6): restore it with that version's etcdutl",
-        o.snapshot_path, version.Describe()));
-  }
-  const int minor = forced_minor ? forced_minor : std::max(version.layout_minor, version.required_minor);
-  if (minor < version.required_minor) {
-    return Status::InvalidArgument(fmt::format(
-        "{} is from {}: restoring it for etcd 3.{} would downgrade it, which etcd refuses; use --target-version "
-        "3.{} or newer and start that etcd",
-        o.snapshot_path, version.Describe(), minor, version.required_minor));
-  }
+  LB_ASSIGN_OR_RETURN(const int minor, ChooseMinor(version, forced_minor, o.snapshot_path));
   result.source_version = version.Describe();
   result.target_version = fmt::format("3.{}", minor);
 
   // 2. The edits: only the new members; consistent_index = N (raft index of the last
   // ConfChange); optionally a higher revision, marked compacted.
   const uint64_t n = cluster.members.size();
-  std::map<std::string, BucketEdit> edits;
-  edits["members"].drop_source = true;
-  for (const auto& m : cluster.members) edits["members"].puts[IdString(m.id)] = MemberJson(m);
-  edits["members_removed"].drop_source = true;
-  edits["meta"].puts["consistent_index"] = BigEndian64(n);
-  // etcdutl 3.5+ writes the raft term of the new WAL (1). For 3.4 too when the source has one:
-  // 3.4 ignores it, but a stale term (the old cluster's, say 8) outlives an upgrade to 3.5,
-  // whose consistent index then stands still until raft's term passes it.
-  if (minor >= 5 || version.layout_minor >= 5) edits["meta"].puts["term"] = BigEndian64(1);
+  std::map<std::string, BucketEdit> edits = MembershipEdits(cluster, minor >= 5 || version.layout_minor >= 5);
+  RevisionBump bump{o.bump_revision, o.mark_compacted};
   if (o.bump_revision > 0) {
-    // The latest revision: last key of `key` (found by descending, not scanning), or a
-    // finished compaction above it.
-    int64_t latest = 0;
-    {
-      LB_ASSIGN_OR_RETURN(auto fin, (*src)->Get("meta", "finishedCompactRev"));
-      int64_t main = 0, sub = 0;
-      bool t = false;
-      if (fin && ParseRevisionKey(*fin, &main, &sub, &t)) latest = main;
-    }
-    LB_ASSIGN_OR_RETURN(SnapshotStatus pre, ComputeStatus(**src));  // also checks every page before writing
-    latest = std::max(latest, pre.revision);
-    const int64_t bumped = latest + static_cast<int64_t>(o.bump_revision);
-    // etcdutl 3.5.10+: an entry with an empty value at the bumped revision makes mvcc resume
-    // there; scheduledCompactRev makes etcd compact everything below it at start.
-    edits["key"].puts[RevisionKey(bumped)] = std::string();
-    if (o.mark_compacted) edits["meta"].puts["scheduledCompactRev"] = RevisionKey(bumped);
+    LB_ASSIGN_OR_RETURN(auto fin, (*src)->Get("meta", "finishedCompactRev"));
+    int64_t sub = 0;
+    bool t = false;
+    if (fin) ParseRevisionKey(*fin, &bump.finished_compaction, &sub, &t);
   }
 
   // 3. Build the data dir in a temp dir next to the target.
@@ -485,34 +547,15 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   }
   auto hash_verdict = [&hashed]() -> Status { return hashed.valid() ? hashed.get() : Status::OK(); };
 
-  SnapshotStatus source;
-  int64_t replayed_to = 0;
-  {
-    Status s;
-    auto writer = BboltWriter::Create(snapdir + "/db", (*src)->page_size());
-    if (!writer.ok()) s = writer.status();
-    if (s.ok()) {
-      CopyVisitor copy(writer->get(), std::move(edits), o.replay);
-      s = (*src)->Walk(copy);
-      if (s.ok()) s = copy.Finish();
-      if (s.ok()) s = (*writer)->Finish();
-      if (s.ok()) {
-        auto st = copy.SourceStatus();
-        if (st.ok()) source = std::move(*st);
-        else s = st.status();
-      }
-      result.replayed = copy.replayed().count();
-      result.leases = copy.leases_written();
-      replayed_to = copy.replayed().last_revision();
-    }
-    Status h = hash_verdict();
-    if (!h.ok()) s = h;
-    if (!s.ok())
-      return s.Annotate(fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));
+  auto copied = CopyDb(**src, snapdir + "/db", std::move(edits), o.replay, bump);
+  Status h = hash_verdict();
+  Status written = h.ok() ? copied.status() : h;
+  if (!written.ok()) {
+    return written.Annotate(fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));
   }
   // 3.4 order: db, WAL, .snap.
   LB_RETURN_IF_ERROR(WriteWal(waltmp + "/" + wal::kFirstSegmentName, cluster, minor));
-  LB_RETURN_IF_ERROR(WriteSnapFile(snapdir, cluster, 1, n));
+  LB_RETURN_IF_ERROR(WriteSnapFile(snapdir, cluster, 1, n, raftmsg::MarshalOf(minor)));
   LB_RETURN_IF_ERROR(FsyncDir(snapdir));
   LB_RETURN_IF_ERROR(FsyncDir(waltmp));
   LB_RETURN_IF_ERROR(FsyncDir(member));
@@ -530,12 +573,13 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   result.member_id = cluster.local_id;
   result.cluster_id = cluster.cluster_id;
   result.members = n;
-  result.revision = source.current_revision;
-  if (o.bump_revision > 0)
-    result.revision = std::max(source.current_revision, source.revision) + static_cast<int64_t>(o.bump_revision);
-  result.live_keys = source.live_keys;  // with a replay: the result's (see CopyVisitor::Entry)
-  result.source_members = source.members;
-  if (o.replay != nullptr && result.replayed > 0) result.revision = std::max(result.revision, replayed_to);
+  result.revision = copied->source.current_revision;
+  result.live_keys = copied->source.live_keys;  // with a replay: the result's (see CopyVisitor::Entry)
+  result.source_members = copied->source.members;
+  result.replayed = copied->replayed;
+  result.leases = copied->leases;
+  if (result.replayed > 0) result.revision = std::max(result.revision, copied->replayed_to);
+  if (copied->bumped_to > 0) result.revision = copied->bumped_to;
   return result;
 }
 

@@ -95,10 +95,12 @@ std::string V2StoreJson(const ClusterConfig& cluster) {
 
 std::string SnapFileName(uint64_t term, uint64_t index) { return fmt::format("{:016x}-{:016x}.snap", term, index); }
 
-Status WriteSnapFile(const std::string& dir, const ClusterConfig& cluster, uint64_t term, uint64_t index) {
+Status WriteSnapFile(const std::string& dir, const ClusterConfig& cluster, uint64_t term, uint64_t index,
+                     raftmsg::Marshal marshal) {
   std::vector<uint64_t> voters;
   for (const auto& m : cluster.members) voters.push_back(m.id);
-  const std::string data = raftmsg::RaftSnapshot(V2StoreJson(cluster), raftmsg::SnapshotMetadata(voters, index, term));
+  const std::string data =
+      raftmsg::RaftSnapshot(V2StoreJson(cluster), raftmsg::SnapshotMetadata(voters, index, term, marshal));
   const std::string file = raftmsg::SnapFile(Crc32c(0, data), data);
   const std::string path = dir + "/" + SnapFileName(term, index);
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "snapshot/cluster_config.h"
+#include "snapshot/raft_messages.h"
 
 namespace lifeboat::snapshot {
 
@@ -19,8 +20,10 @@ std::string V2StoreJson(const ClusterConfig& cluster);
 
 std::string SnapFileName(uint64_t term, uint64_t index);
 
-// Writes dir/SnapFileName(term, index) (mode 0666 before umask, as etcd), fsynced.
-Status WriteSnapFile(const std::string& dir, const ClusterConfig& cluster, uint64_t term, uint64_t index);
+// Writes dir/SnapFileName(term, index) (mode 0666 before umask, as etcd), fsynced, marshalled as
+// the target etcd does (raftmsg::MarshalOf).
+Status WriteSnapFile(const std::string& dir, const ClusterConfig& cluster, uint64_t term, uint64_t index,
+                     raftmsg::Marshal marshal = raftmsg::Marshal::kGogo);
 
 struct SnapFileContents {
   uint32_t crc = 0;

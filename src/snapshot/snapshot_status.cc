@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
+
 #include "fmt/format.h"
 #include "snapshot/crc32c.h"
 #include "snapshot/proto_wire.h"
@@ -34,7 +37,7 @@ Status StatusCollector::BeginBucket(std::string_view name, uint64_t) {
 
 Status StatusCollector::Entry(std::string_view key, std::string_view value, bool) {
   if (hashing_) hash_ = Crc32c(Crc32c(hash_, key), value);
-  ++st_->total_keys;
+  ++st_->bucket_entries;
   if (bucket_ == "key") return KeyEntry(key, value);
   if (bucket_ == "meta") return MetaEntry(key, value);
   if (bucket_ == "members") {
@@ -79,6 +82,12 @@ Result<SnapshotStatus> StatusCollector::Finish() {
     return Status::OK();
   }));
   st_->live_keys = live;
+  // The snapshot's version as etcdutl 3.6+ tells it (storageVersion), else its cluster's, else
+  // 3.4: from 3.6 on, etcdutl counts live keys (`seenKeys`), before it every entry.
+  const bool has_term = st_->term.has_value();
+  st_->status_minor =
+      std::max({has_term ? 5 : 4, EtcdMinor(st_->storage_version), EtcdMinor(st_->cluster_version)});
+  st_->total_keys = st_->status_minor >= 6 ? live : st_->bucket_entries;
   st_->current_revision = std::max<int64_t>(last_main_, 1);
   if (st_->compacted_revision && *st_->compacted_revision > st_->current_revision) {
     st_->current_revision = *st_->compacted_revision;
@@ -120,6 +129,7 @@ Status StatusCollector::MetaEntry(std::string_view key, std::string_view value) 
   if (key == "term") return u64(&st_->term);
   if (key == "finishedCompactRev") return rev(&st_->compacted_revision);
   if (key == "scheduledCompactRev") return rev(&st_->scheduled_compaction);
+  if (key == "storageVersion") st_->storage_version.assign(value);
   return Status::OK();
 }
 
@@ -132,6 +142,15 @@ bool StatusCollector::ParseHexId(std::string_view s, uint64_t* id) {
     *id = (*id << 4) | static_cast<uint64_t>(d);
   }
   return true;
+}
+
+int EtcdMinor(std::string_view v) {
+  if (!v.starts_with("3.")) return -1;
+  v.remove_prefix(2);
+  int minor = -1;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), minor);
+  if (ec != std::errc() || p == v.data() || (p != v.data() + v.size() && *p != '.')) return -1;
+  return minor;
 }
 
 uint64_t LoadBigEndian64(std::string_view b) {

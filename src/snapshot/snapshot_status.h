@@ -1,7 +1,7 @@
-// SnapshotStatus: what a bbolt image holds, in one checked pass over every page. The first four
-// fields equal `etcdctl snapshot status` (3.4) on the same file; the rest are read from etcd's
-// buckets (mvcc `key` and `meta`, `members`, `members_removed`, `cluster`, `auth`, `lease`,
-// `alarm`).
+// SnapshotStatus: what a bbolt image holds, in one checked pass over every page. The first five
+// fields equal `snapshot status` of the etcd tool that matches the snapshot's version (etcdctl
+// 3.4, etcdutl 3.5, 3.6, 3.7) on the same file; the rest are read from etcd's buckets (mvcc
+// `key` and `meta`, `members`, `members_removed`, `cluster`, `auth`, `lease`, `alarm`).
 #pragma once
 
 #include <cstdint>
@@ -29,12 +29,17 @@ struct StoredAlarm {
 };
 
 struct SnapshotStatus {
-  // etcdctl's fields: CRC-32C over bucket names, keys and values; main revision of the last
-  // entry of `key`; entries in all buckets; meta.pgid * page size.
+  // etcdutl's fields: CRC-32C over bucket names, keys and values; main revision of the last
+  // entry of `key`; total keys; meta.pgid * page size; meta/storageVersion (written by 3.6+).
+  // Total keys is what the etcdutl of the snapshot's version counts (`status_minor`): every
+  // entry of every bucket up to 3.5, the live user keys from 3.6 on.
   uint32_t hash = 0;
   int64_t revision = 0;
   uint64_t total_keys = 0;
   uint64_t total_size = 0;
+  std::string storage_version;
+  int status_minor = 4;         // 3.x whose etcdutl these numbers are: the snapshot's version
+  uint64_t bucket_entries = 0;  // entries in all buckets (total keys up to 3.5)
 
   // mvcc: the revision etcd resumes at (the last entry or the finished compaction, whichever is
   // higher), user keys whose newest entry is a put, and the raw entry counts.
@@ -98,5 +103,7 @@ bool ParseKeyValueKey(std::string_view kv, std::string* key);
 // Member JSON from the `members` bucket.
 Result<StoredMember> ParseMemberJson(std::string_view json);
 uint64_t LoadBigEndian64(std::string_view bytes);  // bytes.size() must be >= 8
+// "3.5.0" / "3.6" -> 5 / 6; -1 when it is not "3.<minor>[.<patch>]".
+int EtcdMinor(std::string_view version);
 
 }  // namespace lifeboat::snapshot

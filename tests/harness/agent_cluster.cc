@@ -27,8 +27,9 @@ std::string WriteToken(const std::string& path) {
   return t;
 }
 
-Status HoldLease(agent::AgentClient& c, const std::string& owner) {
+Status HoldLease(agent::AgentClient& c, const std::string& owner, bool break_lease) {
   agent::LeaseRequest req;
+  req.break_lease = break_lease;
   req.lease.owner_id = owner;
   req.lease.holder = "harness@test";
   req.lease.operation = "test";
@@ -173,12 +174,15 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
 }
 
 AgentCluster::~AgentCluster() {
-  for (auto& m : members_) {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = members_[i];
     if (m.orphan_etcd > 0) kill(m.orphan_etcd, SIGKILL);
     if (m.agent_pid > 0) {
+      const pid_t etcd = EtcdPid(i);  // an agent's exit leaves its etcd running
       kill(m.agent_pid, SIGTERM);
       auto r = Wait(m.agent_pid, std::chrono::seconds(60));
       EXPECT_EQ(r.exit_code, 0) << "agent " << m.name << ": " << r.err;
+      if (etcd > 0) kill(etcd, SIGKILL);
     }
   }
   if (tmpfs_) umount2(data_root_.c_str(), MNT_DETACH);

@@ -2,7 +2,8 @@
 // process mode supervising its own etcd (the pass's version unless the options name one) on free loopback ports, bootstrapped through the
 // agents themselves. etcd is started through a wrapper that refuses to start member NAME while
 // the file fail-NAME exists in dir(), so tests can make a member not come back.
-// The destructor stops the agents (which stop their etcd); the dir is removed unless the test failed.
+// The destructor stops the agents and kills their etcd (an agent's exit leaves it running); the
+// dir is removed unless the test failed.
 #pragma once
 
 #include <sys/types.h>
@@ -36,7 +37,7 @@ struct AgentClusterOptions {
 std::string WriteToken(const std::string& path);
 // Acquires a recovery lease on `c`'s agent (owner `owner`, holder "harness@test", 10 minutes)
 // and makes `c` send it with every later call: what a coordinator does before a change.
-Status HoldLease(agent::AgentClient& c, const std::string& owner = "harness");
+Status HoldLease(agent::AgentClient& c, const std::string& owner = "harness", bool break_lease = false);
 
 class AgentCluster {
  public:

@@ -1,7 +1,9 @@
-// A change log (ops::RunChangeLog) on a thread of the test, watching one member and writing to a
-// store, so that a test can write to the cluster meanwhile. Stop() (or the destructor) ends it.
+// A change log (ops::RunChangeLog) on a thread of the test, watching one member (or the first
+// of several that answers) and writing to a store, so that a test can write to the cluster
+// meanwhile. Stop() (or the destructor) ends it.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -29,10 +31,16 @@ class BackgroundChangeLog {
                       const ops::ChangeLogOptions& options = FastChangeLog(), uint64_t cluster_id = 0)
       : store_(store), options_(options), cluster_id_(cluster_id) {
     etcd::ClientOptions client;
-    client.endpoints = {endpoint};
+    for (size_t at = 0; at <= endpoint.size();) {  // "a" or "a,b,c": the log moves on in that order
+      size_t comma = std::min(endpoint.find(',', at), endpoint.size());
+      client.endpoints.push_back(endpoint.substr(at, comma - at));
+      at = comma + 1;
+    }
     thread_ = std::thread([this, client, start_revision] {
-      result_ = ops::RunChangeLog(client, store_, options_, start_revision, cluster_id_, stop_,
-                                  [this](const catalog::SegmentManifest&) { segments_++; });
+      ops::ChangeLogHooks hooks;
+      hooks.on_segment = [this](const catalog::SegmentManifest&) { segments_++; };
+      hooks.on_watch_error = [this](const Status&) { reopened_++; };
+      result_ = ops::RunChangeLog(client, store_, options_, start_revision, cluster_id_, stop_, hooks);
     });
   }
   ~BackgroundChangeLog() { Stop(); }
@@ -58,6 +66,8 @@ class BackgroundChangeLog {
     return result_;
   }
   int segments() const { return segments_.load(); }
+  // How often the watch ended and was reopened.
+  int reopened() const { return reopened_.load(); }
 
  private:
   store::Store& store_;
@@ -65,6 +75,7 @@ class BackgroundChangeLog {
   const uint64_t cluster_id_;
   std::atomic<bool> stop_{false};
   std::atomic<int> segments_{0};
+  std::atomic<int> reopened_{0};
   Status result_;
   std::thread thread_;
 };

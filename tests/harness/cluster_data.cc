@@ -50,6 +50,28 @@ void Load(const std::string& endpoint, int n, const std::string& tag) {
   }
 }
 
+Watched WatchFrom(const std::string& endpoint, const std::string& prefix, int64_t from, int64_t until) {
+  Watched w;
+  auto c = ClientTo(endpoint);
+  if (c == nullptr) {
+    w.status = Status::Unavailable("no client to " + endpoint);
+    return w;
+  }
+  std::string end = prefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  int idle = 0;
+  etcd::WatchOptions o;
+  o.progress_every = std::chrono::milliseconds(200);
+  w.status = c->Watch(prefix, end, from, o,
+                      [&](const etcd::WatchBatch& b) -> Result<bool> {
+                        for (const auto& e : b.events) w.events.push_back(e);
+                        idle = b.events.empty() ? idle + 1 : 0;
+                        bool reached = !w.events.empty() && w.events.back().kv.mod_revision >= until;
+                        return !reached && idle < 15;
+                      });
+  return w;
+}
+
 std::vector<std::string> AsideDirs(const std::string& data_dir) {
   std::vector<std::string> out;
   fs::path p(data_dir);

@@ -21,6 +21,16 @@ KV ReadAll(const std::string& endpoint);
 std::unique_ptr<etcd::Client> ClientTo(const std::string& endpoint);
 // Puts n keys "k/0000".."k/n-1" and deletes every seventh, so revision and key count differ.
 void Load(const std::string& endpoint, int n, const std::string& tag);
+// A real etcd watch on `prefix` from revision `from`, as a kube-apiserver's watch cache keeps
+// one: the events until one at `until` or later arrived (or none came for 3 s: an idle stream
+// reports progress every 200 ms). The status is etcd's answer: FailedPrecondition "compacted at
+// C" when `from` lies below the compaction.
+struct Watched {
+  Status status;
+  std::vector<etcd::WatchEvent> events;
+};
+Watched WatchFrom(const std::string& endpoint, const std::string& prefix, int64_t from, int64_t until);
+
 // Data dirs moved aside for member dir `data_dir`: "<data_dir>.lifeboat-*" holding a member/ dir.
 std::vector<std::string> AsideDirs(const std::string& data_dir);
 

@@ -141,6 +141,13 @@ ProcResult RunEtcdctl(const std::vector<std::string>& args, const std::string& v
   return Run(argv, {{"ETCDCTL_API", "3"}});
 }
 
+ProcResult RunEtcdutl(const std::vector<std::string>& args, const std::string& version) {
+  if (ResolvedEtcdVersion(version).starts_with("3.4")) return RunEtcdctl(args, version);
+  std::vector<std::string> argv{EtcdTool(version, "etcdutl")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
 std::unique_ptr<EtcdCluster> EtcdCluster::Start(const Options& options) {
   const bool own_dir = options.dir.empty();
   const std::string dir = own_dir ? MakeTempDir("lb-etcd-") : options.dir;

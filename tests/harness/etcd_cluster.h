@@ -105,6 +105,10 @@ class EtcdCluster {
 // calls that must not carry the cluster's credentials (wrong CA, no client cert, no password).
 ProcResult RunEtcdctl(const std::vector<std::string>& args, const std::string& version = "");
 
+// etcd's offline tool of the pass's version (or `version`) for `snapshot status|restore`: etcdutl
+// from 3.5 on (3.6 removed them from etcdctl), etcdctl for 3.4, which has no etcdutl.
+ProcResult RunEtcdutl(const std::vector<std::string>& args, const std::string& version = "");
+
 // Decodes standard base64 (with or without padding); false on malformed input.
 bool Base64Decode(const std::string& in, std::string* out);
 

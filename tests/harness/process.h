@@ -58,15 +58,16 @@ std::string MakeTempDir(const std::string& prefix);
 std::string PassEtcdVersion();
 
 // Path of an etcd tool ("etcd", "etcdctl", "etcdutl") of one version: "" is the pass's version,
-// "3.4" the system's (found on PATH), "3.5.16"/"3.5.30" the ones scripts/fetch-etcd unpacked into
-// LB_ETCD_DIR ("3.4.23" also names the system's). The system 3.4 has no etcdutl; its etcdctl does that work.
+// "3.4" the system's (found on PATH), "3.5.16"/"3.5.30"/"3.6.14"/"3.7.1" the ones
+// scripts/fetch-etcd put into LB_ETCD_DIR ("3.4.23" also names the system's). The system 3.4 has
+// no etcdutl; its etcdctl does that work.
 std::string EtcdTool(const std::string& version, const std::string& tool);
 
 // The directory of a fetched version's binaries; "" for the system's (PATH). "" = the pass's.
 std::string EtcdBinDir(const std::string& version);
 
 // The full version that EtcdTool(version, ...) runs, as `etcd --version` prints it: "3.4.23" (the
-// system's), "3.5.16", "3.5.30".
+// system's), "3.5.16", "3.5.30", "3.6.14", "3.7.1".
 std::string ResolvedEtcdVersion(const std::string& version);
 
 // n distinct free TCP ports on 127.0.0.1 (bound together, then released for the caller to use).

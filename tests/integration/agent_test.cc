@@ -57,6 +57,11 @@ class AgentFixture : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (client_ && agent_pid_ > 0) {
+      // The agent's exit leaves its etcd running (the next agent adopts it): killed here.
+      auto st = client_->GetStatus();
+      if (st.ok() && st->pid > 0) orphan_etcd_ = static_cast<pid_t>(st->pid);
+    }
     client_.reset();  // an open connection holds up the server's shutdown for its grace period
     if (orphan_etcd_ > 0) kill(orphan_etcd_, SIGKILL);
     if (agent_pid_ > 0) {
@@ -132,6 +137,19 @@ class AgentFixture : public ::testing::Test {
     start.initial_cluster_token = "agent-test";
     start.timeout = std::chrono::seconds(30);
     return start;
+  }
+
+  // A process-mode agent that restored the test snapshot and started etcd on it; etcd's pid
+  // (also kept for TearDown) and the restored revision.
+  pid_t StartRestoredEtcd(int64_t* revision) {
+    StartAgent("mode: process\n");
+    if (HasFatalFailure()) return -1;
+    *revision = Restore().revision;
+    auto started = client_->StartEtcd(StartOfRestored());
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    if (!started.ok()) return -1;
+    orphan_etcd_ = static_cast<pid_t>(started->pid);
+    return orphan_etcd_;
   }
 
   // Keys at the restored revision: the snapshot holds a key on a short lease, which etcd may
@@ -254,29 +272,6 @@ TEST_F(AgentFixture, ProcessModeStartFailureQuotesTheLog) {
   EXPECT_FALSE(client_->GetStatus()->etcd_running);
 }
 
-TEST_F(AgentFixture, SigtermStopsTheEtcdItStartedInProcessMode) {
-  StartAgent("mode: process\n");
-  if (HasFatalFailure()) return;
-  // Only the path: a one-member cluster of this member, etcd's default token.
-  agent::RestoreRequest restore;
-  restore.snapshot_path = Staged();
-  auto restored = client_->RestoreSnapshot(restore);
-  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
-  agent::StartRequest start;
-  start.initial_cluster = "m1=" + peer_url_;
-  start.initial_cluster_token = "etcd-cluster";
-  start.timeout = std::chrono::seconds(30);
-  auto started = client_->StartEtcd(start);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  EXPECT_EQ(KeyCount(restored->revision), 303);
-  client_.reset();
-  kill(agent_pid_, SIGTERM);
-  auto r = Wait(agent_pid_, std::chrono::seconds(60));
-  agent_pid_ = -1;
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(kill(static_cast<pid_t>(started->pid), 0), -1) << "etcd outlived its agent";
-}
-
 // Running: exists and is not a zombie (an orphan waits for init to reap it).
 bool Alive(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -286,17 +281,51 @@ bool Alive(pid_t pid) {
   return false;
 }
 
-// An agent restarted after a crash does not know the etcd its predecessor started; it still must
-// see it through the data dir's lock and never move or overwrite that member's data under it.
-TEST_F(AgentFixture, RestartedAgentNeverTouchesTheLiveMember) {
-  StartAgent("mode: process\n");
-  if (HasFatalFailure()) return;
-  const int64_t revision = Restore().revision;
+// An agent restart (SIGTERM, then a new agent) leaves the etcd it started serving, and the new
+// agent adopts it: it reports it as its own, stops it, and starts a new one.
+TEST_F(AgentFixture, AnAgentRestartLeavesEtcdRunningAndTheNextAgentAdoptsIt) {
+  int64_t revision = 0;
+  const pid_t etcd = StartRestoredEtcd(&revision);
+  ASSERT_GT(etcd, 0);
   const agent::StartRequest start = StartOfRestored();
-  auto started = client_->StartEtcd(start);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  const pid_t etcd = static_cast<pid_t>(started->pid);
-  orphan_etcd_ = etcd;
+  for (int restart = 0; restart < 2; ++restart) {
+    client_.reset();
+    kill(agent_pid_, SIGTERM);
+    auto r = Wait(agent_pid_, std::chrono::seconds(60));
+    agent_pid_ = -1;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("etcd (pid " + std::to_string(etcd) + ") keeps running"), std::string::npos) << r.err;
+    ASSERT_TRUE(Alive(etcd)) << "etcd went with its agent";
+    EXPECT_EQ(KeyCount(revision), 303) << "and serves on";
+    StartAgent("mode: process\n");
+    if (HasFatalFailure()) return;
+    auto st = client_->GetStatus();
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    EXPECT_TRUE(st->etcd_running);
+    EXPECT_EQ(st->pid, etcd);
+    EXPECT_NE(ReadFile(dir_ + "/agent.err").find("adopted the etcd an earlier agent started: pid " + std::to_string(etcd)),
+              std::string::npos)
+        << ReadFile(dir_ + "/agent.err");
+  }
+  // Adopted means its own: StopEtcd stops it through the controller, and a new one starts.
+  auto stopped = client_->StopEtcd(std::chrono::seconds(20));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_TRUE(*stopped);
+  EXPECT_TRUE(PollUntil(std::chrono::seconds(10), [&] { return !Alive(etcd); }));
+  EXPECT_FALSE(client_->GetStatus()->etcd_running);
+  auto again = client_->StartEtcd(start);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_NE(again->pid, etcd);
+  EXPECT_EQ(KeyCount(revision), 303);
+}
+
+// An agent restarted after a crash (SIGKILL) finds the etcd its predecessor started through the
+// data dir's lock and adopts it: it never moves or overwrites that member's data under it.
+TEST_F(AgentFixture, RestartedAgentNeverTouchesTheLiveMember) {
+  int64_t revision = 0;
+  const pid_t etcd = StartRestoredEtcd(&revision);
+  ASSERT_GT(etcd, 0);
+  const agent::StartRequest start = StartOfRestored();
 
   client_.reset();
   kill(agent_pid_, SIGKILL);
@@ -445,6 +474,11 @@ TEST_F(AgentFixture, ChangesNeedTheLiveLeaseAndItsEpoch) {
       << stale.status().ToString();
   EXPECT_EQ(client_->RenewLease("agent-test", epoch, std::chrono::minutes(1)).status().code(),
             Status::Code::kFailedPrecondition);
+  // Membership changes go through the agent for the same reason: a stale coordinator cannot
+  // remove or add a member either.
+  auto removed = client_->MemberRemove(0x1234);
+  EXPECT_EQ(removed.status().code(), Status::Code::kFailedPrecondition) << removed.status().ToString();
+  EXPECT_NE(removed.status().message().find("was broken by"), std::string::npos) << removed.status().ToString();
   none->SetLease("bob", g->lease.epoch);
   EXPECT_TRUE(none->StopEtcd().ok());
   // Released with a record: GetStatus shows it as the last finished recovery.

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "harness/etcd_cluster.h"
+#include "harness/fault_proxy.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
 
@@ -68,7 +69,7 @@ TEST_F(BackupTest, FollowerBackupPassesEtcdctlAndRestoresKeyByKey) {
   ASSERT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(Sha256sum(file), m["sha256"]) << "manifest sha256 is the sha256sum of the object";
 
-  ProcResult st = RunEtcdctl({"snapshot", "status", file, "-w", "json"});
+  ProcResult st = RunEtcdutl({"snapshot", "status", file, "-w", "json"});
   ASSERT_EQ(st.exit_code, 0) << st.err;
   auto sj = ParseJson(st.out);
   EXPECT_EQ(sj["revision"], m["revision"]);
@@ -168,7 +169,7 @@ TEST_F(BackupTest, TlsAndAuth) {
   EXPECT_EQ(FilesUnder(store_).size(), 2u);
   std::string fetched = work_ + "/tls.db";
   ASSERT_EQ(Lb(*c, {"fetch", "latest", "-o", fetched}).exit_code, 0);
-  EXPECT_EQ(RunEtcdctl({"snapshot", "status", fetched}).exit_code, 0);
+  EXPECT_EQ(RunEtcdutl({"snapshot", "status", fetched}).exit_code, 0);
 
   // The password can also come from the environment, as with etcdctl.
   ProcResult env = Lb(*c, with({"status"}),
@@ -206,35 +207,6 @@ TEST_F(BackupTest, UnreachableEndpoints) {
   EXPECT_NE(r.err.find("--endpoints"), std::string::npos) << r.err;
   EXPECT_TRUE(FilesUnder(store_).empty());
 }
-
-// A proxy in front of one member breaks its snapshot stream at a known byte.
-class FaultProxy {
- public:
-  FaultProxy(const std::string& target_url, const std::string& mode, long long after, const std::string& dir) {
-    std::string target = target_url.substr(target_url.find("://") + 3);
-    std::string port_file = dir + "/proxy-" + mode + ".port";
-    pid_ = Spawn({"python3", LB_SOURCE_DIR "/tests/harness/fault_proxy.py", target, mode, std::to_string(after),
-                  port_file},
-                 dir + "/proxy.out", dir + "/proxy.err");
-    std::string port;
-    PollUntil(std::chrono::seconds(10), [&] {
-      std::ifstream in(port_file);
-      return static_cast<bool>(in >> port);
-    });
-    url_ = "http://127.0.0.1:" + port;
-  }
-  ~FaultProxy() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      Wait(pid_, std::chrono::seconds(10));
-    }
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string url_;
-};
 
 class StreamFaultTest : public BackupTest, public ::testing::WithParamInterface<const char*> {};
 

@@ -113,7 +113,7 @@ TEST(ChangeLogTest, CompactedStartIsRefused) {
   ops::ChangeLogOptions o;
   o.cluster_name = "prod";
   std::atomic<bool> stop{false};
-  Status s = ops::RunChangeLog(co, **store, o, 2, 0, stop, nullptr);
+  Status s = ops::RunChangeLog(co, **store, o, 2, 0, stop);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
   EXPECT_NE(s.message().find("compacted at"), std::string::npos);
   if (!HasFailure()) std::filesystem::remove_all(dir);

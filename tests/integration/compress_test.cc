@@ -51,8 +51,9 @@ TEST(CompressTest, ZstdBackupsRestoreTheExactSnapshot) {
     ASSERT_TRUE(f.ok()) << f.err;
     EXPECT_EQ(Sha256Of(out), m["sha256"].get<std::string>());
     EXPECT_EQ(fs::file_size(out), m["size"].get<uint64_t>());
-    auto st = harness::Run({harness::EtcdTool("", "etcdctl"), "snapshot", "status", out, "-w", "json"}, {{"ETCDCTL_API", "3"}});
+    auto st = RunEtcdutl({"snapshot", "status", out, "-w", "json"});
     EXPECT_TRUE(st.ok()) << st.err;
+    EXPECT_GE(ParseJson(st.out).value("revision", int64_t{0}), m["revision"].get<int64_t>()) << st.out;
     auto v = lb({"verify", m["object_key"]}, store);
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   }

@@ -78,6 +78,68 @@ TEST(DaemonTest, TwoDaemonsOneClusterExactlyOneBackupPerTick) {
   for (const auto& tick : claimed) EXPECT_EQ(stored.count(tick), 1u) << "tick " << tick << " claimed but not stored\n" << both;
 }
 
+// Checks and drills are claimed per tick like backups: of two daemons, one checks (and drills)
+// each tick and publishes its verdict; the other shows that verdict in its own metrics.
+TEST(DaemonTest, TwoDaemonsRunOneCheckAndOneDrillPerTick) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  std::string dir = MakeTempDir("lb-checks-");
+  std::ofstream(dir + "/d.yaml") << "endpoints: [" << c->endpoints() << "]\nstore: file://" << dir << "/store"
+                                 << "\ncluster-name: prod\ntiers:\n  - {name: yearly, schedule: \"0 0 1 1 *\", keep: 400d}\n"
+                                    "check:\n  schedule: \"*/2 * * * * *\"\ndrill:\n  schedule: \"*/5 * * * * *\"\n"
+                                    "  etcd-binary: "
+                                 << EtcdTool("", "etcd") << "\n";
+  std::vector<int> ports = FreePorts(2);
+  std::vector<pid_t> daemons;
+  for (int i = 0; i < 2; ++i) {
+    daemons.push_back(Spawn({LB_BINARY, "--config", dir + "/d.yaml", "daemon", "--metrics-listen",
+                             "127.0.0.1:" + std::to_string(ports[i])},
+                            dir + "/" + std::to_string(i) + ".out", dir + "/" + std::to_string(i) + ".err"));
+  }
+  auto logs = [&] { return ReadFile(dir + "/0.err") + ReadFile(dir + "/1.err"); };
+  auto keys = [&](const std::string& prefix) {
+    ProcResult r = c->Etcdctl({"get", prefix, "--prefix", "--keys-only"});
+    int n = 0;
+    for (char ch : r.out) n += ch == '\n';
+    return n / 2;
+  };
+  auto metric = [&](int i) {
+    return harness::Run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(ports[i]) + "/metrics"}).out;
+  };
+  // Both daemons show a verdict, each adopted the other's at least once, and drills ran.
+  EXPECT_TRUE(PollUntil(std::chrono::seconds(60), [&] {
+    std::string l = logs();
+    return keys("/lifeboat/checks/") >= 5 && CountOccurrences(ReadFile(dir + "/0.err"), ": checked by ") >= 1 &&
+           CountOccurrences(ReadFile(dir + "/1.err"), ": checked by ") >= 1 && CountOccurrences(l, " restored and served") >= 2;
+  }, std::chrono::milliseconds(250))) << logs();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_NE(metric(i).find("\nlifeboat_cluster_consistent 1\n"), std::string::npos) << "daemon " << i;
+  }
+  for (pid_t d : daemons) kill(d, SIGTERM);
+  for (pid_t d : daemons) EXPECT_EQ(Wait(d, std::chrono::seconds(60)).exit_code, 0) << logs();
+
+  // Per tick: checked by exactly one daemon; a tick a daemon lost was checked by the other.
+  const std::string both = logs();
+  std::map<std::string, int> checked, drilled;
+  std::vector<std::string> adopted;
+  static const std::regex kCheck(R"(consistency check (\S+): (3 members consistent|checked by))");
+  for (std::sregex_iterator it(both.begin(), both.end(), kCheck), end; it != end; ++it) {
+    if ((*it)[2].str() == "checked by") {
+      adopted.push_back((*it)[1].str());
+    } else {
+      ++checked[(*it)[1].str()];
+    }
+  }
+  static const std::regex kDrill(R"(drill (\S+): \S+ restored and served)");
+  for (std::sregex_iterator it(both.begin(), both.end(), kDrill), end; it != end; ++it) ++drilled[(*it)[1].str()];
+  EXPECT_EQ(static_cast<int>(checked.size()), keys("/lifeboat/checks/")) << "one check per claimed tick\n" << both;
+  for (const auto& [tick, n] : checked) EXPECT_EQ(n, 1) << "tick " << tick << " checked twice\n" << both;
+  for (const auto& tick : adopted) EXPECT_EQ(checked.count(tick), 1u) << "tick " << tick << " adopted, never checked";
+  EXPECT_GE(drilled.size(), 2u) << both;
+  for (const auto& [tick, n] : drilled) EXPECT_EQ(n, 1) << "drill of " << tick << " ran twice\n" << both;
+  if (!HasFailure()) std::filesystem::remove_all(dir);
+}
+
 TEST(DaemonTest, SigtermDuringABackupLeavesOnlyWholeBackups) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);

@@ -205,8 +205,8 @@ TEST(HostsNeedRootNs, RunbookDisasterRestoreClusterFromRadosgw) {
   EXPECT_EQ(h->UnitState(0, "lifeboat.service"), "active");
   bool again = PollUntil(seconds(60), [&] {
     ProcResult dj = h->Exec(0, {"journalctl", "--no-pager", "-u", "lifeboat.service", "-o", "cat", "-n", "5"});
-    return dj.out.find("stored") != std::string::npos &&
-           dj.out.rfind("stored") > dj.out.rfind("error");
+    const size_t stored = dj.out.rfind("stored"), error = dj.out.rfind("error");
+    return stored != std::string::npos && (error == std::string::npos || stored > error);
   }, seconds(1));
   EXPECT_TRUE(again) << h->Journal(0, "lifeboat.service", 30);
 }
@@ -252,6 +252,57 @@ TEST(HostsNeedRootNs, RunbookMemberFailureRecoverMemberAuto) {
   auto check = Lifeboat({"check", "--config", cfg});
   EXPECT_EQ(check.exit_code, 0) << "one HashKV on every member: " << check.out << check.err;
   EXPECT_EQ(ClusterId(*h, 1), id) << "the same cluster, one member replaced";
+  ExpectUnitsUp(*h);
+}
+
+// A host's etcd that also listens on 127.0.0.1 (where a local kube-apiserver talks to it) keeps
+// that listener through restore-cluster and recover-member: the agent's environment file holds
+// the start's cluster settings and leaves every URL /etc/default/etcd gives alone.
+TEST(HostsNeedRootNs, EtcdKeepsItsLoopbackListenerThroughRestoreClusterAndRecoverMember) {
+  auto h = HostBoxes::Start();
+  ASSERT_NE(h, nullptr);
+  // The value of lb/k as etcd answers on the box's own 127.0.0.1 ("" when it does not answer).
+  auto loopback = [&](int i) {
+    ProcResult r = h->Exec(i, {"etcdctl", "--endpoints", "http://127.0.0.1:2379", "--dial-timeout", "2s",
+                               "--command-timeout", "5s", "get", "lb/k", "--print-value-only"});
+    return r.ok() ? Trim(r.out) : "";
+  };
+  auto every_loopback = [&](const std::string& want) {
+    return PollUntil(seconds(60), [&] {
+      for (int i = 0; i < h->size(); ++i) {
+        if (loopback(i) != want) return false;
+      }
+      return true;
+    }, std::chrono::milliseconds(500));
+  };
+  for (int i = 0; i < h->size(); ++i) {
+    const std::string urls = h->client_url(i) + ",http://127.0.0.1:2379";
+    ProcResult r = h->Sh(i, "sed -i 's|^ETCD_LISTEN_CLIENT_URLS=.*|ETCD_LISTEN_CLIENT_URLS=" + urls +
+                                "|' /etc/default/etcd && systemctl restart etcd");
+    ASSERT_TRUE(r.ok()) << r.err << h->Journal(i, "etcd.service");
+  }
+  ASSERT_TRUE(harness::Run({h->etcdctl(), "--endpoints", h->endpoints(), "put", "lb/k", "backed-up"}).ok());
+  ASSERT_TRUE(every_loopback("backed-up")) << h->Diagnostics();
+  std::string cfg = h->WriteConfig("file://" + h->root() + "/store");
+  ProcResult b = Lifeboat({"backup", "--config", cfg});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  ASSERT_TRUE(harness::Run({h->etcdctl(), "--endpoints", h->endpoints(), "put", "lb/k", "after the backup"}).ok());
+
+  auto r = Lifeboat({"restore-cluster", "--config", cfg, "--yes"}, {}, kRecovery);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << h->Diagnostics();
+  EXPECT_TRUE(every_loopback("backed-up")) << "127.0.0.1 after restore-cluster\n" << h->Diagnostics();
+  for (int i = 0; i < h->size(); ++i) {
+    std::string env = AgentEnvFile(*h, i);
+    EXPECT_EQ(env.find("ETCD_LISTEN_CLIENT_URLS"), std::string::npos) << h->name(i) << ": " << env;
+    EXPECT_NE(env.find("ETCD_INITIAL_CLUSTER_STATE=\"new\""), std::string::npos) << env;
+  }
+
+  auto rm = Lifeboat({"recover-member", "h2", "--force", "--config", cfg}, {}, kRecovery);
+  ASSERT_EQ(rm.exit_code, 0) << rm.out << rm.err << h->Diagnostics();
+  EXPECT_TRUE(every_loopback("backed-up")) << "127.0.0.1 after recover-member\n" << h->Diagnostics();
+  std::string env = AgentEnvFile(*h, 1);
+  EXPECT_NE(env.find("ETCD_INITIAL_CLUSTER_STATE=\"existing\""), std::string::npos) << env;
+  EXPECT_EQ(env.find("ETCD_LISTEN_CLIENT_URLS"), std::string::npos) << env;
   ExpectUnitsUp(*h);
 }
 

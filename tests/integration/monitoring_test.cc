@@ -11,6 +11,7 @@
 
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
+#include "harness/s3_server.h"
 #include "harness/store_probe.h"
 
 namespace lifeboat::harness {
@@ -296,6 +297,49 @@ TEST(MonitoringTest, PrometheusFiresTheBackupAgeAlertWhenBackupsStopAndTheDiverg
   EXPECT_TRUE(PollUntil(seconds(30), [&] { return p.AlertState("LifeboatDaemonDown", a->listen) == "firing"; },
                         std::chrono::milliseconds(500)))
       << p.Api("/api/v1/alerts").dump();
+}
+
+// /readyz tells a daemon that works from one that cannot store: 503 naming the store once it
+// failed three times in a row (radosgw killed), 200 again once a backup is stored; /healthz
+// (the process answers) stays 200 throughout.
+TEST(MonitoringTest, ReadyzGoesUnreadyWhileTheStoreIsUnreachableAndBack) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  auto s3 = S3Server::Start();
+  ASSERT_TRUE(s3);
+  ASSERT_TRUE(s3->CreateBucket("ready"));
+  std::string dir = MakeTempDir("lb-ready-");
+  std::string listen = "127.0.0.1:" + std::to_string(FreePorts(1).at(0));
+  std::ofstream(dir + "/d.yaml") << "endpoints: [" << c->endpoints() << "]\nstore: " << s3->Url("ready")
+                                 << "\ntiers:\n  - name: fast\n    schedule: \"*/2 * * * * *\"\n    keep: 1h\n"
+                                    "check:\n  enabled: false\n";
+  pid_t d = Spawn({LB_BINARY, "--config", dir + "/d.yaml", "daemon", "--metrics-listen", listen}, dir + "/out",
+                  dir + "/err", s3->Env());
+  auto get = [&](const std::string& path) {
+    return harness::Run({"curl", "-s", "-w", "\n%{http_code}", "http://" + listen + path}).out;
+  };
+  auto code = [](const std::string& answer) { return answer.substr(answer.rfind('\n') + 1); };
+  std::string ready;
+  EXPECT_TRUE(PollUntil(seconds(30), [&] {
+    ready = get("/readyz");
+    return code(ready) == "200" && ReadFile(dir + "/err").find(": stored ") != std::string::npos;
+  }, std::chrono::milliseconds(250))) << ready << ReadFile(dir + "/err");
+
+  ASSERT_TRUE(s3->KillGateway());
+  EXPECT_TRUE(PollUntil(seconds(120), [&] {
+    ready = get("/readyz");
+    return code(ready) == "503" && ready.find("failures in a row") != std::string::npos;
+  }, std::chrono::milliseconds(250))) << ready;
+  EXPECT_NE(ready.find("not ready: store "), std::string::npos) << ready;
+  EXPECT_EQ(code(get("/healthz")), "200");
+
+  ASSERT_TRUE(s3->Restart());
+  EXPECT_TRUE(PollUntil(seconds(120), [&] { return code(ready = get("/readyz")) == "200"; },
+                        std::chrono::milliseconds(250)))
+      << ready << ReadFile(dir + "/err");
+  kill(d, SIGTERM);
+  EXPECT_EQ(Wait(d, seconds(60)).exit_code, 0);
+  if (!HasFailure()) std::filesystem::remove_all(dir);
 }
 
 }  // namespace

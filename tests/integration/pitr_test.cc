@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "catalog/change_segment.h"
 #include "etcd/client.h"
 #include "harness/change_log.h"
+#include "harness/cluster_data.h"
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
@@ -172,6 +174,24 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   EXPECT_EQ(rev, middle);
   EXPECT_EQ(got, want) << "key by key, at revision " << middle;
 
+  // With etcdutl's --bump-revision N --mark-compacted: the same keys, served N above the target,
+  // and a watcher of any revision the cluster had after the target told "compacted", never given
+  // an event of the history the restore dropped.
+  fs::remove_all(data);
+  r = restore({"--to-revision", std::to_string(middle), "--bump-revision", "1000", "--mark-compacted"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("revision " + std::to_string(middle + 1000) + ", "), std::string::npos) << r.out;
+  Watched after_target;
+  auto [bgot, brev] = ServeAndRead(data, "pitr", dir, [&](const std::string& cu) {
+    after_target = WatchFrom(cu, "k/", middle + 1, last);
+  });
+  EXPECT_EQ(brev, middle + 1000);
+  EXPECT_EQ(bgot, want);
+  EXPECT_EQ(after_target.status.code(), Status::Code::kFailedPrecondition) << after_target.status.ToString();
+  EXPECT_NE(after_target.status.message().find("compacted at " + std::to_string(middle + 1000)), std::string::npos)
+      << after_target.status.message();
+  EXPECT_TRUE(after_target.events.empty());
+
   // To the log's end, the state is checked against the hash etcd gave for exactly that revision.
   auto l = catalog::ListSegments(**store, "db-etcd", "prod");
   ASSERT_TRUE(l.ok());
@@ -262,7 +282,10 @@ TEST(PitrTest, RestoreToARevisionInTheMiddleEqualsEtcdsHistory) {
   // A segment lost from the middle of the log: refused, naming the gap.
   l = catalog::ListSegments(**store, "db-etcd", "prod");
   ASSERT_TRUE(l.ok() && l->segments.size() >= 3) << (l.ok() ? l->segments.size() : 0);
-  const auto& gone = l->segments[1];
+  // One that holds changes (an empty one, written while the log was idle, covers no revision).
+  auto holds = std::find_if(l->segments.begin() + 1, l->segments.end() - 1, [](const auto& m) { return m.count > 0; });
+  ASSERT_NE(holds, l->segments.end() - 1);
+  const auto& gone = *holds;
   ASSERT_TRUE((*store)->Delete(catalog::SegmentManifestKey(gone.object_key)).ok());
   fs::remove_all(data);
   r = restore({"--to-revision", std::to_string(last)});
@@ -402,14 +425,18 @@ TEST(PitrTest, DaemonLogsChangesAndToTimeRestores) {
 }
 
 // The daemon was down while etcd compacted past its log: on restart the watch start is gone, so
-// it says so, takes a full backup at once and logs from there; no restore can cross the gap.
+// it says so, records the gap in the store and counts it, takes a full backup at once and logs
+// from there; a restore into the gap is refused, naming the compaction.
 TEST(PitrTest, CompactedGapMakesTheDaemonTakeAFullBackup) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
   std::string dir = MakeTempDir("lb-pitr-gap-");
   const std::string store_url = "file://" + dir + "/store";
-  auto b = Lifeboat({"backup", "--endpoints", c->endpoints(), "--store", store_url, "--cluster-name", "prod"});
+  // In the daemon's tier: its start-up finds no tick to make up (which would move the log's start).
+  auto b = Lifeboat({"backup", "--endpoints", c->endpoints(), "--store", store_url, "--cluster-name", "prod",
+                     "--tier", "yearly"});
   ASSERT_TRUE(b.ok()) << b.err;
+  const int64_t first = ParseJson(Lifeboat({"--store", store_url, "list", "-w", "json"}).out)[0]["revision"].get<int64_t>();
   // Changes, then a compaction past them, while no log runs.
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(c->Etcdctl({"put", "g/" + std::to_string(i), "v"}).ok());
   const int64_t compact = Revision(c->endpoint("m1"));
@@ -431,6 +458,8 @@ TEST(PitrTest, CompactedGapMakesTheDaemonTakeAFullBackup) {
     auto segs = catalog::ListSegments(**store, "db-etcd", "prod");
     return segs.ok() && !segs->segments.empty();
   }, std::chrono::milliseconds(200));
+  const std::string metrics = harness::Run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(ports[0]) + "/metrics"}).out;
+  EXPECT_NE(metrics.find("\nlifeboat_changelog_gaps_total 1\n"), std::string::npos) << "counted once\n" << metrics;
   kill(d, SIGTERM);
   ProcResult dr = Wait(d, std::chrono::seconds(60));
   ASSERT_TRUE(logging) << dr.err;
@@ -438,13 +467,23 @@ TEST(PitrTest, CompactedGapMakesTheDaemonTakeAFullBackup) {
   EXPECT_NE(dr.err.find("taking a full backup"), std::string::npos) << dr.err;
   auto listing = Lifeboat({"--store", store_url, "list", "-w", "json"});
   auto backups = ParseJson(listing.out);
-  // The first backup, the start-up make-up of the (never run) yearly tier, and the gap's backup.
-  ASSERT_GE(backups.size(), 2u) << listing.out;
+  // The first backup and the gap's backup.
+  ASSERT_EQ(backups.size(), 2u) << listing.out;
   const int64_t fresh = backups[0]["revision"].get<int64_t>();
   EXPECT_GE(fresh, compact);
   auto segs = catalog::ListSegments(**store, "db-etcd", "prod");
   ASSERT_TRUE(segs.ok());
   EXPECT_EQ(segs->segments.front().start_revision, fresh + 1) << "the new log starts after the new backup";
+  ASSERT_EQ(segs->gaps.size(), 1u) << "recorded in the store";
+  EXPECT_EQ(segs->gaps[0].from_revision, first + 1);
+  EXPECT_EQ(segs->gaps[0].compact_revision, compact);
+  EXPECT_EQ(segs->gaps[0].cluster_id, segs->segments.front().cluster_id);
+  auto into = Lifeboat({"--store", store_url, "--cluster-name", "prod", "snapshot", "restore", "--to-revision",
+                        std::to_string(first + 2), "--name", "m1", "--initial-cluster", "m1=http://127.0.0.1:2380",
+                        "--data-dir", dir + "/restored"});
+  EXPECT_EQ(into.exit_code, 1) << into.err;
+  EXPECT_NE(into.err.find("compacted it at revision " + std::to_string(compact)), std::string::npos) << into.err;
+  EXPECT_FALSE(fs::exists(dir + "/restored"));
   if (!HasFailure()) fs::remove_all(dir);
 }
 

@@ -520,9 +520,9 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   ASSERT_FALSE(j.is_discarded()) << r.out;
   std::vector<std::string> steps;
   for (const auto& s : j["steps"]) steps.push_back(s["step"]);
-  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "lease", "check coverage", "survey", "member remove",
-                                             "stop + move aside", "member add", "start", "promote", "catch up",
-                                             "release lease"}));
+  EXPECT_EQ(steps, (std::vector<std::string>{"connect agents", "lease", "check coverage", "survey", "check versions",
+                                             "member remove", "stop + move aside", "member add", "start", "promote",
+                                             "catch up", "release lease"}));
   EXPECT_NE(j["old_id"], j["new_id"]);
   EXPECT_GT(acked.size(), 20u) << "the writer should have kept writing during the recovery";
 
@@ -544,7 +544,7 @@ TEST(RecoverMember, KilledAndWipedMemberComesBackWithoutLosingWrites) {
   r = Lifeboat({"recover-member", "--auto", "--config", cfg}, {}, std::chrono::seconds(240));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("replacing m3"), std::string::npos) << r.err;
-  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "check coverage", "survey", "member remove",
+  ExpectStepsPrintedOnce(r, {"connect agents", "lease", "check coverage", "survey", "check versions", "member remove",
                              "stop + move aside", "member add", "start", "promote", "catch up", "release lease"});
   EXPECT_NE(r.out.find("recovered m3: member "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("old data dir kept: " + c->members()[2].data_dir + ".lifeboat-"), std::string::npos) << r.out;

@@ -299,7 +299,7 @@ TEST_F(S3StoreTest, LifeboatBackupListFetchAndAwsCliRestore) {
   const std::string fetched = work_ + "/fetched.db";
   ProcResult f = Lb(store, {"fetch", "latest", "-o", fetched});
   ASSERT_EQ(f.exit_code, 0) << f.err;
-  ProcResult st = RunEtcdctl({"snapshot", "status", fetched, "-w", "json"});
+  ProcResult st = RunEtcdutl({"snapshot", "status", fetched, "-w", "json"});
   ASSERT_EQ(st.exit_code, 0) << st.err;
   EXPECT_EQ(ParseJson(st.out)["revision"], m["revision"]);
 

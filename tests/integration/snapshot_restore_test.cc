@@ -1,8 +1,9 @@
-// lifeboat snapshot status / verify / restore against real etcd 3.4.23 and 3.5.30: snapshots of
-// live clusters (leases, deleted keys, compacted history, auth, removed members), compared with
-// etcdctl 3.4's / etcdutl 3.5.30's own status and restore run on the spot (WAL and .snap byte
-// for byte, the db bucket by bucket and key by key), then restored 3-member clusters started
-// with the real etcd of that version, read back key by key, and restarted under writes.
+// lifeboat snapshot status / verify / restore against the real etcd of the pass (3.4.23, 3.5.30,
+// 3.6.14, 3.7.1): snapshots of live clusters (leases, deleted keys, compacted history, auth,
+// removed members), compared with etcdctl 3.4's / etcdutl 3.5's, 3.6's and 3.7's own status and
+// restore run on the spot (WAL byte for byte, .snap byte for byte or, from 3.6, member for member,
+// the db bucket by bucket and key by key), then restored 3-member clusters started with the real
+// etcd of that version, read back key by key, and restarted under writes.
 //
 // Restored clusters are started here, not through scripts/etcd-cluster (whose `start
 // --restore` runs etcdctl): same flags as the script's launch_member, free loopback ports.
@@ -17,12 +18,14 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "fmt/format.h"
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
 #include "snapshot/bbolt_reader.h"
+#include "snapshot/snap_file.h"
 
 namespace lifeboat::harness {
 namespace {
@@ -201,6 +204,12 @@ class RestoredCluster {
   std::vector<pid_t> pids_;
 };
 
+// Minor version of the pass: 4 .. 7.
+int PassMinor() {
+  const std::string v = ResolvedEtcdVersion("");
+  return std::stoi(v.substr(2, v.find('.', 2) - 2));
+}
+
 class SnapshotRestoreTest : public ::testing::Test {
  protected:
   void SetUp() override { work_ = MakeTempDir("lb-snaprestore-"); }
@@ -229,19 +238,54 @@ class SnapshotRestoreTest : public ::testing::Test {
     EXPECT_TRUE(c.Etcdctl({"put", member_hex, "not a member"}).ok());
     EXPECT_TRUE(c.Etcdctl({"put", "/after/compaction", "z"}).ok());
     *keys = c.DumpKeys();
+    WaitForStorageVersion(c);
     std::string file = work_ + "/snap-" + std::to_string(counter_++) + ".db";
     ProcResult save = c.EtcdctlAt(c.endpoint(c.names()[0]), {"snapshot", "save", file});
     EXPECT_TRUE(save.ok()) << save.err;
     return file;
   }
 
+  // etcd 3.6+ writes meta/storageVersion a few seconds after a new cluster starts; a snapshot
+  // taken before is a 3.5-layout db. Waited for, so that the snapshot is of the pass's version.
+  static void WaitForStorageVersion(const EtcdCluster& c) {
+    if (PassMinor() < 6) return;
+    const std::string want = fmt::format("3.{}.0", PassMinor());
+    EXPECT_TRUE(PollUntil(std::chrono::seconds(30), [&] {
+      auto st = c.EtcdctlAt(c.endpoint(c.names()[0]), {"endpoint", "status", "-w", "json"});
+      auto j = ParseJson(st.out);
+      return st.ok() && j.is_array() && j[0]["Status"].value("storageVersion", "") == want;
+    }, std::chrono::milliseconds(200))) << "storageVersion did not reach " << want;
+  }
+
   std::string work_;
   int counter_ = 0;
 };
 
+
+// A .snap as etcd reads it: raft index, term and voters, and each member's raftAttributes in the
+// v2 store (keyed by hex id), with the store's current index and event count.
+std::string SnapMeaning(const std::string& path) {
+  auto f = snapshot::ReadSnapFile(path);
+  EXPECT_TRUE(f.ok()) << path << ": " << f.status().ToString();
+  if (!f.ok()) return "";
+  auto store = ParseJson(f->store_json);
+  std::string out = fmt::format("index {} term {} voters", f->index, f->term);
+  for (uint64_t v : f->voters) out += fmt::format(" {:x}", v);
+  const auto& members = store["Root"]["Children"]["0"]["Children"]["members"]["Children"];
+  for (const auto& [hex, node] : members.items()) {
+    out += "; " + hex + " " + node["Children"]["raftAttributes"]["Value"].get<std::string>();
+  }
+  size_t events = 0;
+  for (const auto& e : store["WatcherHub"]["EventHistory"]["Queue"]["Events"]) events += !e.is_null();
+  return out + fmt::format("; current index {}; {} events", store["CurrentIndex"].get<uint64_t>(), events);
+}
+
 // The data dir the tool wrote and ours hold the same three files (WAL, .snap, db), and every file
-// but the db is byte-identical (the db is compared bucket by bucket by the callers).
-void ExpectSameFilesButDb(const std::string& theirs, const std::string& ours, const std::string& tool) {
+// but the db is byte-identical (the db is compared bucket by bucket by the callers). From etcd
+// 3.6 on, etcdutl writes the .snap's members in Go's map order, one of N! numberings per run:
+// that file is compared by what etcd reads from it.
+void ExpectSameFilesButDb(const std::string& theirs, const std::string& ours, const std::string& tool,
+                          bool snap_in_map_order = false) {
   std::vector<std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(theirs)) {
     if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), theirs).string());
@@ -250,21 +294,35 @@ void ExpectSameFilesButDb(const std::string& theirs, const std::string& ours, co
   for (const auto& f : files) {
     ASSERT_TRUE(fs::exists(ours + "/" + f)) << f;
     if (f.ends_with("/db")) continue;
+    if (snap_in_map_order && f.ends_with(".snap")) {
+      EXPECT_EQ(SnapMeaning(theirs + "/" + f), SnapMeaning(ours + "/" + f)) << f << " differs from " << tool;
+      continue;
+    }
     EXPECT_TRUE(ReadAll(theirs + "/" + f) == ReadAll(ours + "/" + f)) << f << " differs from " << tool;
   }
 }
 
-TEST_F(SnapshotRestoreTest, StatusAndVerifyMatchEtcdctlOnARealSnapshot) {
+// etcdctl 3.4's and etcdutl 3.5's totalKey counts every entry of every bucket; etcdutl 3.6+'s
+// counts live keys and adds the storage version: each pass compares with its own tool.
+TEST_F(SnapshotRestoreTest, StatusAndVerifyMatchEtcdutlOnARealSnapshot) {
   auto c = EtcdCluster::Start();
   ASSERT_TRUE(c);
   std::map<std::string, std::string> keys;
   std::string file = MakeSnapshot(*c, &keys);
   ProcResult ours = Lifeboat({"snapshot", "status", file, "-w", "json"});
   ASSERT_EQ(ours.exit_code, 0) << ours.err;
-  ProcResult theirs = RunEtcdctl({"snapshot", "status", file, "-w", "json"});
+  ProcResult theirs = RunEtcdutl({"snapshot", "status", file, "-w", "json"});
   ASSERT_EQ(theirs.exit_code, 0) << theirs.err;
   auto o = ParseJson(ours.out), t = ParseJson(theirs.out);
-  for (const char* f : {"hash", "revision", "totalKey", "totalSize"}) EXPECT_EQ(o[f], t[f]) << f;
+  for (const char* f : {"hash", "revision", "totalKey", "totalSize"}) EXPECT_EQ(o[f], t[f]) << f << ": " << theirs.out;
+  if (PassMinor() >= 6) {
+    EXPECT_EQ(o["version"], t["version"]) << theirs.out;
+    EXPECT_EQ(o["version"], fmt::format("3.{}.0", PassMinor()));
+    EXPECT_EQ(o["totalKey"], keys.size()) << "etcdutl 3.6+ counts live keys";
+  } else {
+    EXPECT_GT(o["totalKey"].get<size_t>(), keys.size()) << "etcdutl 3.5 and etcdctl 3.4 count every bucket entry";
+  }
+  EXPECT_EQ(o["bucketEntries"].get<size_t>() > keys.size(), true);
   EXPECT_EQ(o["liveKeys"], keys.size());
   // The same count when each key's newest entry goes through the spill files (a 4-slot table).
   ProcResult spilled = Lifeboat({"snapshot", "status", file, "-w", "json"}, {{"LIFEBOAT_KEY_TABLE_SLOTS", "4"}});
@@ -274,7 +332,7 @@ TEST_F(SnapshotRestoreTest, StatusAndVerifyMatchEtcdctlOnARealSnapshot) {
   EXPECT_FALSE(o["compactedRevision"].is_null());
   EXPECT_EQ(o["leases"], 1);
   ProcResult simple = Lifeboat({"snapshot", "status", file, "-w", "simple"});
-  ProcResult esimple = RunEtcdctl({"snapshot", "status", file, "-w", "simple"});
+  ProcResult esimple = RunEtcdutl({"snapshot", "status", file, "-w", "simple"});
   EXPECT_EQ(simple.out.substr(0, esimple.out.size() - 1), esimple.out.substr(0, esimple.out.size() - 1));
   ProcResult v = Lifeboat({"verify", file});
   EXPECT_EQ(v.exit_code, 0) << v.err;
@@ -385,17 +443,18 @@ TEST_F(SnapshotRestoreTest, ThreeMembersWithAuthStartAndServeEveryKey) {
   }
 }
 
-// etcd 3.5.30 end to end. The source: a 3.5.30 cluster with history (updates, a delete, a lease,
-// a compaction, removed learners, a key named like a member id). Per member of the new
-// cluster, lifeboat's restore (the snapshot's own version, detected: 3.5) equals etcdutl
-// 3.5.30's: the same files, the WAL and .snap byte for byte, the db bucket by bucket and key by
-// key (its pages differ: etcdutl edits the copied file in place, lifeboat writes a compact one).
-// Then the restored cluster runs on etcd 3.5.30, each member restarted twice while a client
-// writes, and every member's HashKV agrees at the same revision; `check datascale` passes.
-TEST_F(SnapshotRestoreTest, Etcd3530RestoreEqualsEtcdutlsAndSurvivesRestartsUnderWrites) {
-  const std::string v = "3.5.30";
-  if (!PassEtcdVersion().empty()) GTEST_SKIP() << "names its version itself: runs in the default pass";
-  if (!fs::exists(EtcdTool(v, "etcd"))) GTEST_SKIP() << "etcd " << v << " not fetched (run scripts/fetch-etcd)";
+// The pass's etcd (3.5.30, 3.6.14, 3.7.1; 3.4 has RestoreOutputEqualsEtcdctls) end to end. The
+// source: a cluster of that version with history (updates, a delete, a lease, a compaction,
+// removed learners, a key named like a member id). Per member of the new cluster, lifeboat's
+// restore (the snapshot's own version, detected) equals that version's etcdutl's: the same
+// files, the WAL byte for byte, the .snap byte for byte (3.5) or member for member (3.6+), the db
+// bucket by bucket and key by key (its pages differ: etcdutl edits the copied file in place,
+// lifeboat writes a compact one). Then the restored cluster runs on that etcd, each member
+// restarted twice while a client writes, and every member's HashKV agrees at the same revision;
+// `check datascale` passes.
+TEST_F(SnapshotRestoreTest, RestoreEqualsEtcdutlsAndSurvivesRestartsUnderWrites) {
+  const std::string v = ResolvedEtcdVersion("");
+  if (PassMinor() < 5) GTEST_SKIP() << "etcdctl 3.4's restore is RestoreOutputEqualsEtcdctls";
   fs::create_directories(work_ + "/src");
   RestoredCluster src(work_ + "/src", 3, v);
   ASSERT_TRUE(src.Start()) << "etcd " << v << " did not start; logs in " << work_ << "/src";
@@ -422,8 +481,14 @@ TEST_F(SnapshotRestoreTest, Etcd3530RestoreEqualsEtcdutlsAndSurvivesRestartsUnde
   const long long rev = sj[0]["Status"]["header"]["revision"];
   ASSERT_TRUE(src.Etcdctl({"compact", std::to_string(rev - 5)}).ok());
   ASSERT_TRUE(src.Etcdctl({"put", fmt::format("{:x}", sj[0]["Status"]["header"]["member_id"].get<uint64_t>()), "x"}).ok());
+  if (PassMinor() >= 6) {  // a snapshot of this version's layout (see WaitForStorageVersion)
+    ASSERT_TRUE(PollUntil(std::chrono::seconds(30), [&] {
+      return ParseJson(src.Etcdctl({"endpoint", "status", "-w", "json"}).out)[0]["Status"].value("storageVersion", "") ==
+             fmt::format("3.{}.0", PassMinor());
+    }, std::chrono::milliseconds(200)));
+  }
   const auto keys = src.DumpKeys(src.clients()[0]);
-  const std::string file = work_ + "/snap-3530.db";
+  const std::string file = work_ + "/snap.db";
   ProcResult save = src.Ctl({"--endpoints=" + src.clients()[1], "snapshot", "save", file});
   ASSERT_TRUE(save.ok()) << save.err;
   src.Stop();
@@ -434,15 +499,15 @@ TEST_F(SnapshotRestoreTest, Etcd3530RestoreEqualsEtcdutlsAndSurvivesRestartsUnde
   for (size_t i = 0; i < r.size(); ++i) {
     SCOPED_TRACE(r.names()[i]);
     const std::string theirs = work_ + "/etcdutl-" + r.names()[i];
-    ProcResult e = harness::Run({EtcdTool(v, "etcdutl"), "snapshot", "restore", file, "--name", r.names()[i],
-                        "--initial-cluster", r.initial_cluster(), "--initial-cluster-token", r.token(),
-                        "--initial-advertise-peer-urls", r.peers()[i], "--data-dir", theirs});
+    ProcResult e = RunEtcdutl({"snapshot", "restore", file, "--name", r.names()[i], "--initial-cluster",
+                               r.initial_cluster(), "--initial-cluster-token", r.token(),
+                               "--initial-advertise-peer-urls", r.peers()[i], "--data-dir", theirs});
     ASSERT_EQ(e.exit_code, 0) << e.err;
     ProcResult l = r.Restore(i, file, {"-w", "json"});
     ASSERT_EQ(l.exit_code, 0) << l.err;
-    EXPECT_EQ(ParseJson(l.out)["targetVersion"], "3.5") << l.out;
+    EXPECT_EQ(ParseJson(l.out)["targetVersion"], fmt::format("3.{}", PassMinor())) << l.out;
     const std::string ours = r.data_dir(i);
-    ExpectSameFilesButDb(theirs, ours, "etcdutl " + v + "'s");
+    ExpectSameFilesButDb(theirs, ours, "etcdutl " + v + "'s", PassMinor() >= 6);
     Buckets tb = ReadDb(theirs + "/member/snap/db"), ob = ReadDb(ours + "/member/snap/db");
     EXPECT_EQ(ob.size(), tb.size());
     for (const auto& [bucket, entries] : tb) EXPECT_TRUE(ob[bucket] == entries) << "bucket " << bucket << " differs";
@@ -490,6 +555,84 @@ TEST_F(SnapshotRestoreTest, Etcd3530RestoreEqualsEtcdutlsAndSurvivesRestartsUnde
   EXPECT_EQ(ds.exit_code, 0) << ds.err;
   EXPECT_NE(ds.out.find("PASS"), std::string::npos) << ds.out;
   r.Stop();
+}
+
+// etcd #20967: an upgrade to 3.6 brought back members the cluster had dropped long ago, because
+// 3.6 reads the membership from the v3 store (the `members` bucket) and older etcds left
+// members there: etcdctl 3.4's restore kept the old cluster's, 3.5 kept removed ones. Backups of
+// both, restored by lifeboat for this pass's etcd (3.6, 3.7), come up with only the new members,
+// in the v3 store and the .snap's v2 store alike, also after every member restarted.
+TEST_F(SnapshotRestoreTest, OlderBackupsRestoreForThisVersionWithOnlyTheNewMembers) {
+  if (PassMinor() < 6) GTEST_SKIP() << "restores for etcd 3.6+: runs in the etcd3.6 and etcd3.7 passes";
+  const std::string target = fmt::format("3.{}", PassMinor());
+  // 3.4: a cluster started from etcdctl 3.4's restore of another one holds both clusters' members.
+  EtcdClusterOptions first;
+  first.etcd_version = "3.4.23";
+  auto a = EtcdCluster::Start(first);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->Etcdctl({"put", "/from/a", "1"}).ok());
+  ASSERT_TRUE(a->EtcdctlAt(a->endpoint("m1"), {"snapshot", "save", work_ + "/a.db"}).ok());
+  a->Stop();
+  EtcdClusterOptions second = first;
+  second.restore = work_ + "/a.db";
+  auto b = EtcdCluster::Start(second);
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(b->Etcdctl({"put", "/from/b", "2"}).ok());
+  ASSERT_TRUE(b->EtcdctlAt(b->endpoint("m1"), {"snapshot", "save", work_ + "/v34.db"}).ok());
+  const auto keys34 = b->DumpKeys();
+  b->Stop();
+  // 3.5: a learner added and removed, so members_removed holds it.
+  fs::create_directories(work_ + "/src35");
+  RestoredCluster c(work_ + "/src35", 1, "3.5.30");
+  ASSERT_TRUE(c.Start());
+  ASSERT_TRUE(c.Etcdctl({"put", "/from/c", "3"}).ok());
+  ProcResult add = c.Etcdctl({"member", "add", "gone", "--learner", "--peer-urls=http://127.0.0.1:1", "-w", "json"});
+  ASSERT_TRUE(add.ok()) << add.err;
+  ASSERT_TRUE(c.Etcdctl({"member", "remove", fmt::format("{:x}", ParseJson(add.out)["member"]["ID"].get<uint64_t>())}).ok());
+  ASSERT_TRUE(c.Ctl({"--endpoints=" + c.clients()[0], "snapshot", "save", work_ + "/v35.db"}).ok());
+  const auto keys35 = c.DumpKeys(c.clients()[0]);
+  c.Stop();
+
+  const std::vector<std::tuple<std::string, std::map<std::string, std::string>, std::string>> sources = {
+      {work_ + "/v34.db", keys34, "members"}, {work_ + "/v35.db", keys35, "removedMembers"}};
+  for (const auto& [file, keys, stale] : sources) {
+    SCOPED_TRACE(file);
+    auto before = ParseJson(Lifeboat({"snapshot", "status", file, "-w", "json"}).out);
+    EXPECT_EQ(before[stale].size(), stale == "members" ? 6u : 1u) << "the zombies are in the backup";
+    const std::string dir = file + ".restored";
+    fs::create_directories(dir);
+    RestoredCluster r(dir, 3);
+    for (size_t i = 0; i < r.size(); ++i) {
+      ProcResult p = r.Restore(i, file, {"--target-version", target});
+      ASSERT_EQ(p.exit_code, 0) << p.err;
+      auto st = ParseJson(Lifeboat({"snapshot", "status", r.data_dir(i) + "/member/snap/db", "-w", "json"}).out);
+      EXPECT_EQ(st["members"].size(), 3u);
+      EXPECT_TRUE(st["removedMembers"].empty());
+      for (const auto& entry : fs::directory_iterator(r.data_dir(i) + "/member/snap")) {
+        if (entry.path().extension() != ".snap") continue;
+        const std::string v2 = SnapMeaning(entry.path());
+        size_t members = 0;
+        for (size_t at = v2.find("peerURLs"); at != std::string::npos; at = v2.find("peerURLs", at + 1)) ++members;
+        EXPECT_EQ(members, 3u) << "the v2 store: " << v2;
+      }
+    }
+    ASSERT_TRUE(r.Start()) << "etcd did not start; logs in " << dir;
+    for (int round = 0; round < 2; ++round) {
+      ProcResult ml = r.Etcdctl({"member", "list", "-w", "json"});
+      ASSERT_TRUE(ml.ok()) << ml.err;
+      std::set<std::string> names;
+      const auto listed = ParseJson(ml.out);
+      for (const auto& m : listed["members"]) names.insert(m.value("name", ""));
+      EXPECT_EQ(names, (std::set<std::string>{"m1", "m2", "m3"})) << "round " << round << ": " << ml.out;
+      EXPECT_EQ(r.DumpKeys(r.clients()[0]), keys);
+      for (size_t i = 0; round == 0 && i < r.size(); ++i) EXPECT_TRUE(r.Restart(i)) << r.names()[i];
+    }
+    r.Stop();
+    for (const auto& n : r.names()) {
+      const std::string log = ReadAll(dir + "/" + n + ".log");
+      EXPECT_EQ(log.find("only in v3store"), std::string::npos) << n << " found a zombie member";
+    }
+  }
 }
 
 TEST_F(SnapshotRestoreTest, BadInputLeavesNoDataDir) {

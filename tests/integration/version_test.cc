@@ -1,7 +1,9 @@
 // Clusters of different etcd versions side by side: the upgrade path operators take (a 3.4
-// cluster backed up and restored into a 3.5 one), and the guard that refuses a restore into a
-// fleet of mixed versions or into an etcd older than the backup's cluster version. The versions
-// are named explicitly, so these tests run in the default pass only.
+// cluster backed up and restored into a 3.5 one), the guard that refuses a restore into a fleet
+// of mixed versions or into an etcd older than the backup's cluster version, and etcd's upgrade
+// rules for a member that joins a running cluster (3.5.26 or later before 3.6; no downgrade
+// below the cluster's version). The versions are named explicitly, so each test runs in one
+// pass: the default one, or the etcd3.6 pass for those that need 3.6.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -86,7 +88,9 @@ TEST(VersionMatrix, A34BackupRestoresIntoA35ClusterAndNotBack) {
   const KV served = ReadAll(neu->members()[0].client_url);
   r = Lifeboat({"restore-cluster", "--config", cfg_new, "--store", store35, "--target-version", "3.4", "--yes"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("would downgrade it, which etcd refuses; use --target-version 3.5 or newer"), std::string::npos)
+  EXPECT_NE(r.err.find("would downgrade it, which etcd refuses (its rule: no downgrade below the snapshot's cluster "
+                       "version); use --target-version 3.5 or newer"),
+            std::string::npos)
       << r.err;
   for (const auto& m : neu->members()) EXPECT_EQ(ReadAll(m.client_url), served) << m.name;
 }
@@ -113,6 +117,48 @@ TEST(VersionMatrix, MixedFleetIsShownAndRefusedForARestore) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("the agents run different etcd versions (m1 3.5.30, m2 3.5.30, m3 3.4.23)"), std::string::npos)
       << r.err;
+}
+
+// A fleet in the middle of an upgrade etcd forbids (3.5.16 beside 3.6) and one where the member
+// to replace runs an etcd older than the cluster's version: recover-member refuses both in its
+// version check, naming the rule, before it removes anything; restore-cluster refuses the mixed
+// fleet naming the rule too.
+TEST(VersionMatrix, UpgradeRulesAreEnforcedBeforeAMemberJoins) {
+  if (!ResolvedEtcdVersion("").starts_with("3.6.")) GTEST_SKIP() << "names its versions itself: runs in the etcd3.6 pass";
+  const std::string v36 = ResolvedEtcdVersion("");
+  AgentClusterOptions o;
+  o.etcd_version = "3.5.16";
+  o.member_etcd_version = {{"m3", v36}};
+  auto c = AgentCluster::Start(o);
+  ASSERT_NE(c, nullptr);
+  const std::string cfg = c->WriteConfig("file://" + c->dir() + "/store");
+  Load(c->members()[0].client_url, 20, "mixed");
+  ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
+  const KV before = ReadAll(c->members()[0].client_url);
+  auto r = Lifeboat({"recover-member", "m3", "--force", "--config", cfg}, {}, std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("etcd's upgrade rule: 3.5.26 or later before 3.6 (m3 " + v36 + " beside m1 3.5.16, m2 3.5.16"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("upgrade m1 3.5.16, m2 3.5.16 to etcd 3.5.26 or later first"), std::string::npos) << r.err;
+  r = Lifeboat({"restore-cluster", "--config", cfg, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("etcd's upgrade rule: 3.5.26 or later before 3.6"), std::string::npos) << r.err;
+  for (const auto& m : c->members()) EXPECT_EQ(ReadAll(m.client_url), before) << m.name << " changed";
+  c.reset();
+
+  AgentClusterOptions d;
+  d.etcd_version = v36;
+  d.member_etcd_version = {{"m2", k35}};
+  auto e = AgentCluster::Start(d);
+  ASSERT_NE(e, nullptr);
+  const std::string cfg2 = e->WriteConfig("file://" + e->dir() + "/store");
+  r = Lifeboat({"recover-member", "m2", "--force", "--config", cfg2}, {}, std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("m2 (agent " + e->members()[1].agent_address + ") runs etcd 3.5.30, older than the cluster's "
+                       "version " + v36 + " (etcd's rule: no downgrade below the snapshot's cluster version)"),
+            std::string::npos) << r.err;
+  auto ml = harness::Run({e->EtcdTool(0, "etcdctl"), "--endpoints", e->endpoints(), "member", "list"});
+  EXPECT_NE(ml.out.find("m2"), std::string::npos) << "nothing removed: " << ml.out;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // Every put and delete arrives in revision order with its previous value; an idle watch still
 // reports progress; a start below the compaction is refused with the compact revision.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "etcd/client.h"
 #include "harness/etcd_cluster.h"
@@ -35,7 +36,10 @@ TEST(WatchTest, EveryChangeInOrderWithPreviousValuesThenProgress) {
   std::vector<etcd::WatchEvent> events;
   int64_t reached = 0;
   int empty_batches = 0;
-  Status s = w->Watch("w/", "w0", from, true, std::chrono::milliseconds(200), [&](const etcd::WatchBatch& b) -> Result<bool> {
+  etcd::WatchOptions o;
+  o.prev_kv = true;
+  o.progress_every = std::chrono::milliseconds(200);
+  Status s = w->Watch("w/", "w0", from, o, [&](const etcd::WatchBatch& b) -> Result<bool> {
     for (const auto& e : b.events) events.push_back(e);
     reached = std::max(reached, b.header_revision);
     if (b.events.empty()) empty_batches++;
@@ -69,10 +73,32 @@ TEST(WatchTest, StartBelowTheCompactionIsRefused) {
   auto st = w->Status();
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(c->Etcdctl({"compaction", std::to_string(st->header.revision)}).ok());
-  Status s = w->Watch("k", "", 2, false, std::chrono::milliseconds(0),
-                      [](const etcd::WatchBatch&) -> Result<bool> { return true; });
+  int64_t compacted = 0;
+  Status s = w->Watch("k", "", 2, {}, [](const etcd::WatchBatch&) -> Result<bool> { return true; }, &compacted);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
   EXPECT_NE(s.message().find("compacted at " + std::to_string(st->header.revision)), std::string::npos) << s.message();
+  EXPECT_EQ(compacted, st->header.revision);
+}
+
+// WithRequireLeader: a member that lost its leader (here: the other two stopped) ends the watch
+// with "no leader" after three election timeouts, instead of streaming nothing forever.
+TEST(WatchTest, AMemberWithoutLeaderEndsTheWatch) {
+  auto c = EtcdCluster::Start();
+  ASSERT_TRUE(c);
+  auto w = Connect(*c, "m2");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(c->Kill("m1", SIGSTOP));
+  ASSERT_TRUE(c->Kill("m3", SIGSTOP));
+  etcd::WatchOptions o;
+  o.progress_every = std::chrono::milliseconds(200);
+  auto started = std::chrono::steady_clock::now();
+  Status s = w->Watch("k", "", 0, o, [](const etcd::WatchBatch&) -> Result<bool> { return true; });
+  auto took = std::chrono::steady_clock::now() - started;
+  kill(c->pid("m1"), SIGCONT);
+  kill(c->pid("m3"), SIGCONT);
+  EXPECT_EQ(s.code(), Status::Code::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("no leader"), std::string::npos) << s.message();
+  EXPECT_LT(took, std::chrono::seconds(20));
 }
 
 }  // namespace

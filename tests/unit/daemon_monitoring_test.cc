@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "cli/config.h"
+#include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "daemon/scheduler.h"
 #include "scratch_dir.h"
@@ -80,6 +81,43 @@ TEST(MetricsTest, SeededAgesAndIntervals) {
   EXPECT_EQ(Line(r, "lifeboat_last_verified_restore_timestamp_seconds"), "1700000100.000");
   EXPECT_EQ(Line(r, "lifeboat_backup_interval_seconds{tier=\"hourly\"}"), "3600");
   EXPECT_EQ(Line(r, "lifeboat_daemon_info{cluster=\"prod\"}"), "1");
+}
+
+// /readyz's judgement: each reason appears only past its limit, names itself, and clears.
+TEST(HealthTest, NotReadyOnlyPastEachLimitAndNamingWhy) {
+  using std::chrono::seconds;
+  const Health::Time t0 = std::chrono::system_clock::time_point(seconds(1796126400));
+  Health::Limits l;
+  l.tick_margin = seconds(30);
+  l.changelog_stall = seconds(50);
+  l.store_failures = 3;
+  Health h(l, t0);
+  EXPECT_TRUE(h.Problems(t0 + seconds(50)).empty()) << "the change log's limit is not yet passed";
+
+  h.TickDue(t0 + seconds(10));
+  EXPECT_TRUE(h.Problems(t0 + seconds(40)).empty());
+  auto p = h.Problems(t0 + seconds(51));
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_NE(p[0].find("scheduler: the tick of"), std::string::npos) << p[0];
+  EXPECT_NE(p[1].find("change log: nothing received from etcd for 51s (limit 50s)"), std::string::npos) << p[1];
+  h.TickDue(t0 + seconds(60));
+  h.ChangeLogError("m2: the member has no leader");
+  p = h.Problems(t0 + seconds(55));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find(": m2: the member has no leader"), std::string::npos) << p[0];
+  h.ChangeLogProgress(t0 + seconds(54));
+  EXPECT_TRUE(h.Problems(t0 + seconds(55)).empty());
+
+  h.StoreResult("s3://b", Status::Unavailable("connection refused"));
+  h.StoreResult("s3://b", Status::Unavailable("connection refused"));
+  h.StoreResult("file:///x", Status::OK());
+  EXPECT_TRUE(h.Problems(t0 + seconds(55)).empty()) << "two failures are not three";
+  h.StoreResult("s3://b", Status::Unavailable("connection refused"));
+  p = h.Problems(t0 + seconds(55));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "store s3://b: 3 failures in a row, the last: connection refused");
+  h.StoreResult("s3://b", Status::OK());
+  EXPECT_TRUE(h.Problems(t0 + seconds(55)).empty()) << "one success ends the run";
 }
 
 }  // namespace

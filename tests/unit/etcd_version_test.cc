@@ -24,9 +24,26 @@ TEST(EtcdVersion, AnOlderServerIsRefusedNamingItAndTheFix) {
   Status s = CheckCanServe("m2 (agent 127.0.0.1:1)", "3.4.23", "3.5.0");
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
   EXPECT_EQ(s.message(), "m2 (agent 127.0.0.1:1) runs etcd 3.4.23, older than the backup's cluster version 3.5.0 "
-                         "(etcd refuses to downgrade): give it an etcd 3.5 or newer binary");
+                         "(etcd's rule: no downgrade below the snapshot's cluster version): give it an etcd 3.5 or "
+                         "newer binary");
   EXPECT_NE(CheckCanServe("drill", "3.4.23", "3.5.0", "set drill.etcd-binary").message().find("set drill.etcd-binary"),
             std::string::npos);
+}
+
+TEST(EtcdVersion, TheUpgradeRuleIs3526OrLaterBefore36) {
+  using Fleet = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_TRUE(CheckUpgradeRule(Fleet{{"m1", "3.5.26"}, {"m2", "3.6.14"}}).ok());
+  EXPECT_TRUE(CheckUpgradeRule(Fleet{{"m1", "3.5.30"}, {"m2", "3.7.1"}}).ok());
+  EXPECT_TRUE(CheckUpgradeRule(Fleet{{"m1", "3.5.16"}, {"m2", "3.5.30"}}).ok());  // no 3.6 yet
+  EXPECT_TRUE(CheckUpgradeRule(Fleet{{"m1", "3.4.23"}, {"m2", "3.5.16"}}).ok());
+  EXPECT_TRUE(CheckUpgradeRule(Fleet{{"m1", ""}, {"m2", "3.6.14"}}).ok());       // unknown: not refused
+  Status s = CheckUpgradeRule(Fleet{{"m1", "3.5.25"}, {"m2", "3.6.14"}, {"m3", "3.4.23"}});
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(s.message(),
+            "etcd's upgrade rule: 3.5.26 or later before 3.6 (m2 3.6.14 beside m1 3.5.25, m3 3.4.23; a 3.6 member reads "
+            "back zombie members older ones leave, etcd #20967): upgrade m1 3.5.25, m3 3.4.23 to etcd 3.5.26 or later "
+            "first");
+  EXPECT_FALSE(CheckUpgradeRule(Fleet{{"m1", "3.5.2"}, {"m2", "3.6.0-rc.1"}}).ok());
 }
 
 }  // namespace

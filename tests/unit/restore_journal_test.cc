@@ -65,6 +65,16 @@ TEST(RestoreJournalTest, RoundTripsThroughAFile) {
   ASSERT_EQ(back->without.size(), 1u);
   EXPECT_EQ(back->without[0].urls, j.without[0].urls);
   EXPECT_EQ(back->membership_source, j.membership_source);
+  // A Kubernetes restore's bump survives a --resume.
+  j.bump_revision = 1000000000;
+  j.mark_compacted = true;
+  j.restored_revision = 1000000059;
+  ASSERT_TRUE(SaveJournal(path, j).ok());
+  back = LoadJournal(path);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->bump_revision, 1000000000u);
+  EXPECT_TRUE(back->mark_compacted);
+  EXPECT_EQ(back->restored_revision, 1000000059);
 }
 
 TEST(RestoreJournalTest, MissingDamagedAndNewerJournalsAreRefused) {
@@ -155,6 +165,29 @@ TEST(RestoredClusterProblemsTest, AHealthyRestoreHasNone) {
   }
   c.common_revision = j.revision + 5;
   EXPECT_TRUE(RestoredClusterProblems(j, c, Consistent()).empty());
+}
+
+// After a bump the members resume at the bumped revision: that is what is compared.
+TEST(RestoredClusterProblemsTest, ABumpedRestoreIsComparedAtTheBumpedRevision) {
+  RestoreJournal j = Sample();
+  j.bump_revision = 1000;
+  j.mark_compacted = true;
+  j.restored_revision = j.revision + 1000;
+  ClusterReport c = Restored(j);
+  for (auto& r : c.reports) r.status.header.revision = j.restored_revision;
+  c.common_revision = j.restored_revision;
+  EXPECT_TRUE(RestoredClusterProblems(j, c, Consistent()).empty());
+  c.reports[0].status.header.revision = j.revision;  // not bumped
+  auto p = RestoredClusterProblems(j, c, Consistent());
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "m1 is at revision 59, below the bumped 1059");
+  c = Restored(j);
+  for (auto& r : c.reports) r.status.header.revision = j.restored_revision;
+  c.common_revision = j.restored_revision;
+  c.reports[1].keys_at_common = 41;
+  p = RestoredClusterProblems(j, c, Consistent());
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "m2 holds 41 keys at revision 1059, the snapshot 42");
 }
 
 TEST(RestoredClusterProblemsTest, EachDefectNamesTheMember) {

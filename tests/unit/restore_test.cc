@@ -187,9 +187,41 @@ TEST_F(RestoreTest, BumpRevisionMarkCompacted) {
   EXPECT_EQ(*out->scheduled_compaction, 1307);
   EXPECT_EQ(out->key_entries, 307u);
 
+  // etcdutl's rule: both flags or neither.
   RestoreOptions bad = Defaults(dir_.Join("e"));
   bad.mark_compacted = true;
   EXPECT_EQ(RestoreSnapshot(bad).status().code(), Status::Code::kInvalidArgument);
+  bad.mark_compacted = false;
+  bad.bump_revision = 10;
+  Status s = RestoreSnapshot(bad).status();
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("--bump-revision needs --mark-compacted"), std::string::npos) << s.message();
+  EXPECT_FALSE(std::filesystem::exists(dir_.Join("e")));
+}
+
+// A point-in-time restore with a bump: the bump lands above the last replayed change, and the
+// `key` bucket's pages are still copied whole (only the bump entry is added after them).
+TEST_F(RestoreTest, BumpAboveAReplay) {
+  RestoreOptions o = Defaults(dir_.Join("d"));
+  o.bump_revision = 50;
+  o.mark_compacted = true;
+  MvccChange put;
+  put.revision = 310;
+  put.key = "replayed";
+  put.value = "v";
+  put.create_revision = 310;
+  put.version = 1;
+  VectorChangeStream replay({put});
+  o.replay = &replay;
+  auto r = RestoreSnapshot(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->replayed, 1u);
+  EXPECT_EQ(r->revision, 360);
+  auto out = StatusOfFile(dir_.Join("d/member/snap/db"));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->revision, 360);
+  EXPECT_EQ(*out->scheduled_compaction, 360);
+  EXPECT_EQ(out->key_entries, 308u);  // the 306 of the vector, the replayed change and the bump
 }
 
 // Bad input: each refused, and nothing left behind (no data dir, no temp dir).
@@ -395,16 +427,21 @@ TEST_F(RestoreTest, DetectsTheSnapshotsVersion) {
   k36[{"meta", "storageVersion"}] = "3.6.0";
   k36[{"cluster", "clusterVersion"}] = "3.6.0";
   check(VariantOfVector(dir_, "v36", k36), 6, 6);
+  auto k37 = k36;
+  k37[{"meta", "storageVersion"}] = "3.7.0";
+  k37[{"cluster", "clusterVersion"}] = "3.7.0";
+  check(VariantOfVector(dir_, "v37", k37), 6, 7);  // 3.7 writes 3.6's layout
   // A 3.5 member of a cluster still at 3.4 (an upgrade under way) writes meta/term: etcd 3.4 may run it.
   auto mixed = k35;
   mixed[{"cluster", "clusterVersion"}] = "3.4.0";
   check(VariantOfVector(dir_, "mixed", mixed), 5, 4);
-  for (const char* bad : {"3.3", "3.7", "4.0", "3", "", "3.x", "three"}) {
+  for (const char* bad : {"3.3", "3.8", "4.0", "3", "", "3.x", "three"}) {
     auto p = ParseTargetVersion(bad);
     ASSERT_FALSE(p.ok()) << bad;
     EXPECT_EQ(p.status().code(), Status::Code::kInvalidArgument);
   }
   EXPECT_EQ(*ParseTargetVersion("3.5.30"), 5);
+  EXPECT_EQ(*ParseTargetVersion("3.7"), 7);
 }
 
 // etcdutl 3.5.30's output for ThreeMembers(), byte for byte: the WAL (its last snapshot record
@@ -462,11 +499,12 @@ TEST_F(RestoreTest, Target34KeepsEtcdctlsWalAndResetsAStaleTerm) {
   EXPECT_FALSE((*db34)->Get("meta", "term")->has_value());
 }
 
-// 3.6, from release-3.6's etcdutl/snapshot/v3_snapshot.go (no 3.6 binary here): the same WAL
-// as 3.5 (conf_state in the last snapshot record), the same db edits (TrimMembershipFromBackend,
-// the new members, UpdateConsistentIndexForce(N, 1)), meta/storageVersion left as the source's.
-// Its .snap holds membership only (GetMembershipInfoInV2Format) but numbers the members in Go
-// map order, so it is one of N! permutations; ours is the id-ordered one, equal to 3.5's.
+// 3.6, as etcdutl 3.6.14 wrote it here for these flags: the same WAL as 3.5 (conf_state in the
+// last snapshot record), the same db edits (TrimMembershipFromBackend, the new members,
+// UpdateConsistentIndexForce(N, 1)), meta/storageVersion left as the source's. Its .snap holds
+// membership only (GetMembershipInfoInV2Format) but numbers the members in Go map order, a
+// different v2 index per run (three .snap files in 14 runs); ours is the id-ordered one, equal
+// to 3.5's, and holds the same members (tests/integration compares them as etcd reads them).
 TEST_F(RestoreTest, Target36Layout) {
   auto k36 = k35;
   k36[{"meta", "storageVersion"}] = "3.6.0";
@@ -493,6 +531,65 @@ TEST_F(RestoreTest, Target36Layout) {
   EXPECT_FALSE((*dbup)->Get("meta", "storageVersion")->has_value());
 }
 
+// `snapshot status` gives the numbers of the etcdutl of the snapshot's version: etcdutl 3.6+
+// counts live keys as totalKey (and prints meta/storageVersion), 3.5 and 3.4 every entry.
+TEST_F(RestoreTest, StatusCountsAsTheEtcdutlOfTheSnapshotsVersion) {
+  auto k36 = k35;
+  k36[{"meta", "storageVersion"}] = "3.6.0";
+  auto k37 = k36;
+  k37[{"meta", "storageVersion"}] = "3.7.0";
+  auto k36cluster = k35;  // before 3.6 wrote storageVersion: its cluster version tells
+  k36cluster[{"cluster", "clusterVersion"}] = "3.6.0";
+  struct Case {
+    std::map<std::pair<std::string, std::string>, std::string> set;
+    int minor;
+    std::string storage;
+  };
+  for (const auto& [set, minor, storage] : {Case{k35, 5, ""}, Case{k36, 6, "3.6.0"}, Case{k37, 7, "3.7.0"},
+                                            Case{k36cluster, 6, ""}}) {
+    SCOPED_TRACE(minor);
+    auto st = StatusOfFile(VariantOfVector(dir_, "s" + std::to_string(minor) + storage, set));
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    EXPECT_EQ(st->status_minor, minor);
+    EXPECT_EQ(st->storage_version, storage);
+    EXPECT_EQ(st->live_keys, 303u);
+    EXPECT_EQ(st->total_keys, minor >= 6 ? 303u : st->bucket_entries);
+    EXPECT_EQ(st->bucket_entries, 312u + (storage.empty() ? 2u : 3u));  // + term, confState (, storageVersion)
+  }
+}
+
+// 3.7, as etcdutl 3.7.1 wrote it here for these flags (raft 3.7 marshals with proto2 presence):
+// the WAL's ConfChange entries lack the ID field and its ConfState lacks auto_leave, so the WAL
+// differs from 3.6's; so does the .snap's ConfState. The db edits are 3.6's. A 3.4 backup
+// restored for 3.7 and a 3.7 snapshot get the same WAL.
+TEST_F(RestoreTest, Target37MatchesEtcdutl371Bytes) {
+  auto k37 = k35;
+  k37[{"meta", "storageVersion"}] = "3.7.0";
+  k37[{"cluster", "clusterVersion"}] = "3.7.0";
+  for (const std::string& src : {std::string(kVector), VariantOfVector(dir_, "v37", k37)}) {
+    SCOPED_TRACE(src);
+    const std::string d = dir_.Join(src == kVector ? "from34" : "from37");
+    RestoreOptions o = ThreeMembers(src, d);
+    if (src == kVector) o.target_version = "3.7";
+    auto r = RestoreSnapshot(o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->target_version, "3.7");
+    const std::string wal = ReadFile(d + kWal);
+    EXPECT_EQ(Sha(wal), "24aa13747f4162a29518e13b9d5ef52176cc6c37d4a511805effb98ef3673581");
+    EXPECT_EQ(Sha(wal.substr(0, 600)), "6f428f2e34127355d41923e9020f0fe09df69635eca90fa9dcafec6adc88e714");
+    const std::string snap = ReadFile(d + kSnap3);
+    EXPECT_EQ(snap.size(), 7568u);  // etcdutl 3.7.1's size: 3.6's without auto_leave
+    auto sf = ReadSnapFile(d + kSnap3);
+    ASSERT_TRUE(sf.ok());
+    EXPECT_EQ(sf->voters.size(), 3u);
+    EXPECT_EQ(sf->index, 3u);
+    auto db = BboltReader::Open(d + "/member/snap/db");
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ(*(*db)->Get("meta", "term"), BE64(1));
+    EXPECT_EQ(*(*db)->Get("meta", "consistent_index"), BE64(3));
+  }
+}
+
 TEST_F(RestoreRefusalTest, DowngradeBelowTheClusterVersion) {
   const std::string src = VariantOfVector(dir_, "v35", k35);
   before_entries_ = 2;  // the variant's image and snapshot
@@ -500,21 +597,21 @@ TEST_F(RestoreRefusalTest, DowngradeBelowTheClusterVersion) {
   o.snapshot_path = src;
   o.target_version = "3.4";
   ExpectRefused(o, Status::Code::kInvalidArgument, "cluster/clusterVersion 3.5.0): restoring it for etcd 3.4 would "
-                                                   "downgrade it, which etcd refuses; use --target-version 3.5");
-  auto k36 = k35;
-  k36[{"meta", "storageVersion"}] = "3.6.0";
-  const std::string src36 = VariantOfVector(dir_, "v36", k36);
-  before_entries_ = 4;
-  o.snapshot_path = src36;
-  o.target_version = "3.5";
-  ExpectRefused(o, Status::Code::kInvalidArgument, "use --target-version 3.6");
-  auto k37 = k35;
-  k37[{"meta", "storageVersion"}] = "3.7.0";
-  const std::string src37 = VariantOfVector(dir_, "v37", k37);
-  before_entries_ = 6;
-  o.snapshot_path = src37;
-  o.target_version.clear();
-  ExpectRefused(o, Status::Code::kFailedPrecondition, "newer than lifeboat restores");
+                                                   "downgrade it, which etcd refuses (its rule: no downgrade below the "
+                                                   "snapshot's cluster version); use --target-version 3.5");
+  // Snapshots of 3.6, 3.7 and 3.8 (their storageVersion), each refused for an older target.
+  auto refused = [&](const std::string& storage, const std::string& target, Status::Code code,
+                     const std::string& needle) {
+    auto k = k35;
+    k[{"meta", "storageVersion"}] = storage;
+    o.snapshot_path = VariantOfVector(dir_, "v" + storage, k);
+    before_entries_ += 2;
+    o.target_version = target;
+    ExpectRefused(o, code, needle);
+  };
+  refused("3.6.0", "3.5", Status::Code::kInvalidArgument, "use --target-version 3.6");
+  refused("3.7.0", "3.6", Status::Code::kInvalidArgument, "use --target-version 3.7");
+  refused("3.8.0", "", Status::Code::kFailedPrecondition, "newer than lifeboat restores (3.4 to 3.7)");
   o.snapshot_path = kVector;
   o.target_version = "3.3";
   ExpectRefused(o, Status::Code::kInvalidArgument, "--target-version 3.3");

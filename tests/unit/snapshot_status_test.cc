@@ -91,6 +91,9 @@ TEST(SnapshotStatusTest, VectorMatchesEtcdctl) {
   EXPECT_EQ(st->removed_member_ids, std::vector<uint64_t>{0xabcdef});
   EXPECT_EQ(st->cluster_version, "3.4.0");
   EXPECT_EQ(st->leases, 1u);
+  EXPECT_EQ(st->status_minor, 4);  // etcdctl 3.4's numbers: total keys = every bucket entry
+  EXPECT_EQ(st->bucket_entries, 312u);
+  EXPECT_TRUE(st->storage_version.empty());
 }
 
 TEST(SnapshotStatusTest, PlainDbFromADataDirGivesTheSameStatus) {
