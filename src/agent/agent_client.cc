@@ -173,6 +173,7 @@ Result<AgentStatus> AgentClient::GetStatus() {
   a.staging_on_other_fs = r.staging_on_other_fs();
   a.last_recovery = FromProto(r.last_recovery());
   a.stores.assign(r.stores().begin(), r.stores().end());
+  for (const auto& c : r.staged()) a.staged[c.sha256()] = c.bytes();
   return a;
 }
 
@@ -259,6 +260,17 @@ Result<FetchResponse> AgentClient::FetchBackup(const FetchRequest& in) {
                            {m.client_urls().begin(), m.client_urls().end()}, m.is_learner()});
   }
   return out;
+}
+
+Result<DropStagedResponse> AgentClient::DropStaged(const std::vector<std::string>& keep) {
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx, milliseconds(0));
+  pb::DropStagedRequest req;
+  for (const auto& k : keep) req.add_keep_sha256(k);
+  pb::DropStagedResponse r;
+  grpc::Status s = impl_->stub->DropStaged(&ctx, req, &r);
+  if (!s.ok()) return FromGrpc(s, impl_->address, "DropStaged");
+  return DropStagedResponse{{r.removed().begin(), r.removed().end()}, r.freed_bytes()};
 }
 
 namespace {

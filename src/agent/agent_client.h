@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@ struct AgentStatus {
   LeaseInfo lease;  // the live recovery lease; empty: none
   RecoveryRecord last_recovery;  // the last recovery that finished on this member; empty: none
   std::vector<std::string> stores;  // the store URLs this agent may fetch backups from
+  std::map<std::string, uint64_t> staged;  // what FetchBackup staged: SHA-256 -> bytes
 };
 
 struct LeaseRequest {
@@ -77,6 +79,11 @@ struct FetchRequest {
   std::string store_url, object_key, sha256;
   uint64_t size = 0;
 };
+struct DropStagedResponse {
+  std::vector<std::string> removed;
+  uint64_t freed_bytes = 0;
+};
+
 // A member as a snapshot's `members` bucket stores it.
 struct StoredMember {
   std::string name;
@@ -124,6 +131,8 @@ class AgentClient {
   Result<RestoreResponse> RestoreSnapshot(const RestoreRequest& req);
   // Stages a backup on the agent's host (it reads the store with its own credentials).
   Result<FetchResponse> FetchBackup(const FetchRequest& req);
+  // Removes the staged copies whose SHA-256 is not in `keep` (empty: all of them).
+  Result<DropStagedResponse> DropStaged(const std::vector<std::string>& keep);
   // Membership changes made through the agent's member, under the lease (agent.proto). Remove
   // and promote return the id changed; add returns the new member's id.
   Result<uint64_t> MemberRemove(uint64_t id);

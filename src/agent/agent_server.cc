@@ -45,10 +45,12 @@ using host::MoveAside;
 using host::NewController;
 using host::ProbeMember;
 using host::StageBackup;
+using host::StagedCopies;
 using host::StageRequest;
 using host::StartArgs;
 using host::StopRemaining;
 using host::SweepLeftovers;
+using host::SweepStaleStaged;
 using host::UnixMillisNow;
 namespace {
 
@@ -183,6 +185,11 @@ class Service final : public pb::Agent::Service {
     DataDirFacts staging = InspectDataDir(c_.staging_dir);
     out->set_staging_free_bytes(staging.free_bytes);
     out->set_staging_on_other_fs(f.dev != 0 && staging.dev != 0 && f.dev != staging.dev);
+    for (const auto& [sha, bytes] : StagedCopies(c_.staging_dir)) {
+      auto* copy = out->add_staged();
+      copy->set_sha256(sha);
+      copy->set_bytes(bytes);
+    }
     out->set_quarantine_client_url(c_.quarantine_client_url);
     ToProto(lease_.Live(UnixMillisNow()), out->mutable_lease());
     ToProto(lease_.LastRecovery(), out->mutable_last_recovery());
@@ -388,7 +395,9 @@ class Service final : public pb::Agent::Service {
     // Not under op_mu_: a download does not touch etcd or its data dir, and it may take minutes.
     std::lock_guard<std::mutex> l(fetch_mu_);
     StageRequest sr{req->store_url(), req->object_key(), req->sha256(), req->size()};
-    auto staged = StageBackup(sr, c_.staging_dir, keys_.get());
+    // The staging dir holds what this recovery needs: earlier copies go first, unless another
+    // coordinator's lease holds this member (its copy may be in use).
+    auto staged = StageBackup(sr, c_.staging_dir, keys_.get(), MayChangeStaging(ctx).ok());
     if (!staged.ok()) return ToGrpc(staged.status());
     log_.Info("FetchBackup: {} -> {} ({})", req->object_key(), staged->path,
                  staged->in_place ? "checked in place" : staged->cached ? "already staged" : "downloaded");
@@ -406,6 +415,24 @@ class Service final : public pb::Agent::Service {
       for (const auto& u : m.client_urls) pm->add_client_urls(u);
       pm->set_is_learner(m.is_learner);
     }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DropStaged(grpc::ServerContext* ctx, const pb::DropStagedRequest* req,
+                          pb::DropStagedResponse* out) override {
+    if (auto a = Authorize(ctx, Need::kRecover, "DropStaged"); !a.ok()) return a;
+    if (Status st = MayChangeStaging(ctx); !st.ok()) {
+      log_.Warn("refused DropStaged from {}: {}", ctx->peer(), st.message());
+      return ToGrpc(st.WithMessage(c_.member_name + ": " + st.message()));
+    }
+    std::lock_guard<std::mutex> l(fetch_mu_);  // never under a download
+    auto dropped = host::DropStaged(c_.staging_dir, {req->keep_sha256().begin(), req->keep_sha256().end()});
+    if (!dropped.ok()) return ToGrpc(dropped.status());
+    for (const auto& p : dropped->paths) {
+      log_.Info("DropStaged: removed {}", p);
+      out->add_removed(p);
+    }
+    out->set_freed_bytes(dropped->bytes);
     return grpc::Status::OK;
   }
 
@@ -433,6 +460,16 @@ class Service final : public pb::Agent::Service {
 
   // Mutating calls only, under op_mu_: admitted only under the live lease's owner and epoch, so
   // a coordinator whose lease ended (expired, broken, released) never acts again.
+  // Staged copies may be dropped by the live lease's owner, or by anyone while no lease is live
+  // (a dry run takes none; a finished restore has released its own): never under another
+  // coordinator's lease, whose restore may read them.
+  Status MayChangeStaging(grpc::ServerContext* ctx) {
+    const int64_t now = UnixMillisNow();
+    if (lease_.Live(now).empty()) return Status::OK();
+    CallLease call = LeaseOf(ctx);
+    return lease_.Admit(call.owner, call.epoch, now);
+  }
+
   grpc::Status Admit(grpc::ServerContext* ctx, const char* rpc) {
     CallLease call = LeaseOf(ctx);
     Status s = lease_.Admit(call.owner, call.epoch, UnixMillisNow());
@@ -576,6 +613,10 @@ Result<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentConfig& confi
   auto swept = SweepLeftovers(config.staging_dir, config.data_dir);
   if (!swept.ok()) return swept.status().Annotate("agent start");
   for (const auto& p : *swept) log.Info("removed {}: left by an agent that died mid-call", p);
+  // After the lease is loaded: a recovery under way keeps its staged copies for --resume.
+  auto stale = SweepStaleStaged(config.staging_dir, UnixMillisNow());
+  if (!stale.ok()) return stale.status().Annotate("agent start");
+  for (const auto& p : *stale) log.Info("removed {}: staged for a recovery that is over", p);
   impl->process_mode = config.mode == ControlMode::kProcess;
   grpc::ServerBuilder b;
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();

@@ -55,7 +55,38 @@ std::string Where(store::Store& store, const std::string& prefix, std::string_vi
 
 }  // namespace
 
-Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::string_view tier) {
+namespace {
+
+// One manifest of a listing: a backup entry, or a problem naming why it is not one.
+Result<BackupEntry> ReadEntry(store::Store& store, const std::string& key,
+                              const std::unordered_map<std::string, store::ObjectInfo>& objects,
+                              const TrustPolicy& trust) {
+  LB_ASSIGN_OR_RETURN(std::string body, ReadSmallObject(store, key));
+  LB_ASSIGN_OR_RETURN(Manifest m, ParseManifest(body));
+  if (ManifestKey(m.object_key) != key) {
+    return Status::Corruption(fmt::format("it describes {}, whose manifest is {} (it was copied or moved; restore "
+                                          "the right manifest from a copy, or delete this one)",
+                                          m.object_key, ManifestKey(m.object_key)));
+  }
+  auto object = objects.find(m.object_key);
+  if (object == objects.end()) {
+    return Status::Corruption(
+        fmt::format("its backup object {} is missing (restore the object or delete this manifest)", m.object_key));
+  }
+  if (object->second.size != m.stored_size()) {
+    return Status::Corruption(fmt::format("backup object {} is {} bytes but the manifest says {} (it is damaged or "
+                                          "incomplete; delete it and this manifest)",
+                                          m.object_key, object->second.size, m.stored_size()));
+  }
+  BackupEntry e{std::move(m), key, "", object->second.mtime_unix};
+  e.untrusted = DistrustManifest(trust, body, e.manifest);
+  return e;
+}
+
+}  // namespace
+
+Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::string_view tier,
+                            const TrustPolicy& trust) {
   LB_RETURN_IF_ERROR(ValidatePrefix(prefix));
   if (!tier.empty()) LB_RETURN_IF_ERROR(ValidatePrefix(tier));
   const std::string normal = NormalizePrefix(prefix);
@@ -63,36 +94,20 @@ Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::s
   const std::string scope = tier.empty() ? list_prefix : fmt::format("{}{}/", list_prefix, tier);
 
   LB_ASSIGN_OR_RETURN(std::vector<store::ObjectInfo> objects, store.List(list_prefix));
-  std::unordered_map<std::string, uint64_t> sizes;
-  for (const store::ObjectInfo& o : objects) sizes.emplace(o.key, o.size);
+  std::unordered_map<std::string, store::ObjectInfo> by_key;
+  for (const store::ObjectInfo& o : objects) by_key.emplace(o.key, o);
 
   Listing out;
   for (const store::ObjectInfo& o : objects) {
-    if (!IsManifestKey(o.key) || o.key.compare(0, scope.size(), scope) != 0) continue;
-    auto problem = [&](const std::string& why) { out.problems.push_back(fmt::format("{}: {}", o.key, why)); };
-    Result<std::string> body = ReadSmallObject(store, o.key);
-    if (!body.ok()) {
-      problem(body.status().message());
-      continue;
+    if (o.key.compare(0, scope.size(), scope) != 0) continue;
+    if (IsBackupObjectKey(o.key) && !by_key.count(ManifestKey(o.key))) out.incomplete.push_back(o);
+    if (!IsManifestKey(o.key)) continue;
+    Result<BackupEntry> e = ReadEntry(store, o.key, by_key, trust);
+    if (e.ok()) {
+      out.backups.push_back(std::move(e).value());
+    } else {
+      out.problems.push_back(fmt::format("{}: {}", o.key, e.status().message()));
     }
-    Result<Manifest> m = ParseManifest(body.value());
-    if (!m.ok()) {
-      problem(m.status().message());
-      continue;
-    }
-    auto object = sizes.find(m->object_key);
-    if (object == sizes.end()) {
-      problem(fmt::format("its backup object {} is missing (restore the object or delete this manifest)",
-                          m->object_key));
-      continue;
-    }
-    if (object->second != m->stored_size()) {
-      problem(fmt::format("backup object {} is {} bytes but the manifest says {} (it is damaged or incomplete; "
-                          "delete it and this manifest)",
-                          m->object_key, object->second, m->stored_size()));
-      continue;
-    }
-    out.backups.push_back(BackupEntry{std::move(m).value(), o.key});
   }
   std::sort(out.backups.begin(), out.backups.end(), [](const BackupEntry& a, const BackupEntry& b) {
     auto ta = FinishedAt(a.manifest), tb = FinishedAt(b.manifest);
@@ -102,22 +117,33 @@ Result<Listing> ListBackups(store::Store& store, std::string_view prefix, std::s
   return out;
 }
 
-Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, std::string_view tier,
-                                  std::string_view ref) {
-  if (ref.empty()) {
-    return Status::InvalidArgument("no backup given (pass latest, a key or a file name shown by `lifeboat list`)");
+Selection NewestTrusted(const Listing& listing, const std::function<bool(const BackupEntry&)>& accept) {
+  Selection out;
+  for (const BackupEntry& e : listing.backups) {  // newest first
+    if (accept && !accept(e)) continue;
+    if (!e.trusted()) {
+      out.skipped.push_back(fmt::format("{}: {}", e.manifest.object_key, e.untrusted));
+      continue;
+    }
+    out.entry = e;
+    break;
   }
-  LB_ASSIGN_OR_RETURN(Listing listing, ListBackups(store, prefix, tier));
-  const std::string normal = NormalizePrefix(prefix);
-  const Status not_found = Status::NotFound(fmt::format(
-      "no backup matches {} under {} (run `lifeboat list` to see what exists)", ref, Where(store, normal, tier)));
+  return out;
+}
 
-  if (ref == "latest") {
-    if (listing.backups.empty()) return not_found;
-    return listing.backups.front();
-  }
+namespace {
 
-  // Full keys first, so that a complete key is never reported as ambiguous.
+// " (skipped N untrusted: key: why; ...)" for a message that found nothing, or "".
+std::string SkippedNote(const std::vector<std::string>& skipped) {
+  if (skipped.empty()) return "";
+  std::string all;
+  for (const auto& s : skipped) all += (all.empty() ? "" : "; ") + s;
+  return fmt::format(" (skipped {} untrusted: {})", skipped.size(), all);
+}
+
+// The backups `ref` names: full keys first, so that a complete key is never ambiguous, then
+// file names.
+std::vector<const BackupEntry*> Matches(const Listing& listing, const std::string& normal, std::string_view ref) {
   const std::string with_prefix = normal.empty() ? std::string(ref) : fmt::format("{}/{}", normal, ref);
   std::vector<const BackupEntry*> matches;
   for (const BackupEntry& e : listing.backups) {
@@ -126,14 +152,35 @@ Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, 
       matches.push_back(&e);
     }
   }
-  if (matches.empty()) {
-    for (const BackupEntry& e : listing.backups) {
-      std::string_view base = BaseName(e.manifest.object_key);
-      std::string_view stem = base;
-      if (stem.ends_with(kObjectSuffix)) stem.remove_suffix(kObjectSuffix.size());
-      if (base == ref || stem == ref || BaseName(e.manifest_key) == ref) matches.push_back(&e);
-    }
+  if (!matches.empty()) return matches;
+  for (const BackupEntry& e : listing.backups) {
+    std::string_view base = BaseName(e.manifest.object_key);
+    std::string_view stem = base;
+    if (stem.ends_with(kObjectSuffix)) stem.remove_suffix(kObjectSuffix.size());
+    if (base == ref || stem == ref || BaseName(e.manifest_key) == ref) matches.push_back(&e);
   }
+  return matches;
+}
+
+}  // namespace
+
+Result<Selection> ResolveBackup(store::Store& store, std::string_view prefix, std::string_view tier,
+                                std::string_view ref, const TrustPolicy& trust) {
+  if (ref.empty()) {
+    return Status::InvalidArgument("no backup given (pass latest, a key or a file name shown by `lifeboat list`)");
+  }
+  LB_ASSIGN_OR_RETURN(Listing listing, ListBackups(store, prefix, tier, trust));
+  const std::string normal = NormalizePrefix(prefix);
+  auto not_found = [&](const std::string& note) {
+    return Status::NotFound(fmt::format("no backup matches {} under {}{} (run `lifeboat list` to see what exists)", ref,
+                                        Where(store, normal, tier), note));
+  };
+  if (ref == "latest") {
+    Selection sel = NewestTrusted(listing);
+    if (!sel.entry) return not_found(SkippedNote(sel.skipped));
+    return sel;
+  }
+  std::vector<const BackupEntry*> matches = Matches(listing, normal, ref);
   if (matches.empty()) {
     // A backup whose manifest cannot be read is not listed; say so rather than "no such backup".
     std::string_view stem = BaseName(ref);
@@ -143,7 +190,7 @@ Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, 
         return Status::Corruption(fmt::format("{} cannot be used: {} (restore another backup)", ref, p));
       }
     }
-    return not_found;
+    return not_found("");
   }
   if (matches.size() > 1) {
     std::string keys;
@@ -151,17 +198,42 @@ Result<BackupEntry> ResolveBackup(store::Store& store, std::string_view prefix, 
     return Status::InvalidArgument(
         fmt::format("backup name {} is ambiguous: it matches {} (pass the full key or a --tier)", ref, keys));
   }
-  return *matches.front();
+  const BackupEntry& e = *matches.front();
+  if (!e.trusted() && !trust.allow_untrusted) {
+    return Status::FailedPrecondition(fmt::format(
+        "backup {} is not trusted: {} (use a trusted backup, or pass --allow-unencrypted to use it anyway: its "
+        "checksums and etcd's SHA-256 trailer are still checked)",
+        e.manifest.object_key, e.untrusted));
+  }
+  return Selection{e, {}};
 }
 
-Status WriteManifest(store::Store& store, const Manifest& m) {
+Status WriteManifest(store::Store& store, const Manifest& m, const codec::KeyRing* signer,
+                     const store::WriteOptions& options) {
+  Manifest signed_m = m;
+  if (signer != nullptr && !signer->current_id().empty()) LB_RETURN_IF_ERROR(SignManifest(&signed_m, *signer));
   const std::string key = ManifestKey(m.object_key);
-  const std::string body = ToJson(m) + "\n";
-  LB_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectWriter> w, store.Create(key));
+  const std::string body = ToJson(signed_m) + "\n";
+  LB_ASSIGN_OR_RETURN(std::unique_ptr<store::ObjectWriter> w, store.Create(key, options));
   Status s = w->Append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
   if (s.ok()) s = w->Commit();
   if (!s.ok()) w->Abort();
   return s;
+}
+
+Status CommitBackup(store::Store& store, store::ObjectWriter& object, Manifest* manifest,
+                    const codec::KeyRing* signer, const store::WriteOptions& options, bool* committed) {
+  const Manifest& m = *manifest;
+  if (committed != nullptr) *committed = false;
+  if (signer != nullptr && !signer->current_id().empty()) LB_RETURN_IF_ERROR(SignManifest(manifest, *signer));
+  LB_RETURN_IF_ERROR(object.Commit());
+  if (committed != nullptr) *committed = true;
+  Status s = WriteManifest(store, m, nullptr, options);
+  if (s.ok()) return s;
+  // The object is whole and checked; deleting it for want of a manifest could lose the only copy.
+  return s.WithMessage(fmt::format("the backup object {} is stored, but its manifest {} may not be: {} (the object "
+                                   "is kept and `lifeboat list` shows it INCOMPLETE; take another backup)",
+                                   m.object_key, ManifestKey(m.object_key), s.message()));
 }
 
 Result<Manifest> ReadManifest(store::Store& store, std::string_view object_key) {

@@ -187,7 +187,8 @@ std::string ToJson(const SegmentManifest& m) {
                    {"compact_revision", m.hashkv->compact_revision},
                    {"member_id", fmt::format("{:x}", m.hashkv->member_id)}};
   }
-  return j.dump(2);
+  if (m.auth) j["auth"] = {{"alg", m.auth->alg}, {"key_id", m.auth->key_id}, {"mac", m.auth->mac}};
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
@@ -222,6 +223,11 @@ Result<SegmentManifest> ParseSegmentManifest(std::string_view text) {
       sh.compact_revision = h.at("compact_revision").get<int64_t>();
       sh.member_id = std::stoull(h.at("member_id").get<std::string>(), nullptr, 16);
       m.hashkv = sh;
+    }
+    if (auto a = j.find("auth"); a != j.end() && a->is_object() && a->contains("alg") && a->contains("key_id") &&
+                                 a->contains("mac")) {
+      m.auth = ManifestAuth{a->at("alg").get<std::string>(), a->at("key_id").get<std::string>(),
+                            a->at("mac").get<std::string>()};
     }
   } catch (const std::exception& e) {  // json errors, and stoull on a bad member id
     return Status::Corruption(std::string("segment manifest: ") + e.what());
@@ -261,6 +267,10 @@ Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefi
     }
     return Status::OK();
   }));
+  if (encode.signer != nullptr && !encode.signer->current_id().empty()) {
+    m.auth.reset();
+    LB_ASSIGN_OR_RETURN(m.auth, SignJson(kSegmentManifestKind, nlohmann::json::parse(ToJson(m)), *encode.signer));
+  }
   LB_RETURN_IF_ERROR(WriteText(store, SegmentManifestKey(m.object_key), ToJson(m)));
   return m;
 }
@@ -278,7 +288,8 @@ Status WriteGap(store::Store& store, std::string_view prefix, const ChangeGap& g
   return WriteText(store, key, j.dump(2));
 }
 
-Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster) {
+Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster,
+                                    const TrustPolicy& trust) {
   SegmentListing out;
   LB_ASSIGN_OR_RETURN(auto objects, store.List(SegmentFolder(prefix, cluster)));
   for (const auto& o : objects) {
@@ -299,6 +310,15 @@ Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix
     if (!m.ok()) {
       out.problems.push_back(o.key + ": " + m.status().message());
       continue;
+    }
+    if (trust.checks()) {
+      const nlohmann::json doc = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+      const std::string why =
+          Distrust(trust, kSegmentManifestKind, doc, m->format_version >= 2 ? m->encoding : codec::Encoding{});
+      if (!why.empty()) {
+        out.problems.push_back(o.key + ": not trusted: " + why);
+        continue;
+      }
     }
     out.segments.push_back(*m);
   }

@@ -24,6 +24,7 @@
 
 #include "base/status.h"
 #include "catalog/manifest.h"
+#include "catalog/trust.h"
 #include "codec/object_codec.h"
 #include "snapshot/change_stream.h"
 #include "store/store.h"
@@ -61,6 +62,9 @@ struct SegmentManifest {
   codec::Encoding encoding;
   uint64_t object_size = 0;
   std::string object_sha256;
+  // Authentication of the rest (catalog/trust.h, kind kSegmentManifestKind); absent when written
+  // without keys.
+  std::optional<ManifestAuth> auth;
 
   uint64_t stored_size() const { return format_version >= 2 ? object_size : size; }
   const std::string& stored_sha256() const { return format_version >= 2 ? object_sha256 : sha256; }
@@ -80,7 +84,8 @@ std::string SegmentManifestKey(std::string_view segment_key);
 std::string ToJson(const SegmentManifest& m);
 Result<SegmentManifest> ParseSegmentManifest(std::string_view json);
 
-// Writes the segment encoded as `encode` says, then its manifest (so a listed segment is whole).
+// Writes the segment encoded as `encode` says, then its manifest (so a listed segment is whole),
+// authenticated with `encode.signer`'s current key when set.
 // `m` gives the cluster name and id, the revision range, finished_at and the checkpoint; the
 // rest is filled in.
 Result<SegmentManifest> WriteSegment(store::Store& store, std::string_view prefix, SegmentManifest m,
@@ -104,13 +109,15 @@ struct ChangeGap {
 Status WriteGap(store::Store& store, std::string_view prefix, const ChangeGap& gap);
 
 // Every segment manifest of `cluster`, ordered by start (then end) revision, and its recorded gaps;
-// unreadable ones are problems.
+// unreadable ones, and those not trusted under `trust` ("<key>: not trusted: <why>"), are
+// problems: a point-in-time restore never replays an untrusted change.
 struct SegmentListing {
   std::vector<SegmentManifest> segments;
   std::vector<ChangeGap> gaps;
   std::vector<std::string> problems;
 };
-Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster);
+Result<SegmentListing> ListSegments(store::Store& store, std::string_view prefix, std::string_view cluster,
+                                    const TrustPolicy& trust = {});
 
 // Reads one segment, checks the stored object's and the decoded segment's size and SHA-256
 // against the manifest and that every event lies in [start, end] in order; Corruption naming

@@ -59,6 +59,12 @@ std::string ManifestKey(std::string_view object_key) {
 
 bool IsManifestKey(std::string_view key) { return EndsWith(key, kManifestSuffix); }
 
+bool IsBackupObjectKey(std::string_view key) {
+  if (EndsWith(key, kAeadSuffix)) key.remove_suffix(kAeadSuffix.size());
+  if (EndsWith(key, kZstdSuffix)) key.remove_suffix(kZstdSuffix.size());
+  return EndsWith(key, kObjectSuffix);
+}
+
 Status ValidateName(std::string_view tier) {
   bool ok = !tier.empty() && tier.size() <= kMaxTierBytes;
   for (char c : tier) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');

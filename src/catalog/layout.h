@@ -26,6 +26,8 @@ std::string ObjectKey(std::string_view prefix, std::string_view tier, std::strin
 // "x.db" -> "x.manifest.json" (any other name gets ".manifest.json" appended).
 std::string ManifestKey(std::string_view object_key);
 bool IsManifestKey(std::string_view key);
+// A backup object's name: ".db", with ".zst" and/or ".enc" after it as its encoding adds them.
+bool IsBackupObjectKey(std::string_view key);
 
 // The part of ObjectKey() a name turns into; exposed so callers can show what will be used.
 std::string SanitizeName(std::string_view name);

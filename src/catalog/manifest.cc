@@ -59,7 +59,21 @@ Json Build(const Manifest& m) {
     h["member_id"] = HexId(m.source_hashkv->member_id);
     j["source_hashkv"] = h;
   }
+  if (m.auth) j["auth"] = {{"alg", m.auth->alg}, {"key_id", m.auth->key_id}, {"mac", m.auth->mac}};
   return j;
+}
+
+// "auth" as written by Build; nullopt for anything else (then the manifest is unauthenticated).
+std::optional<ManifestAuth> ParseAuth(const nlohmann::json& j) {
+  auto it = j.find("auth");
+  if (it == j.end() || !it->is_object()) return std::nullopt;
+  ManifestAuth a;
+  for (auto [name, out] : {std::pair{"alg", &a.alg}, {"key_id", &a.key_id}, {"mac", &a.mac}}) {
+    auto f = it->find(name);
+    if (f == it->end() || !f->is_string()) return std::nullopt;
+    *out = f->get<std::string>();
+  }
+  return a;
 }
 
 // Reads typed fields out of a JSON object; the first problem sticks and names its field.
@@ -226,7 +240,23 @@ Result<Manifest> ParseManifest(std::string_view json) {
     return Status::Corruption(
         fmt::format("manifest field \"object_key\" is not a valid key: \"{}\" {}", m.object_key, kFix));
   }
+  m.auth = ParseAuth(j);
   return m;
+}
+
+Status SignManifest(Manifest* m, const codec::KeyRing& keys) {
+  m->auth.reset();
+  LB_ASSIGN_OR_RETURN(ManifestAuth a, SignJson(kBackupManifestKind, Build<nlohmann::json>(*m), keys));
+  m->auth = std::move(a);
+  return Status::OK();
+}
+
+std::string DistrustManifest(const TrustPolicy& policy, std::string_view json, const Manifest& m) {
+  if (!policy.checks()) return "";
+  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  const codec::Encoding e =
+      m.format_version >= 2 ? codec::Encoding{m.compression, m.encryption, m.key_id} : codec::Encoding{};
+  return Distrust(policy, kBackupManifestKind, doc, e);
 }
 
 }  // namespace lifeboat::catalog

@@ -9,6 +9,8 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "catalog/trust.h"
+#include "codec/aead_stream.h"
 #include "nlohmann/json_fwd.hpp"
 
 namespace lifeboat::catalog {
@@ -61,6 +63,9 @@ struct Manifest {
   // the source's after it when there is none (member_id says whose); absent when it could not be
   // had. JSON "source_hashkv", optional in every format.
   std::optional<KvHashRecord> source_hashkv;
+  // The manifest's authentication (catalog/trust.h), written last; absent when it was written
+  // without keys. JSON "auth", optional in every format: older lifeboats ignore it.
+  std::optional<ManifestAuth> auth;
 
   // What the store holds: the object fields in format 2, the snapshot's own in format 1.
   uint64_t stored_size() const { return format_version >= 2 ? object_size : size; }
@@ -73,7 +78,13 @@ struct Manifest {
 std::string ToJson(const Manifest& m);
 // The same fields as a JSON value, for embedding in other output (e.g. `list --json`).
 nlohmann::json ToJsonValue(const Manifest& m);
-// Corruption naming the missing or malformed field, or a format newer than this lifeboat.
+// Corruption naming the missing or malformed field, or a format newer than this lifeboat. A
+// malformed "auth" is not an error here: the manifest is then simply not authenticated.
 Result<Manifest> ParseManifest(std::string_view json);
+
+// Sets m->auth: the tag of every other field under the current key of `keys`.
+Status SignManifest(Manifest* m, const codec::KeyRing& keys);
+// Why the manifest stored as `json` (parsed as `m`) is not trusted under `policy`; empty when it is.
+std::string DistrustManifest(const TrustPolicy& policy, std::string_view json, const Manifest& m);
 
 }  // namespace lifeboat::catalog

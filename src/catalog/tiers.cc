@@ -28,6 +28,10 @@ Status ValidateTiers(const std::vector<Tier>& tiers) {
     if (t.keep.count() <= 0) {
       return Status::InvalidArgument("tier " + t.name + " keeps backups for zero time (set keep: to e.g. 72h)");
     }
+    if (!t.object_lock.empty() && t.object_lock != "GOVERNANCE" && t.object_lock != "COMPLIANCE") {
+      return Status::InvalidArgument("tier " + t.name + " object-lock mode '" + t.object_lock +
+                                     "' is not one S3 knows (use governance or compliance)");
+    }
   }
   for (const auto& a : tiers) {
     for (const auto& b : tiers) {

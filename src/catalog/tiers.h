@@ -18,12 +18,15 @@ struct Tier {
   std::string folder;  // where its backups live under the store prefix; default: the name
   CronSchedule schedule;
   std::chrono::seconds keep{0};
+  // S3 Object Lock of its backups and manifests: "" (none), "GOVERNANCE" or "COMPLIANCE"; each is
+  // retained `keep` from when it is written (config `object-lock: {mode: ...}`).
+  std::string object_lock;
 };
 
 std::vector<Tier> DefaultTiers();
 
 // Names unique and valid, folders valid and not nested in one another (each tier's retention
-// must only ever see its own backups), keep > 0.
+// must only ever see its own backups), keep > 0, object_lock empty, GOVERNANCE or COMPLIANCE.
 Status ValidateTiers(const std::vector<Tier>& tiers);
 
 // nullptr when absent.

@@ -37,7 +37,7 @@ Result<ops::BackupOptions> BuildBackupOptions(const Settings& settings, const Ba
     // that prune leaves alone.
     const catalog::Tier* t = catalog::FindTier(settings.tiers, name);
     if (t == nullptr) LB_RETURN_IF_ERROR(catalog::ValidateName(name).Annotate("--tier"));
-    bo.tiers.push_back({name, t ? t->folder : name});
+    bo.tiers.push_back(t ? ops::TargetOf(*t) : ops::TierTarget{name, name, "", {}});
   }
   bo.stall_timeout = settings.stall_timeout;
   bo.max_rate = settings.max_rate;
@@ -58,6 +58,7 @@ Result<ops::BackupOptions> BuildBackupOptions(const Settings& settings, const Ba
   }
   bo.zstd_level = compression == "zstd" ? level : 0;
   bo.encryption = settings.keys.get();
+  bo.signing = settings.auth_keys.get();
   return bo;
 }
 

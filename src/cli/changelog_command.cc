@@ -35,7 +35,7 @@ void RunChangeLogCommand(Context& ctx, const ChangeLogArgs& a) {
   if (!id.ok()) return ctx.Fail(id.status());
   int64_t start = a.from_revision;
   if (start == 0) {
-    auto s = ops::ChangeLogStart(**store, settings->prefix, settings->cluster_name, *id);
+    auto s = ops::ChangeLogStart(**store, settings->prefix, settings->cluster_name, *id, TrustOf(*settings));
     if (!s.ok()) return ctx.Fail(s.status());
     start = *s;
   }

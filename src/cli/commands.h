@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "catalog/trust.h"
 #include "cli/config.h"
 
 namespace CLI {
@@ -37,6 +38,14 @@ void AddChangeLogCommand(CLI::App& app, Context& ctx);
 
 // A tier name from --tier -> its folder in the store (configured tiers), or the name itself.
 std::string TierFolder(const Settings& settings, const std::string& name);
+// What readers trust under these settings (catalog/trust.h); `allow_untrusted`: --allow-unencrypted.
+catalog::TrustPolicy TrustOf(const Settings& settings, bool allow_untrusted = false);
+// The flag that lets an explicit REF name an untrusted backup.
+inline constexpr const char* kAllowUntrustedHelp =
+    "use a backup named explicitly although it is not encrypted or its manifest is not authenticated (made before "
+    "encryption or signing was configured); its checksums and etcd's trailer are still checked";
+// Tells what a choice of backup passed over, one "warning:" line each on stderr.
+void WarnSkipped(const std::vector<std::string>& skipped);
 void AddSnapshotCommand(CLI::App& app, Context& ctx);
 void AddVerifyCommand(CLI::App& app, Context& ctx);
 

@@ -58,6 +58,9 @@ struct FileConfig {
   bool has_encryption = false;
   codec::KeySource enc_key;
   std::vector<codec::KeySource> old_keys;
+  bool has_signing = false;
+  codec::KeySource sign_key;
+  std::vector<codec::KeySource> sign_old_keys;
 };
 
 Result<codec::KeySource> ParseKeySource(const YAML::Node& n, const std::string& where, const std::string& path) {
@@ -68,9 +71,53 @@ Result<codec::KeySource> ParseKeySource(const YAML::Node& n, const std::string& 
   s.String("key-file", &k.file).String("file", &k.file);
   s.String("key-env", &k.env).String("env", &k.env);
   s.String("key-id", &k.id).String("id", &k.id);
-  if (where == "encryption") s.Node("old-keys", &old_keys);
+  if (where == "encryption" || where == "signing") s.Node("old-keys", &old_keys);
   LB_RETURN_IF_ERROR(s.Read(n));
   return k;
+}
+
+// A key section (`encryption:` or `signing:`): the current key and its old-keys.
+Status ParseKeys(const YAML::Node& n, const std::string& where, const std::string& path, codec::KeySource* current,
+                 std::vector<codec::KeySource>* old_keys) {
+  LB_ASSIGN_OR_RETURN(*current, ParseKeySource(n, where, path));
+  if (YAML::Node old = n["old-keys"]) {
+    if (!old.IsSequence()) {
+      return Status::InvalidArgument("config " + path + ": '" + where + ".old-keys' must be a list of {id, file|env}");
+    }
+    for (const auto& o : old) {
+      LB_ASSIGN_OR_RETURN(auto ks, ParseKeySource(o, where + ".old-keys", path));
+      old_keys->push_back(ks);
+    }
+  }
+  return Status::OK();
+}
+
+// Every key that authenticates manifests: the encryption keys (the current one signs) and the
+// signing keys (their current one signs only without encryption).
+Result<std::shared_ptr<codec::KeyRing>> AuthKeys(const FileConfig& fc) {
+  if (!fc.has_encryption && !fc.has_signing) return std::shared_ptr<codec::KeyRing>();
+  std::vector<codec::KeySource> others;
+  if (fc.has_encryption) {
+    others = fc.old_keys;
+    if (fc.has_signing) others.push_back(fc.sign_key);
+  }
+  others.insert(others.end(), fc.sign_old_keys.begin(), fc.sign_old_keys.end());
+  auto ring = codec::LoadKeyRing(fc.has_encryption ? fc.enc_key : fc.sign_key, others);
+  if (!ring.ok()) return ring.status().Annotate(fc.has_encryption && !fc.has_signing ? "config encryption" : "config signing");
+  return std::make_shared<codec::KeyRing>(std::move(*ring));
+}
+
+// A tier's `object-lock: {mode: governance|compliance}` as S3 spells the mode; "" when absent.
+Result<std::string> ParseObjectLock(const YAML::Node& n, const std::string& path) {
+  if (!config::Given(n)) return std::string();
+  std::string mode;
+  config::YamlSection s("config " + path, "tiers.object-lock");
+  s.String("mode", &mode);
+  LB_RETURN_IF_ERROR(s.Read(n));
+  if (mode == "governance" || mode == "GOVERNANCE") return std::string("GOVERNANCE");
+  if (mode == "compliance" || mode == "COMPLIANCE") return std::string("COMPLIANCE");
+  return Status::InvalidArgument("config " + path + ": tiers.object-lock.mode '" + mode +
+                                 "' must be governance or compliance");
 }
 
 Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::string& path) {
@@ -82,10 +129,12 @@ Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::st
     if (!t.IsMap()) return Status::InvalidArgument("config " + path + ": each tier must be a mapping");
     catalog::Tier tier;
     std::string schedule, keep;
+    YAML::Node lock = config::Absent();
     config::YamlSection ts("config " + path, "tiers");
     ts.String("name", &tier.name).String("folder", &tier.folder).String("prefix", &tier.folder);
-    ts.String("schedule", &schedule).String("keep", &keep);
+    ts.String("schedule", &schedule).String("keep", &keep).Node("object-lock", &lock);
     LB_RETURN_IF_ERROR(ts.Read(t));
+    LB_ASSIGN_OR_RETURN(tier.object_lock, ParseObjectLock(lock, path));
     if (tier.name.empty()) return Status::InvalidArgument("config " + path + ": a tier has no name");
     if (tier.folder.empty()) tier.folder = tier.name;
     if (schedule.empty()) return Status::InvalidArgument("config " + path + ": tier " + tier.name + " has no schedule");
@@ -115,7 +164,8 @@ Result<FileConfig> LoadConfig(const std::string& path) {
   }
   const std::string origin = "config " + path;
   YAML::Node backup = config::Absent(), daemon = config::Absent(), drill = config::Absent(),
-             encryption = config::Absent(), changelog = config::Absent(), check = config::Absent();
+             encryption = config::Absent(), changelog = config::Absent(), check = config::Absent(),
+             signing = config::Absent();
   config::YamlSection top(origin, "");
   top.StringOrList("endpoints", &fc.endpoints)
       .String("cacert", &fc.cacert)
@@ -148,6 +198,7 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       .Node("daemon", &daemon)
       .Node("drill", &drill)
       .Node("encryption", &encryption)
+      .Node("signing", &signing)
       .Node("changelog", &changelog)
       .Node("check", &check);
   LB_RETURN_IF_ERROR(top.Read(root));
@@ -178,17 +229,12 @@ Result<FileConfig> LoadConfig(const std::string& path) {
   ck.Bool("enabled", &fc.check_enabled).String("schedule", &fc.check_schedule).String("settle-timeout", &fc.check_settle);
   LB_RETURN_IF_ERROR(ck.Read(check));
   if (config::Given(encryption)) {
-    LB_ASSIGN_OR_RETURN(fc.enc_key, ParseKeySource(encryption, "encryption", path));
+    LB_RETURN_IF_ERROR(ParseKeys(encryption, "encryption", path, &fc.enc_key, &fc.old_keys));
     fc.has_encryption = true;
-    if (YAML::Node old = encryption["old-keys"]) {
-      if (!old.IsSequence()) {
-        return Status::InvalidArgument("config " + path + ": 'encryption.old-keys' must be a list of {id, file|env}");
-      }
-      for (const auto& o : old) {
-        LB_ASSIGN_OR_RETURN(auto ks, ParseKeySource(o, "encryption.old-keys", path));
-        fc.old_keys.push_back(ks);
-      }
-    }
+  }
+  if (config::Given(signing)) {
+    LB_RETURN_IF_ERROR(ParseKeys(signing, "signing", path, &fc.sign_key, &fc.sign_old_keys));
+    fc.has_signing = true;
   }
   return fc;
 }
@@ -229,6 +275,7 @@ ops::ChangeLogOptions ChangeLogOptionsOf(const Settings& s) {
   // Segments hold the same data as backups: stored through the same compression and encryption.
   o.encode.zstd_level = s.compression == "zstd" ? s.zstd_level : 0;
   o.encode.keys = s.keys.get();
+  o.encode.signer = s.auth_keys.get();
   return o;
 }
 
@@ -368,6 +415,7 @@ Result<Settings> Resolve(const Flags& flags) {
     if (!ring.ok()) return ring.status().Annotate("config encryption");
     s.keys = std::make_shared<codec::KeyRing>(std::move(*ring));
   }
+  LB_ASSIGN_OR_RETURN(s.auth_keys, AuthKeys(fc));
   if (!fc.compression.empty()) {
     if (fc.compression != "none" && fc.compression != "zstd") {
       return Status::InvalidArgument("config backup.compression '" + fc.compression + "' must be zstd or none");

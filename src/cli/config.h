@@ -63,6 +63,9 @@ struct Settings {
   int zstd_level = 1;  // bench/compress.sh: level 1 is as fast as no compression here, level 3 1.7x slower
   // encryption: section. Set: backups are encrypted with the current key; every key decrypts.
   std::shared_ptr<codec::KeyRing> keys;
+  // The keys manifests are authenticated with (catalog/trust.h): the encryption keys and the
+  // `signing:` keys; the current one signs (encryption's when set). Null: neither is configured.
+  std::shared_ptr<codec::KeyRing> auth_keys;
   // Recovery through host agents (restore-cluster, recover-member).
   std::vector<std::string> agents;  // HOST:PORT of each member's agent
   std::string agent_token_file;          // the recover token: recoveries

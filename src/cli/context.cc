@@ -9,6 +9,14 @@ std::string TierFolder(const Settings& settings, const std::string& name) {
   return t ? t->folder : name;
 }
 
+catalog::TrustPolicy TrustOf(const Settings& settings, bool allow_untrusted) {
+  return catalog::TrustPolicy{settings.auth_keys.get(), settings.keys != nullptr, allow_untrusted};
+}
+
+void WarnSkipped(const std::vector<std::string>& skipped) {
+  for (const auto& s : skipped) std::fprintf(stderr, "lifeboat: warning: skipped untrusted backup %s\n", s.c_str());
+}
+
 void Context::Fail(const Status& s) {
   std::fprintf(stderr, "lifeboat: %s\n", s.message().c_str());
   exit_code = s.ExitCode();

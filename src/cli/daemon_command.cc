@@ -86,6 +86,7 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   dc.max_rate = settings->max_rate;
   dc.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
   dc.keys = settings->keys;
+  dc.auth_keys = settings->auth_keys;
   dc.changelog = settings->changelog;
   dc.changelog_options = ChangeLogOptionsOf(*settings);
   dc.jitter = settings->jitter;

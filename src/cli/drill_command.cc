@@ -16,7 +16,7 @@ namespace {
 
 struct DrillArgs {
   std::string backup = "latest", tier, etcd_binary;
-  bool no_record = false;
+  bool no_record = false, allow_untrusted = false;
   RevisionBumpFlags bump;
 };
 
@@ -34,6 +34,7 @@ void RunDrill(Context& ctx, const DrillArgs& a) {
   o.etcd_binary = a.etcd_binary.empty() ? settings->etcd_binary : a.etcd_binary;
   o.record = !a.no_record;
   o.keys = settings->keys.get();
+  o.trust = TrustOf(*settings, a.allow_untrusted);
   o.bump_revision = bump->amount;
   o.mark_compacted = bump->mark_compacted;
   o.log = [](const std::string& line) { std::cerr << "lifeboat: " << line << std::endl; };
@@ -61,6 +62,7 @@ void AddDrillCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--tier", a->tier, "with latest: the newest of this tier");
   cmd->add_option("--etcd-binary", a->etcd_binary, "the etcd to start (default: drill.etcd-binary or etcd in PATH)");
   cmd->add_flag("--no-record", a->no_record, "do not store the outcome beside the backup");
+  cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
   a->bump.AddTo(*cmd);
   cmd->callback([&ctx, a] { RunDrill(ctx, *a); });
 }

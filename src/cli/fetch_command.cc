@@ -15,7 +15,7 @@ namespace {
 
 struct FetchArgs {
   std::string ref, output, tier;
-  bool force = false;
+  bool force = false, allow_untrusted = false;
 };
 
 void RunFetch(Context& ctx, const FetchArgs& a) {
@@ -27,8 +27,11 @@ void RunFetch(Context& ctx, const FetchArgs& a) {
   }
   auto store = store::OpenStore(settings->store);
   if (!store.ok()) return ctx.Fail(store.status());
-  auto entry = catalog::ResolveBackup(**store, settings->prefix, a.tier.empty() ? "" : TierFolder(*settings, a.tier), a.ref);
-  if (!entry.ok()) return ctx.Fail(entry.status());
+  auto sel = catalog::ResolveBackup(**store, settings->prefix, a.tier.empty() ? "" : TierFolder(*settings, a.tier), a.ref,
+                                    TrustOf(*settings, a.allow_untrusted));
+  if (!sel.ok()) return ctx.Fail(sel.status());
+  WarnSkipped(sel->skipped);
+  const auto& entry = sel->entry;
   Progress progress("fetch");
   Status st = catalog::FetchToFile(**store, entry->manifest, a.output, settings->keys.get(),
                                    [&](uint64_t done) { progress.Update(done, entry->manifest.size); });
@@ -45,10 +48,11 @@ void RunFetch(Context& ctx, const FetchArgs& a) {
 void AddFetchCommand(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<FetchArgs>();
   auto* cmd = app.add_subcommand("fetch", "copy a backup out of the store, verifying its checksums");
-  cmd->add_option("ref", a->ref, "latest, an object key, or a backup file name")->required();
+  cmd->add_option("ref", a->ref, "latest (the newest trusted), an object key, or a backup file name")->required();
   cmd->add_option("-o,--output", a->output, "file to write")->required();
   cmd->add_option("--tier", a->tier, "with latest: the newest of this tier");
   cmd->add_flag("--force", a->force, "overwrite an existing output file");
+  cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
   cmd->callback([&ctx, a] { RunFetch(ctx, *a); });
 }
 

@@ -37,12 +37,18 @@ void RunLifecycle(Context& ctx, bool apply) {
   auto rules = ops::ParseLifecycleRules(xml);
   if (settings->write_out == "json") {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : rules) j.push_back({{"id", r.id}, {"prefix", r.prefix}, {"expiration_days", r.days}});
+    for (const auto& r : rules) {
+      j.push_back({{"id", r.id}, {"prefix", r.prefix}, {"expiration_days", r.days},
+                   {"noncurrent_expiration_days", r.noncurrent_days}});
+    }
     std::cout << j.dump(2) << "\n";
     return;
   }
-  Table t({"RULE", "PREFIX", "EXPIRE AFTER DAYS"});
-  for (const auto& r : rules) t.AddRow({r.id, r.prefix, r.days ? std::to_string(r.days) : "-"});
+  Table t({"RULE", "PREFIX", "EXPIRE AFTER DAYS", "OLD VERSIONS AFTER DAYS"});
+  for (const auto& r : rules) {
+    t.AddRow({r.id, r.prefix, r.days ? std::to_string(r.days) : "-",
+              r.noncurrent_days ? std::to_string(r.noncurrent_days) : "-"});
+  }
   t.Print(std::cout, settings->write_out);
 }
 

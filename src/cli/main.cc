@@ -5,12 +5,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/temp_dir.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
   // A write past RLIMIT_FSIZE must fail with EFBIG (reported as a full disk), not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);
+  // Throwaway copies (decrypted snapshots) go with the process on SIGINT/SIGTERM/SIGHUP too.
+  lifeboat::InstallTempDirCleanup();
 
   CLI::App app{"lifeboat: backups, consistency checks and recovery for etcd clusters"};
   app.require_subcommand(1);

@@ -38,7 +38,7 @@ void RunPrune(Context& ctx, const PruneArgs& a) {
   }
   auto store = store::OpenStore(settings->store);
   if (!store.ok()) return ctx.Fail(store.status());
-  auto plan = ops::PlanPrune(**store, settings->prefix, settings->tiers, now);
+  auto plan = ops::PlanPrune(**store, settings->prefix, settings->tiers, now, ops::kRestoreTierKeep, TrustOf(*settings));
   if (!plan.ok()) return ctx.Fail(plan.status());
   Status applied;
   if (!a.dry_run) applied = ops::ApplyPrune(**store, *plan);

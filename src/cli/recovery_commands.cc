@@ -96,6 +96,7 @@ struct RestoreArgs {
   bool dry_run = false, yes = false, resume = false, allow_other = false, skip_safety = false, quarantine = false;
   bool force = false;
   std::vector<std::string> without;
+  bool allow_untrusted = false, keep_staged = false;
   std::string target_version;
   RevisionBumpFlags bump;
   std::string verify_timeout = "180s", start_timeout = "120s";
@@ -168,6 +169,9 @@ Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings&
   o.to_time = point.time;
   o.source_cluster_id = point.cluster_id;
   o.keys = settings.keys.get();
+  o.signing = settings.auth_keys.get();
+  o.trust = TrustOf(settings, a.allow_untrusted);
+  o.keep_staged = a.keep_staged;
   o.zstd_level = settings.compression == "zstd" ? settings.zstd_level : 0;
   if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
     return Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at");
@@ -359,6 +363,9 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--without", a->without,
                   "leave this member (gone for good) out of the new cluster; refused while any of its URLs answers");
   cmd->add_flag("--allow-other-cluster", a->allow_other, "restore a backup taken from another cluster");
+  cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
+  cmd->add_flag("--keep-staged", a->keep_staged,
+                "keep the staged copies on the agents' hosts after the restore or dry run (default: removed)");
   cmd->add_flag("--skip-safety-backup", a->skip_safety, "do not back up what still runs before stopping it");
   cmd->add_option("--target-version", a->target_version,
                   "restore every member for this etcd: 3.4, 3.5, 3.6 or 3.7 (default: the backup's own version; "

@@ -161,10 +161,12 @@ void RunRestore(Context& ctx, RestoreArgs& a) {
     po.to_time = point->time;
     po.cluster_id = point->cluster_id;
     po.keys = settings->keys.get();
+    po.trust = TrustOf(*settings);
     auto store = store::OpenStore(settings->store);
     if (!store.ok()) return ctx.Fail(store.status());
     auto p = ops::RestoreToPoint(**store, po, a.o);
     if (!p.ok()) return ctx.Fail(p.status());
+    for (const auto& why : p->skipped) std::cerr << "lifeboat: warning: skipped untrusted " << why << "\n";
     std::cerr << fmt::format("lifeboat: {} (revision {}) + {} logged changes from {} segments{} -> revision {}, {}\n",
                              p->backup_key, p->backup_revision, p->changes, p->segments,
                              p->leases ? fmt::format(" + {} leases", p->leases) : "", p->target_revision,

@@ -1,5 +1,6 @@
 // lifeboat verify FILE|REF: is this snapshot intact? SHA-256 trailer, every page of the bbolt
 // tree, etcd's records, and (for a backup in the store) its manifest's checksums and revision.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
+#include "base/temp_dir.h"
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/printer.h"
@@ -21,17 +23,38 @@ namespace {
 
 struct VerifyArgs {
   std::string ref, tier;
-  bool allow_no_trailer = false;
+  bool allow_no_trailer = false, allow_untrusted = false;
 };
 
-// A store backup is copied (verified against its manifest on the way) into a private temp file
-// and checked there; the file is removed afterwards whatever happens.
-struct TempFile {
-  std::string path;
-  ~TempFile() {
-    if (!path.empty()) unlink(path.c_str());
+// The snapshot file of a store backup, its bytes proven against the manifest on the way. A plain
+// object in a local-folder store is checked in place: the file check compares the db's SHA-256
+// with the manifest again, so no copy (as large as the db) is written. Anything else is copied
+// into a file readable by this user only, in a private dir (`dir`) that goes on every exit path
+// (base/temp_dir.h).
+Result<std::string> BackupFile(store::Store& store, const catalog::Manifest& m, const codec::KeyRing* keys,
+                               std::unique_ptr<TempDir>* dir) {
+  const std::string local = store.LocalPath(m.object_key);
+  if (!local.empty() && catalog::EncodingOf(m).plain()) {
+    LB_RETURN_IF_ERROR(catalog::CopyVerified(store, m, [](std::span<const uint8_t>) { return Status::OK(); }, keys));
+    return local;
   }
-};
+  LB_ASSIGN_OR_RETURN(*dir, TempDir::Create("", "lifeboat-verify-"));
+  const std::string path = (*dir)->path() + "/snapshot.db";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  Status st = catalog::CopyVerified(store, m, [&](std::span<const uint8_t> chunk) {
+    for (size_t done = 0; done < chunk.size();) {
+      ssize_t n = write(fd, chunk.data() + done, chunk.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::IOError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+      done += static_cast<size_t>(n);
+    }
+    return Status::OK();
+  }, keys);
+  close(fd);
+  if (!st.ok()) return st;
+  return path;
+}
 
 void RunVerify(Context& ctx, const VerifyArgs& a) {
   auto settings = Resolve(ctx.flags);
@@ -39,43 +62,23 @@ void RunVerify(Context& ctx, const VerifyArgs& a) {
   snapshot::VerifyOptions opts;
   opts.allow_no_trailer = a.allow_no_trailer;
   std::string path = a.ref, what = a.ref;
-  TempFile temp;
+  std::unique_ptr<TempDir> temp_dir;  // holds a store backup's copy until the check is done
   std::error_code ec;
   if (!std::filesystem::is_regular_file(a.ref, ec)) {
     // Not a local file: a backup reference in the store.
     auto store = store::OpenStore(settings->store);
     if (!store.ok()) return ctx.Fail(store.status());
-    auto entry = catalog::ResolveBackup(**store, settings->prefix, a.tier, a.ref);
-    if (!entry.ok()) {
+    auto sel = catalog::ResolveBackup(**store, settings->prefix, a.tier, a.ref, TrustOf(*settings, a.allow_untrusted));
+    if (!sel.ok()) {
+      if (sel.status().code() != Status::Code::kNotFound) return ctx.Fail(sel.status());
       return ctx.Fail(
-          entry.status().Annotate(fmt::format("{} is neither a file nor a backup in {}", a.ref, settings->store)));
+          sel.status().Annotate(fmt::format("{} is neither a file nor a backup in {}", a.ref, settings->store)));
     }
-    // A plain object in a local-folder store is checked in place: its bytes are proven against
-    // the manifest first, and the file check below compares the db's SHA-256 with the manifest
-    // again, so no copy (as large as the db) is written.
-    const std::string local = (*store)->LocalPath(entry->manifest.object_key);
-    const bool in_place = !local.empty() && catalog::EncodingOf(entry->manifest).plain();
-    const char* tmpdir = getenv("TMPDIR");
-    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/lifeboat-verify-XXXXXX";
-    int fd = in_place ? -1 : mkstemp(tmpl.data());
-    if (!in_place && fd < 0) return ctx.Fail(Status::IOError("cannot create a temp file in " + tmpl));
-    if (!in_place) temp.path = tmpl;
-    Status st = catalog::CopyVerified(**store, entry->manifest, [&](std::span<const uint8_t> chunk) {
-      if (in_place) return Status::OK();
-      size_t done = 0;
-      while (done < chunk.size()) {
-        ssize_t n = write(fd, chunk.data() + done, chunk.size() - done);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return Status::IOError(fmt::format("cannot write {}: {}", tmpl, std::strerror(errno)));
-        }
-        done += static_cast<size_t>(n);
-      }
-      return Status::OK();
-    }, settings->keys.get());
-    if (fd >= 0) close(fd);
-    if (!st.ok()) return ctx.Fail(st.Annotate("verify of " + entry->manifest.object_key));
-    path = in_place ? local : temp.path;
+    WarnSkipped(sel->skipped);
+    const auto& entry = sel->entry;
+    auto file = BackupFile(**store, entry->manifest, settings->keys.get(), &temp_dir);
+    if (!file.ok()) return ctx.Fail(file.status().Annotate("verify of " + entry->manifest.object_key));
+    path = *file;
     what = entry->manifest.object_key;
     opts.manifest_revision = entry->manifest.revision;
     opts.manifest_db_sha256 = entry->manifest.db_sha256;
@@ -122,6 +125,7 @@ void AddVerifyCommand(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_option("--tier", a->tier, "with latest: the newest of this tier");
   cmd->add_flag("--allow-no-trailer", a->allow_no_trailer, "accept a bbolt file without etcd's SHA-256 trailer");
+  cmd->add_flag("--allow-unencrypted", a->allow_untrusted, kAllowUntrustedHelp);
   cmd->callback([&ctx, a] { RunVerify(ctx, *a); });
 }
 

@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <cstring>
 
 #include "base/sha256.h"
+#include "codec/mac.h"
 
 namespace lifeboat::codec {
 namespace {
@@ -25,16 +25,12 @@ struct CipherCtx {
 
 Status DeriveFileKey(const std::array<uint8_t, 32>& master, std::span<const uint8_t> salt,
                      std::array<uint8_t, 32>* out) {
-  EVP_PKEY_CTX* p = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
-  static const char kInfo[] = "lifeboat aead v1";
-  size_t len = out->size();
-  bool ok = p != nullptr && EVP_PKEY_derive_init(p) > 0 && EVP_PKEY_CTX_set_hkdf_md(p, EVP_sha256()) > 0 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(p, salt.data(), static_cast<int>(salt.size())) > 0 &&
-            EVP_PKEY_CTX_set1_hkdf_key(p, master.data(), static_cast<int>(master.size())) > 0 &&
-            EVP_PKEY_CTX_add1_hkdf_info(p, reinterpret_cast<const unsigned char*>(kInfo), sizeof kInfo - 1) > 0 &&
-            EVP_PKEY_derive(p, out->data(), &len) > 0 && len == out->size();
-  EVP_PKEY_CTX_free(p);
-  return ok ? Status::OK() : Status::Internal("HKDF failed (OpenSSL)");
+  static constexpr std::string_view kInfo = "lifeboat aead v1";
+  LB_ASSIGN_OR_RETURN(std::vector<uint8_t> key,
+                      HkdfSha256(master, salt, {reinterpret_cast<const uint8_t*>(kInfo.data()), kInfo.size()}, 32));
+  std::memcpy(out->data(), key.data(), out->size());
+  OPENSSL_cleanse(key.data(), key.size());
+  return Status::OK();
 }
 
 void Nonce(uint64_t index, bool last, uint8_t out[kNonceLen]) {

@@ -24,6 +24,9 @@ struct EncodeOptions {
   int zstd_level = 0;    // 0: not compressed; 1..19
   int zstd_threads = 0;  // > 0: compress on worker threads (large streams only)
   const KeyRing* keys = nullptr;  // with a current key: encrypt with it
+  // With a current key: the manifests of what is written are authenticated with it
+  // (catalog/trust.h): the encryption keys, or the `signing:` keys without encryption.
+  const KeyRing* signer = nullptr;
   bool encrypts() const { return keys != nullptr && !keys->current_id().empty(); }
   bool plain() const { return zstd_level <= 0 && !encrypts(); }
 };

@@ -95,6 +95,10 @@ namespace {
 constexpr const char* kDrillTick = "\x01drill";  // a pseudo-tier in the schedule; not a valid tier name
 }
 
+catalog::TrustPolicy Daemon::Trust() const {
+  return catalog::TrustPolicy{config_.auth_keys.get(), config_.keys != nullptr, false};
+}
+
 void Daemon::RunDrill(Clock::time_point at) {
   auto st = store::OpenStore(config_.store_urls.front());
   StoreResult(config_.store_urls.front(), st.status());
@@ -107,6 +111,10 @@ void Daemon::RunDrill(Clock::time_point at) {
   o.prefix = config_.prefix;
   o.etcd_binary = config_.etcd_binary;
   o.keys = config_.keys.get();
+  o.trust = Trust();
+  o.log = [&](const std::string& line) {
+    if (line.rfind("skipped", 0) == 0) log_.Warn("drill {}: {}", FormatRFC3339(at), line);
+  };
   auto rec = ops::RunDrill(**st, o);
   if (!rec.ok()) {
     log_.Error("drill {}: {}", FormatRFC3339(at), rec.status().message());
@@ -165,8 +173,9 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   bo.max_rate = config_.max_rate;
   bo.zstd_level = config_.zstd_level;
   bo.encryption = config_.keys.get();
+  bo.signing = config_.auth_keys.get();
   bo.tiers.clear();
-  for (const auto& t : tiers) bo.tiers.push_back({t.name, t.folder});
+  for (const auto& t : tiers) bo.tiers.push_back(ops::TargetOf(t));
   auto res = ops::RunBackup(config_.client, bo, stores, nullptr);
   if (!res.ok()) {
     log_.Error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, res.status().message());
@@ -198,7 +207,7 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
 
 void Daemon::Prune(const std::vector<store::Store*>& stores) {
   for (auto* s : stores) {
-    auto plan = ops::PlanPrune(*s, config_.prefix, config_.tiers, Clock::now());
+    auto plan = ops::PlanPrune(*s, config_.prefix, config_.tiers, Clock::now(), ops::kRestoreTierKeep, Trust());
     if (!plan.ok()) {
       log_.Error("prune {}: {}", s->Describe(), plan.status().message());
       continue;
@@ -228,11 +237,12 @@ void Daemon::SeedMetrics() {
     if (!st.ok()) continue;  // the first tick reports it
     for (const auto& t : config_.tiers) {
       double newest = 0;
-      auto l = catalog::ListBackups(**st, config_.prefix, t.folder);
-      if (l.ok() && !l->backups.empty()) {
-        if (auto f = ParseRFC3339(l->backups.front().manifest.finished_at); f.ok()) newest = unix_seconds(*f);
+      auto l = catalog::ListBackups(**st, config_.prefix, t.folder, Trust());
+      const catalog::Selection newest_backup = l.ok() ? catalog::NewestTrusted(*l) : catalog::Selection{};
+      if (const auto& b = newest_backup.entry) {
+        if (auto f = ParseRFC3339(b->manifest.finished_at); f.ok()) newest = unix_seconds(*f);
         // A drill proves the newest backup of a tier; older ones are not looked at.
-        if (auto d = catalog::ReadDrillRecord(**st, l->backups.front().manifest.object_key); d.ok() && *d && (*d)->ok) {
+        if (auto d = catalog::ReadDrillRecord(**st, b->manifest.object_key); d.ok() && *d && (*d)->ok) {
           if (auto at = ParseRFC3339((*d)->drilled_at); at.ok()) metrics_.SeedVerifiedRestore(unix_seconds(*at));
         }
       }
@@ -270,8 +280,11 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     std::vector<Clock::time_point> newest;
     for (const auto& t : config_.tiers) {
       Clock::time_point n = Clock::time_point::min();
-      if (auto l = catalog::ListBackups(**st, config_.prefix, t.folder); l.ok() && !l->backups.empty()) {
-        if (auto f = ParseRFC3339(l->backups.front().manifest.finished_at); f.ok()) n = *f;
+      auto l = catalog::ListBackups(**st, config_.prefix, t.folder, Trust());
+      const catalog::Selection newest_backup = l.ok() ? catalog::NewestTrusted(*l) : catalog::Selection{};
+      for (const auto& why : newest_backup.skipped) log_.Warn("start-up: skipped untrusted backup {}", why);
+      if (const auto& b = newest_backup.entry) {
+        if (auto f = ParseRFC3339(b->manifest.finished_at); f.ok()) n = *f;
       }
       newest.push_back(n);
     }

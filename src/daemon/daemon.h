@@ -19,6 +19,7 @@
 #include "base/logger.h"
 #include "base/status.h"
 #include "catalog/tiers.h"
+#include "catalog/trust.h"
 #include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "etcd/options.h"
@@ -48,6 +49,10 @@ struct DaemonConfig {
   uint64_t max_rate = 0;
   int zstd_level = 0;                   // 0: uncompressed
   std::shared_ptr<codec::KeyRing> keys;  // set: encrypt backups (and decrypt for drills)
+  // Set: manifests are authenticated with its current key, and only backups and segments whose
+  // manifests verify (and, with `keys`, are encrypted) are drilled, extended by the change log or
+  // counted as a tier's newest (catalog/trust.h).
+  std::shared_ptr<codec::KeyRing> auth_keys;
   std::chrono::milliseconds jitter{0};  // random delay after each tick, spreads load across clusters
   bool prune = true;
   std::string identity;                 // recorded in the claim key's value (host:pid)
@@ -113,6 +118,7 @@ class Daemon {
   // True when a recovery holds the cluster: logged as the reason `what` is skipped; `count`:
   // counted as a skipped tick.
   bool RecoveryHolds(const std::string& what, bool count = true);
+  catalog::TrustPolicy Trust() const;
 
   std::string Scope() const;
   // A store operation's outcome, for Health (failures in a row make the daemon not ready).

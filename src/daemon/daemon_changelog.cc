@@ -29,7 +29,7 @@ bool Daemon::RunChangeLogOnce(const std::atomic<bool>& stop) {
   const std::string store_name = (*st)->Describe();
   auto id = ops::ServedClusterId(config_.client);
   if (!id.ok()) return fail(id.status());
-  auto start = ops::ChangeLogStart(**st, config_.prefix, config_.cluster_name, *id);
+  auto start = ops::ChangeLogStart(**st, config_.prefix, config_.cluster_name, *id, Trust());
   if (!start.ok()) {
     if (start.status().code() != Status::Code::kNotFound) {
       StoreResult(store_name, start.status());

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "host/lease_table.h"
+#include "host/staging.h"
+
 namespace lifeboat::host {
 namespace {
 
@@ -60,6 +63,18 @@ Result<std::vector<std::string>> SweepLeftovers(const std::string& staging_dir, 
     }
   }
   return removed;
+}
+
+Result<std::vector<std::string>> SweepStaleStaged(const std::string& staging_dir, int64_t now_ms) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(staging_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("recovery-lease-", 0) != 0 || !name.ends_with(".json")) continue;
+    LeaseTable lease(e.path().string());
+    if (!lease.Load().ok() || !lease.Live(now_ms).empty()) return std::vector<std::string>{};
+  }
+  LB_ASSIGN_OR_RETURN(Dropped dropped, DropStaged(staging_dir, {}));
+  return dropped.paths;
 }
 
 }  // namespace lifeboat::host

@@ -17,4 +17,10 @@ namespace lifeboat::host {
 // A staging temp file of a live process (pid still running) is kept. Missing dirs are fine.
 Result<std::vector<std::string>> SweepLeftovers(const std::string& staging_dir, const std::string& data_dir);
 
+// Staged copies no recovery needs any more: when no live recovery lease is kept in
+// `staging_dir` (the lease files of every member sharing it, host/lease_table.h), every staged
+// copy there is removed (a recovery under way keeps its copies for --resume). Returns what it
+// removed; a lease file that cannot be read counts as live (nothing is removed).
+Result<std::vector<std::string>> SweepStaleStaged(const std::string& staging_dir, int64_t now_ms);
+
 }  // namespace lifeboat::host

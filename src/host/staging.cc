@@ -1,5 +1,7 @@
 #include "host/staging.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "base/atomic_file.h"
@@ -23,7 +25,49 @@ Status Describe(StagedBackup* out) {
   return Status::OK();
 }
 
+// The SHA-256 a staged copy's name carries: "<64 hex>.db" or "<64 hex>.db.damaged"; "" for
+// anything else.
+std::string StagedSha(const std::string& name) {
+  std::string_view n = name;
+  if (n.ends_with(".damaged")) n.remove_suffix(8);
+  if (!n.ends_with(".db") || n.size() != 67) return "";
+  for (char c : n.substr(0, 64)) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+  }
+  return std::string(n.substr(0, 64));
+}
+
 }  // namespace
+
+std::map<std::string, uint64_t> StagedCopies(const std::string& staging_dir) {
+  std::map<std::string, uint64_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(staging_dir, ec)) {
+    const std::string sha = StagedSha(e.path().filename().string());
+    if (sha.empty() || !e.is_regular_file(ec)) continue;
+    out[sha] += e.file_size(ec);
+  }
+  return out;
+}
+
+Result<Dropped> DropStaged(const std::string& staging_dir, const std::vector<std::string>& keep) {
+  Dropped out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(staging_dir, ec)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(staging_dir, ec)) {
+    const std::string sha = StagedSha(e.path().filename().string());
+    if (sha.empty() || std::find(keep.begin(), keep.end(), sha) != keep.end() || !e.is_regular_file(ec)) continue;
+    const uint64_t bytes = e.file_size(ec);
+    if (!std::filesystem::remove(e.path(), ec) || ec) {
+      return Status::IOError("remove the staged copy " + e.path().string() + ": " + ec.message());
+    }
+    out.paths.push_back(e.path().string());
+    out.bytes += bytes;
+  }
+  if (ec) return Status::IOError("list " + staging_dir + ": " + ec.message());
+  if (!out.paths.empty()) LB_RETURN_IF_ERROR(FsyncDir(staging_dir));
+  return out;
+}
 
 Result<std::string> CheckSnapshotFile(const std::string& path) {
   snapshot::SnapshotDigest digest;
@@ -37,12 +81,13 @@ Result<std::string> CheckSnapshotFile(const std::string& path) {
 }
 
 Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir,
-                                 const codec::KeyRing* keys) {
+                                 const codec::KeyRing* keys, bool drop_others) {
   if (req.sha256.size() != 64) return Status::InvalidArgument("FetchBackup needs the object's hex SHA-256");
   StagedBackup out;
   out.sha256 = req.sha256;
   out.path = staging_dir + "/" + req.sha256 + ".db";
   std::error_code ec;
+  if (drop_others) LB_RETURN_IF_ERROR(DropStaged(staging_dir, {req.sha256}).status());
   // A copy staged earlier is re-checked and used, before the store is even opened: --resume then
   // goes on while a remote store is unreachable.
   auto use_staged = [&]() -> bool {
@@ -89,7 +134,8 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
     return out;
   }
   if (local_store && use_staged()) return staged();
-  LB_RETURN_IF_ERROR(MakeDirs(staging_dir));
+  // A decrypted database: its dir is the owner's alone (the file is 0600, AtomicFile's mode).
+  LB_RETURN_IF_ERROR(MakeDirs(staging_dir, 0700));
   // The manifest's SHA-256 (checked above to be the planned one) is verified while copying.
   Status fetched = catalog::FetchToFile(**store, *manifest, out.path, keys);
   if (!fetched.ok()) return fetched.Annotate("fetch " + req.object_key + " from " + (*store)->Describe());

@@ -2,9 +2,14 @@
 // A staged file is always whole and checked: it is written through an AtomicFile while the
 // object's SHA-256 and etcd's trailer are computed in one pass, and committed only when both
 // match what the coordinator expects. A file already staged is re-checked, never trusted.
+// A staged copy is a full copy of the database on etcd's own host: it lives only as long as the
+// recovery that staged it (the coordinator drops it when the recovery or its dry run ends, a
+// new recovery drops the previous one's before downloading, an agent starting with no recovery
+// under way drops them all), and is readable by its owner only (0600 in a 0700 dir).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,9 +40,22 @@ struct StageRequest {
 // Downloads (or re-checks) into `staging_dir`, creating it. Corruption when the bytes do not
 // match; the staging dir then holds nothing new. A plain (not compressed, not encrypted) object
 // of a local-folder store is checked where it is, read only, and not copied.
-// `keys` decrypts encrypted backups (null: none configured on this host).
+// `keys` decrypts encrypted backups (null: none configured on this host). `drop_others`: other
+// staged copies are removed before downloading (the staging dir holds what this recovery needs).
 Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir,
-                                 const codec::KeyRing* keys);
+                                 const codec::KeyRing* keys, bool drop_others = false);
+
+// The staged copies in `staging_dir`: SHA-256 -> bytes ("<sha256>.db", and "<sha256>.db.damaged"
+// ones a re-check set aside, counted under their SHA-256 too).
+std::map<std::string, uint64_t> StagedCopies(const std::string& staging_dir);
+
+struct Dropped {
+  std::vector<std::string> paths;
+  uint64_t bytes = 0;
+};
+// Removes every staged copy whose SHA-256 is not in `keep`; nothing else in the dir (leases,
+// temp files of a live download) is touched. A missing dir drops nothing.
+Result<Dropped> DropStaged(const std::string& staging_dir, const std::vector<std::string>& keep);
 
 // One pass over a snapshot file: hex SHA-256 of the whole file, and Corruption unless etcd's
 // trailer matches the image.

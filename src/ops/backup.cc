@@ -28,9 +28,17 @@ struct Copy {
   store::Store* store;
   TierTarget tier;
   std::string key;
+  store::WriteOptions options;  // the tier's Object Lock, for the object and its manifest
   std::unique_ptr<store::ObjectWriter> writer;
   Status status;
 };
+
+// The lock of a copy begun at `started`: retained the tier's keep, rounded up to the second.
+store::WriteOptions LockOf(const TierTarget& t, std::chrono::system_clock::time_point started) {
+  if (t.object_lock.empty()) return {};
+  const auto until = std::chrono::ceil<std::chrono::seconds>(started + t.keep);
+  return store::WriteOptions{t.object_lock, until.time_since_epoch().count()};
+}
 
 // The member that vouches for the backup: its HashKV at the manifest's revision goes into the
 // manifest, so verify and drills can prove the file holds what the cluster held. Another
@@ -108,8 +116,10 @@ class WitnessHash {
 
 }  // namespace
 
+TierTarget TargetOf(const catalog::Tier& tier) { return {tier.name, tier.folder, tier.object_lock, tier.keep}; }
+
 codec::EncodeOptions EncodeOptionsOf(const BackupOptions& o) {
-  return codec::EncodeOptions{o.zstd_level, o.zstd_level > 0 ? o.zstd_threads : 0, o.encryption};
+  return codec::EncodeOptions{o.zstd_level, o.zstd_level > 0 ? o.zstd_threads : 0, o.encryption, o.signing};
 }
 
 Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOptions& options,
@@ -143,8 +153,8 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
     for (const auto& tier : options.tiers) {
       std::string key = catalog::ObjectKey(options.prefix, tier.folder, cluster, member, before.header.revision, started) +
                         codec::EncodedSuffix(codec::EncodingOf(EncodeOptionsOf(options)));
-      Copy c{st, tier, key, nullptr, Status::OK()};
-      auto w = st->Create(c.key);
+      Copy c{st, tier, key, LockOf(tier, started), nullptr, Status::OK()};
+      auto w = st->Create(c.key, c.options);
       if (w.ok()) {
         c.writer = std::move(*w);
       } else {
@@ -241,28 +251,27 @@ Result<BackupResult> RunBackup(const etcd::ClientOptions& client, const BackupOp
 
   BackupResult result;
   result.seconds = seconds;
-  bool first = true;
+  bool first = true, kept = false;
   for (auto& c : copies) {
     if (c.writer) {
-      c.status = c.writer->Commit();
+      catalog::Manifest m = base;
+      m.object_key = c.key;
+      m.tier = c.tier.name;
+      m.store = c.store->Describe();
+      bool committed = false;
+      c.status = catalog::CommitBackup(*c.store, *c.writer, &m, options.signing, c.options, &committed);
+      kept |= committed;
       c.writer.reset();
-      if (c.status.ok()) {
-        catalog::Manifest m = base;
-        m.object_key = c.key;
-        m.tier = c.tier.name;
-        m.store = c.store->Describe();
-        c.status = catalog::WriteManifest(*c.store, m);
-        // Without its manifest the object is not a backup; do not leave it looking like one.
-        if (!c.status.ok()) (void)c.store->Delete(c.key);
-        if (c.status.ok() && first) {
-          result.manifest = m;
-          first = false;
-        }
+      if (c.status.ok() && first) {
+        result.manifest = m;
+        first = false;
       }
     }
     result.copies.push_back({c.store->Describe(), c.tier.name, c.key, c.status});
   }
-  if (first) return result.copies.front().status.Annotate("backup from " + member + " not stored");
+  if (first) {
+    return result.copies.front().status.Annotate("backup from " + member + (kept ? " incomplete" : " not stored"));
+  }
   return result;
 }
 

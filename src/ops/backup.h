@@ -2,7 +2,9 @@
 // (ops/source.h), streams Maintenance.Snapshot straight into one writer per (store, tier) while
 // checking etcd's SHA-256 trailer, and commits each copy only when the trailer matches; each
 // manifest is written after its object, so a copy is listed only once it is whole. A copy whose
-// store fails is aborted on its own; the others go on. A failed copy leaves nothing visible.
+// store fails is aborted on its own; the others go on. A copy that fails before its object is
+// committed leaves nothing visible; one whose manifest then fails keeps its object (listed as
+// INCOMPLETE) and reports the error.
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 
 #include "base/status.h"
 #include "catalog/manifest.h"
+#include "catalog/tiers.h"
 #include "codec/object_codec.h"
 #include "etcd/options.h"
 #include "ops/source.h"
@@ -22,12 +25,19 @@ namespace lifeboat::ops {
 struct TierTarget {
   std::string name;    // recorded in the manifest
   std::string folder;  // under the prefix
+  // S3 Object Lock ("" none, "GOVERNANCE", "COMPLIANCE"): the object and its manifest are
+  // retained `keep` from the start of the backup (catalog/tiers.h).
+  std::string object_lock;
+  std::chrono::seconds keep{0};
 };
+
+// The target of a configured tier.
+TierTarget TargetOf(const catalog::Tier& tier);
 
 struct BackupOptions {
   SourcePolicy source;
   std::string prefix = "db-etcd";
-  std::vector<TierTarget> tiers = {{"hourly", "hourly"}};
+  std::vector<TierTarget> tiers = {{"hourly", "hourly", "", {}}};
   std::string cluster_name;  // empty: the cluster id in hex
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t max_rate = 0;     // bytes per second; 0 = as fast as the member sends
@@ -36,6 +46,8 @@ struct BackupOptions {
   int zstd_threads = 1;
   // Set (with a current key): AES-256-GCM client-side encryption after compression (".enc").
   const codec::KeyRing* encryption = nullptr;
+  // Set (with a current key): every manifest is authenticated with it (catalog/trust.h).
+  const codec::KeyRing* signing = nullptr;
 };
 
 // The encoding every copy is stored with (codec/object_codec.h).

@@ -62,19 +62,21 @@ Result<uint64_t> ServedClusterId(const etcd::ClientOptions& client) {
 }
 
 Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster,
-                               uint64_t cluster_id) {
-  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, prefix, ""));
+                               uint64_t cluster_id, const catalog::TrustPolicy& trust) {
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, prefix, "", trust));
   int64_t newest = 0;
   for (const auto& b : listing.backups) {
     const catalog::Manifest& m = b.manifest;
-    if (m.cluster_name == cluster && catalog::SameHistory(m.cluster_id, cluster_id)) newest = std::max(newest, m.revision);
+    if (b.trusted() && m.cluster_name == cluster && catalog::SameHistory(m.cluster_id, cluster_id)) {
+      newest = std::max(newest, m.revision);
+    }
   }
   if (newest == 0) {
     return Status::NotFound(fmt::format("no full backup of cluster {} (id {:x}) yet: the change log extends one (run a "
                                         "backup)",
                                         cluster, cluster_id));
   }
-  LB_ASSIGN_OR_RETURN(auto segs, catalog::ListSegments(store, prefix, cluster));
+  LB_ASSIGN_OR_RETURN(auto segs, catalog::ListSegments(store, prefix, cluster, trust));
   int64_t last = 0;
   for (const auto& s : segs.segments) {
     if (catalog::SameHistory(s.cluster_id, cluster_id)) last = std::max(last, s.end_revision);

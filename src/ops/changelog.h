@@ -69,9 +69,11 @@ Result<uint64_t> ServedClusterId(const etcd::ClientOptions& client);
 // Where a change log of cluster id `cluster_id` should start: right after its last segment when
 // that reaches the newest full backup of the same history, else right after that backup (an
 // older log is superseded by it). Backups and segments of other cluster ids (the history before a
-// whole-cluster restore) are ignored. NotFound when this history has no full backup yet.
+// whole-cluster restore) are ignored, and so are backups and segments not trusted under `trust`
+// (a forged manifest must not move the log's start). NotFound when this history has no trusted
+// full backup yet.
 Result<int64_t> ChangeLogStart(store::Store& store, const std::string& prefix, const std::string& cluster,
-                               uint64_t cluster_id);
+                               uint64_t cluster_id, const catalog::TrustPolicy& trust = {});
 
 // Logs from `start_revision` until `stop` turns true (the buffer is flushed first; OK), or until
 // it cannot go on: FailedPrecondition "compacted" when etcd no longer has the revision the log

@@ -52,8 +52,9 @@ class Drill {
   Drill(store::Store& store, const DrillOptions& o) : store_(store), o_(o) {}
 
   Result<catalog::DrillRecord> Run() {
-    LB_ASSIGN_OR_RETURN(auto entry, catalog::ResolveBackup(store_, o_.prefix, o_.tier_folder, o_.ref));
-    manifest_ = entry.manifest;
+    LB_ASSIGN_OR_RETURN(auto sel, catalog::ResolveBackup(store_, o_.prefix, o_.tier_folder, o_.ref, o_.trust));
+    for (const auto& why : sel.skipped) Log("skipped untrusted backup " + why);
+    manifest_ = sel.entry->manifest;
     rec_.object_key = manifest_.object_key;
     auto t0 = Clock::now();
     Status s = Steps();

@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "catalog/drill_record.h"
+#include "catalog/trust.h"
 #include "store/store.h"
 
 namespace lifeboat::codec {
@@ -27,6 +28,7 @@ struct DrillOptions {
   std::chrono::milliseconds start_timeout{60000};
   bool record = true;           // store the DrillRecord beside the backup
   const codec::KeyRing* keys = nullptr;  // for encrypted backups
+  catalog::TrustPolicy trust;            // latest skips untrusted backups; a ref to one needs allow_untrusted
   // Rehearse etcdutl's --bump-revision N --mark-compacted (both or neither): the restored etcd
   // must serve the bumped revision, compacted there.
   uint64_t bump_revision = 0;

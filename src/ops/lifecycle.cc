@@ -52,7 +52,7 @@ std::vector<LifecycleRule> RulesForTiers(const std::string& prefix, const std::v
   for (const auto& t : tiers) {
     std::string store_prefix = (base.empty() ? "" : base + "/") + catalog::NormalizePrefix(t.folder) + "/";
     int days = static_cast<int>((t.keep.count() + 86399) / 86400);
-    rules.push_back({kIdPrefix + t.name, full_key(store_prefix), days < 1 ? 1 : days});
+    rules.push_back({kIdPrefix + t.name, full_key(store_prefix), days < 1 ? 1 : days, t.object_lock.empty() ? 0 : 1});
   }
   return rules;
 }
@@ -63,7 +63,11 @@ std::string LifecycleXml(const std::vector<LifecycleRule>& rules, const std::str
   for (const auto& r : rules) {
     xml += "  <Rule><ID>" + Escape(r.id) + "</ID><Filter><Prefix>" + Escape(r.prefix) +
            "</Prefix></Filter><Status>Enabled</Status><Expiration><Days>" + std::to_string(r.days) +
-           "</Days></Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+           "</Days></Expiration>" +
+           (r.noncurrent_days > 0 ? "<NoncurrentVersionExpiration><NoncurrentDays>" + std::to_string(r.noncurrent_days) +
+                                        "</NoncurrentDays></NoncurrentVersionExpiration>"
+                                  : std::string()) +
+           "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
            "</AbortIncompleteMultipartUpload></Rule>\n";
   }
   // Rules someone else set on the bucket are kept as they are: a PUT replaces the whole document.
@@ -83,6 +87,8 @@ std::vector<LifecycleRule> ParseLifecycleRules(const std::string& xml) {
     if (r.prefix.empty()) r.prefix = Element(block, "Prefix");  // the older, filter-less form
     std::string days = Element(Element(block, "Expiration"), "Days");
     r.days = days.empty() ? 0 : std::atoi(days.c_str());
+    std::string noncurrent = Element(Element(block, "NoncurrentVersionExpiration"), "NoncurrentDays");
+    r.noncurrent_days = noncurrent.empty() ? 0 : std::atoi(noncurrent.c_str());
     out.push_back(std::move(r));
   }
   return out;

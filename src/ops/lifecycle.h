@@ -3,6 +3,9 @@
 // objects under "<bucket prefix>/<store prefix>/<tier folder>/" expire after keep rounded UP to
 // whole days (S3 counts days), and unfinished multipart uploads are aborted after a day.
 // Unlike `prune`, a bucket rule also expires a tier's newest backup: docs/object-stores.md.
+// A tier under Object Lock lives in a versioned bucket, where expiring hides the current
+// version behind a delete marker: its rule also removes noncurrent versions a day later (S3
+// itself never removes a version before its lock ends).
 #pragma once
 
 #include <functional>
@@ -18,6 +21,7 @@ struct LifecycleRule {
   std::string id;      // "lifeboat-<tier>"
   std::string prefix;  // full bucket key prefix
   int days = 0;
+  int noncurrent_days = 0;  // > 0: also NoncurrentVersionExpiration after this many days
 };
 
 // `full_key` maps a store key to its bucket key (S3Store::FullKey).

@@ -157,20 +157,27 @@ namespace {
 uint64_t ChooseHistory(const catalog::Listing& listing, const PitrOptions& o) {
   if (o.cluster_id != 0) return o.cluster_id;
   for (const auto& b : listing.backups) {  // newest first
-    if (b.manifest.cluster_name == o.cluster_name && b.manifest.tier != kSafetyTier) return b.manifest.cluster_id;
+    if (b.manifest.cluster_name == o.cluster_name && b.manifest.tier != kSafetyTier && b.trusted()) {
+      return b.manifest.cluster_id;
+    }
   }
   return 0;
 }
 
-// The change log of that history only.
-Result<catalog::SegmentListing> HistoryLog(store::Store& store, const PitrOptions& o, uint64_t cluster_id) {
-  LB_ASSIGN_OR_RETURN(auto all_segments, catalog::ListSegments(store, o.prefix, o.cluster_name));
+// The change log of that history only; untrusted segments are left out (a gap they leave is
+// refused by Cover) and named in `skipped`.
+Result<catalog::SegmentListing> HistoryLog(store::Store& store, const PitrOptions& o, uint64_t cluster_id,
+                                           std::vector<std::string>* skipped) {
+  LB_ASSIGN_OR_RETURN(auto all_segments, catalog::ListSegments(store, o.prefix, o.cluster_name, o.trust));
   catalog::SegmentListing log;
   for (auto& s : all_segments.segments) {
     if (catalog::SameHistory(s.cluster_id, cluster_id)) log.segments.push_back(std::move(s));
   }
   for (auto& g : all_segments.gaps) {
     if (catalog::SameHistory(g.cluster_id, cluster_id)) log.gaps.push_back(std::move(g));
+  }
+  for (const auto& p : all_segments.problems) {
+    if (p.find(": not trusted: ") != std::string::npos) skipped->push_back(p);
   }
   return log;
 }
@@ -180,17 +187,21 @@ Result<catalog::SegmentListing> HistoryLog(store::Store& store, const PitrOption
 // it is this call's own output, nothing of the operator's.
 Status ReplayOnto(store::Store& store, const PitrOptions& o, const catalog::SegmentListing& log,
                   const std::string& snap, bool hash_checked, snapshot::RestoreOptions restore, PitrResult& r) {
-  LB_ASSIGN_OR_RETURN(auto segments, Cover(log, r.backup_revision, r.target_revision));
-  SegmentStream changes(store, segments, o.keys, r.backup_revision, r.target_revision);
+  auto segments = Cover(log, r.backup_revision, r.target_revision);
+  if (!segments.ok() && !r.skipped.empty()) {
+    return segments.status().Annotate(fmt::format("{} untrusted backups or segments were left out", r.skipped.size()));
+  }
+  LB_RETURN_IF_ERROR(segments.status());
+  SegmentStream changes(store, *segments, o.keys, r.backup_revision, r.target_revision);
   restore.replay = &changes;
   restore.snapshot_path = snap;
   restore.skip_hash_check = hash_checked;  // verified while fetching, else as the restore reads
-  r.segments = segments.size();
+  r.segments = segments->size();
   LB_ASSIGN_OR_RETURN(r.restore, snapshot::RestoreSnapshot(restore));
   r.changes = r.restore.replayed;
   r.leases = r.restore.leases;
   r.restore.revision = std::max(r.restore.revision, r.target_revision);
-  Status checked = CheckAgainstCheckpoint(segments, r);
+  Status checked = CheckAgainstCheckpoint(*segments, r);
   if (!checked.ok()) {
     std::error_code ec;
     std::filesystem::remove_all(r.restore.data_dir, ec);
@@ -236,10 +247,10 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
   if (o.cluster_name.empty()) {
     return Status::InvalidArgument("point-in-time restore needs the cluster's name (cluster-name / --cluster-name)");
   }
-  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, "", o.trust));
   PitrResult r;
   r.cluster_id = ChooseHistory(listing, o);
-  LB_ASSIGN_OR_RETURN(catalog::SegmentListing log, HistoryLog(store, o, r.cluster_id));
+  LB_ASSIGN_OR_RETURN(catalog::SegmentListing log, HistoryLog(store, o, r.cluster_id, &r.skipped));
   r.target_revision = o.to_revision;
   if (o.to_time) {
     LB_ASSIGN_OR_RETURN(r.target_revision, RevisionAtTime(log, *o.to_time));
@@ -254,6 +265,10 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     const catalog::Manifest& m = b.manifest;
     if (m.cluster_name != o.cluster_name || m.tier == kSafetyTier) continue;
     if (!catalog::SameHistory(m.cluster_id, r.cluster_id)) continue;
+    if (!b.trusted()) {
+      r.skipped.push_back(m.object_key + ": " + b.untrusted);
+      continue;
+    }
     oldest = m.revision;
     if (m.revision > r.target_revision) continue;
     LB_ASSIGN_OR_RETURN(SourceFile snap, FetchOrUseInPlace(store, m, tmp->path(), o.keys));
@@ -265,9 +280,10 @@ Result<PitrResult> RestoreToPoint(store::Store& store, const PitrOptions& o, sna
     return r;
   }
   if (oldest == 0) {
-    return Status::NotFound(fmt::format("no full backup of cluster {} (id {:x}) in the store (check --store, --prefix, "
-                                        "--cluster-name, --source-cluster-id)",
-                                        o.cluster_name, r.cluster_id));
+    return Status::NotFound(fmt::format("no {}full backup of cluster {} (id {:x}) in the store (check --store, --prefix, "
+                                        "--cluster-name, --source-cluster-id){}",
+                                        r.skipped.empty() ? "" : "trusted ", o.cluster_name, r.cluster_id,
+                                        r.skipped.empty() ? "" : "; skipped: " + r.skipped.front()));
   }
   return Status::NotFound(fmt::format("revision {} is older than every full backup of {} (id {:x}; the oldest is at "
                                       "revision {})",
@@ -342,19 +358,14 @@ Result<catalog::BackupEntry> StorePointInTime(store::Store& store, const PointIn
   if (s.ok() && HexEncode(whole.Finish()) != m.sha256) {
     s = Status::Corruption("the point-in-time snapshot " + b.snapshot_path + " changed after it was built (build it again)");
   }
-  if (s.ok()) s = w->Commit();
   if (!s.ok()) {
     w->Abort();
     return s.Annotate("store the point-in-time snapshot");
   }
   catalog::RecordEncoding(**enc, &m);
   m.finished_at = FormatRFC3339(std::chrono::system_clock::now());
-  if (Status ms = catalog::WriteManifest(store, m); !ms.ok()) {
-    // Without its manifest the object is not a backup; do not leave it looking like one.
-    (void)store.Delete(m.object_key);
-    return ms.Annotate("store the point-in-time snapshot's manifest");
-  }
-  return catalog::BackupEntry{m, catalog::ManifestKey(m.object_key)};
+  LB_RETURN_IF_ERROR(catalog::CommitBackup(store, *w, &m, encode.signer).Annotate("store the point-in-time snapshot"));
+  return catalog::BackupEntry{m, catalog::ManifestKey(m.object_key), "", 0};
 }
 
 }  // namespace lifeboat::ops

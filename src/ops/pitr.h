@@ -33,6 +33,9 @@ struct PitrOptions {
   int64_t to_revision = 0;   // or:
   std::optional<std::chrono::system_clock::time_point> to_time;
   const codec::KeyRing* keys = nullptr;
+  // Which backups and segments may be used (catalog/trust.h): untrusted backups are skipped as
+  // bases, untrusted segments are never replayed.
+  catalog::TrustPolicy trust;
   std::string work_dir;      // for the fetched backup; empty: $TMPDIR or /tmp
 };
 
@@ -47,6 +50,8 @@ struct PitrResult {
   // The newest HashKV checkpoint of the log at or before the target that the result was found
   // equal to (snapshot/hashkv.h); 0 when the covering segments carry none.
   int64_t hash_checked_revision = 0;
+  // Untrusted backups passed over as bases, and untrusted segments left out ("<key>: <why>").
+  std::vector<std::string> skipped;
 };
 
 // One line for the operator: which checkpoint the result was found equal to, or that none was.

@@ -62,23 +62,31 @@ LiveProbe ProbeLive(const etcd::ClientOptions& base, const std::vector<std::stri
   return p;
 }
 
-Result<catalog::BackupEntry> PickBackup(store::Store& store, const RestoreClusterOptions& o) {
-  if (o.backup_ref != "latest") return catalog::ResolveBackup(store, o.prefix, "", o.backup_ref);
-  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, ""));
-  for (const auto& b : listing.backups) {  // newest first
-    if (b.manifest.tier == kSafetyTier || b.manifest.tier == kPitrTier) continue;
-    if (o.at) {
-      auto t = ParseRFC3339(b.manifest.finished_at);
-      if (!t.ok() || *t > *o.at) continue;
-    }
-    return b;
+// The backup to restore: `ref`, or the newest trusted one (finished at or before --at) outside
+// the tiers restores write; the untrusted ones passed over go to `skipped`.
+Result<catalog::BackupEntry> PickBackup(store::Store& store, const RestoreClusterOptions& o,
+                                        std::vector<std::string>* skipped) {
+  if (o.backup_ref != "latest") {
+    LB_ASSIGN_OR_RETURN(auto sel, catalog::ResolveBackup(store, o.prefix, "", o.backup_ref, o.trust));
+    return *sel.entry;
   }
+  LB_ASSIGN_OR_RETURN(auto listing, catalog::ListBackups(store, o.prefix, "", o.trust));
+  catalog::Selection sel = catalog::NewestTrusted(listing, [&](const catalog::BackupEntry& b) {
+    if (b.manifest.tier == kSafetyTier || b.manifest.tier == kPitrTier) return false;
+    if (!o.at) return true;
+    auto t = ParseRFC3339(b.manifest.finished_at);
+    return t.ok() && *t <= *o.at;
+  });
+  *skipped = sel.skipped;
+  if (sel.entry) return *sel.entry;
   std::string where = store.Describe() + "/" + o.prefix;
+  std::string note = sel.skipped.empty() ? "" : "; " + std::to_string(sel.skipped.size()) + " untrusted skipped";
   if (o.at) {
-    return Status::NotFound("no backup in " + where + " finished at or before " + FormatRFC3339(*o.at) +
-                            " (see `lifeboat list`; pick a later --at)");
+    return Status::NotFound("no trusted backup in " + where + " finished at or before " + FormatRFC3339(*o.at) +
+                            " (see `lifeboat list`; pick a later --at" + note + ")");
   }
-  return Status::NotFound("no backup in " + where + " (see `lifeboat list`, or check --store and --prefix)");
+  return Status::NotFound("no trusted backup in " + where + " (see `lifeboat list`, or check --store and --prefix" +
+                          note + ")");
 }
 
 class Coordinator {
@@ -155,6 +163,27 @@ class Coordinator {
     }
     if (!Step("release lease", [&] { return ReleaseFinished(); })) return std::move(r_);
     return std::move(r_);
+  }
+
+  // The staged copies are full copies of the database on etcd's hosts: once the restore no
+  // longer needs them (done, verified or failed after every member restored, a dry run, a
+  // declined plan, a preflight that failed), every agent drops them, under this restore's
+  // lease. Kept for a --resume that fetches again, and with keep_staged.
+  void DropStaged(const RestoreClusterResult& r) {
+    const bool needed = r.journaled && !Finished(r.journal) && r.journal.phase < RestorePhase::kRestored;
+    if (o_.keep_staged || needed || fleet_.members().empty()) return;
+    std::vector<uint64_t> freed(fleet_.members().size(), 0);
+    auto res = ParallelFor(freed.size(), [&](size_t i) -> Status {
+      auto d = fleet_.members()[i].client->DropStaged({});
+      if (!d.ok()) return d.status();
+      freed[i] = d->freed_bytes;
+      return Status::OK();
+    });
+    uint64_t total = 0;
+    for (uint64_t f : freed) total += f;
+    Status s = Combine(res);
+    Log(s.ok() ? fmt::format("staged copies removed on every host ({} bytes freed)", total)
+               : "warning: staged copies not removed everywhere: " + s.message());
   }
 
  private:
@@ -447,15 +476,19 @@ class Coordinator {
       po.to_time = o_.to_time;
       po.cluster_id = o_.source_cluster_id;
       po.keys = o_.keys;
+      po.trust = o_.trust;
       // Built in a local temp dir only: a dry run or a declined plan leaves the store as it was.
       LB_ASSIGN_OR_RETURN(PointInTimeBuild built, BuildPointInTime(*store, po));
+      for (const auto& why : built.details.skipped) Log("skipped untrusted " + why);
       entry.manifest = built.manifest;
       entry.manifest.object_key += codec::EncodedSuffix(codec::EncodingOf(Encode()));
       Log("built point-in-time backup " + entry.manifest.object_key + " locally, " + DescribeCheck(built.details) +
           " (stored once the restore is confirmed)");
       pitr_ = std::make_unique<PointInTimeBuild>(std::move(built));
     } else {
-      LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_));
+      std::vector<std::string> skipped;
+      LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_, &skipped));
+      for (const auto& why : skipped) Log("skipped untrusted backup " + why);
     }
     const catalog::Manifest& m = entry.manifest;
     j.store = o_.store_url;
@@ -509,7 +542,7 @@ class Coordinator {
     const uint64_t size = r_.journal.size;
     std::vector<Status> out;
     for (const auto& m : fleet_.members()) {
-      if (Status s = CheckHostDisk(m.status, m.address, size); !s.ok()) out.push_back(s);
+      if (Status s = CheckHostDisk(m.status, m.address, size, r_.journal.sha256); !s.ok()) out.push_back(s);
     }
     detail_ = "every host has room";
     return Combine(out);
@@ -593,7 +626,7 @@ class Coordinator {
   }
 
   // How the safety and point-in-time backups are stored: like every backup of this configuration.
-  codec::EncodeOptions Encode() const { return codec::EncodeOptions{o_.zstd_level, 0, o_.keys}; }
+  codec::EncodeOptions Encode() const { return codec::EncodeOptions{o_.zstd_level, 0, o_.keys, o_.signing}; }
 
   Status StorePitr() {
     LB_ASSIGN_OR_RETURN(auto store, store::OpenStore(o_.store_url));
@@ -645,10 +678,11 @@ class Coordinator {
     bo.source.mode = "any";
     bo.source.max_lag = UINT64_MAX;  // what is left is what there is
     bo.prefix = o_.prefix;
-    bo.tiers = {{kSafetyTier, kSafetyTier}};
+    bo.tiers = {{kSafetyTier, kSafetyTier, "", {}}};
     bo.cluster_name = o_.cluster_name;
     bo.zstd_level = o_.zstd_level;
     bo.encryption = o_.keys;  // a safety backup holds the same secrets as any other
+    bo.signing = o_.signing;
     auto b = RunBackup(c, bo, o_.safety_stores, [](uint64_t, uint64_t) {});
     if (!b.ok()) {
       return b.status().Annotate("safety backup of the running members (restore with --skip-safety-backup if "
@@ -903,6 +937,11 @@ std::vector<std::string> RestoredClusterProblems(const RestoreJournal& j, const 
   return p;
 }
 
-RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options) { return Coordinator(options).Run(); }
+RestoreClusterResult RestoreCluster(const RestoreClusterOptions& options) {
+  Coordinator c(options);
+  RestoreClusterResult r = c.Run();
+  c.DropStaged(r);
+  return r;
+}
 
 }  // namespace lifeboat::ops

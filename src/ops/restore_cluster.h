@@ -19,6 +19,7 @@
 
 #include "agent/agent_client.h"
 #include "base/status.h"
+#include "catalog/trust.h"
 #include "etcd/options.h"
 #include "ops/check.h"
 #include "ops/fleet.h"
@@ -53,10 +54,15 @@ struct RestoreClusterOptions {
   // Reads encrypted backups for that build, and encrypts the safety and point-in-time backups
   // with its current key, like every other backup.
   const codec::KeyRing* keys = nullptr;
+  const codec::KeyRing* signing = nullptr;  // authenticates those two's manifests (catalog/trust.h)
+  catalog::TrustPolicy trust;               // which backups may be restored
   int zstd_level = 0;                    // 1..19: those two are zstd-compressed too
   std::string cluster_name;         // the cluster being restored; empty: compared by cluster id
   bool allow_other_cluster = false;
   bool dry_run = false;
+  // Leave the staged copies on the agents' hosts when the restore (or dry run) ends; by default
+  // they are removed then (agent DropStaged), since each is a full copy of the database.
+  bool keep_staged = false;
   bool safety_backup = true;
   bool quarantine = false;  // every agent needs member.quarantine-client-url
   // The etcd the members are restored for ("3.4" .. "3.7", snapshot::RestoreOptions);

@@ -36,50 +36,101 @@ std::vector<catalog::Tier> RestoreTiers(std::chrono::seconds keep) {
   return t;
 }
 
+namespace {
+
+// When a listed backup expires: by its manifest, or, when the manifest is not trusted, by the
+// later of the manifest's word and the store's own time of the object.
+Result<std::chrono::system_clock::time_point> ExpiresAt(const catalog::BackupEntry& b, const catalog::Tier& tier) {
+  auto finished = ParseRFC3339(b.manifest.finished_at);
+  if (!finished.ok()) return finished.status();
+  auto at = *finished;
+  if (!b.trusted()) at = std::max(at, std::chrono::system_clock::time_point(std::chrono::seconds(b.object_mtime_unix)));
+  return at + tier.keep;
+}
+
+PruneItem JudgeBackup(const catalog::BackupEntry& b, const catalog::Tier& tier, bool newest,
+                      std::chrono::system_clock::time_point now) {
+  PruneItem item{PruneItem::Action::kKeep, tier.name, b.manifest.object_key, "", Status::OK()};
+  auto expires = ExpiresAt(b, tier);
+  if (!expires.ok()) {
+    item.action = PruneItem::Action::kProblem;
+    item.why = "unreadable finished_at: left alone";
+    return item;
+  }
+  const std::string when = FormatRFC3339(*expires);
+  const std::string untrusted = b.trusted() ? "" : " (untrusted: " + b.untrusted + ")";
+  if (newest) {
+    item.why = *expires <= now ? "expired " + when + " but the newest of its tier: kept" : "newest; expires " + when;
+  } else if (*expires <= now) {
+    item.action = PruneItem::Action::kDelete;
+    item.why = "expired " + when + " (kept " + catalog::FormatRetention(tier.keep) + ")" + untrusted;
+  } else {
+    item.why = "expires " + when + untrusted;
+  }
+  return item;
+}
+
+// Objects of the tier's folder with no manifest at all: reported, never deleted (they may be
+// someone's only copy).
+Status ReportOrphans(store::Store& store, const std::string& prefix, const catalog::Tier& tier,
+                     std::vector<PruneItem>* plan) {
+  std::string folder = catalog::NormalizePrefix(prefix);
+  folder = (folder.empty() ? "" : folder + "/") + catalog::NormalizePrefix(tier.folder) + "/";
+  LB_ASSIGN_OR_RETURN(auto objects, store.List(folder));
+  std::set<std::string> keys;
+  for (const auto& o : objects) keys.insert(o.key);
+  for (const auto& o : objects) {
+    if (catalog::IsManifestKey(o.key) || keys.count(catalog::ManifestKey(o.key))) continue;
+    if (catalog::IsDrillKey(o.key) && keys.count(catalog::ObjectOfDrillKey(o.key))) continue;
+    plan->push_back({PruneItem::Action::kProblem, tier.name, o.key, "no manifest: left alone", Status::OK()});
+  }
+  return Status::OK();
+}
+
+// S3 refuses to delete a version under Object Lock before its retain-until date (and a DELETE
+// without a version would only hide it behind a delete marker): such a backup is kept, saying
+// until when. Judged by the real clock, as the store judges it, not by --now.
+void KeepLocked(store::Store& store, std::vector<PruneItem>* plan) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (auto& item : *plan) {
+    if (item.action != PruneItem::Action::kDelete || item.tier == "changes") continue;
+    auto st = store.Stat(item.object_key);
+    if (!st.ok() || st->lock_mode.empty() || st->retain_until_unix <= now) continue;
+    std::string mode = st->lock_mode;
+    for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    item.action = PruneItem::Action::kKeep;
+    item.why = fmt::format("locked ({}) until {}: the store refuses to delete it before then; {}", mode,
+                           FormatRFC3339(std::chrono::system_clock::time_point(std::chrono::seconds(st->retain_until_unix))),
+                           item.why);
+  }
+}
+
+}  // namespace
+
 Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string& prefix,
                                          const std::vector<catalog::Tier>& tiers,
-                                         std::chrono::system_clock::time_point now, std::chrono::seconds restore_keep) {
+                                         std::chrono::system_clock::time_point now, std::chrono::seconds restore_keep,
+                                         const catalog::TrustPolicy& trust) {
   LB_RETURN_IF_ERROR(catalog::ValidateTiers(tiers));
   std::vector<PruneItem> plan;
   auto plan_tier = [&](const catalog::Tier& tier) -> Status {
-    LB_ASSIGN_OR_RETURN(catalog::Listing listing, catalog::ListBackups(store, prefix, tier.folder));
+    LB_ASSIGN_OR_RETURN(catalog::Listing listing, catalog::ListBackups(store, prefix, tier.folder, trust));
     for (const auto& p : listing.problems) {
       plan.push_back({PruneItem::Action::kProblem, tier.name, p.substr(0, p.find(": ")), p, Status::OK()});
     }
-    // Objects with no manifest at all: report, never delete (they may be someone's only copy).
-    std::string folder = catalog::NormalizePrefix(prefix);
-    folder = (folder.empty() ? "" : folder + "/") + catalog::NormalizePrefix(tier.folder) + "/";
-    LB_ASSIGN_OR_RETURN(auto objects, store.List(folder));
-    std::set<std::string> keys;
-    for (const auto& o : objects) keys.insert(o.key);
-    for (const auto& o : objects) {
-      if (catalog::IsManifestKey(o.key) || keys.count(catalog::ManifestKey(o.key))) continue;
-      if (catalog::IsDrillKey(o.key) && keys.count(catalog::ObjectOfDrillKey(o.key))) continue;
-      plan.push_back({PruneItem::Action::kProblem, tier.name, o.key, "no manifest: left alone", Status::OK()});
-    }
-    bool newest = true;  // listing is newest first
+    LB_RETURN_IF_ERROR(ReportOrphans(store, prefix, tier, &plan));
+    // The newest trusted backup is the one kept whatever its age; with none trusted, the newest.
+    const catalog::BackupEntry* newest = nullptr;
     for (const auto& b : listing.backups) {
-      PruneItem item{PruneItem::Action::kKeep, tier.name, b.manifest.object_key, "", Status::OK()};
-      auto finished = ParseRFC3339(b.manifest.finished_at);
-      if (!finished.ok()) {
-        item.action = PruneItem::Action::kProblem;
-        item.why = "unreadable finished_at: left alone";
-      } else {
-        auto expires = *finished + tier.keep;
-        std::string when = FormatRFC3339(expires);
-        if (newest) {
-          item.why = expires <= now ? "expired " + when + " but the newest of its tier: kept"
-                                    : "newest; expires " + when;
-        } else if (expires <= now) {
-          item.action = PruneItem::Action::kDelete;
-          item.why = "expired " + when + " (kept " + catalog::FormatRetention(tier.keep) + ")";
-        } else {
-          item.why = "expires " + when;
-        }
+      if (b.trusted()) {
+        newest = &b;
+        break;
       }
-      newest = false;
-      plan.push_back(std::move(item));
     }
+    if (newest == nullptr && !listing.backups.empty()) newest = &listing.backups.front();
+    for (const auto& b : listing.backups) plan.push_back(JudgeBackup(b, tier, &b == newest, now));
     return Status::OK();
   };
   for (const auto& tier : tiers) LB_RETURN_IF_ERROR(plan_tier(tier));
@@ -87,6 +138,7 @@ Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string&
   for (const auto& tier : RestoreTiers(restore_keep)) {
     if (!Overlaps(tier.folder, tiers)) LB_RETURN_IF_ERROR(plan_tier(tier));
   }
+  KeepLocked(store, &plan);
   LB_RETURN_IF_ERROR(PlanSegmentPrune(store, prefix, &plan));
   return plan;
 }

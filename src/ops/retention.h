@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "catalog/tiers.h"
+#include "catalog/trust.h"
 #include "store/store.h"
 
 namespace lifeboat::ops {
@@ -31,10 +32,15 @@ inline constexpr std::chrono::seconds kRestoreTierKeep = std::chrono::hours(24 *
 std::vector<catalog::Tier> RestoreTiers(std::chrono::seconds keep = kRestoreTierKeep);
 
 // A configured tier whose folder overlaps a restore tier's governs it instead.
+// Under a `trust` policy that checks (catalog/trust.h), a tier's newest is its newest trusted
+// backup (a forged manifest dated in the future must not take that protection from the real
+// one), and an untrusted backup expires by the later of its manifest's finished_at and the time
+// the store received its object (a forged date in the past must not get a real backup deleted).
 Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string& prefix,
                                          const std::vector<catalog::Tier>& tiers,
                                          std::chrono::system_clock::time_point now,
-                                         std::chrono::seconds restore_keep = kRestoreTierKeep);
+                                         std::chrono::seconds restore_keep = kRestoreTierKeep,
+                                         const catalog::TrustPolicy& trust = {});
 
 // Adds the change segments (tier "changes") to a plan: a segment is deleted once every backup of
 // its cluster that the plan keeps is newer than the segment's end revision. PlanPrune calls it.

@@ -48,7 +48,8 @@ struct VerifyReport {
 };
 
 // `verify`: SHA-256 trailer, a full tree walk with every page checked, etcd's records parsed,
-// and the manifest's facts when given, the source member's HashKV included. The first problem found is returned as Corruption
+// and the manifest's facts when given, a member's HashKV (manifest source_hashkv) included. The
+// first problem found is returned as Corruption
 // (FailedPrecondition for a missing trailer); `report` holds what was established so far.
 Status VerifySnapshotFile(const std::string& path, const VerifyOptions& options, VerifyReport* report = nullptr);
 

@@ -76,7 +76,7 @@ Status Walk(const std::string& dir, const std::string& key_prefix, std::string_v
       result = Walk(dir + "/" + std::string(name), sub_prefix, prefix, out);
       if (!result.ok()) break;
     } else if (S_ISREG(st.st_mode) && StartsWith(key, prefix) && ValidateKey(key).ok()) {
-      out->push_back(ObjectInfo{key, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec)});
+      out->push_back(ObjectInfo{key, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec), "", 0});
     }
   }
   closedir(d);
@@ -125,8 +125,14 @@ Status LocalStore::CheckRootIsDir() const {
   return Status::OK();
 }
 
-Result<std::unique_ptr<ObjectWriter>> LocalStore::Create(std::string_view key) {
+Result<std::unique_ptr<ObjectWriter>> LocalStore::Create(std::string_view key, const WriteOptions& options) {
   LB_RETURN_IF_ERROR(ValidateKey(key));
+  if (options.locks()) {
+    return Status::InvalidArgument(fmt::format(
+        "{} cannot lock objects: object-lock needs an S3 bucket created with Object Lock (back this tier up to one, "
+        "or remove object-lock from the tier)",
+        Describe()));
+  }
   // Checked first so that writing never creates the root as a side effect of MakeDirs below.
   LB_RETURN_IF_ERROR(CheckRootIsDir());
   const std::string path = PathOf(key);
@@ -191,7 +197,7 @@ Result<ObjectInfo> LocalStore::Stat(std::string_view key) {
     return Status::NotFound(
         fmt::format("no object {} in {} (run `lifeboat list` to see what exists)", key, Describe()));
   }
-  return ObjectInfo{std::string(key), static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec)};
+  return ObjectInfo{std::string(key), static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec), "", 0};
 }
 
 Result<std::vector<ObjectInfo>> LocalStore::List(std::string_view prefix) {

@@ -21,7 +21,7 @@ class LocalStore : public Store {
   // Without `create` a missing root is never made; List() then reports NotFound.
   static Result<std::unique_ptr<LocalStore>> Open(std::string_view root, bool create);
 
-  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key) override;
+  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key, const WriteOptions& options = {}) override;
   Status Read(std::string_view key, const ChunkSink& sink) override;
   Result<ObjectInfo> Stat(std::string_view key) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;

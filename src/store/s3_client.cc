@@ -291,8 +291,22 @@ Result<HttpResponse> S3Client::Execute(const Call& call) {
   }
 }
 
-Status S3Client::PutObject(std::string_view key, std::span<const uint8_t> body) {
-  Call c{.op = "upload", .method = "PUT", .key = std::string(key), .body = body};
+namespace {
+
+// x-amz-object-lock-* of a locked write; none otherwise.
+HeaderList LockHeaders(const WriteOptions& o) {
+  if (!o.locks()) return {};
+  const auto until = std::chrono::system_clock::time_point(std::chrono::seconds(o.retain_until_unix));
+  return {{"x-amz-object-lock-mode", o.lock_mode}, {"x-amz-object-lock-retain-until-date", FormatRFC3339(until)}};
+}
+
+}  // namespace
+
+Status S3Client::PutObject(std::string_view key, std::span<const uint8_t> body, const WriteOptions& options) {
+  Call c{.op = "upload", .method = "PUT", .key = std::string(key), .headers = LockHeaders(options), .body = body};
+  if (options.locks()) {
+    c.headers.emplace_back("Content-MD5", Md5Base64({reinterpret_cast<const char*>(body.data()), body.size()}));
+  }
   auto r = Execute(c);
   return r.status();
 }
@@ -314,6 +328,8 @@ Result<S3Object> S3Client::HeadObject(std::string_view key) {
   o.size = std::strtoull(Header(r, "content-length").c_str(), nullptr, 10);
   o.mtime_unix = ParseHttpDate(Header(r, "last-modified"));
   o.etag = Header(r, "etag");
+  o.lock_mode = Header(r, "x-amz-object-lock-mode");
+  o.retain_until_unix = ParseIsoSeconds(Header(r, "x-amz-object-lock-retain-until-date"));
   return o;
 }
 
@@ -365,8 +381,9 @@ Result<std::vector<std::string>> S3Client::DeleteObjects(const std::vector<std::
   return failed;
 }
 
-Result<std::string> S3Client::CreateMultipartUpload(std::string_view key) {
-  Call c{.op = "start the upload of", .method = "POST", .key = std::string(key), .query = {{"uploads", ""}}};
+Result<std::string> S3Client::CreateMultipartUpload(std::string_view key, const WriteOptions& options) {
+  Call c{.op = "start the upload of", .method = "POST", .key = std::string(key), .query = {{"uploads", ""}},
+         .headers = LockHeaders(options)};
   LB_ASSIGN_OR_RETURN(HttpResponse r, Execute(c));
   std::string id = XmlText(r.body, "UploadId");
   if (id.empty()) {
@@ -376,9 +393,10 @@ Result<std::string> S3Client::CreateMultipartUpload(std::string_view key) {
 }
 
 Result<std::string> S3Client::UploadPart(std::string_view key, std::string_view upload_id, int part_number,
-                                         std::span<const uint8_t> data, const std::atomic<bool>* cancel) {
+                                         std::span<const uint8_t> data, const std::atomic<bool>* cancel, bool md5) {
   Call c{.op = fmt::format("upload part {} of", part_number), .method = "PUT", .key = std::string(key)};
   c.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", std::string(upload_id)}};
+  if (md5) c.headers.emplace_back("Content-MD5", Md5Base64({reinterpret_cast<const char*>(data.data()), data.size()}));
   c.body = data;
   c.cancel = cancel;
   LB_ASSIGN_OR_RETURN(HttpResponse r, Execute(c));
@@ -411,6 +429,15 @@ Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upl
   return s.code() == Status::Code::kNotFound ? Status::OK() : s;  // already gone is what we wanted
 }
 
+Status S3Client::PutObjectRetention(std::string_view key, const WriteOptions& options) {
+  const auto until = std::chrono::system_clock::time_point(std::chrono::seconds(options.retain_until_unix));
+  const std::string xml = "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>" + options.lock_mode +
+                          "</Mode><RetainUntilDate>" + FormatRFC3339(until) + "</RetainUntilDate></Retention>";
+  Call c{.op = "lock", .method = "PUT", .key = std::string(key), .query = {{"retention", ""}}, .body = AsBytes(xml)};
+  c.headers = {{"Content-MD5", Md5Base64(xml)}, {"Content-Type", "application/xml"}};
+  return Execute(c).status();
+}
+
 Result<std::vector<S3Upload>> S3Client::ListMultipartUploads(std::string_view prefix) {
   std::vector<S3Upload> out;
   std::string key_marker, id_marker;
@@ -441,13 +468,14 @@ Status S3Client::PutBucketLifecycleConfiguration(std::string_view xml) {
   return Execute(c).status();
 }
 
-Status S3Client::CreateBucket() {
+Status S3Client::CreateBucket(bool object_lock) {
   std::string xml;
   if (location_.region != "us-east-1") {
     xml = "<CreateBucketConfiguration><LocationConstraint>" + XmlEscape(location_.region) +
           "</LocationConstraint></CreateBucketConfiguration>";
   }
   Call c{.op = "create", .method = "PUT", .body = AsBytes(xml)};
+  if (object_lock) c.headers.emplace_back("x-amz-bucket-object-lock-enabled", "true");
   auto r = Execute(c);
   if (!r.ok() && r.status().message().find("BucketAlreadyOwnedByYou") != std::string::npos) return Status::OK();
   return r.status();

@@ -21,6 +21,7 @@
 #include "store/http_client.h"
 #include "store/s3_location.h"
 #include "store/sigv4.h"
+#include "store/store.h"
 
 namespace lifeboat::store {
 
@@ -39,6 +40,8 @@ struct S3Object {
   uint64_t size = 0;
   int64_t mtime_unix = 0;
   std::string etag;
+  std::string lock_mode;          // HEAD only: x-amz-object-lock-mode
+  int64_t retain_until_unix = 0;  // HEAD only: x-amz-object-lock-retain-until-date
 };
 
 struct S3ListPage {
@@ -60,7 +63,9 @@ class S3Client {
   const S3Options& options() const { return options_; }
   const std::string& access_key_id() const { return credentials_.access_key_id; }
 
-  Status PutObject(std::string_view key, std::span<const uint8_t> body);
+  // With a lock in `options`, the object is written under S3 Object Lock (with the Content-MD5
+  // S3 demands then).
+  Status PutObject(std::string_view key, std::span<const uint8_t> body, const WriteOptions& options = {});
   // `length` 0 means to the end. A dropped connection resumes where it stopped (If-Match on the
   // first reply's ETag, so a replaced object is never spliced into the old one's bytes).
   Status GetObject(std::string_view key, uint64_t offset, uint64_t length, const BodySink& sink);
@@ -70,20 +75,25 @@ class S3Client {
   // Deletes up to 1000 keys in one request; the keys that could not be deleted, with reasons.
   Result<std::vector<std::string>> DeleteObjects(const std::vector<std::string>& keys);
 
-  Result<std::string> CreateMultipartUpload(std::string_view key);
-  // Returns the part's ETag. `cancel` (may be null) ends the transfer early.
+  // A lock in `options` applies to the object the upload completes.
+  Result<std::string> CreateMultipartUpload(std::string_view key, const WriteOptions& options = {});
+  // Returns the part's ETag. `cancel` (may be null) ends the transfer early. `md5`: send
+  // Content-MD5 (S3 demands it for the parts of a locked object).
   Result<std::string> UploadPart(std::string_view key, std::string_view upload_id, int part_number,
-                                 std::span<const uint8_t> data, const std::atomic<bool>* cancel);
+                                 std::span<const uint8_t> data, const std::atomic<bool>* cancel, bool md5 = false);
   Status CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
                                  const std::vector<std::string>& etags);
   Status AbortMultipartUpload(std::string_view key, std::string_view upload_id);
+  // PutObjectRetention: the lock of `options` on the object's current version.
+  Status PutObjectRetention(std::string_view key, const WriteOptions& options);
   Result<std::vector<S3Upload>> ListMultipartUploads(std::string_view prefix);
 
   // The bucket's lifecycle configuration as S3's XML document; NotFound when it has none.
   Result<std::string> GetBucketLifecycleConfiguration();
   Status PutBucketLifecycleConfiguration(std::string_view xml);
   // For tests and set-up scripts; succeeds when the bucket already exists and is ours.
-  Status CreateBucket();
+  // `object_lock`: the bucket is created with Object Lock enabled (and so versioned).
+  Status CreateBucket(bool object_lock = false);
 
  private:
   struct Call;

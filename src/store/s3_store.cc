@@ -22,9 +22,12 @@ std::string S3Store::RelativeKey(std::string_view full) const {
   return prefix.empty() ? std::string(full) : std::string(full.substr(prefix.size() + 1));
 }
 
-Result<std::unique_ptr<ObjectWriter>> S3Store::Create(std::string_view key) {
+Result<std::unique_ptr<ObjectWriter>> S3Store::Create(std::string_view key, const WriteOptions& options) {
   LB_RETURN_IF_ERROR(ValidateKey(key));
-  return NewS3ObjectWriter(client_.get(), FullKey(key));
+  if (options.locks() && options.lock_mode != "GOVERNANCE" && options.lock_mode != "COMPLIANCE") {
+    return Status::InvalidArgument("object lock mode '" + options.lock_mode + "' is not GOVERNANCE or COMPLIANCE");
+  }
+  return NewS3ObjectWriter(client_.get(), FullKey(key), options);
 }
 
 Status S3Store::Read(std::string_view key, const ChunkSink& sink) { return ReadRange(key, 0, 0, sink); }
@@ -48,7 +51,7 @@ Result<ObjectInfo> S3Store::Stat(std::string_view key) {
     }
     return o.status();
   }
-  return ObjectInfo{std::string(key), o->size, o->mtime_unix};
+  return ObjectInfo{std::string(key), o->size, o->mtime_unix, o->lock_mode, o->retain_until_unix};
 }
 
 Result<std::vector<ObjectInfo>> S3Store::List(std::string_view prefix) {
@@ -61,7 +64,7 @@ Result<std::vector<ObjectInfo>> S3Store::List(std::string_view prefix) {
     for (auto& o : page.objects) {
       std::string key = RelativeKey(o.key);
       // Objects other tools put there with keys lifeboat cannot address are not ours to list.
-      if (ValidateKey(key).ok()) out.push_back(ObjectInfo{std::move(key), o.size, o.mtime_unix});
+      if (ValidateKey(key).ok()) out.push_back(ObjectInfo{std::move(key), o.size, o.mtime_unix, "", 0});
     }
     token = std::move(page.next_token);
   } while (!token.empty());

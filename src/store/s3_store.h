@@ -21,7 +21,7 @@ class S3Store : public Store {
   static Result<std::unique_ptr<S3Store>> Open(std::string_view url, const EnvLookup& env = ProcessEnv(),
                                                S3Options options = {});
 
-  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key) override;
+  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key, const WriteOptions& options = {}) override;
   Status Read(std::string_view key, const ChunkSink& sink) override;
   Result<ObjectInfo> Stat(std::string_view key) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;

@@ -17,8 +17,8 @@ constexpr int kMaxParts = 10000;  // S3's limit per upload
 
 class S3ObjectWriter : public ObjectWriter {
  public:
-  S3ObjectWriter(S3Client* client, std::string key)
-      : client_(client), key_(std::move(key)), part_size_(client->options().part_size),
+  S3ObjectWriter(S3Client* client, std::string key, WriteOptions options)
+      : client_(client), key_(std::move(key)), options_(std::move(options)), part_size_(client->options().part_size),
         max_in_flight_(std::max(1, client->options().max_parts_in_flight)) {}
 
   ~S3ObjectWriter() override {
@@ -48,11 +48,12 @@ class S3ObjectWriter : public ObjectWriter {
     Status s;
     if (upload_id_.empty()) {
       // Under one part: one PUT, no upload to start, complete or clean up.
-      s = client_->PutObject(key_, current_);
+      s = client_->PutObject(key_, current_, options_);
     } else {
       if (!current_.empty()) s = Submit();
       if (s.ok()) s = Drain();
       if (s.ok()) s = client_->CompleteMultipartUpload(key_, upload_id_, etags_);
+      if (s.ok() && options_.locks()) s = EnsureLocked();
     }
     if (!s.ok()) {
       Abort();
@@ -89,10 +90,23 @@ class S3ObjectWriter : public ObjectWriter {
     return error_;
   }
 
+  // Some servers (radosgw 16) ignore the lock headers of CreateMultipartUpload: the completed
+  // object is locked with PutObjectRetention unless it already is. An object that cannot be
+  // locked is deleted (nothing locks it yet), so a failed Commit leaves nothing.
+  Status EnsureLocked() {
+    auto head = client_->HeadObject(key_);
+    if (head.ok() && head->lock_mode == options_.lock_mode && head->retain_until_unix >= options_.retain_until_unix) {
+      return Status::OK();
+    }
+    Status s = client_->PutObjectRetention(key_, options_);
+    if (!s.ok()) (void)client_->DeleteObject(key_);
+    return s;
+  }
+
   // Hands the current buffer to the workers, starting the upload on the first part.
   Status Submit() {
     if (upload_id_.empty()) {
-      LB_ASSIGN_OR_RETURN(upload_id_, client_->CreateMultipartUpload(key_));
+      LB_ASSIGN_OR_RETURN(upload_id_, client_->CreateMultipartUpload(key_, options_));
       for (int i = 0; i < max_in_flight_; ++i) workers_.emplace_back([this] { Work(); });
     }
     if (next_part_ > kMaxParts) {
@@ -121,7 +135,7 @@ class S3ObjectWriter : public ObjectWriter {
       ++busy_;
       lock.unlock();
       // Hashing for x-amz-content-sha256 happens here, off the Append() thread.
-      auto etag = client_->UploadPart(key_, upload_id_, part.number, part.data, &cancel_);
+      auto etag = client_->UploadPart(key_, upload_id_, part.number, part.data, &cancel_, options_.locks());
       part.data = {};
       lock.lock();
       --busy_;
@@ -156,6 +170,7 @@ class S3ObjectWriter : public ObjectWriter {
 
   S3Client* const client_;
   const std::string key_;
+  const WriteOptions options_;
   const size_t part_size_;
   const int max_in_flight_;
 
@@ -178,8 +193,8 @@ class S3ObjectWriter : public ObjectWriter {
 
 }  // namespace
 
-std::unique_ptr<ObjectWriter> NewS3ObjectWriter(S3Client* client, std::string key) {
-  return std::make_unique<S3ObjectWriter>(client, std::move(key));
+std::unique_ptr<ObjectWriter> NewS3ObjectWriter(S3Client* client, std::string key, WriteOptions options) {
+  return std::make_unique<S3ObjectWriter>(client, std::move(key), std::move(options));
 }
 
 }  // namespace lifeboat::store

@@ -20,6 +20,19 @@ struct ObjectInfo {
   std::string key;
   uint64_t size = 0;
   int64_t mtime_unix = 0;  // seconds since the epoch, UTC
+  // S3 Object Lock, as Stat reads it (List leaves it empty): "GOVERNANCE" or "COMPLIANCE" and
+  // the time before which the store refuses to delete this version; empty/0: not locked.
+  std::string lock_mode;
+  int64_t retain_until_unix = 0;
+};
+
+// How an object is written. Object Lock (S3 only): the store keeps the object's version
+// undeletable, even by the bucket's owner (COMPLIANCE) or by anyone without
+// s3:BypassGovernanceRetention (GOVERNANCE), until `retain_until_unix`.
+struct WriteOptions {
+  std::string lock_mode;  // "" (none), "GOVERNANCE" or "COMPLIANCE"
+  int64_t retain_until_unix = 0;
+  bool locks() const { return !lock_mode.empty(); }
 };
 
 class ObjectWriter {
@@ -39,7 +52,8 @@ class Store {
  public:
   virtual ~Store() = default;
   // Starts writing `key`; an existing object of that key is replaced only at Commit.
-  virtual Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key) = 0;
+  // InvalidArgument when the store cannot honour `options` (a folder cannot lock an object).
+  virtual Result<std::unique_ptr<ObjectWriter>> Create(std::string_view key, const WriteOptions& options = {}) = 0;
   // Streams the object's bytes to `sink`.
   virtual Status Read(std::string_view key, const ChunkSink& sink) = 0;
   virtual Result<ObjectInfo> Stat(std::string_view key) = 0;

@@ -2,7 +2,10 @@
 """An HTTP/1.1 proxy on 127.0.0.1 in front of a real S3 server that injects faults into the first
 N requests (one request per connection: it answers "Connection: close"):
   status:CODE:N    answer the first N requests itself with CODE and an S3 error body
-                   (503 SlowDown, 500 InternalError, otherwise a generic code), never forwarding
+                   (503 SlowDown, 500 InternalError, 403 AccessDenied, otherwise a generic code),
+                   never forwarding
+  match:CODE:N:TEXT  the same for the first N requests whose request line contains TEXT (e.g.
+                   ".manifest.json"); every other request is forwarded
   reset:N:BYTES    forward GET requests; the first N whose response reaches BYTES are reset there
   pass             forward everything (PORT_FILE.log still records each response's status line)
   slow:N:MS        hold each of the first N requests MS milliseconds before forwarding it
@@ -67,7 +70,8 @@ def read_request(sock):
 
 
 def answer_error(client, code):
-    names = {503: ("Service Unavailable", "SlowDown"), 500: ("Internal Server Error", "InternalError")}
+    names = {503: ("Service Unavailable", "SlowDown"), 500: ("Internal Server Error", "InternalError"),
+             403: ("Forbidden", "AccessDenied")}
     reason, s3code = names.get(code, ("Error", "InternalError"))
     body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by "
             "http_fault_proxy</Message></Error>" % s3code).encode()
@@ -75,11 +79,12 @@ def answer_error(client, code):
                     "Connection: close\r\n\r\n" % (code, reason, len(body))).encode() + body)
 
 
-def take_reset(budget):
+def take(kind, budget):
+    """Counts one more fault of `kind` ("resets", "matches") while fewer than `budget` were made."""
     with lock:
-        if state.get("resets", 0) >= budget:
+        if state.get(kind, 0) >= budget:
             return False
-        state["resets"] = state.get("resets", 0) + 1
+        state[kind] = state.get(kind, 0) + 1
         return True
 
 
@@ -94,7 +99,7 @@ def relay_response(upstream, client, reset, port_file):
             break
         if len(first) < 200:
             first += data[:200]
-        if reset is not None and passed + len(data) >= reset[1] and take_reset(reset[0]):
+        if reset is not None and passed + len(data) >= reset[1] and take("resets", reset[0]):
             client.sendall(data[:max(0, reset[1] - passed)])
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             count_fault(port_file)
@@ -124,6 +129,11 @@ def serve(client, target, fault, port_file):
         method = lines[0].split(" ", 1)[0]
         if kind == "status" and nth <= int(args[1]):
             count_fault(port_file)
+            answer_error(client, int(args[0]))
+            return
+        if kind == "match" and args[2] in lines[0] and take("matches", int(args[1])):
+            count_fault(port_file)
+            log(port_file, "injected %s for %s" % (args[0], lines[0]))
             answer_error(client, int(args[0]))
             return
         reset = (int(args[0]), int(args[1])) if kind == "reset" and method == "GET" else None

@@ -113,10 +113,10 @@ std::unique_ptr<store::S3Store> S3Server::OpenUrl(const std::string& url, store:
   return std::move(s).value();
 }
 
-bool S3Server::CreateBucket(const std::string& bucket) const {
+bool S3Server::CreateBucket(const std::string& bucket, bool object_lock) const {
   auto s = Open(bucket);
   if (!s) return false;
-  Status st = s->client().CreateBucket();
+  Status st = s->client().CreateBucket(object_lock);
   if (!st.ok()) ADD_FAILURE() << "create bucket " << bucket << ": " << st.ToString();
   return st.ok();
 }

@@ -41,8 +41,9 @@ class S3Server {
                                        store::S3Options options = {}) const;
   // The same for any store URL (another endpoint spelling, style=...).
   std::unique_ptr<store::S3Store> OpenUrl(const std::string& url, store::S3Options options = {}) const;
-  // Creates the bucket (idempotent); false (and a test failure) on error.
-  bool CreateBucket(const std::string& bucket) const;
+  // Creates the bucket (idempotent); false (and a test failure) on error. `object_lock`: with
+  // S3 Object Lock enabled (x-amz-bucket-object-lock-enabled), so versioned.
+  bool CreateBucket(const std::string& bucket, bool object_lock = false) const;
 
   // SIGKILLs radosgw only (monitor and OSD keep running); Restart() brings it back.
   bool KillGateway();

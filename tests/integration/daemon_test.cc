@@ -228,14 +228,16 @@ TEST(PruneTest, TierRetentionWithAFakeClock) {
   EXPECT_EQ(deleted, 2);
   EXPECT_EQ(problems, 2) << p.out;
   auto listing = ParseJson(lb({"list", "-w", "json"}).out);
-  EXPECT_EQ(listing.size(), 4u) << "1 hourly (the newest) + 3 twice-daily";
+  ASSERT_EQ(listing.size(), 5u) << "1 hourly (the newest) + 3 twice-daily, and the stray object";
+  EXPECT_EQ(listing[4]["object_key"], "db-etcd/hourly/stray.db");
+  EXPECT_EQ(listing[4]["incomplete"], true) << "listed as what it is: an object without a manifest";
   EXPECT_TRUE(std::filesystem::exists(stray)) << "an object without a manifest is never deleted";
   EXPECT_TRUE(std::filesystem::exists(store + "/db-etcd/hourly/broken.manifest.json"));
 
   // Far in the future every tier keeps its newest backup.
   p = lb({"prune", "--now", "2099-01-01T00:00:00Z"});
   ASSERT_EQ(p.exit_code, 0) << p.err;
-  EXPECT_EQ(ParseJson(lb({"list", "-w", "json"}).out).size(), 2u);
+  EXPECT_EQ(ParseJson(lb({"list", "-w", "json"}).out).size(), 3u) << "2 newest and the stray object";
 }
 
 TEST(TierConfigTest, BadTiersAreUsageErrors) {

@@ -14,6 +14,7 @@
 #include "harness/agent_cluster.h"
 #include "harness/cluster_data.h"
 #include "harness/etcd_cluster.h"
+#include "harness/http_fault_proxy.h"
 #include "harness/process.h"
 #include "harness/s3_server.h"
 #include "harness/store_probe.h"
@@ -23,30 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::seconds;
-
-// tests/harness/http_fault_proxy.py in front of radosgw, killed on destruction.
-class HttpFaultProxy {
- public:
-  HttpFaultProxy(const S3Server& s3, const std::string& fault, const std::string& dir) : port_file_(dir + "/proxy.port") {
-    std::string target = s3.endpoint().substr(s3.endpoint().find("//") + 2);
-    pid_ = Spawn({"python3", LB_SOURCE_DIR "/tests/harness/http_fault_proxy.py", target, fault, port_file_},
-                 dir + "/proxy.out", dir + "/proxy.err");
-    EXPECT_TRUE(PollUntil(std::chrono::seconds(10), [&] { return fs::exists(port_file_); }));
-    endpoint_ = "http://127.0.0.1:" + ReadFile(port_file_);
-  }
-  ~HttpFaultProxy() {
-    kill(pid_, SIGKILL);
-    Wait(pid_, seconds(10));
-  }
-  // The store URL of `bucket` through this proxy.
-  std::string Url(const std::string& bucket) const { return "s3://" + bucket + "?endpoint=" + endpoint_; }
-  int faults() const { return std::atoi(ReadFile(port_file_ + ".faults").c_str()); }
-  std::string log() const { return ReadFile(port_file_ + ".log"); }
-
- private:
-  std::string port_file_, endpoint_;
-  pid_t pid_ = -1;
-};
 
 class S3FaultTest : public ::testing::Test {
  protected:
@@ -106,6 +83,34 @@ TEST_F(S3FaultTest, PersistentServerErrorsFailCleanlyStoringNothing) {
   auto uploads = s3_->Open(bucket_)->ListMultipartUploads();
   ASSERT_TRUE(uploads.ok());
   EXPECT_TRUE(uploads->empty());
+}
+
+TEST_F(S3FaultTest, AManifestThatCannotBeStoredKeepsItsBackupListedIncomplete) {
+  // The server refuses every manifest upload (and only those): the snapshot object is already
+  // committed, whole and checked, by then. It is kept, the error says so, and list shows it.
+  HttpFaultProxy proxy(*s3_, "match:403:100:.manifest.json", work_);
+  auto r = Lb(proxy.Url(bucket_), {"backup"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("incomplete: the backup object"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is stored, but its manifest"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("AccessDenied"), std::string::npos) << r.err;
+  EXPECT_GE(proxy.faults(), 1);
+  const auto stored = Stored();
+  ASSERT_EQ(stored.size(), 1u) << "the object, without its manifest";
+  EXPECT_TRUE(stored.front().ends_with(".db")) << stored.front();
+  auto list = Lb(s3_->Url(bucket_), {"list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("INCOMPLETE"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(stored.front()), std::string::npos) << list.out;
+  EXPECT_NE(list.err.find("is INCOMPLETE"), std::string::npos) << list.err;
+  auto json = ParseJson(Lb(s3_->Url(bucket_), {"list", "-w", "json"}).out);
+  ASSERT_EQ(json.size(), 1u);
+  EXPECT_EQ(json[0]["incomplete"], true);
+  // No reader takes it for a backup; prune leaves it alone.
+  EXPECT_EQ(Lb(s3_->Url(bucket_), {"fetch", "latest", "-o", work_ + "/x.db"}).exit_code, 1);
+  auto prune = Lb(s3_->Url(bucket_), {"prune"});
+  EXPECT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_EQ(Stored().size(), 1u);
 }
 
 TEST_F(S3FaultTest, DownloadsResetMidObjectResumeAndVerify) {

@@ -118,8 +118,8 @@ TEST_F(CatalogTest, ResolvesReferences) {
   auto expect = [&](std::string_view tier, std::string_view ref, const Manifest& want) {
     auto r = ResolveBackup(*store_, kPrefix, tier, ref);
     ASSERT_TRUE(r.ok()) << ref << ": " << r.status().ToString();
-    EXPECT_EQ(r->manifest.object_key, want.object_key) << ref;
-    EXPECT_EQ(r->manifest_key, ManifestKey(want.object_key)) << ref;
+    EXPECT_EQ(r->entry->manifest.object_key, want.object_key) << ref;
+    EXPECT_EQ(r->entry->manifest_key, ManifestKey(want.object_key)) << ref;
   };
   expect("", "latest", hourly);
   expect("daily", "latest", new_daily);
@@ -159,10 +159,10 @@ TEST_F(CatalogTest, AmbiguousNameListsCandidates) {
 
   auto in_tier = ResolveBackup(*store_, kPrefix, "weekly", base);
   ASSERT_TRUE(in_tier.ok());
-  EXPECT_EQ(in_tier->manifest.object_key, weekly.object_key);
+  EXPECT_EQ(in_tier->entry->manifest.object_key, weekly.object_key);
   auto full = ResolveBackup(*store_, kPrefix, "", daily.object_key);
   ASSERT_TRUE(full.ok());
-  EXPECT_EQ(full->manifest.object_key, daily.object_key);
+  EXPECT_EQ(full->entry->manifest.object_key, daily.object_key);
 }
 
 TEST_F(CatalogTest, BrokenManifestsAreProblemsNotFailures) {
@@ -192,7 +192,7 @@ TEST_F(CatalogTest, BrokenManifestsAreProblemsNotFailures) {
   // The good backup stays usable.
   auto latest = ResolveBackup(*store_, kPrefix, "", "latest");
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(latest->manifest.object_key, good.object_key);
+  EXPECT_EQ(latest->entry->manifest.object_key, good.object_key);
 }
 
 TEST_F(CatalogTest, WriteManifestIsReadableJson) {

@@ -66,6 +66,52 @@ TEST(ConfigTest, FileEnvFlagPrecedenceAndUserPassword) {
   EXPECT_NE(s.status().message().find("backup.sauce"), std::string::npos);
 }
 
+TEST(ConfigTest, SigningKeysAndObjectLock) {
+  lifeboat::testing::ScratchDir dir;
+  const std::string path = dir.path() + "/c.yaml";
+  std::ofstream(dir.path() + "/e.key") << std::string(64, '1');
+  std::ofstream(dir.path() + "/s.key") << std::string(64, '2');
+  std::ofstream(dir.path() + "/old.key") << std::string(64, '3');
+  Flags f;
+  f.config = path;
+  // Signing alone: its key signs; its old keys verify; nothing is encrypted.
+  std::ofstream(path) << "signing:\n  key-file: " << dir.path() << "/s.key\n  key-id: s1\n  old-keys:\n    - {id: s0, file: "
+                      << dir.path() << "/old.key}\n";
+  auto s = Resolve(f);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->keys, nullptr);
+  ASSERT_NE(s->auth_keys, nullptr);
+  EXPECT_EQ(s->auth_keys->current_id(), "s1");
+  EXPECT_EQ(s->auth_keys->ids(), (std::vector<std::string>{"s0", "s1"}));
+  // With encryption the encryption key signs; the signing keys still verify older manifests.
+  std::ofstream(path) << "encryption: {key-file: " << dir.path() << "/e.key, key-id: e1}\nsigning: {key-file: "
+                      << dir.path() << "/s.key, key-id: s1}\n";
+  s = Resolve(f);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->keys->current_id(), "e1");
+  EXPECT_EQ(s->keys->ids(), (std::vector<std::string>{"e1"}));
+  EXPECT_EQ(s->auth_keys->current_id(), "e1");
+  EXPECT_EQ(s->auth_keys->ids(), (std::vector<std::string>{"e1", "s1"}));
+  // A tier's object lock, spelled as S3 spells it; anything else names the fix (exit 2).
+  std::ofstream(path) << "tiers:\n  - {name: a, schedule: \"0 * * * *\", keep: 72h, object-lock: {mode: compliance}}\n"
+                         "  - {name: b, schedule: \"0 0 * * *\", keep: 15d, object-lock: {mode: governance}}\n"
+                         "  - {name: c, schedule: \"0 1 * * *\", keep: 15d}\n";
+  s = Resolve(f);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->tiers[0].object_lock, "COMPLIANCE");
+  EXPECT_EQ(s->tiers[1].object_lock, "GOVERNANCE");
+  EXPECT_EQ(s->tiers[2].object_lock, "");
+  std::ofstream(path) << "tiers:\n  - {name: a, schedule: \"0 * * * *\", keep: 72h, object-lock: {mode: legal-hold}}\n";
+  s = Resolve(f);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().ExitCode(), 2);
+  EXPECT_NE(s.status().message().find("must be governance or compliance"), std::string::npos) << s.status().message();
+  std::ofstream(path) << "tiers:\n  - {name: a, schedule: \"0 * * * *\", keep: 72h, object-lock: {mod: compliance}}\n";
+  s = Resolve(f);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("mod"), std::string::npos) << s.status().message();
+}
+
 TEST(EndpointTest, Forms) {
   auto e = etcd::ParseEndpoint("127.0.0.1:2379", false);
   ASSERT_TRUE(e.ok());

@@ -44,6 +44,34 @@ TEST(DiskCheckTest, SeparateFileSystemsEachNeedTheirOwnShareEvenWhenFreeBytesAre
   EXPECT_NE(s.message().find("staging dir"), std::string::npos) << s.ToString();
 }
 
+TEST(DiskCheckTest, WhatIsStagedAlreadyIsCountedOnce) {
+  const std::string planned(64, 'a'), older(64, 'b');
+  // 200 MiB free, 100 MiB snapshot: staged + restored + WAL = 264 MiB does not fit...
+  auto st = Host(200 * kMiB, 200 * kMiB, false);
+  EXPECT_FALSE(CheckHostDisk(st, "a:1", 100 * kMiB, planned).ok());
+  // ...but with the planned snapshot staged already (its bytes are not free any more), only the
+  // restored db and the WAL are still needed.
+  st.staged[planned] = 100 * kMiB;
+  EXPECT_TRUE(CheckHostDisk(st, "a:1", 100 * kMiB, planned).ok());
+  // An older recovery's copy is dropped before the download: its bytes count as free.
+  auto older_staged = Host(180 * kMiB, 180 * kMiB, false);
+  older_staged.staged[older] = 100 * kMiB;
+  EXPECT_TRUE(CheckHostDisk(older_staged, "a:1", 100 * kMiB, planned).ok());
+  older_staged.staged[older] = 50 * kMiB;
+  Status s = CheckHostDisk(older_staged, "a:1", 100 * kMiB, planned);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("of older staged copies"), std::string::npos) << s.message();
+  // On a staging file system of its own, the same holds for the staging dir.
+  auto apart = Host(500 * kMiB, 60 * kMiB, true);
+  EXPECT_FALSE(CheckHostDisk(apart, "a:1", 100 * kMiB, planned).ok());
+  apart.staged[older] = 40 * kMiB;
+  EXPECT_TRUE(CheckHostDisk(apart, "a:1", 100 * kMiB, planned).ok());
+  apart.staged.clear();
+  apart.staged[planned] = 100 * kMiB;
+  apart.staging_free_bytes = 0;
+  EXPECT_TRUE(CheckHostDisk(apart, "a:1", 100 * kMiB, planned).ok());
+}
+
 TEST(DiskCheckTest, ReserveIsCounted) {
   auto st = Host(300 * kMiB, 300 * kMiB, true);
   st.min_free_bytes = 200 * kMiB;

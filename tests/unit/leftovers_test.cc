@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "host/lease_table.h"
+#include "host/staging.h"
 #include "scratch_dir.h"
 
 namespace lifeboat::host {
@@ -68,6 +70,68 @@ TEST(SweepLeftovers, RemovesOnlyWhatADeadAgentLeftHalfWritten) {
   // Nothing left to do the second time; missing dirs are not an error.
   EXPECT_TRUE(SweepLeftovers(staging, data)->empty());
   EXPECT_TRUE(SweepLeftovers(dir.path() + "/none", dir.path() + "/none/m1.etcd").ok());
+}
+
+}  // namespace
+}  // namespace lifeboat::host
+
+namespace lifeboat::host {
+namespace {
+
+// Staged copies: dropped by SHA-256 (nothing else in the dir is touched), and swept at an
+// agent's start only when no lease file in the dir (any member's) holds a recovery.
+TEST(StagedCopies, DropKeepsWhatIsAskedAndTouchesNothingElse) {
+  testing::ScratchDir dir;
+  const fs::path staging = fs::path(dir.path()) / "staging";
+  const std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
+  for (const std::string& name : std::vector<std::string>{a + ".db", b + ".db", b + ".db.damaged", c + ".db", "recovery-lease-m1.json",
+                           "." + a + ".db.tmp-1-0123456789abcdef", "notes.txt", "abc.db"}) {
+    Touch(staging / name);
+  }
+  auto copies = StagedCopies(staging.string());
+  EXPECT_EQ(copies.size(), 3u);
+  EXPECT_EQ(copies[b], 2u) << "the damaged copy counts under its SHA-256 too";
+  auto d = DropStaged(staging.string(), {a});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->paths.size(), 3u);
+  EXPECT_EQ(d->bytes, 3u);
+  EXPECT_TRUE(fs::exists(staging / (a + ".db")));
+  EXPECT_FALSE(fs::exists(staging / (b + ".db")));
+  EXPECT_FALSE(fs::exists(staging / (b + ".db.damaged")));
+  EXPECT_FALSE(fs::exists(staging / (c + ".db")));
+  for (const auto& kept : {"recovery-lease-m1.json", "notes.txt", "abc.db"}) EXPECT_TRUE(fs::exists(staging / kept));
+  EXPECT_TRUE(fs::exists(staging / ("." + a + ".db.tmp-1-0123456789abcdef")));
+  EXPECT_EQ(DropStaged(staging.string(), {})->paths.size(), 1u);
+  EXPECT_TRUE(StagedCopies(staging.string()).empty());
+  EXPECT_TRUE(DropStaged((fs::path(dir.path()) / "absent").string(), {})->paths.empty());
+}
+
+TEST(StagedCopies, AnAgentStartingSweepsThemOnlyWhenNoRecoveryHoldsTheDir) {
+  testing::ScratchDir dir;
+  const fs::path staging = fs::path(dir.path()) / "staging";
+  const std::string a(64, 'a');
+  Touch(staging / (a + ".db"));
+  // Another member's agent shares the dir and holds a live lease: the copy may be in use.
+  LeaseTable other((staging / "recovery-lease-m2.json").string());
+  const int64_t now = 1'000'000'000'000;
+  LeaseInfo want;
+  want.owner_id = "o1";
+  want.holder = "alice@ws1";
+  ASSERT_TRUE(other.Acquire(want, std::chrono::minutes(10), false, now).ok());
+  auto kept = SweepStaleStaged(staging.string(), now + 1000);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->empty());
+  EXPECT_TRUE(fs::exists(staging / (a + ".db")));
+  // Once that lease has expired (or been released) the copy is stale.
+  auto swept = SweepStaleStaged(staging.string(), now + 11 * 60 * 1000);
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(swept->size(), 1u);
+  EXPECT_FALSE(fs::exists(staging / (a + ".db")));
+  // A lease file that cannot be read keeps everything: the agent must not forget a recovery.
+  Touch(staging / (a + ".db"));
+  std::ofstream(staging / "recovery-lease-m3.json") << "{damaged";
+  EXPECT_TRUE(SweepStaleStaged(staging.string(), now + 11 * 60 * 1000)->empty());
+  EXPECT_TRUE(fs::exists(staging / (a + ".db")));
 }
 
 }  // namespace
