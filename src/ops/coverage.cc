@@ -122,7 +122,7 @@ Result<Coverage> CheckCoverage(const std::vector<FleetMember>& agents, const Mem
                                      "in that agent's config)",
                                      fm.address, st.member_name, st.peer_url, ms.source, by_url->name));
     } else if (!by_name && !by_url) {
-      if (o.allow_unlisted || st.member_name == o.unlisted_ok) {
+      if (o.allow_unlisted || st.member_name == o.unlisted_ok || (o.unlisted_ok_if_stopped && !st.etcd_running)) {
         out.notes.push_back(st.member_name + " (agent " + fm.address + ") is not in " + ms.source +
                             ": it is restored as a member");
       } else {

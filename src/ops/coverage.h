@@ -35,6 +35,9 @@ struct CoverageOptions {
   // (recover-member's target); otherwise refused.
   bool allow_unlisted = false;
   std::string unlisted_ok;
+  // recover-member --auto: also an agent whose etcd is stopped (a member an interrupted run
+  // removed is stopped; a stray agent of another cluster is not, and stays refused).
+  bool unlisted_ok_if_stopped = false;
 };
 
 struct LeftOut {

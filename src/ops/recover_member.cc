@@ -131,6 +131,7 @@ class Recovery {
     LB_ASSIGN_OR_RETURN(Membership m, LiveMembership(o_.client, urls));
     CoverageOptions co;
     co.unlisted_ok = o_.auto_pick ? std::string() : o_.name;
+    co.unlisted_ok_if_stopped = o_.auto_pick;
     LB_ASSIGN_OR_RETURN(Coverage cov, CheckCoverage(fleet_.members(), m, co));
     for (const auto& n : cov.notes) Log(n);
     detail_ = fmt::format("{} members in {}, each with its agent", m.members.size(), m.source);
@@ -182,6 +183,11 @@ class Recovery {
       }
       if (!i.ok()) return i.status();
       name = rep.reports[*i].name;
+      // Removed by an interrupted run, or added and never started: the member list has no name
+      // for it, but the agent serving its client URL does.
+      for (const auto& fm : fleet_.members()) {
+        if (name.empty() && fm.status.client_url == rep.reports[*i].endpoint) name = fm.status.member_name;
+      }
       if (name.empty()) return Status::FailedPrecondition("the broken member at " + rep.reports[*i].endpoint +
                                                           " has no name yet (recover it by name)");
     } else if (!listed(name) && fleet_.Find(name) >= 0) {

@@ -8,7 +8,10 @@
 //      the latest lease epoch on m1 (every coordinator takes m1 first): a restore that began
 //      earlier must never finish over a later one;
 //   3. no data dir was ever deleted (every inode of a data or moved-aside dir is still there);
-//   4. a restore given agents for only part of the cluster never succeeds.
+//   4. a restore given agents for only part of the cluster never succeeds;
+//   5. every change an agent admitted (its log names the owner and epoch) was made under an
+//      epoch some coordinator process acquired at its own lease step: a coordinator whose lease
+//      ended never acts again, not even after re-taking a lease it did not ask for.
 // LB_SCHEDULES (default 10 on the default pass, 5 on the others) schedules run, seeded LB_SEED, LB_SEED+1, ... (default: from the
 // clock, printed), and no new one starts after LB_SCHEDULE_BUDGET seconds (default 200: the
 // ctest pass gives a test 300). A violation prints its seed, the schedule and how to replay it;
@@ -24,6 +27,7 @@
 #include <regex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "harness/agent_cluster.h"
 #include "harness/cluster_data.h"
@@ -70,6 +74,7 @@ class Driver {
     dir_ = c_.dir() + "/s" + std::to_string(s.seed);
     fs::create_directories(dir_);
     const std::map<ino_t, std::string> before = DataDirs();
+    const std::vector<size_t> log_from = AgentLogSizes();
     std::vector<Ran> ran(s.coordinators.size());
     Execute(s, ran);
     for (auto& r : ran) Finish(r);
@@ -84,6 +89,7 @@ class Driver {
     if (std::string v = OneCluster(); !v.empty()) return v + Outcomes(ran);
     if (std::string v = ServesExpected(); !v.empty()) return v + Outcomes(ran);
     if (std::string v = NothingDeleted(before); !v.empty()) return v + Outcomes(ran);
+    if (std::string v = OnlyAcquiredEpochsActed(ran, log_from); !v.empty()) return v + Outcomes(ran);
     std::cerr << "  held: serves B" << expected_ << Outcomes(ran) << "\n";
     return "";
   }
@@ -339,6 +345,54 @@ class Driver {
       if (!now.count(ino)) return "the data dir " + path + " (inode " + std::to_string(ino) + ") is gone";
     }
     return "";
+  }
+
+  // Invariant 5. The agents' logs (appended across restarts) from where this schedule began.
+  std::string AgentLog(size_t m) const { return c_.dir() + "/agent-" + c_.members()[m].name + ".err"; }
+
+  std::vector<size_t> AgentLogSizes() const {
+    std::vector<size_t> out;
+    for (size_t m = 0; m < c_.members().size(); ++m) {
+      std::error_code ec;
+      auto n = fs::file_size(AgentLog(m), ec);
+      out.push_back(ec ? 0 : static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+  std::string OnlyAcquiredEpochsActed(const std::vector<Ran>& ran, const std::vector<size_t>& from) const {
+    // (owner, member, epoch) each coordinator process printed at its lease step; the harness's
+    // own leases (settle restarts a crashed etcd under "settle") are its own.
+    std::set<std::tuple<std::string, std::string, uint64_t>> acquired;
+    const std::regex lease_step("owner ([0-9a-f]+), epochs ([^)]*)\\)");
+    const std::regex member_epoch("(m[0-9]+) ([0-9]+)");
+    for (const Ran& r : ran) {
+      for (std::sregex_iterator it(r.err.begin(), r.err.end(), lease_step), end; it != end; ++it) {
+        const std::string owner = (*it)[1], list = (*it)[2];
+        for (std::sregex_iterator e(list.begin(), list.end(), member_epoch); e != end; ++e) {
+          acquired.insert({owner, (*e)[1], std::stoull((*e)[2])});
+        }
+      }
+    }
+    const std::regex admitted("([A-Za-z]+) under the recovery lease of owner (\\S+) epoch ([0-9]+)");
+    for (size_t m = 0; m < c_.members().size(); ++m) {
+      const std::string all = ReadText(AgentLog(m));
+      const std::string log = all.substr(std::min(from[m], all.size()));
+      const std::string& name = c_.members()[m].name;
+      for (std::sregex_iterator it(log.begin(), log.end(), admitted), end; it != end; ++it) {
+        const std::string rpc = (*it)[1], owner = (*it)[2];
+        const uint64_t epoch = std::stoull((*it)[3]);
+        if (owner == "settle" || acquired.count({owner, name, epoch})) continue;
+        return name + "'s agent admitted " + rpc + " of owner " + owner + " under epoch " + std::to_string(epoch) +
+               ", which no coordinator acquired at its lease step: a coordinator acted after its lease ended";
+      }
+    }
+    return "";
+  }
+
+  static std::string ReadText(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
   std::string Outcomes(const std::vector<Ran>& ran) const {

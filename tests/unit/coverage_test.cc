@@ -113,6 +113,12 @@ TEST(CoverageTest, AnAgentOfNoListedMember) {
   CoverageOptions target;
   target.unlisted_ok = "m3";  // recover-member m3
   EXPECT_TRUE(CheckCoverage(agents, two, target).ok());
+  CoverageOptions any_stopped;
+  any_stopped.unlisted_ok_if_stopped = true;  // recover-member --auto
+  agents[2].status.etcd_running = true;       // a stray agent whose etcd runs: refused
+  EXPECT_EQ(CheckCoverage(agents, two, any_stopped).status().code(), Status::Code::kFailedPrecondition);
+  agents[2].status.etcd_running = false;      // the member an interrupted run removed
+  EXPECT_TRUE(CheckCoverage(agents, two, any_stopped).ok());
   CoverageOptions restore;
   restore.allow_unlisted = true;  // restore-cluster brings it back
   auto r = CheckCoverage(agents, two, restore);
