@@ -1,6 +1,8 @@
 // lifeboat agent --config F: the host agent (src/agent) for the one etcd member on this host,
 // serving until SIGTERM/SIGINT. Its config is its own YAML file (docs/agent.md), read through
-// the global --config flag (or LIFEBOAT_CONFIG); it does not use the cluster settings.
+// the global --config flag (or LIFEBOAT_CONFIG); it does not use the cluster settings. With
+// --check it reads the config and the token files as a start would, then exits: a deployment
+// tool validates a new config with it before putting it in place (Ansible's `validate:`).
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdlib>
+#include <iostream>
+#include <memory>
 #include <thread>
 
 #include "host/agent_config.h"
@@ -22,7 +26,7 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-void RunAgent(Context& ctx) {
+void RunAgent(Context& ctx, bool check_only) {
   std::string path = ctx.flags.config;
   if (path.empty() && std::getenv("LIFEBOAT_CONFIG")) path = std::getenv("LIFEBOAT_CONFIG");
   if (path.empty()) {
@@ -49,6 +53,11 @@ void RunAgent(Context& ctx) {
     spdlog::warn("insecure-no-auth: true: ANYONE who can reach {} can stop etcd and move its data; use a token-file",
                  config->listen);
   }
+  if (check_only) {
+    std::cout << "agent config " << path << ": ok (member " << config->member_name << ", "
+              << host::ControlModeName(config->mode) << " mode, listen " << config->listen << ")\n";
+    return;
+  }
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -70,7 +79,9 @@ void RunAgent(Context& ctx) {
 
 void AddAgentCommand(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("agent", "serve the host agent for the etcd member on this host (--config FILE)");
-  cmd->callback([&ctx] { RunAgent(ctx); });
+  auto check = std::make_shared<bool>(false);
+  cmd->add_flag("--check", *check, "read the config and the token files as a start would, then exit (0: it would start)");
+  cmd->callback([&ctx, check] { RunAgent(ctx, *check); });
 }
 
 }  // namespace lifeboat::cli

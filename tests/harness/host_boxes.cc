@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/etcd_cluster.h"
+#include "harness/store_probe.h"
 
 namespace lifeboat::harness {
 namespace {
@@ -98,6 +99,8 @@ std::unique_ptr<HostBoxes> HostBoxes::Start(const HostBoxesOptions& options) {
   std::vector<std::string> argv{"bash", kScript, "up", "-n", std::to_string(options.hosts), "--etcd",
                                 ScriptVersion(h->version_)};
   if (!options.start_etcd) argv.push_back("--no-etcd");
+  if (!options.lifeboat) argv.push_back("--no-lifeboat");
+  if (options.ssh) argv.push_back("--ssh");
   // A watcher tears the boxes down if this process dies without its destructor or signal
   // handler running (SIGKILL, e.g. a ctest timeout), even in the middle of `up`.
   argv.insert(argv.end(), {"--watch", std::to_string(getpid())});
@@ -122,7 +125,7 @@ std::unique_ptr<HostBoxes> HostBoxes::Start(const HostBoxesOptions& options) {
     return nullptr;  // the destructor tears the boxes down
   }
   close(coord);
-  if (options.start_etcd) {
+  if (options.start_etcd && options.lifeboat) {
     for (int i = 0; i < h->size(); ++i) {
       bool up = PollUntil(std::chrono::seconds(60), [&] {
         auto a = agent::AgentClient::Connect(h->addr(i) + ":9438", h->token(), std::chrono::seconds(2), h->tls());
@@ -181,6 +184,21 @@ bool HostBoxes::RestartAgent(int i) const {
 }
 
 std::string HostBoxes::etcdctl() const { return EtcdTool(version_, "etcdctl"); }
+
+uint64_t HostBoxes::ClusterId(int i) const {
+  ProcResult r = Run({etcdctl(), "--endpoints", client_url(i), "endpoint", "status", "-w", "json"});
+  auto j = ParseJson(r.out);
+  if (!r.ok() || !j.is_array() || j.empty()) return 0;
+  return j[0]["Status"]["header"]["cluster_id"].get<uint64_t>();
+}
+
+KV HostBoxes::KeysInBox(int i) const {
+  ProcResult r = Exec(i, {"etcdctl", "--endpoints", client_url(i), "get", "", "--prefix", "--consistency=s"});
+  EXPECT_TRUE(r.ok()) << name(i) << ": " << r.err;
+  KV kv = ParseGet(r.out);
+  std::erase_if(kv, [](const auto& e) { return e.first.rfind("/lifeboat/", 0) == 0; });
+  return kv;
+}
 
 ProcResult HostBoxes::Exec(int i, const std::vector<std::string>& argv, std::chrono::seconds timeout) const {
   std::ifstream in(Var("H" + std::to_string(i + 1) + "_PIDFILE"));

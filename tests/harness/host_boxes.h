@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "agent/agent_client.h"
+#include "harness/cluster_data.h"
 #include "harness/process.h"
 
 namespace lifeboat::harness {
@@ -28,6 +29,10 @@ struct HostBoxesOptions {
   int hosts = 3;
   std::string etcd_version;  // "" = the pass's (PassEtcdVersion)
   bool start_etcd = true;    // start etcd.service (a new cluster) and the agents
+  // false: hosts before lifeboat is installed: etcd.service only, no lifeboat binary, agent unit,
+  // agent config or lifeboat user (scripts/hosts up --no-lifeboat), for a test that installs it.
+  bool lifeboat = true;
+  bool ssh = false;  // each box runs sshd; ssh_config() reaches them from the coordinator namespace
 };
 
 class HostBoxes {
@@ -62,6 +67,9 @@ class HostBoxes {
   // Restarts box i's agent (after a change to /etc/lifeboat) and waits until it answers.
   bool RestartAgent(int i) const;
   std::string coord_addr() const { return Var("COORD_ADDR"); }
+  // With HostBoxesOptions::ssh: `ssh -F ssh_config() hN` logs in as root (key and known_hosts
+  // of these boxes only).
+  std::string ssh_config() const { return Var("SSH_CONFIG"); }
   // The etcd version the boxes run ("3.4.23", "3.5.30") and its etcdctl (for the test's own use).
   const std::string& etcd_version() const { return version_; }
   std::string etcdctl() const;
@@ -70,6 +78,11 @@ class HostBoxes {
   // The data dir as the box sees it (/var/lib/etcd/default) and as this machine does.
   static std::string BoxDataDir() { return "/var/lib/etcd/default"; }
   std::string data_dir(int i) const { return etcd_dir(i) + "/default"; }
+  // The cluster id as member i reports it (etcdctl endpoint status), 0 when it does not answer.
+  uint64_t ClusterId(int i) const;
+  // Every key as member i holds it, read by etcdctl inside box i (the host's own view), without
+  // the daemon's own tick claims under /lifeboat/ (it keeps writing them while a test reads).
+  KV KeysInBox(int i) const;
   std::string Var(const std::string& key) const;
 
   // Runs argv inside box i (all its namespaces).

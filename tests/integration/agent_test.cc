@@ -505,6 +505,26 @@ TEST_F(AgentFixture, AWorldReadableTokenFileStopsTheAgent) {
   EXPECT_FALSE(PortOpen(port_)) << "it never listened";
 }
 
+// --check reads the config and the token files as a start would and exits without serving: 0
+// for what would start, 2 naming the fix for what would not (a deployment validates with it).
+TEST_F(AgentFixture, CheckReadsConfigAndTokensThenExitsWithoutServing) {
+  const std::string observe = dir_ + "/observe";
+  WriteToken(observe);
+  std::ofstream(dir_ + "/agent.yaml") << "listen: " << address_ << "\ntoken-file: " << dir_ << "/token\n"
+                                      << "observe-token-file: " << observe << "\nmode: systemd\nsystemd: {unit: etcd.service}\n"
+                                      << "member: {name: m1, data-dir: " << data_dir_ << ", client-url: " << client_url_
+                                      << ", peer-url: " << peer_url_ << "}\n";
+  auto r = Lifeboat({"agent", "--config", dir_ + "/agent.yaml", "--check"}, {}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "agent config " + dir_ + "/agent.yaml: ok (member m1, systemd mode, listen " + address_ + ")\n");
+  EXPECT_FALSE(PortOpen(port_)) << "a check never listens";
+  chmod(observe.c_str(), 0644);
+  r = Lifeboat({"agent", "--config", dir_ + "/agent.yaml", "--check"}, {}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("chmod 600 " + observe), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
 TEST_F(AgentFixture, TheObserveTokenOnlyReadsStatus) {
   const std::string observe = WriteToken(dir_ + "/observe");
   StartAgent("mode: process\nobserve-token-file: " + dir_ + "/observe\n");

@@ -30,24 +30,6 @@ std::string Trim(std::string s) {
   return s;
 }
 
-// The cluster id as etcd reports it (endpoint status of the given member), 0 when unreachable.
-uint64_t ClusterId(const HostBoxes& h, int i) {
-  ProcResult r = Run({h.etcdctl(), "--endpoints", h.client_url(i), "endpoint", "status", "-w", "json"});
-  auto j = ParseJson(r.out);
-  if (!r.ok() || !j.is_array() || j.empty()) return 0;
-  return j[0]["Status"]["header"]["cluster_id"].get<uint64_t>();
-}
-
-// Every key as member i holds it, read by etcdctl inside box i (the host's own view), without
-// the daemon's own tick claims under /lifeboat/ (it keeps writing them while the test reads).
-KV ReadInBox(const HostBoxes& h, int i) {
-  ProcResult r = h.Exec(i, {"etcdctl", "--endpoints", h.client_url(i), "get", "", "--prefix", "--consistency=s"});
-  EXPECT_TRUE(r.ok()) << h.name(i) << ": " << r.err;
-  KV kv = ParseGet(r.out);
-  std::erase_if(kv, [](const auto& e) { return e.first.rfind("/lifeboat/", 0) == 0; });
-  return kv;
-}
-
 // The name of the member that leads now ("" when none answers).
 std::string Leader(const HostBoxes& h) {
   ProcResult r = Run({h.etcdctl(), "--endpoints", h.endpoints(), "endpoint", "status", "-w", "json"});
@@ -82,7 +64,8 @@ std::string AgentEnvFile(const HostBoxes& h, int i) {
 
 // The boxes run the repo's own units: both deploy files verify where they are installed, the
 // agent serves in systemd mode on each host's address, etcd.service is Debian's reading
-// /etc/default/etcd, and teardown leaves no namespace, cgroup or /tmp file behind.
+// /etc/default/etcd, a box's /tmp and /usr are its own, and teardown leaves no namespace, cgroup
+// or /tmp file behind.
 TEST(HostsNeedRootNs, BoxesRunTheRepoUnitsAndLeaveNothingBehind) {
   std::string root, ns;
   std::string probe = "/tmp/lb-hosts-probe-" + std::to_string(getpid());
@@ -109,11 +92,12 @@ TEST(HostsNeedRootNs, BoxesRunTheRepoUnitsAndLeaveNothingBehind) {
       EXPECT_EQ(st->etcd_version, h->etcd_version());
     }
     ExpectUnitsUp(*h);
-    EXPECT_NE(ClusterId(*h, 0), 0u);
-    EXPECT_EQ(ClusterId(*h, 0), ClusterId(*h, 2));
-    // The boxes' private /tmp: what one writes, the machine does not see.
-    EXPECT_TRUE(h->Exec(0, {"touch", "/tmp/box-only"}).ok());
+    EXPECT_NE(h->ClusterId(0), 0u);
+    EXPECT_EQ(h->ClusterId(0), h->ClusterId(2));
+    // The boxes' private /tmp and their own /usr layer: what one writes, the machine does not see.
+    EXPECT_TRUE(h->Exec(0, {"touch", "/tmp/box-only", "/usr/lib/lifeboat-box-only"}).ok());
     EXPECT_FALSE(fs::exists("/tmp/box-only"));
+    EXPECT_FALSE(fs::exists("/usr/lib/lifeboat-box-only"));
   }
   EXPECT_TRUE(fs::exists(probe)) << "a box emptied the machine's /tmp";
   fs::remove(probe);
@@ -140,9 +124,9 @@ TEST(HostsNeedRootNs, RunbookDisasterRestoreClusterFromRadosgw) {
   for (const auto& [k, v] : s3->Env()) creds += k + "=" + v + "\n";
 
   Load(h->client_url(0), 300, "a");
-  const KV before = ReadInBox(*h, 0);
+  const KV before = h->KeysInBox(0);
   ASSERT_EQ(before.size(), 300u - 43u);
-  const uint64_t old_id = ClusterId(*h, 0);
+  const uint64_t old_id = h->ClusterId(0);
   const std::string leader = Leader(*h);
   ASSERT_FALSE(leader.empty());
 
@@ -184,14 +168,14 @@ TEST(HostsNeedRootNs, RunbookDisasterRestoreClusterFromRadosgw) {
   EXPECT_GE(j["plan"]["live_keys"].get<int>(), 257) << r.out;
 
   // Verified from each host: every key equal to the backup's, read by etcdctl inside the box.
-  for (int i = 0; i < h->size(); ++i) EXPECT_EQ(ReadInBox(*h, i), before) << h->name(i);
+  for (int i = 0; i < h->size(); ++i) EXPECT_EQ(h->KeysInBox(i), before) << h->name(i);
   auto check = Lifeboat({"check", "--config", cfg});
   EXPECT_EQ(check.exit_code, 0) << "one HashKV on every member: " << check.out << check.err;
-  const uint64_t new_id = ClusterId(*h, 0);
+  const uint64_t new_id = h->ClusterId(0);
   EXPECT_NE(new_id, 0u);
   EXPECT_NE(new_id, old_id) << "a restore makes a new cluster";
   for (int i = 0; i < h->size(); ++i) {
-    EXPECT_EQ(ClusterId(*h, i), new_id) << h->name(i);
+    EXPECT_EQ(h->ClusterId(i), new_id) << h->name(i);
     // The old data kept aside (h2 had none left to keep).
     EXPECT_EQ(AsideDirs(h->data_dir(i)).size(), i == 1 ? 0u : 1u) << h->name(i);
     // The restored dir belongs to etcd's user, as Debian's unit (User=etcd) needs.
@@ -219,7 +203,7 @@ TEST(HostsNeedRootNs, RunbookMemberFailureRecoverMemberAuto) {
   ASSERT_NE(h, nullptr);
   Load(h->client_url(0), 200, "m");
   const KV before = ReadAll(h->client_url(0));
-  const uint64_t id = ClusterId(*h, 0);
+  const uint64_t id = h->ClusterId(0);
   std::string cfg = h->WriteConfig("file://" + h->root() + "/store");
 
   ASSERT_TRUE(h->Exec(1, {"systemctl", "stop", "etcd"}).ok());
@@ -248,10 +232,10 @@ TEST(HostsNeedRootNs, RunbookMemberFailureRecoverMemberAuto) {
   }, std::chrono::milliseconds(500));
   EXPECT_TRUE(steady) << h->Journal(1, "etcd.service");
 
-  for (int i = 0; i < h->size(); ++i) EXPECT_EQ(ReadInBox(*h, i), before) << h->name(i);
+  for (int i = 0; i < h->size(); ++i) EXPECT_EQ(h->KeysInBox(i), before) << h->name(i);
   auto check = Lifeboat({"check", "--config", cfg});
   EXPECT_EQ(check.exit_code, 0) << "one HashKV on every member: " << check.out << check.err;
-  EXPECT_EQ(ClusterId(*h, 1), id) << "the same cluster, one member replaced";
+  EXPECT_EQ(h->ClusterId(1), id) << "the same cluster, one member replaced";
   ExpectUnitsUp(*h);
 }
 
@@ -441,7 +425,7 @@ TEST(HostsNeedRootNs, PartitionDuringRestoreClustersStartThenResumeFinishes) {
   r = Lifeboat({"restore-cluster", "--config", cfg, "--resume"}, {}, kRecovery);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << h->Diagnostics();
   for (int i = 0; i < h->size(); ++i) {
-    EXPECT_EQ(ReadInBox(*h, i), before) << h->name(i);
+    EXPECT_EQ(h->KeysInBox(i), before) << h->name(i);
     EXPECT_EQ(AsideDirs(h->data_dir(i)).size(), 1u) << h->name(i);
   }
   EXPECT_EQ(Lifeboat({"check", "--config", cfg}).exit_code, 0);
@@ -496,7 +480,7 @@ TEST(HostsNeedRootNs, PartitionDuringRecoverMemberThenARerunFinishes) {
   bool settled = PollUntil(seconds(60), [&] { return Lifeboat({"check", "--config", cfg}).exit_code == 0; },
                            std::chrono::seconds(1));
   EXPECT_TRUE(settled);
-  for (int i = 0; i < h->size(); ++i) EXPECT_EQ(ReadInBox(*h, i), before) << h->name(i);
+  for (int i = 0; i < h->size(); ++i) EXPECT_EQ(h->KeysInBox(i), before) << h->name(i);
   ExpectUnitsUp(*h);
 }
 
@@ -510,7 +494,7 @@ TEST(HostsNeedRootNs, RestoreClusterQuarantinedUnderSystemd) {
   Load(h->client_url(0), 80, "q");
   std::string cfg = h->WriteConfig("file://" + h->root() + "/store");
   ASSERT_TRUE(Lifeboat({"backup", "--config", cfg}).ok());
-  const KV before = ReadInBox(*h, 0);
+  const KV before = h->KeysInBox(0);
   Load(h->client_url(0), 20, "later");  // not in the backup
   auto serves = [&](const std::string& url) {
     return harness::Run({h->etcdctl(), "--endpoints", url, "--dial-timeout", "1s", "--command-timeout", "2s",
@@ -530,7 +514,7 @@ TEST(HostsNeedRootNs, RestoreClusterQuarantinedUnderSystemd) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << h->Diagnostics();
   ProcResult list = harness::Run({h->etcdctl(), "--endpoints", h->client_url(1), "member", "list"});
   for (int i = 0; i < h->size(); ++i) {
-    EXPECT_EQ(ReadInBox(*h, i), before) << h->name(i);
+    EXPECT_EQ(h->KeysInBox(i), before) << h->name(i);
     EXPECT_FALSE(serves("http://" + h->addr(i) + ":23790")) << h->name(i) << " still serves its quarantine URL";
     EXPECT_NE(list.out.find(h->client_url(i)), std::string::npos) << list.out;
     EXPECT_EQ(AsideDirs(h->data_dir(i)).size(), 1u) << h->name(i);
