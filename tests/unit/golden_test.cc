@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 const std::string kV1 = std::string(LB_TEST_DATA) + "/golden/v1";
+const std::string kV2 = std::string(LB_TEST_DATA) + "/golden/v2";
 const std::string kSnapshot = std::string(LB_TEST_DATA) + "/small-snapshot.db";
 constexpr int64_t kRevision = 307;
 constexpr uint64_t kClusterId = 0xcdf818194e3a8c32, kMemberId = 0x8e9e05c52164694d;
@@ -199,8 +200,16 @@ void WriteRecords(store::Store& store, const std::string& out, const std::string
     m.moved_to = {m.data_dir + ".lifeboat-20261201T120100Z"};
     m.restored_sha256 = j.sha256;
     m.member_id = n == "m1" ? 0x1111 : 0x2222;
+    m.lease_epoch = n == "m1" ? 3 : 4;
     j.members.push_back(m);
   }
+  ops::LeftOutMember gone;
+  gone.name = "m3";
+  gone.peer_url = "http://10.0.0.3:2380";
+  gone.why = "--without m3: its client and peer URLs do not answer";
+  gone.urls = {"http://10.0.0.3:2379", "http://10.0.0.3:2380"};
+  j.without.push_back(gone);
+  j.membership_source = "member list from m1 (http://10.0.0.1:2379)";
   ASSERT_TRUE(ops::SaveJournal(out + "/restore-journal.json", j).ok());
 
   host::LeaseTable lease(out + "/recovery-lease-m1.json");
@@ -209,6 +218,16 @@ void WriteRecords(store::Store& store, const std::string& out, const std::string
   want.holder = "alice@ws1";
   want.operation = "restore-cluster";
   want.journal = "ws1:/var/lib/lifeboat/restore-journal.json";
+  // A recovery by bob finished under the first epoch; alice holds the second, live.
+  host::LeaseInfo bob = want;
+  bob.owner_id = "owner-0";
+  bob.holder = "bob@ws2";
+  auto first = lease.Acquire(bob, 10min, false, kLeaseMs - 3'600'000);
+  ASSERT_TRUE(first.ok());
+  const host::RecoveryRecord done{"owner-0", "bob@ws2", "restore-cluster", plain_key, first->lease.epoch,
+                                  kLeaseMs - 3'300'000};
+  auto released = lease.Release(bob.owner_id, first->lease.epoch, &done, kLeaseMs - 3'300'000);
+  ASSERT_TRUE(released.ok() && *released);
   ASSERT_TRUE(lease.Acquire(want, 10min, false, kLeaseMs).ok());
 }
 
@@ -238,17 +257,19 @@ TEST(GoldenFiles, DISABLED_Generate) {
       WriteRecords(**store, out, catalog::ObjectKey("db-etcd", "plain", "golden", "m1", kRevision, kWhen)));
 }
 
-// ---- The reader: generation v1, as committed. ----
+// ---- The readers: every generation, as committed. v2 holds the same stored formats as v1 and
+// the restore journal and lease file of format 2 (lease epochs, finished recoveries, members
+// left out). ----
 
 struct Expected {
   std::string tier, suffix, compression, encryption, key_id, auth_key;  // auth_key "": not signed
   int format = 1;
 };
 
-TEST(GoldenFiles, V1EveryStoredFormatReadsBack) {
-  ASSERT_TRUE(fs::exists(kV1)) << kV1;
-  const codec::KeyRing keys = AllKeys(kV1);
-  auto store = store::LocalStore::Open(kV1 + "/store", false);
+void ExpectEveryStoredFormat(const std::string& dir) {
+  ASSERT_TRUE(fs::exists(dir)) << dir;
+  const codec::KeyRing keys = AllKeys(dir);
+  auto store = store::LocalStore::Open(dir + "/store", false);
   ASSERT_TRUE(store.ok());
   const catalog::TrustPolicy trust{&keys, false, false};
   auto listing = catalog::ListBackups(**store, "db-etcd", "", trust);
@@ -313,9 +334,9 @@ TEST(GoldenFiles, V1EveryStoredFormatReadsBack) {
   EXPECT_EQ((*drill)->hashkv_revision, kRevision);
 }
 
-TEST(GoldenFiles, V1ChangeSegmentsReadBack) {
-  const codec::KeyRing keys = AllKeys(kV1);
-  auto store = store::LocalStore::Open(kV1 + "/store", false);
+void ExpectChangeSegments(const std::string& dir) {
+  const codec::KeyRing keys = AllKeys(dir);
+  auto store = store::LocalStore::Open(dir + "/store", false);
   ASSERT_TRUE(store.ok());
   auto log = catalog::ListSegments(**store, "db-etcd", "golden");
   ASSERT_TRUE(log.ok()) << log.status().ToString();
@@ -352,6 +373,11 @@ TEST(GoldenFiles, V1ChangeSegmentsReadBack) {
   EXPECT_EQ(next, 311);
 }
 
+TEST(GoldenFiles, V1EveryStoredFormatReadsBack) { ExpectEveryStoredFormat(kV1); }
+TEST(GoldenFiles, V2EveryStoredFormatReadsBack) { ExpectEveryStoredFormat(kV2); }
+TEST(GoldenFiles, V1ChangeSegmentsReadBack) { ExpectChangeSegments(kV1); }
+TEST(GoldenFiles, V2ChangeSegmentsReadBack) { ExpectChangeSegments(kV2); }
+
 TEST(GoldenFiles, V1RestoreJournalAndLeaseFileReadBack) {
   // The fields these formats had in v1; later versions add fields, which v1 files lack.
   auto j = ops::LoadJournal(kV1 + "/restore-journal.json");
@@ -384,6 +410,48 @@ TEST(GoldenFiles, V1RestoreJournalAndLeaseFileReadBack) {
   EXPECT_EQ(l.acquired_ms, kLeaseMs);
   EXPECT_EQ(l.expires_ms, kLeaseMs + 600000);
   EXPECT_TRUE(lease.Live(kLeaseMs + 600000).empty()) << "expired ten minutes after it was taken";
+}
+
+TEST(GoldenFiles, V2RestoreJournalAndLeaseFileReadBack) {
+  auto j = ops::LoadJournal(kV2 + "/restore-journal.json");
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ(j->format_version, 2);
+  EXPECT_EQ(j->phase, ops::RestorePhase::kRestored);
+  EXPECT_EQ(j->sha256, SnapshotSha256());
+  EXPECT_EQ(j->lease_owner, "owner-1");
+  ASSERT_EQ(j->members.size(), 2u);
+  EXPECT_EQ(j->members[0].lease_epoch, 3u);
+  EXPECT_EQ(j->members[1].lease_epoch, 4u);
+  EXPECT_EQ(j->members[1].member_id, 0x2222u);
+  ASSERT_EQ(j->without.size(), 1u);
+  EXPECT_EQ(j->without[0].name, "m3");
+  EXPECT_EQ(j->without[0].peer_url, "http://10.0.0.3:2380");
+  EXPECT_EQ(j->without[0].urls, (std::vector<std::string>{"http://10.0.0.3:2379", "http://10.0.0.3:2380"}));
+  EXPECT_EQ(j->membership_source, "member list from m1 (http://10.0.0.1:2379)");
+
+  host::LeaseTable lease(kV2 + "/recovery-lease-m1.json");
+  ASSERT_TRUE(lease.Load().ok());
+  const host::LeaseInfo l = lease.Live(kLeaseMs + 1000);
+  EXPECT_EQ(l.owner_id, "owner-1");
+  EXPECT_EQ(l.holder, "alice@ws1");
+  EXPECT_EQ(l.epoch, 2u) << "the second lease this member granted";
+  EXPECT_EQ(l.expires_ms, kLeaseMs + 600000);
+  const host::RecoveryRecord r = lease.LastRecovery();
+  EXPECT_EQ(r.owner_id, "owner-0");
+  EXPECT_EQ(r.holder, "bob@ws2");
+  EXPECT_EQ(r.epoch, 1u);
+  EXPECT_EQ(r.backup, catalog::ObjectKey("db-etcd", "plain", "golden", "m1", kRevision, kWhen));
+  EXPECT_EQ(r.finished_ms, kLeaseMs - 3'300'000);
+  // The epochs it granted stay spent: the next acquisition mints the third (on a copy; the
+  // generation is never written).
+  testing::ScratchDir tmp;
+  fs::copy_file(kV2 + "/recovery-lease-m1.json", tmp.Join("lease.json"));
+  host::LeaseTable copy(tmp.Join("lease.json"));
+  ASSERT_TRUE(copy.Load().ok());
+  auto next = copy.Acquire(host::LeaseInfo{"owner-2", "carol@ws3", "recover-member", ""}, std::chrono::minutes(10),
+                            false, kLeaseMs + 601000);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->lease.epoch, 3u);
 }
 
 }  // namespace
