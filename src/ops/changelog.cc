@@ -243,7 +243,12 @@ std::optional<catalog::SegmentHash> ChangeLogger::Checkpoint() {
   if (o_.hash_interval.count() == 0 || reached_ < 1 || (last_hash_ && Clock::now() - *last_hash_ < o_.hash_interval)) {
     return std::nullopt;  // (HashKV at revision 0 would hash "now")
   }
-  auto h = conn_->HashKV(reached_);
+  // On a connection of its own: the watch's may be the one that stalled, and a HashKV queued
+  // behind it would hold the log (this runs inside the watch's callback) for its whole deadline
+  // before the stall could be noticed.
+  auto c = etcd::Client::Connect(member_, client_);
+  if (!c.ok()) return std::nullopt;
+  auto h = (*c)->HashKV(reached_);
   if (!h.ok()) return std::nullopt;  // a missed checkpoint weakens the check, it loses nothing; retried next flush
   last_hash_ = Clock::now();
   return catalog::SegmentHash{reached_, h->hash, h->compact_revision, h->header.member_id};
