@@ -143,7 +143,12 @@ std::unique_ptr<AgentCluster> AgentCluster::Start(const AgentClusterOptions& opt
       req.initial_cluster_state = "new";
       req.initial_cluster_token = "agents-" + fs::path(c->dir_).filename().string();
       auto a = c->Agent(i);
-      started[i] = HoldLease(*a, "harness-bootstrap");
+      // The agent has answered GetStatus; a transport error on the next connection (seen once in a
+      // loaded run, "failed to connect" to the listening port) is asked again, a refusal is not.
+      PollUntil(std::chrono::seconds(10), [&] {
+        started[i] = HoldLease(*a, "harness-bootstrap");
+        return started[i].code() != Status::Code::kUnavailable;
+      }, std::chrono::milliseconds(200));
       if (started[i].ok()) started[i] = a->StartEtcd(req).status();
     });
   }
