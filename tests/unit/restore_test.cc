@@ -163,9 +163,9 @@ TEST_F(RestoreTest, DbHoldsOnlyTheNewMembersAndTheIndex) {
   auto b = BboltReader::Open(dir_.Join("d/member/snap/db"));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_TRUE((*b)->Check().ok());
-  for (int rev = 1; rev <= 307; rev += 17) {
+  for (int64_t rev = 1; rev <= 307; rev += 17) {
     std::string k(8, '\0');
-    for (int i = 0; i < 8; ++i) k[7 - i] = static_cast<char>((rev >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i) k[7 - i] = static_cast<char>((rev >> (8 * i)) & 0xff);  // big-endian, as etcd
     k += std::string("_\0\0\0\0\0\0\0\0", 9);
     auto va = (*a)->Get("key", k), vb = (*b)->Get("key", k);
     ASSERT_TRUE(va.ok() && vb.ok());
