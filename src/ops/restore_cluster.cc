@@ -41,7 +41,7 @@ struct LiveProbe {
 LiveProbe ProbeLive(const etcd::ClientOptions& base, const std::vector<std::string>& urls) {
   LiveProbe p;
   std::vector<uint64_t> ids(urls.size(), 0);
-  std::vector<bool> leads(urls.size(), false);
+  std::vector<char> leads(urls.size(), 0);  // not vector<bool>: its bits share words the threads write
   ParallelFor(urls.size(), [&](size_t i) -> Status {
     etcd::ClientOptions o = base;
     o.endpoints = {urls[i]};
