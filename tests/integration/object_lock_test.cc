@@ -103,17 +103,19 @@ TEST_F(ObjectLockTest, LockedBackupsSurviveTheBucketsOwnDeleteAndPruneSaysUntilW
     EXPECT_LT(*until, now + keep + std::chrono::minutes(1)) << key;
   }
 
-  // The bucket's own credentials cannot delete a locked version, in either mode.
+  // The bucket's own credentials cannot delete a locked version, in either mode. A version id
+  // is passed as --version-id=ID: radosgw's ids may begin with '-', which the CLI would take for
+  // an option of its own.
   for (const auto& key : {small_a, large_a, small_b}) {
     const std::string version = Head(key)["VersionId"];
-    auto d = Aws({"delete-object", "--bucket", "locked-backups", "--key", key, "--version-id", version});
+    auto d = Aws({"delete-object", "--bucket", "locked-backups", "--key", key, "--version-id=" + version});
     EXPECT_NE(d.exit_code, 0) << key << ": " << d.out;
     EXPECT_NE(d.err.find("AccessDenied"), std::string::npos) << key << ": " << d.err;
   }
   // Without a version, S3 only hides the object behind a delete marker: the version stays.
   const std::string version_b = Head(small_b)["VersionId"];
   ASSERT_EQ(Aws({"delete-object", "--bucket", "locked-backups", "--key", small_b}).exit_code, 0);
-  auto got = Aws({"get-object", "--bucket", "locked-backups", "--key", small_b, "--version-id", version_b,
+  auto got = Aws({"get-object", "--bucket", "locked-backups", "--key", small_b, "--version-id=" + version_b,
                   dir_ + "/hidden.db"});
   EXPECT_EQ(got.exit_code, 0) << got.err;
   EXPECT_GT(fs::file_size(dir_ + "/hidden.db"), 0u);
