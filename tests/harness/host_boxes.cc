@@ -237,6 +237,20 @@ int HostBoxes::Forward(int port, int target_port) const {
   return port;
 }
 
+HostBoxes::BoxStore HostBoxes::StartStore(const std::string& bucket) const {
+  BoxStore b;
+  auto s3 = S3Server::Start();
+  if (s3 == nullptr || !s3->CreateBucket(bucket)) {
+    ADD_FAILURE() << "radosgw for the boxes: " << (s3 == nullptr ? "did not start" : "cannot create " + bucket);
+    return b;
+  }
+  int rgw_port = std::stoi(s3->endpoint().substr(s3->endpoint().rfind(':') + 1));
+  if (Forward(7480, rgw_port) != 7480) return b;
+  b.store_url = "s3://" + bucket + "/prod?endpoint=http://" + coord_addr() + ":7480";
+  b.server = std::move(s3);
+  return b;
+}
+
 std::string HostBoxes::WriteConfig(const std::string& store_url, const std::string& extra) const {
   std::string path = root_ + "/lifeboat.yaml";
   std::ofstream(path) << "endpoints: " << endpoints() << "\n"

@@ -22,6 +22,7 @@
 #include "agent/agent_client.h"
 #include "harness/cluster_data.h"
 #include "harness/process.h"
+#include "harness/s3_server.h"
 
 namespace lifeboat::harness {
 
@@ -101,6 +102,14 @@ class HostBoxes {
   // Makes 127.0.0.1:target_port of the coordinator namespace reachable from the boxes at
   // coord_addr():port; returns port, or -1 (and a test failure).
   int Forward(int port, int target_port) const;
+  // radosgw (S3Server) in the coordinator's namespace with `bucket` created, forwarded so that
+  // the boxes reach it at coord_addr():7480; `store_url` is "s3://BUCKET/prod?endpoint=..." as
+  // the boxes' configs name it. `server` is null (and the test failed) when any of that failed.
+  struct BoxStore {
+    std::unique_ptr<S3Server> server;
+    std::string store_url;
+  };
+  BoxStore StartStore(const std::string& bucket) const;
   // A coordinator config (lifeboat.yaml) in root() for these hosts; `extra` is appended.
   std::string WriteConfig(const std::string& store_url, const std::string& extra = "") const;
   // Every unit's journal and state in every box, for a failure message.

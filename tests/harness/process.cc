@@ -10,15 +10,19 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -386,24 +390,54 @@ ProcResult Lifeboat(const std::vector<std::string>& args, const std::map<std::st
   return Run(argv, env, timeout);
 }
 
-std::vector<int> FreePorts(int n) {
-  std::vector<int> fds, ports;
-  for (int i = 0; i < n; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ADD_FAILURE() << "cannot reserve a loopback port";
-      if (fd >= 0) close(fd);
-      continue;
-    }
-    ports.push_back(ntohs(a.sin_port));
-    fds.push_back(fd);
+namespace {
+
+// Ports come from below the kernel's ephemeral range (32768-60999 on Debian), where outgoing
+// connections take their local ports: a port released there can be taken by any test's next
+// connect() before the etcd it was meant for binds it. Tests that run at once (ctest -j) keep
+// apart through a lock file per port, held (flock) until the test process exits.
+constexpr int kPortLow = 10000, kPortHigh = 19999;  // scripts/s3-server takes 20000-32000
+
+bool Bindable(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// Holds port's lock file for the rest of this process; false when another process holds it.
+bool Reserve(int port) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/lifeboat-test-ports";
+  mkdir(dir.c_str(), 0777);
+  int fd = open((dir + "/" + std::to_string(port)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return false;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;
   }
-  for (int fd : fds) close(fd);
+  return true;  // the descriptor stays open: the lock lasts as long as the test process
+}
+
+}  // namespace
+
+std::vector<int> FreePorts(int n) {
+  static std::mutex mu;
+  static std::mt19937 rng(std::random_device{}());
+  std::lock_guard lock(mu);
+  std::vector<int> ports;
+  std::uniform_int_distribution<int> pick(kPortLow, kPortHigh);
+  for (int tries = 0; static_cast<int>(ports.size()) < n && tries < 10000; ++tries) {
+    int port = pick(rng);
+    if (std::find(ports.begin(), ports.end(), port) != ports.end()) continue;
+    if (Reserve(port) && Bindable(port)) ports.push_back(port);
+  }
+  if (static_cast<int>(ports.size()) < n) ADD_FAILURE() << "cannot reserve " << n << " loopback ports";
   return ports;
 }
 

@@ -70,7 +70,8 @@ std::string EtcdBinDir(const std::string& version);
 // system's), "3.5.16", "3.5.30", "3.6.14", "3.7.1".
 std::string ResolvedEtcdVersion(const std::string& version);
 
-// n distinct free TCP ports on 127.0.0.1 (bound together, then released for the caller to use).
+// n distinct free TCP ports on 127.0.0.1, below the ephemeral range and reserved against other
+// test processes until this one exits (see process.cc).
 std::vector<int> FreePorts(int n);
 
 // Runs the lifeboat CLI under test (LB_BINARY) with args.

@@ -114,12 +114,10 @@ TEST(HostsNeedRootNs, BoxesRunTheRepoUnitsAndLeaveNothingBehind) {
 TEST(HostsNeedRootNs, RunbookDisasterRestoreClusterFromRadosgw) {
   auto h = HostBoxes::Start();
   ASSERT_NE(h, nullptr);
-  auto s3 = S3Server::Start();  // in the coordinator's namespace, on its loopback
-  ASSERT_NE(s3, nullptr);
-  ASSERT_TRUE(s3->CreateBucket("db-etcd"));
-  int rgw_port = std::stoi(s3->endpoint().substr(s3->endpoint().rfind(':') + 1));
-  ASSERT_EQ(h->Forward(7480, rgw_port), 7480);
-  const std::string store = "s3://db-etcd/prod?endpoint=http://" + h->coord_addr() + ":7480";
+  auto box_store = h->StartStore("db-etcd");  // radosgw in the coordinator's namespace
+  ASSERT_NE(box_store.server, nullptr);
+  S3Server* s3 = box_store.server.get();
+  const std::string store = box_store.store_url;
   std::string creds;
   for (const auto& [k, v] : s3->Env()) creds += k + "=" + v + "\n";
 
