@@ -25,6 +25,12 @@ struct Tier {
 
 std::vector<Tier> DefaultTiers();
 
+// The two tiers that restores write, without a schedule: safety backups taken just before a
+// restore ("latest" skips them), and point-in-time states stored by --to-revision/--to-time so
+// that every agent stages the same verified object. Retention keeps both by the same rules.
+inline constexpr const char* kSafetyTier = "pre-restore";
+inline constexpr const char* kPitrTier = "pitr";
+
 // Names unique and valid, folders valid and not nested in one another (each tier's retention
 // must only ever see its own backups), keep > 0, object_lock empty, GOVERNANCE or COMPLIANCE.
 Status ValidateTiers(const std::vector<Tier>& tiers);

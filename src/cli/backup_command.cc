@@ -11,7 +11,7 @@
 #include "cli/commands.h"
 #include "cli/printer.h"
 #include "cli/progress.h"
-#include "ops/backup.h"
+#include "ops/backup/backup.h"
 #include "store/store.h"
 
 namespace lifeboat::cli {

@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/spdlog_logger.h"
-#include "ops/changelog.h"
+#include "ops/backup/changelog.h"
 #include "store/store.h"
 
 namespace lifeboat::cli {

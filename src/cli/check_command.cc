@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/printer.h"
 #include "cli/report_json.h"
-#include "ops/check.h"
+#include "ops/verify/check.h"
 
 namespace lifeboat::cli {
 namespace {

@@ -14,7 +14,7 @@
 #include "base/status.h"
 #include "catalog/tiers.h"
 #include "etcd/options.h"
-#include "ops/changelog.h"
+#include "ops/backup/changelog.h"
 
 namespace lifeboat::codec {
 class KeyRing;

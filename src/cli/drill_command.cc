@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 #include "cli/printer.h"
 #include "cli/revision_bump.h"
-#include "ops/drill.h"
+#include "ops/verify/drill.h"
 #include "store/store.h"
 
 namespace lifeboat::cli {

@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/printer.h"
-#include "ops/lifecycle.h"
+#include "ops/backup/lifecycle.h"
 #include "store/s3_store.h"
 
 namespace lifeboat::cli {

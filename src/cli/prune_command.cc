@@ -7,7 +7,7 @@
 #include "base/timefmt.h"
 #include "cli/commands.h"
 #include "cli/printer.h"
-#include "ops/retention.h"
+#include "ops/backup/retention.h"
 #include "store/store.h"
 
 namespace lifeboat::cli {

@@ -16,8 +16,8 @@
 #include "cli/printer.h"
 #include "cli/report_json.h"
 #include "cli/revision_bump.h"
-#include "ops/recover_member.h"
-#include "ops/restore_cluster.h"
+#include "ops/recovery/recover_member.h"
+#include "ops/recovery/restore_cluster.h"
 #include "snapshot/restore.h"
 
 namespace lifeboat::cli {

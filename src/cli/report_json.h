@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ops/check.h"
-#include "ops/survey.h"
+#include "ops/verify/check.h"
+#include "ops/verify/survey.h"
 
 namespace lifeboat::cli {
 

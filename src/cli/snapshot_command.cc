@@ -10,7 +10,7 @@
 #include "cli/printer.h"
 #include "cli/revision_bump.h"
 #include "fmt/format.h"
-#include "ops/pitr.h"
+#include "ops/recovery/pitr.h"
 #include "snapshot/hashkv.h"
 #include "snapshot/restore.h"
 #include "snapshot/snapshot.h"

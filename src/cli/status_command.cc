@@ -10,8 +10,8 @@
 #include "cli/printer.h"
 #include "cli/report_json.h"
 #include "agent/token.h"
-#include "ops/recovery_lease.h"
-#include "ops/survey.h"
+#include "ops/recovery/recovery_lease.h"
+#include "ops/verify/survey.h"
 
 namespace lifeboat::cli {
 namespace {

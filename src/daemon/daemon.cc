@@ -12,11 +12,11 @@
 #include "catalog/layout.h"
 #include "daemon/scheduler.h"
 #include "etcd/client.h"
-#include "ops/backup.h"
-#include "ops/check.h"
-#include "ops/drill.h"
-#include "ops/recovery_lease.h"
-#include "ops/retention.h"
+#include "ops/backup/backup.h"
+#include "ops/verify/check.h"
+#include "ops/verify/drill.h"
+#include "ops/recovery/recovery_lease.h"
+#include "ops/backup/retention.h"
 #include "store/store.h"
 
 namespace lifeboat::daemon {

@@ -23,8 +23,8 @@
 #include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "etcd/options.h"
-#include "ops/changelog.h"
-#include "ops/source.h"
+#include "ops/backup/changelog.h"
+#include "ops/backup/source.h"
 
 namespace lifeboat::codec {
 class KeyRing;

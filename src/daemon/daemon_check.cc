@@ -10,7 +10,7 @@
 #include "base/timefmt.h"
 #include "daemon/daemon.h"
 #include "etcd/client.h"
-#include "ops/check.h"
+#include "ops/verify/check.h"
 
 namespace lifeboat::daemon {
 

@@ -11,7 +11,7 @@
 
 #include "catalog/change_segment.h"
 #include "harness/process.h"
-#include "ops/changelog.h"
+#include "ops/backup/changelog.h"
 #include "store/store.h"
 
 namespace lifeboat::harness {

@@ -16,7 +16,7 @@
 #include "harness/cluster_data.h"
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
-#include "ops/changelog.h"
+#include "ops/backup/changelog.h"
 #include "store/store.h"
 
 namespace lifeboat::harness {

@@ -23,7 +23,7 @@
 #include "harness/process.h"
 #include "harness/s3_server.h"
 #include "harness/store_probe.h"
-#include "ops/restore_cluster.h"
+#include "ops/recovery/restore_cluster.h"
 #include "store/store.h"
 
 namespace lifeboat::harness {

@@ -25,7 +25,7 @@
 #include "harness/etcd_cluster.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
-#include "ops/changelog.h"
+#include "ops/backup/changelog.h"
 #include "store/store.h"
 
 namespace lifeboat::harness {

@@ -15,14 +15,14 @@
 
 #include "catalog/change_segment.h"
 #include "etcd/client.h"
-#include "ops/changelog.h"
-#include "store/store.h"
 #include "harness/agent_cluster.h"
 #include "harness/change_log.h"
 #include "harness/cluster_data.h"
 #include "harness/process.h"
 #include "harness/s3_server.h"
 #include "harness/store_probe.h"
+#include "ops/backup/changelog.h"
+#include "store/store.h"
 
 namespace lifeboat::harness {
 namespace {

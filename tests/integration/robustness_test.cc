@@ -34,7 +34,7 @@
 #include "harness/fault_schedule.h"
 #include "harness/process.h"
 #include "harness/store_probe.h"
-#include "ops/restore_journal.h"
+#include "ops/recovery/restore_journal.h"
 
 namespace lifeboat::harness {
 namespace {

@@ -1,8 +1,8 @@
 // Judge and ChooseSource on hand-built cluster reports: the rules, without a cluster.
 #include <gtest/gtest.h>
 
-#include "ops/check.h"
-#include "ops/source.h"
+#include "ops/verify/check.h"
+#include "ops/backup/source.h"
 
 namespace lifeboat::ops {
 namespace {

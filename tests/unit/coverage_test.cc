@@ -1,6 +1,6 @@
 // The coverage rule: a recovery covers every member of the cluster, or refuses before any change.
 // Agents and memberships are built by hand; "answering" URLs are real listening sockets.
-#include "ops/coverage.h"
+#include "ops/recovery/coverage.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -1,7 +1,7 @@
 // The restore's disk check: whether the staged copy and the restored data share free bytes is
 // the agent's st_dev comparison, never a guess from two free-byte counts that happen to differ
 // (a busy file system changes between two statvfs calls) or happen to agree (two equal disks).
-#include "ops/disk_check.h"
+#include "ops/recovery/disk_check.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "ops/etcd_version.h"
+#include "ops/verify/etcd_version.h"
 
 #include <gtest/gtest.h>
 

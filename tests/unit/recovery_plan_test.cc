@@ -1,4 +1,4 @@
-#include "ops/recovery_plan.h"
+#include "ops/recovery/recovery_plan.h"
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
 // cluster is what the journal promised (RestoredClusterProblems), on hand-built surveys.
 #include <gtest/gtest.h>
 
-#include "ops/restore_cluster.h"
-#include "ops/restore_journal.h"
+#include "ops/recovery/restore_cluster.h"
+#include "ops/recovery/restore_journal.h"
 #include "scratch_dir.h"
 
 namespace lifeboat::ops {

@@ -1,7 +1,7 @@
 // Retention of the tiers restores write ("pre-restore" safety backups, "pitr" states): kept
 // seven days by default, never the newest of each, deleted by ApplyPrune like any other; and a
 // configured tier in the same folder governs it instead.
-#include "ops/retention.h"
+#include "ops/backup/retention.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "catalog/layout.h"
-#include "ops/pitr.h"
-#include "ops/restore_cluster.h"
+#include "ops/recovery/pitr.h"
+#include "ops/recovery/restore_cluster.h"
 #include "scratch_dir.h"
 #include "store/local_store.h"
 

@@ -16,7 +16,7 @@
 #include "catalog/catalog.h"
 #include "catalog/change_segment.h"
 #include "catalog/layout.h"
-#include "ops/retention.h"
+#include "ops/backup/retention.h"
 #include "scratch_dir.h"
 #include "store/local_store.h"
 

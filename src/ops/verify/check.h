@@ -1,0 +1,28 @@
+// Check: judges from a ClusterReport (taken with hashes) whether every member holds the same data.
+// Members that agree form a group; when there is more than one group, every member outside the
+// reference group is divergent: the group that started from more history (revision minus
+// applied index: the one member a one-member restore filled, not the ones it left empty), then
+// the largest, then the leader's.
+// The findings say how they differ, in numbers an operator can check with etcdctl.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/verify/survey.h"
+
+namespace lifeboat::ops {
+
+struct CheckResult {
+  enum class Verdict { kConsistent, kDivergent, kIncomplete, kCannotJudge };
+  Verdict verdict = Verdict::kCannotJudge;
+  std::vector<std::vector<size_t>> groups;  // indexes into ClusterReport::reports, largest first
+  std::vector<size_t> divergent;            // indexes of members outside the reference group
+  std::vector<std::string> findings;        // one line each
+};
+
+CheckResult Judge(const ClusterReport& report);
+
+const char* VerdictName(CheckResult::Verdict v);
+
+}  // namespace lifeboat::ops
