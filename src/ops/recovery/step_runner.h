@@ -4,9 +4,9 @@
 // and reports it: to `step_done` when set, otherwise as a line of the step table to `log`:
 //   "<name padded to 17> <seconds, 6.1f>s  <detail, or FAILED: message>".
 // Once a recovery lease is handed over, every step first renews it on every agent: a step whose
-// renewal fails does not run, and the result says the lease was lost. The first failure stops
-// the recovery: the result keeps its status and the step's name, and the failure hook (the
-// journal, for restore-cluster) is called with both.
+// renewal fails does not run, and the result says the lease was lost. A failed step returns
+// false, and the caller stops there: the result keeps its status and the step's name, and the
+// failure hook (the journal, for restore-cluster) is called with both.
 #pragma once
 
 #include <functional>
