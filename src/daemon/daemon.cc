@@ -12,6 +12,7 @@
 #include "catalog/layout.h"
 #include "daemon/scheduler.h"
 #include "etcd/client.h"
+#include "etcd/first_answering.h"
 #include "ops/backup/backup.h"
 #include "ops/verify/check.h"
 #include "ops/verify/drill.h"
@@ -53,13 +54,7 @@ bool Daemon::SleepUntil(Clock::time_point t, const std::atomic<bool>& stop) {
 
 Status Daemon::WithAnyMember(const std::function<Status(etcd::Client&)>& call) {
   // Claims and verdicts are raft writes and linearizable reads: any member will do.
-  Status last = Status::Unavailable("no endpoints");
-  for (const auto& ep : config_.client.endpoints) {
-    auto c = etcd::Client::Connect(ep, config_.client);
-    last = c.ok() ? call(**c) : c.status();
-    if (last.ok()) return last;
-  }
-  return last;
+  return etcd::FirstAnswering(config_.client.endpoints, config_.client, call).status();
 }
 
 Result<bool> Daemon::Claim(const std::string& key) {

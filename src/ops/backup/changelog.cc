@@ -10,6 +10,7 @@
 #include "base/timefmt.h"
 #include "catalog/catalog.h"
 #include "etcd/client.h"
+#include "etcd/first_answering.h"
 
 namespace lifeboat::ops {
 
@@ -27,20 +28,14 @@ struct Served {
 // The first endpoint from position `first` on (wrapping around) that answers Status: any member
 // will do for a watch of the whole key space.
 Result<Served> ConnectFrom(const etcd::ClientOptions& client, size_t first) {
-  Status last = Status::Unavailable("no endpoints");
-  const size_t n = client.endpoints.size();
-  for (size_t k = 0; k < n; ++k) {
-    const size_t i = (first + k) % n;
-    auto c = etcd::Client::Connect(client.endpoints[i], client);
-    if (!c.ok()) {
-      last = c.status();
-      continue;
-    }
-    auto st = (*c)->Status();
-    if (st.ok()) return Served{std::move(*c), st->header.cluster_id, i};
-    last = st.status();
-  }
-  return last;
+  uint64_t cluster_id = 0;
+  auto status = [&](etcd::Client& c) -> Status {
+    LB_ASSIGN_OR_RETURN(auto st, c.Status());
+    cluster_id = st.header.cluster_id;
+    return Status::OK();
+  };
+  LB_ASSIGN_OR_RETURN(etcd::Answering a, etcd::FirstAnswering(client.endpoints, client, status, first));
+  return Served{std::move(a.client), cluster_id, a.index};
 }
 
 // Waits `d`, or less when `stop` turns true; false when it did.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "etcd/client.h"
+#include "etcd/first_answering.h"
 #include "host/liveness.h"
 
 namespace lifeboat::ops {
@@ -40,28 +41,29 @@ const agent::StoredMember* Named(const std::vector<agent::StoredMember>& members
 }  // namespace
 
 Result<Membership> LiveMembership(const etcd::ClientOptions& base, const std::vector<std::string>& endpoints) {
-  std::string last = "no endpoint";
-  for (const auto& e : endpoints) {
-    etcd::ClientOptions o = base;
-    o.endpoints = {e};
-    o.dial_timeout = std::min(o.dial_timeout, milliseconds(1500));
-    o.command_timeout = std::min(o.command_timeout, milliseconds(3000));
-    auto c = etcd::Client::Connect(e, o);
-    if (!c.ok()) {
-      last = c.status().message();
-      continue;
-    }
-    auto list = (*c)->MemberList();
-    if (!list.ok()) {
-      last = list.status().message();
-      continue;
-    }
-    Membership m;
-    m.source = "the member list of " + e;
-    for (const auto& x : *list) m.members.push_back({x.name, x.peer_urls, x.client_urls, x.is_learner});
-    return m;
+  if (endpoints.empty()) return Status::NotFound("no member answers (no endpoint)");
+  etcd::ClientOptions o = base;
+  o.dial_timeout = std::min(o.dial_timeout, milliseconds(1500));
+  o.command_timeout = std::min(o.command_timeout, milliseconds(3000));
+  std::vector<etcd::Member> list;
+  auto member_list = [&](etcd::Client& c) -> Status {
+    LB_ASSIGN_OR_RETURN(list, c.MemberList());
+    return Status::OK();
+  };
+  auto answering = etcd::FirstAnswering(endpoints, o, member_list);
+  if (!answering.ok()) return Status::NotFound("no member answers (" + answering.status().message() + ")");
+  Membership m;
+  m.source = "the member list of " + endpoints[answering->index];
+  for (const auto& x : list) m.members.push_back({x.name, x.peer_urls, x.client_urls, x.is_learner});
+  return m;
+}
+
+std::vector<std::string> MembershipUrls(const std::vector<std::string>& agent_urls, const etcd::ClientOptions& client) {
+  std::vector<std::string> urls = agent_urls;
+  for (const auto& e : client.endpoints) {
+    if (!Has(urls, e)) urls.push_back(e);
   }
-  return Status::NotFound("no member answers (" + last + ")");
+  return urls;
 }
 
 Status StillSilent(const std::string& name, const std::vector<std::string>& urls) {
@@ -72,9 +74,12 @@ Status StillSilent(const std::string& name, const std::vector<std::string>& urls
   return Status::OK();
 }
 
-Result<Coverage> CheckCoverage(const std::vector<FleetMember>& agents, const Membership& ms, const CoverageOptions& o) {
-  Coverage out;
-  std::vector<std::string> problems;
+namespace {
+
+// The members --without leaves out, each checked: a member of that name, without an agent, and
+// silent (one that answers goes to `problems`).
+Status LeaveOut(const std::vector<FleetMember>& agents, const Membership& ms, const CoverageOptions& o,
+                Coverage& out, std::vector<std::string>& problems) {
   for (const auto& name : o.without) {
     const agent::StoredMember* m = Named(ms.members, name);
     if (!m) return Status::InvalidArgument("--without " + name + ": no member of that name in " + ms.source);
@@ -91,7 +96,12 @@ Result<Coverage> CheckCoverage(const std::vector<FleetMember>& agents, const Mem
     }
     out.without.push_back({name, First(m->peer_urls), "its client and peer URLs do not answer", UrlsOf(*m)});
   }
-  // Every member needs an agent, unless it is left out.
+  return Status::OK();
+}
+
+// Every member needs an agent, unless it is left out.
+void FindUnserved(const std::vector<FleetMember>& agents, const Membership& ms, const CoverageOptions& o,
+                  std::vector<std::string>& problems) {
   for (const auto& m : ms.members) {
     if (Has(o.without, m.name)) continue;
     bool served = false;  // by URL, or by name (a disagreeing URL is reported below)
@@ -104,7 +114,12 @@ Result<Coverage> CheckCoverage(const std::vector<FleetMember>& agents, const Mem
                                      m.name.empty() ? "" : ", or, if it is gone for good, --without " + m.name));
     }
   }
-  // Every agent must agree with the membership on its member's name and peer URL.
+}
+
+// Every agent must agree with the membership on its member's name and peer URL; one whose member
+// is not listed is noted when the options allow it.
+void FindDisagreeing(const std::vector<FleetMember>& agents, const Membership& ms, const CoverageOptions& o,
+                     Coverage& out, std::vector<std::string>& problems) {
   for (const auto& fm : agents) {
     const auto& st = fm.status;
     const agent::StoredMember* by_name = Named(ms.members, st.member_name);
@@ -132,6 +147,16 @@ Result<Coverage> CheckCoverage(const std::vector<FleetMember>& agents, const Mem
       }
     }
   }
+}
+
+}  // namespace
+
+Result<Coverage> CheckCoverage(const std::vector<FleetMember>& agents, const Membership& ms, const CoverageOptions& o) {
+  Coverage out;
+  std::vector<std::string> problems;
+  LB_RETURN_IF_ERROR(LeaveOut(agents, ms, o, out, problems));
+  FindUnserved(agents, ms, o, problems);
+  FindDisagreeing(agents, ms, o, out, problems);
   if (!problems.empty()) {
     std::string all;
     for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;

@@ -28,6 +28,10 @@ struct Membership {
 // none answers.
 Result<Membership> LiveMembership(const etcd::ClientOptions& client, const std::vector<std::string>& endpoints);
 
+// Where to ask for the member list: the agents' client URLs, then the configured endpoints that
+// are not among them.
+std::vector<std::string> MembershipUrls(const std::vector<std::string>& agent_urls, const etcd::ClientOptions& client);
+
 struct CoverageOptions {
   std::vector<std::string> without;  // members to leave out: must be in the membership, without an agent, silent
   // An agent whose member is not in the membership: allowed (restore-cluster: a member an

@@ -9,9 +9,11 @@
 #include <fmt/format.h>
 
 #include "etcd/client.h"
+#include "etcd/first_answering.h"
 #include "etcd/types.h"
 #include "ops/recovery/coverage.h"
 #include "ops/recovery/recovery_plan.h"
+#include "ops/recovery/step_runner.h"
 #include "ops/verify/etcd_version.h"
 
 namespace lifeboat::ops {
@@ -51,26 +53,12 @@ class Recovery {
     if (o_.log) o_.log(line);
   }
 
-  // Under the lease, every step first renews it on every agent (see restore_cluster.cc).
-  bool Step(const std::string& name, const std::function<Status()>& fn) {
-    auto t0 = Clock::now();
-    Status s = lease_ ? lease_->RenewNow() : Status::OK();
-    if (!s.ok()) r_.lease_lost = true;
-    if (s.ok()) s = fn();
-    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    r_.steps.push_back({name, secs, detail_, s.ok()});
-    if (o_.step_done) {
-      o_.step_done(r_.steps.back());
-    } else {
-      Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
-    }
-    detail_.clear();
+  // Runs one step through the runner (under the lease, it renews it first on every agent).
+  bool Step(const std::string& name, const StepRunner::Step& fn) {
+    if (!runner_.Run(name, fn)) return false;
     // Fault injection for the tests: die right after a step.
-    if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); s.ok() && crash && name == crash) raise(SIGKILL);
-    if (s.ok()) return true;
-    r_.status = s;
-    r_.failed_step = name;
-    return false;
+    if (const char* crash = std::getenv("LIFEBOAT_TEST_CRASH_AFTER"); crash && name == crash) raise(SIGKILL);
+    return true;
   }
 
   // A learner an interrupted recovery added and started only needs its promotion and catch-up.
@@ -87,10 +75,7 @@ class Recovery {
   Status Retry(const std::string& what, const std::function<Status()>& fn) {
     auto until = Clock::now() + o_.timeout;
     for (;;) {
-      if (Status held = lease_ ? lease_->RenewNow() : Status::OK(); !held.ok()) {
-        r_.lease_lost = true;
-        return held;
-      }
+      LB_RETURN_IF_ERROR(runner_.RenewLease());
       Status s = fn();
       if (s.ok()) return s;
       bool transient = s.code() == Status::Code::kFailedPrecondition || s.code() == Status::Code::kUnavailable ||
@@ -100,14 +85,13 @@ class Recovery {
     }
   }
 
-  Status ConnectFleet() {
+  StepOutcome ConnectFleet() {
     LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(o_.agents, o_.agent_token, o_.agent_tls));
-    detail_ = std::to_string(fleet_.members().size()) + " agents answer";
-    return Status::OK();
+    return StepOutcome::Done(std::to_string(fleet_.members().size()) + " agents answer");
   }
 
   // Every agent of the cluster, not only the target's: a restore-cluster must not run meanwhile.
-  Status AcquireLease() {
+  StepOutcome AcquireLease() {
     LeaseSpec spec;
     spec.operation = "recover-member " + (o_.auto_pick ? std::string("--auto") : o_.name);
     spec.ttl = o_.lease_ttl;
@@ -116,35 +100,29 @@ class Recovery {
     spec.agent_tls = o_.agent_tls;
     spec.log = o_.log;
     LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
-    detail_ = lease_->Summary();
-    return Status::OK();
+    runner_.RenewBeforeEachStep(lease_.get());
+    return StepOutcome::Done(lease_->Summary());
   }
 
   // Every member in the member list needs an agent: one without is not surveyed, so the quorum
   // arithmetic would not count it. Only the named target may be missing from the list (an
   // interrupted run removed it).
-  Status CheckMembership() {
-    std::vector<std::string> urls = fleet_.ClientUrls();
-    for (const auto& e : o_.client.endpoints) {
-      if (std::find(urls.begin(), urls.end(), e) == urls.end()) urls.push_back(e);
-    }
-    LB_ASSIGN_OR_RETURN(Membership m, LiveMembership(o_.client, urls));
+  StepOutcome CheckMembership() {
+    LB_ASSIGN_OR_RETURN(Membership m, LiveMembership(o_.client, MembershipUrls(fleet_.ClientUrls(), o_.client)));
     CoverageOptions co;
     co.unlisted_ok = o_.auto_pick ? std::string() : o_.name;
     co.unlisted_ok_if_stopped = o_.auto_pick;
     LB_ASSIGN_OR_RETURN(Coverage cov, CheckCoverage(fleet_.members(), m, co));
     for (const auto& n : cov.notes) Log(n);
-    detail_ = fmt::format("{} members in {}, each with its agent", m.members.size(), m.source);
-    return Status::OK();
+    return StepOutcome::Done(fmt::format("{} members in {}, each with its agent", m.members.size(), m.source));
   }
 
-  // Renewed once more by Step, then released with a record of this recovery on every agent.
-  Status ReleaseFinished() {
+  // Renewed once more by the runner, then released with a record of this recovery on every agent.
+  StepOutcome ReleaseFinished() {
     agent::RecoveryRecord rec;
     rec.operation = "recover-member " + r_.name;
     lease_->Release(&rec);
-    detail_ = "each agent records this recovery as its last finished one";
-    return Status::OK();
+    return StepOutcome::Done("each agent records this recovery as its last finished one");
   }
 
   etcd::ClientOptions ClientFor(const std::vector<std::string>& endpoints) const {
@@ -153,56 +131,82 @@ class Recovery {
     return c;
   }
 
-  Result<ClusterReport> Look(bool hashes = true) {
+  // A survey of the members the agents serve: status, and HashKV when `hashes`.
+  Result<ClusterReport> SurveyMembers(bool hashes = true) {
     SurveyOptions so;
     so.whole_cluster = false;
     so.hashes = hashes;
     return Survey(ClientFor(fleet_.ClientUrls()), so);
   }
 
-  Status Choose() {
-    // A named member that does not answer is broken whatever the hashes say: skip HashKV over
-    // the whole key space (seconds on a GB-sized db, plus waiting for applied indexes to settle).
-    LB_ASSIGN_OR_RETURN(ClusterReport rep, Look(/*hashes=*/false));
-    bool target_down = false;
-    for (const auto& rr : rep.reports) target_down |= !o_.auto_pick && rr.name == o_.name && !rr.reachable;
-    if (!target_down) {
-      LB_ASSIGN_OR_RETURN(rep, Look());
-    }
+  // The step "survey": which member to replace (or nothing to do), and what the rest of the
+  // recovery needs to know of the cluster.
+  StepOutcome Choose() {
+    LB_ASSIGN_OR_RETURN(ClusterReport rep, SurveyForChoice());
     CheckResult chk = Judge(rep);
     std::string name = o_.name;
-    auto listed = [&](const std::string& n) {
-      return std::any_of(rep.members.begin(), rep.members.end(), [&](const etcd::Member& m) { return m.name == n; });
-    };
     if (o_.auto_pick) {
       auto i = FindBrokenMember(rep, chk);
       if (!i.ok() && i.status().code() == Status::Code::kNotFound) {
         r_.nothing_to_do = true;
-        detail_ = i.status().message();
-        return Status::OK();
+        return StepOutcome::Done(i.status().message());
       }
       if (!i.ok()) return i.status();
-      name = rep.reports[*i].name;
-      // Removed by an interrupted run, or added and never started: the member list has no name
-      // for it, but the agent serving its client URL does.
-      for (const auto& fm : fleet_.members()) {
-        if (name.empty() && fm.status.client_url == rep.reports[*i].endpoint) name = fm.status.member_name;
-      }
-      if (name.empty()) return Status::FailedPrecondition("the broken member at " + rep.reports[*i].endpoint +
-                                                          " has no name yet (recover it by name)");
-    } else if (!listed(name) && fleet_.Find(name) >= 0) {
-      // Removed by an earlier, interrupted run: the others must be healthy and agree. The target
-      // itself may be listed again, added but never started (no name yet, not answering).
-      const std::string& target_url = fleet_.members()[fleet_.Find(name)].status.client_url;
-      for (size_t i = 0; i < rep.reports.size(); ++i) {
-        if (rep.reports[i].name != name && rep.reports[i].endpoint != target_url && !rep.reports[i].reachable) {
-          return Status::FailedPrecondition(name + " is not a member any more and " + rep.reports[i].label() +
-                                            " does not answer either (fix it first, or restore the whole cluster)");
-        }
-      }
+      LB_ASSIGN_OR_RETURN(name, BrokenMemberName(rep.reports[*i]));
     } else {
-      LB_RETURN_IF_ERROR(ChooseMemberToRecover(rep, chk, name, o_.force).status());
+      LB_RETURN_IF_ERROR(CheckNamedTarget(rep, chk, name));
     }
+    LB_RETURN_IF_ERROR(AdoptTarget(rep, name));
+    return StepOutcome::Done(r_.finished_learner
+                                 ? "finishing " + name + ": a learner an interrupted recovery added, to be promoted"
+                                 : "replacing " + name +
+                                       (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)"));
+  }
+
+  // A named member that does not answer is broken whatever the hashes say: its survey skips
+  // HashKV over the whole key space (seconds on a GB-sized db, plus waiting for applied indexes
+  // to settle).
+  Result<ClusterReport> SurveyForChoice() {
+    LB_ASSIGN_OR_RETURN(ClusterReport rep, SurveyMembers(/*hashes=*/false));
+    bool target_down = false;
+    for (const auto& rr : rep.reports) target_down |= !o_.auto_pick && rr.name == o_.name && !rr.reachable;
+    if (target_down) return rep;
+    return SurveyMembers();
+  }
+
+  // The name of the broken member --auto found. Removed by an interrupted run, or added and
+  // never started: the member list has no name for it, but the agent serving its client URL does.
+  Result<std::string> BrokenMemberName(const MemberReport& broken) const {
+    std::string name = broken.name;
+    for (const auto& fm : fleet_.members()) {
+      if (name.empty() && fm.status.client_url == broken.endpoint) name = fm.status.member_name;
+    }
+    if (name.empty()) {
+      return Status::FailedPrecondition("the broken member at " + broken.endpoint + " has no name yet (recover it by name)");
+    }
+    return name;
+  }
+
+  // Whether the named member may be replaced. One removed by an earlier, interrupted run is, when
+  // the others are healthy and agree (the target itself may be listed again, added but never
+  // started: no name yet, not answering); a listed one by the rules of recovery_plan.h.
+  Status CheckNamedTarget(const ClusterReport& rep, const CheckResult& chk, const std::string& name) const {
+    bool listed = std::any_of(rep.members.begin(), rep.members.end(), [&](const etcd::Member& m) { return m.name == name; });
+    if (listed || fleet_.Find(name) < 0) return ChooseMemberToRecover(rep, chk, name, o_.force).status();
+    const std::string& target_url = fleet_.members()[fleet_.Find(name)].status.client_url;
+    for (const auto& rr : rep.reports) {
+      if (rr.name != name && rr.endpoint != target_url && !rr.reachable) {
+        return Status::FailedPrecondition(name + " is not a member any more and " + rr.label() +
+                                          " does not answer either (fix it first, or restore the whole cluster)");
+      }
+    }
+    return Status::OK();
+  }
+
+  // Records the target and what the later steps need of the survey: its agent and ids, whether
+  // it is a started learner to promote only, the healthy members to change the membership
+  // through, and how many members the cluster lists once it is back.
+  Status AdoptTarget(const ClusterReport& rep, const std::string& name) {
     int a = fleet_.Find(name);
     if (a < 0) return Status::InvalidArgument("no agent serves member " + name + " (add its agent to 'agents')");
     agent_ = static_cast<size_t>(a);
@@ -226,15 +230,13 @@ class Recovery {
     if (healthy_.empty()) return Status::FailedPrecondition("no other member answers (restore the whole cluster)");
     members_before_ = 1;  // the target, once back, plus every other started member
     for (const auto& m : rep.members) members_before_ += !m.name.empty() && m.name != name;
-    detail_ = r_.finished_learner ? "finishing " + name + ": a learner an interrupted recovery added, to be promoted"
-                                  : "replacing " + name + (r_.old_id ? " (id " + etcd::IdHex(r_.old_id) + ")" : " (not listed)");
     return Status::OK();
   }
 
   // The replacement joins the running cluster, which etcd's upgrade rules govern (unlike a
   // restore-cluster, which writes the membership anew): 3.5.26 or later before 3.6, and no
   // binary older than the cluster's version (the lowest the other members run).
-  Status CheckVersions() {
+  StepOutcome CheckVersions() {
     std::vector<std::pair<std::string, std::string>> all;
     std::string cluster;
     for (size_t i = 0; i < fleet_.members().size(); ++i) {
@@ -247,19 +249,15 @@ class Recovery {
     const auto& target = fleet_.members()[agent_];
     LB_RETURN_IF_ERROR(CheckCanServe(r_.name + " (agent " + target.address + ")", target.status.etcd_version, cluster,
                                      "", "the cluster's version"));
-    detail_ = "etcd " + target.status.etcd_version + " joins a cluster at " + (cluster.empty() ? "unknown" : cluster);
-    return Status::OK();
+    return StepOutcome::Done("etcd " + target.status.etcd_version + " joins a cluster at " +
+                             (cluster.empty() ? "unknown" : cluster));
   }
 
   // A client on a healthy member other than the one being replaced.
   Result<std::unique_ptr<etcd::Client>> Healthy() {
-    Status last;
-    for (const auto& e : healthy_) {
-      auto c = etcd::Client::Connect(e, ClientFor({e}));
-      if (c.ok()) return c;
-      last = c.status();
-    }
-    return last;
+    LB_ASSIGN_OR_RETURN(etcd::Answering a,
+                        etcd::FirstAnswering(healthy_, o_.client, [](etcd::Client&) { return Status::OK(); }));
+    return std::move(a.client);
   }
 
   // The agent of a healthy member other than the one being replaced: membership changes go
@@ -273,11 +271,8 @@ class Recovery {
     return Status::FailedPrecondition("no member that answers has an agent to change the membership through");
   }
 
-  Status Remove() {
-    if (r_.old_id == 0) {
-      detail_ = r_.name + " is not listed: nothing to remove";
-      return Status::OK();
-    }
+  StepOutcome Remove() {
+    if (r_.old_id == 0) return StepOutcome::Done(r_.name + " is not listed: nothing to remove");
     LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("member remove " + r_.name, [&] {
       Status s = a->MemberRemove(r_.old_id).status();
@@ -285,30 +280,26 @@ class Recovery {
       if (!s.ok() && s.message().find("not found") != std::string::npos) return Status::OK();
       return s;
     }));
-    detail_ = "removed id " + etcd::IdHex(r_.old_id);
-    return Status::OK();
+    return StepOutcome::Done("removed id " + etcd::IdHex(r_.old_id));
   }
 
-  Status StopAndMoveAside() {
+  StepOutcome StopAndMoveAside() {
     agent::AgentClient& a = *fleet_.members()[agent_].client;
     LB_ASSIGN_OR_RETURN(bool was, a.StopEtcd(std::chrono::seconds(30)));
+    const std::string stopped = was ? "stopped; " : "was not running; ";
     auto moved = a.MoveDataAside();
     if (moved.ok()) {
       r_.moved_to.push_back(*moved);
-      detail_ = std::string(was ? "stopped; " : "was not running; ") + "data dir moved to " + *moved;
-    } else if (moved.status().code() == Status::Code::kNotFound) {
-      detail_ = std::string(was ? "stopped; " : "was not running; ") + "no data dir to move";
-    } else {
-      return moved.status();
+      return StepOutcome::Done(stopped + "data dir moved to " + *moved);
     }
-    return Status::OK();
+    if (moved.status().code() == Status::Code::kNotFound) return StepOutcome::Done(stopped + "no data dir to move");
+    return moved.status();
   }
 
-  Status Add() {
+  StepOutcome Add() {
     if (pending_id_ != 0) {
       r_.new_id = pending_id_;
-      detail_ = "already added as " + etcd::IdHex(pending_id_);
-      return Status::OK();
+      return StepOutcome::Done("already added as " + etcd::IdHex(pending_id_));
     }
     LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("member add " + r_.name, [&]() -> Status {
@@ -317,11 +308,11 @@ class Recovery {
       r_.new_id = *m;
       return Status::OK();
     }));
-    detail_ = std::string(o_.learner ? "learner " : "member ") + etcd::IdHex(r_.new_id) + " at " + r_.peer_url;
-    return Status::OK();
+    return StepOutcome::Done(std::string(o_.learner ? "learner " : "member ") + etcd::IdHex(r_.new_id) + " at " +
+                             r_.peer_url);
   }
 
-  Status Start() {
+  StepOutcome Start() {
     // The initial cluster is the member list as it is now, the new member under its name (it
     // has none in the list until it starts).
     LB_ASSIGN_OR_RETURN(auto c, Healthy());
@@ -336,26 +327,24 @@ class Recovery {
     req.initial_cluster_state = "existing";
     req.timeout = std::chrono::duration_cast<milliseconds>(std::min<milliseconds>(o_.timeout, std::chrono::minutes(5)));
     LB_ASSIGN_OR_RETURN(auto started, fleet_.members()[agent_].client->StartEtcd(req));
-    detail_ = "etcd " + started.version + " answers (initial cluster " + initial + ")";
-    return Status::OK();
+    return StepOutcome::Done("etcd " + started.version + " answers (initial cluster " + initial + ")");
   }
 
-  Status Promote() {
+  StepOutcome Promote() {
     LB_ASSIGN_OR_RETURN(agent::AgentClient * a, HealthyAgent());
     LB_RETURN_IF_ERROR(Retry("promote " + r_.name, [&] {
       Status s = a->MemberPromote(r_.new_id).status();
       if (!s.ok() && s.message().find("not a learner") != std::string::npos) return Status::OK();
       return s;
     }));
-    detail_ = r_.name + " votes";
-    return Status::OK();
+    return StepOutcome::Done(r_.name + " votes");
   }
 
-  Status WaitConsistent() {
+  StepOutcome WaitConsistent() {
     auto until = Clock::now() + o_.timeout;
     std::string why;
     for (;;) {
-      auto rep = Look();
+      auto rep = SurveyMembers();
       if (rep.ok()) {
         CheckResult chk = Judge(*rep);
         r_.report = *rep;
@@ -383,8 +372,7 @@ class Recovery {
     }
     int64_t rev = 0;
     for (const auto& rr : r_.report->reports) rev = std::max(rev, rr.status.header.revision);
-    detail_ = fmt::format("revision {} and HashKV equal on {} members", rev, r_.report->reports.size());
-    return Status::OK();
+    return StepOutcome::Done(fmt::format("revision {} and HashKV equal on {} members", rev, r_.report->reports.size()));
   }
 
   const RecoverMemberOptions& o_;
@@ -395,7 +383,7 @@ class Recovery {
   uint64_t pending_id_ = 0;
   size_t members_before_ = 0;
   std::vector<std::string> healthy_;
-  std::string detail_;
+  StepRunner runner_{&r_, o_.log, o_.step_done};
 };
 
 }  // namespace

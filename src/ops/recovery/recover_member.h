@@ -1,12 +1,13 @@
 // RecoverMember: replace one broken member without touching the others, the runbook's
-// one-member recovery, under a recovery lease on every agent of the cluster: refuse when that would lose quorum or the data (recovery_plan.h); member
-// remove (when still listed); on its host, stop etcd and move the data dir aside; member add as
-// a learner; start it with --initial-cluster-state existing; promote it once the leader says it
-// has caught up; then wait, with a deadline, until its revision and HashKV match the others.
-// Each step is timed and renews the lease first: a recovery whose lease expired or was taken
-// over stops before its next step. Before any change, every member of the cluster must have an
-// agent (ops/coverage.h). A re-run after a failure picks up where the cluster is (a member
-// already removed, or already added and not started).
+// one-member recovery, under a recovery lease on every agent of the cluster: refuse when that
+// would lose quorum or the data (recovery_plan.h); member remove (when still listed); on its
+// host, stop etcd and move the data dir aside; member add as a learner; start it with
+// --initial-cluster-state existing; promote it once the leader says it has caught up; then wait,
+// with a deadline, until its revision and HashKV match the others. Each step is timed
+// (step_runner.h); once the lease is taken, each renews it first: a recovery whose lease expired
+// or was taken over stops before its next step. Before any change, every member of the cluster
+// must have an agent (coverage.h). A re-run after a failure picks up where the cluster is (a
+// member already removed, or already added and not started).
 #pragma once
 
 #include <chrono>

@@ -21,6 +21,7 @@
 #include "ops/recovery/disk_check.h"
 #include "ops/recovery/fleet.h"
 #include "ops/recovery/pitr.h"
+#include "ops/recovery/step_runner.h"
 #include "ops/verify/etcd_version.h"
 #include "snapshot/restore.h"
 
@@ -91,77 +92,21 @@ Result<catalog::BackupEntry> PickBackup(store::Store& store, const RestoreCluste
 
 class Coordinator {
  public:
-  explicit Coordinator(const RestoreClusterOptions& o) : o_(o) {}
+  explicit Coordinator(const RestoreClusterOptions& o) : o_(o) {
+    runner_.OnFailure([this](const std::string& step, const Status& s) { JournalFailure(step, s); });
+  }
 
+  // The restore: a fresh plan (preflight, confirmation, journal) or a resumed one, then the
+  // journaled phases, then the lease released.
   RestoreClusterResult Run() {
     if (o_.journal_path.empty()) {
       return Fail("plan", Status::InvalidArgument("no journal path (set --journal)"));
     }
-    // One coordinator per journal on this host; it also proves a --resume that the coordinator
-    // it resumes is gone, which lets it take that coordinator's recovery lease at once.
     if (!o_.dry_run) {
-      std::string dir = std::filesystem::path(o_.journal_path).parent_path().string();
-      Status made = dir.empty() ? Status::OK() : MakeDirs(dir);
-      if (!made.ok()) return Fail("journal", made);
-      auto lock = FileLock::TryAcquire(o_.journal_path + ".lock");
-      if (!lock.ok()) {
-        return Fail("journal", lock.status().WithMessage(
-                                   "another restore-cluster runs with journal " + o_.journal_path + ": " +
-                                   lock.status().message() + " (wait for it, or give this one its own --journal)"));
-      }
-      journal_lock_ = std::move(*lock);
+      if (Status s = LockJournal(); !s.ok()) return Fail("journal", s);
     }
-    if (o_.resume) {
-      auto j = LoadJournal(o_.journal_path);
-      if (!j.ok()) {
-        if (j.status().code() == Status::Code::kNotFound) {
-          return Fail("resume", j.status().WithMessage(j.status().message() +
-                                                       ": nothing to resume (run restore-cluster without --resume)"));
-        }
-        return Fail("resume", j.status());
-      }
-      r_.journal = *j;
-      journal_started_ = true;
-      r_.journaled = true;
-      Log("resuming the restore of " + r_.journal.backup_key + " from phase " + PhaseName(r_.journal.phase));
-      std::vector<std::string> addrs;
-      for (const auto& m : r_.journal.members) addrs.push_back(m.agent);
-      if (!Step("connect agents", [&] { return ConnectFleet(addrs); })) return std::move(r_);
-      if (Finished(r_.journal)) return std::move(r_);
-      if (!o_.force && !Step("check later recoveries", [&] { return RefuseLaterRecovery(); })) return std::move(r_);
-      if (!Step("lease", [&] { return AcquireLease(); })) return std::move(r_);
-      RewindIfRunning();
-      if (r_.journal.phase < RestorePhase::kRestored && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
-    } else {
-      if (!o_.dry_run) {
-        if (Status s = RefuseUnfinishedJournal(); !s.ok()) return Fail("journal", s);
-      }
-      if (!Preflight()) return std::move(r_);
-      if (o_.dry_run) {
-        r_.dry_run = true;
-        return std::move(r_);
-      }
-      if (o_.confirm && !o_.confirm(r_.journal)) {
-        r_.declined = true;
-        r_.status = Status::Aborted("restore not confirmed: nothing was changed");
-        return std::move(r_);
-      }
-      // A point-in-time state is stored and staged only now that the restore is confirmed.
-      if (pitr_ && !Step("store pitr", [&] { return StorePitr(); })) return std::move(r_);
-      if (pitr_ && !Step("fetch", [&] { return Fetch(); })) return std::move(r_);
-      if (!Step("journal", [&] { return StartJournal(); })) return std::move(r_);
-    }
-    if (!Phase(RestorePhase::kSafetyBackup, "safety backup", [&] { return SafetyBackup(); })) return std::move(r_);
-    if (!Phase(RestorePhase::kStopped, "stop", [&] { return StopAll(); })) return std::move(r_);
-    if (!Phase(RestorePhase::kMovedAside, "move aside", [&] { return MoveAllAside(); })) return std::move(r_);
-    if (!Phase(RestorePhase::kRestored, "restore", [&] { return RestoreAll(); })) return std::move(r_);
-    if (!Phase(RestorePhase::kStarted, "start", [&] { return StartAll(); })) return std::move(r_);
-    if (!Phase(RestorePhase::kVerified, "verify", [&] { return Verify(ServedUrls()); })) return std::move(r_);
-    if (r_.journal.quarantine &&
-        !Phase(RestorePhase::kOpened, "open to clients", [&] { return OpenToClients(); })) {
-      return std::move(r_);
-    }
-    if (!Step("release lease", [&] { return ReleaseFinished(); })) return std::move(r_);
+    if (o_.resume ? !Resume() : !Plan()) return std::move(r_);
+    RunPhases();
     return std::move(r_);
   }
 
@@ -192,44 +137,107 @@ class Coordinator {
   }
 
   RestoreClusterResult Fail(const std::string& step, const Status& s) {
-    r_.status = s;
-    r_.failed_step = step;
+    Failed(step, s);
     return std::move(r_);
   }
 
-  // Runs one step, timing and recording it. On failure the journal (when there is one) keeps the
-  // error. Under the recovery lease, every step first renews it on every agent: a coordinator
-  // whose lease expired or was taken over stops here, before it changes anything more.
-  bool Step(const std::string& name, const std::function<Status()>& fn) {
-    auto t0 = Clock::now();
-    Status s = lease_ ? lease_->RenewNow() : Status::OK();
-    if (!s.ok()) r_.lease_lost = true;
-    if (s.ok()) s = fn();
-    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    r_.steps.push_back({name, secs, detail_, s.ok()});
-    if (o_.step_done) {
-      o_.step_done(r_.steps.back());
-    } else {
-      Log(fmt::format("{:<17} {:>6.1f}s  {}", name, secs, s.ok() ? detail_ : "FAILED: " + s.message()));
-    }
-    detail_.clear();
-    if (s.ok()) return true;
+  // Records a failure outside any step; false, to stop the restore.
+  bool Failed(const std::string& step, const Status& s) {
     r_.status = s;
-    r_.failed_step = name;
-    if (journal_started_) {
-      {
-        std::lock_guard<std::mutex> l(journal_mu_);
-        r_.journal.last_error = name + ": " + s.message();
-      }
-      Save();
-    }
+    r_.failed_step = step;
     return false;
   }
 
+  // One coordinator per journal on this host; it also proves a --resume that the coordinator
+  // it resumes is gone, which lets it take that coordinator's recovery lease at once.
+  Status LockJournal() {
+    std::string dir = std::filesystem::path(o_.journal_path).parent_path().string();
+    LB_RETURN_IF_ERROR(dir.empty() ? Status::OK() : MakeDirs(dir));
+    auto lock = FileLock::TryAcquire(o_.journal_path + ".lock");
+    if (!lock.ok()) {
+      return lock.status().WithMessage("another restore-cluster runs with journal " + o_.journal_path + ": " +
+                                       lock.status().message() + " (wait for it, or give this one its own --journal)");
+    }
+    journal_lock_ = std::move(*lock);
+    return Status::OK();
+  }
+
+  // --resume: the journal's plan, its agents and lease again, and the staged snapshot when the
+  // restore has not happened yet. False: stop here (failed, or the journal is finished).
+  bool Resume() {
+    auto j = LoadJournal(o_.journal_path);
+    if (!j.ok()) {
+      if (j.status().code() == Status::Code::kNotFound) {
+        return Failed("resume", j.status().WithMessage(j.status().message() +
+                                                       ": nothing to resume (run restore-cluster without --resume)"));
+      }
+      return Failed("resume", j.status());
+    }
+    r_.journal = *j;
+    journal_started_ = true;
+    r_.journaled = true;
+    Log("resuming the restore of " + r_.journal.backup_key + " from phase " + PhaseName(r_.journal.phase));
+    std::vector<std::string> addrs;
+    for (const auto& m : r_.journal.members) addrs.push_back(m.agent);
+    if (!runner_.Run("connect agents", [&] { return ConnectFleet(addrs); })) return false;
+    if (Finished(r_.journal)) return false;
+    if (!o_.force && !runner_.Run("check later recoveries", [&] { return RefuseLaterRecovery(); })) return false;
+    if (!runner_.Run("lease", [&] { return AcquireLease(); })) return false;
+    RewindIfRunning();
+    return r_.journal.phase >= RestorePhase::kRestored || runner_.Run("fetch", [&] { return Fetch(); });
+  }
+
+  // A new restore: the preflight, which changes nothing (a dry run ends after it), the
+  // confirmation, then the point-in-time state stored and staged, and the journal started.
+  // False: stop here.
+  bool Plan() {
+    if (!o_.dry_run) {
+      if (Status s = RefuseUnfinishedJournal(); !s.ok()) return Failed("journal", s);
+    }
+    if (!Preflight()) return false;
+    if (o_.dry_run) {
+      r_.dry_run = true;
+      return false;
+    }
+    if (o_.confirm && !o_.confirm(r_.journal)) {
+      r_.declined = true;
+      r_.status = Status::Aborted("restore not confirmed: nothing was changed");
+      return false;
+    }
+    // A point-in-time state is stored and staged only now that the restore is confirmed.
+    if (pitr_ && !runner_.Run("store pitr", [&] { return StorePitr(); })) return false;
+    if (pitr_ && !runner_.Run("fetch", [&] { return Fetch(); })) return false;
+    return runner_.Run("journal", [&] { return StartJournal(); });
+  }
+
+  // The changes, each phase skipped when the journal says it is done, then the lease released.
+  void RunPhases() {
+    if (!Phase(RestorePhase::kSafetyBackup, "safety backup", [&] { return SafetyBackup(); })) return;
+    if (!Phase(RestorePhase::kStopped, "stop", [&] { return StopAll(); })) return;
+    if (!Phase(RestorePhase::kMovedAside, "move aside", [&] { return MoveAllAside(); })) return;
+    if (!Phase(RestorePhase::kRestored, "restore", [&] { return RestoreAll(); })) return;
+    if (!Phase(RestorePhase::kStarted, "start", [&] { return StartAll(); })) return;
+    if (!Phase(RestorePhase::kVerified, "verify", [&] { return Verify(ServedUrls()); })) return;
+    if (r_.journal.quarantine && !Phase(RestorePhase::kOpened, "open to clients", [&] { return OpenToClients(); })) {
+      return;
+    }
+    runner_.Run("release lease", [&] { return ReleaseFinished(); });
+  }
+
+  // Once the journal is started, a failed step's error is kept in it.
+  void JournalFailure(const std::string& step, const Status& s) {
+    if (!journal_started_) return;
+    {
+      std::lock_guard<std::mutex> l(journal_mu_);
+      r_.journal.last_error = step + ": " + s.message();
+    }
+    Save();
+  }
+
   // A journaled phase: skipped when the journal says it is done.
-  bool Phase(RestorePhase p, const std::string& name, const std::function<Status()>& fn) {
+  bool Phase(RestorePhase p, const std::string& name, const StepRunner::Step& fn) {
     if (r_.journal.phase >= p) return true;
-    if (!Step(name, fn)) return false;
+    if (!runner_.Run(name, fn)) return false;
     {
       std::lock_guard<std::mutex> l(journal_mu_);
       r_.journal.phase = p;
@@ -257,7 +265,7 @@ class Coordinator {
     return SaveJournal(o_.journal_path, r_.journal);
   }
 
-  Status ConnectFleet(const std::vector<std::string>& addrs) {
+  StepOutcome ConnectFleet(const std::vector<std::string>& addrs) {
     LB_ASSIGN_OR_RETURN(fleet_, Fleet::Connect(addrs, o_.agent_token, o_.agent_tls));
     // The agents must still serve the members the journal (or the plan) names.
     for (size_t i = 0; i < r_.journal.members.size(); ++i) {
@@ -268,15 +276,32 @@ class Coordinator {
                                           r_.journal.members[i].data_dir + " (fix the agent config)");
       }
     }
-    detail_ = std::to_string(addrs.size()) + " agents answer";
-    return Status::OK();
+    return StepOutcome::Done(std::to_string(addrs.size()) + " agents answer");
   }
 
+  // Everything checked before anything changes, and the plan made: false stops the restore.
   bool Preflight() {
-    if (!Step("connect agents", [&] { return ConnectFleet(o_.agents); })) return false;
-    if (o_.dry_run ? !Step("check lease", [&] { return CheckNoLease(); }) : !Step("lease", [&] { return AcquireLease(); })) {
-      return false;
-    }
+    if (!runner_.Run("connect agents", [&] { return ConnectFleet(o_.agents); })) return false;
+    const bool leased = o_.dry_run ? runner_.Run("check lease", [&] { return CheckNoLease(); })
+                                   : runner_.Run("lease", [&] { return AcquireLease(); });
+    if (!leased) return false;
+    PlanMembers();
+    RestoreJournal& j = r_.journal;
+    if (j.quarantine && !runner_.Run("check quarantine", [&] { return CheckQuarantine(); })) return false;
+    if (!runner_.Run("find backup", [&] { return FindBackup(); })) return false;
+    if (!runner_.Run("check disk", [&] { return CheckDisk(); })) return false;
+    if (!pitr_ && !runner_.Run("fetch", [&] { return Fetch(); })) return false;
+    if (!runner_.Run("check coverage", [&] { return CheckMembership(); })) return false;
+    if (!runner_.Run("check versions", [&] { return CheckVersions(); })) return false;
+    auto now = std::chrono::system_clock::now();
+    j.created_at = FormatRFC3339(now);
+    std::string name = o_.cluster_name.empty() ? j.source_cluster_name : o_.cluster_name;
+    j.cluster_token = "lifeboat-" + name + "-" + FormatCompactUTC(now);
+    return true;
+  }
+
+  // The members' part of the plan: one per agent, as its agent serves it, and how to restore.
+  void PlanMembers() {
     RestoreJournal& j = r_.journal;
     for (const auto& m : fleet_.members()) {
       MemberJournal mj;
@@ -294,21 +319,10 @@ class Coordinator {
     j.target_version = o_.target_version;
     j.bump_revision = o_.bump_revision;
     j.mark_compacted = o_.mark_compacted;
-    if (j.quarantine && !Step("check quarantine", [&] { return CheckQuarantine(); })) return false;
-    if (!Step("find backup", [&] { return FindBackup(); })) return false;
-    if (!Step("check disk", [&] { return CheckDisk(); })) return false;
-    if (!pitr_ && !Step("fetch", [&] { return Fetch(); })) return false;
-    if (!Step("check coverage", [&] { return CheckMembership(); })) return false;
-    if (!Step("check versions", [&] { return CheckVersions(); })) return false;
-    auto now = std::chrono::system_clock::now();
-    j.created_at = FormatRFC3339(now);
-    std::string name = o_.cluster_name.empty() ? j.source_cluster_name : o_.cluster_name;
-    j.cluster_token = "lifeboat-" + name + "-" + FormatCompactUTC(now);
-    return true;
   }
 
   // Every agent under this restore's lease: the journal's owner on --resume, a new one otherwise.
-  Status AcquireLease() {
+  StepOutcome AcquireLease() {
     LeaseSpec spec;
     spec.owner_id = r_.journal.lease_owner;
     spec.operation = "restore-cluster";
@@ -322,14 +336,14 @@ class Coordinator {
     spec.agent_tls = o_.agent_tls;
     spec.log = o_.log;
     LB_ASSIGN_OR_RETURN(lease_, RecoveryLease::Acquire(fleet_, spec));
+    runner_.RenewBeforeEachStep(lease_.get());
     {
       std::lock_guard<std::mutex> l(journal_mu_);
       r_.journal.lease_owner = lease_->owner_id();
       for (auto& m : r_.journal.members) m.lease_epoch = lease_->EpochOf(m.name);
     }
     if (journal_started_) LB_RETURN_IF_ERROR(Save());
-    detail_ = lease_->Summary();
-    return Status::OK();
+    return StepOutcome::Done(lease_->Summary());
   }
 
   // A member that runs again before its restore (an operator started it, or a later recovery
@@ -349,7 +363,7 @@ class Coordinator {
 
   // A journal planned before a recovery that has since finished on a member must not be
   // resumed: it would stop the cluster again and restore an older plan over the newer one.
-  Status RefuseLaterRecovery() {
+  StepOutcome RefuseLaterRecovery() {
     for (size_t i = 0; i < r_.journal.members.size(); ++i) {
       const MemberJournal& mj = r_.journal.members[i];
       const agent::RecoveryRecord& last = fleet_.members()[i].status.last_recovery;
@@ -360,31 +374,25 @@ class Coordinator {
             "it (move the journal away, or resume it anyway with --force)");
       }
     }
-    detail_ = "no recovery finished on any member since this journal's plan";
-    return Status::OK();
+    return StepOutcome::Done("no recovery finished on any member since this journal's plan");
   }
 
   // The end of a verified restore: the lease is renewed once more (a restore whose lease was
   // taken over during verification does not report success: the other recovery decides what
   // the cluster holds), then released with a record of this recovery on every agent.
-  Status ReleaseFinished() {
+  StepOutcome ReleaseFinished() {
     if (!lease_) return Status::OK();
     agent::RecoveryRecord rec;
     rec.operation = "restore-cluster";
     rec.backup = r_.journal.backup_key;
     lease_->Release(&rec);
-    detail_ = "each agent records this restore as its last finished recovery";
-    return Status::OK();
+    return StepOutcome::Done("each agent records this restore as its last finished recovery");
   }
 
   // The membership the restore must cover: the member list of any member that answers (the
   // agents' client URLs, then the configured endpoints), or else the one stored in the backup.
   Result<Membership> ClusterMembership() {
-    std::vector<std::string> urls = fleet_.ClientUrls();
-    for (const auto& e : o_.client.endpoints) {
-      if (std::find(urls.begin(), urls.end(), e) == urls.end()) urls.push_back(e);
-    }
-    auto live = LiveMembership(o_.client, urls);
+    auto live = LiveMembership(o_.client, MembershipUrls(fleet_.ClientUrls(), o_.client));
     if (live.ok() || live.status().code() != Status::Code::kNotFound) return live;
     Membership m;
     m.source = "the members stored in backup " + r_.journal.backup_key + " (no member answers)";
@@ -400,7 +408,7 @@ class Coordinator {
     return m;
   }
 
-  Status CheckMembership() {
+  StepOutcome CheckMembership() {
     LB_ASSIGN_OR_RETURN(Membership m, ClusterMembership());
     RestoreJournal& j = r_.journal;
     j.membership_source = m.source;
@@ -416,8 +424,7 @@ class Coordinator {
       if (!o_.without.empty()) return Status::InvalidArgument("--without: " + m.source + " names none of these members");
       j.membership_source = "unknown: no member answers, and " + m.source.substr(0, m.source.find(" (")) +
                             (m.members.empty() ? " hold none" : " ran at other peer URLs");
-      detail_ = "membership " + j.membership_source + "; restoring the members the agents serve";
-      return Status::OK();
+      return StepOutcome::Done("membership " + j.membership_source + "; restoring the members the agents serve");
     }
     CoverageOptions co;
     co.without = o_.without;
@@ -425,23 +432,23 @@ class Coordinator {
     LB_ASSIGN_OR_RETURN(Coverage cov, CheckCoverage(fleet_.members(), m, co));
     for (const auto& w : cov.without) j.without.push_back({w.name, w.peer_url, w.why, w.urls});
     for (const auto& n : cov.notes) Log(n);
-    detail_ = fmt::format("{} members in {}, each with its agent", m.members.size() - j.without.size(), m.source);
-    if (!j.without.empty()) detail_ += fmt::format("; {} left out (--without)", j.without.size());
-    return Status::OK();
+    std::string detail =
+        fmt::format("{} members in {}, each with its agent", m.members.size() - j.without.size(), m.source);
+    if (!j.without.empty()) detail += fmt::format("; {} left out (--without)", j.without.size());
+    return StepOutcome::Done(detail);
   }
 
   // A dry run takes no lease, but reports one that would refuse the real run.
-  Status CheckNoLease() {
+  StepOutcome CheckNoLease() {
     std::string held;
     for (const auto& line : ForeignLeases(fleet_, "")) held += (held.empty() ? "" : "; ") + line;
     if (!held.empty()) {
       return Status::FailedPrecondition(held + ": a restore now would be refused (wait, or --break-lease)");
     }
-    detail_ = "no agent is held by another recovery";
-    return Status::OK();
+    return StepOutcome::Done("no agent is held by another recovery");
   }
 
-  Status CheckQuarantine() {
+  StepOutcome CheckQuarantine() {
     std::vector<Status> out;
     for (const auto& m : r_.journal.members) {
       if (m.quarantine_client_url.empty()) {
@@ -450,8 +457,7 @@ class Coordinator {
                                               "config, or restore without --quarantine"));
       }
     }
-    detail_ = "members will serve only their quarantine URLs until verified";
-    return Combine(out);
+    return {Combine(out), "members will serve only their quarantine URLs until verified"};
   }
 
   // The URLs the restored members serve clients on now.
@@ -464,33 +470,63 @@ class Coordinator {
     return out;
   }
 
-  Status FindBackup() {
-    RestoreJournal& j = r_.journal;
+  // The backup to restore, checked against the target version and the cluster, and planned.
+  StepOutcome FindBackup() {
     LB_ASSIGN_OR_RETURN(auto store, store::OpenStore(o_.store_url));
-    catalog::BackupEntry entry;
-    if (o_.to_revision > 0 || o_.to_time) {
-      PitrOptions po;
-      po.prefix = o_.prefix;
-      po.cluster_name = o_.cluster_name;
-      po.to_revision = o_.to_revision;
-      po.to_time = o_.to_time;
-      po.cluster_id = o_.source_cluster_id;
-      po.keys = o_.keys;
-      po.trust = o_.trust;
-      // Built in a local temp dir only: a dry run or a declined plan leaves the store as it was.
-      LB_ASSIGN_OR_RETURN(PointInTimeBuild built, BuildPointInTime(*store, po));
-      for (const auto& why : built.details.skipped) Log("skipped untrusted " + why);
-      entry.manifest = built.manifest;
-      entry.manifest.object_key += codec::EncodedSuffix(codec::EncodingOf(Encode()));
-      Log("built point-in-time backup " + entry.manifest.object_key + " locally, " + DescribeCheck(built.details) +
-          " (stored once the restore is confirmed)");
-      pitr_ = std::make_unique<PointInTimeBuild>(std::move(built));
-    } else {
-      std::vector<std::string> skipped;
-      LB_ASSIGN_OR_RETURN(entry, PickBackup(*store, o_, &skipped));
-      for (const auto& why : skipped) Log("skipped untrusted backup " + why);
-    }
+    LB_ASSIGN_OR_RETURN(catalog::BackupEntry entry, (o_.to_revision > 0 || o_.to_time) ? BuildPitr(*store)
+                                                                                        : PickLatestOrNamed(*store));
     const catalog::Manifest& m = entry.manifest;
+    PlanBackup(m);
+    LB_RETURN_IF_ERROR(RefuseDowngrade(m));
+    backup_etcd_version_ = m.etcd_version;
+    if (pitr_) {  // what the agents' staging reports otherwise
+      r_.journal.revision = pitr_->revision;
+      r_.journal.live_keys = pitr_->live_keys;
+    }
+    live_ = ProbeLive(o_.client, fleet_.ClientUrls());
+    LB_RETURN_IF_ERROR(CheckSameCluster(m));
+    const size_t answering = live_.answering.size();
+    return StepOutcome::Done(
+        m.object_key + " (revision " + std::to_string(m.revision) + ", " + std::to_string(m.size) + " bytes, taken " +
+        m.finished_at + "); " +
+        (answering == 0 ? std::string("no member answers now")
+                        : std::to_string(answering) + (answering == 1 ? " member answers" : " members answer") +
+                              " now"));
+  }
+
+  // --to-revision/--to-time: the point-in-time state, built in a local temp dir only, so that a
+  // dry run or a declined plan leaves the store as it was. Stored once the restore is confirmed.
+  Result<catalog::BackupEntry> BuildPitr(store::Store& store) {
+    PitrOptions po;
+    po.prefix = o_.prefix;
+    po.cluster_name = o_.cluster_name;
+    po.to_revision = o_.to_revision;
+    po.to_time = o_.to_time;
+    po.cluster_id = o_.source_cluster_id;
+    po.keys = o_.keys;
+    po.trust = o_.trust;
+    LB_ASSIGN_OR_RETURN(PointInTimeBuild built, BuildPointInTime(store, po));
+    for (const auto& why : built.details.skipped) Log("skipped untrusted " + why);
+    catalog::BackupEntry entry;
+    entry.manifest = built.manifest;
+    entry.manifest.object_key += codec::EncodedSuffix(codec::EncodingOf(Encode()));
+    Log("built point-in-time backup " + entry.manifest.object_key + " locally, " + DescribeCheck(built.details) +
+        " (stored once the restore is confirmed)");
+    pitr_ = std::make_unique<PointInTimeBuild>(std::move(built));
+    return entry;
+  }
+
+  // The named backup, or the newest trusted one; the untrusted ones passed over are logged.
+  Result<catalog::BackupEntry> PickLatestOrNamed(store::Store& store) {
+    std::vector<std::string> skipped;
+    LB_ASSIGN_OR_RETURN(catalog::BackupEntry entry, PickBackup(store, o_, &skipped));
+    for (const auto& why : skipped) Log("skipped untrusted backup " + why);
+    return entry;
+  }
+
+  // The backup's part of the plan.
+  void PlanBackup(const catalog::Manifest& m) {
+    RestoreJournal& j = r_.journal;
     j.store = o_.store_url;
     j.backup_key = m.object_key;
     j.sha256 = m.sha256;
@@ -498,24 +534,27 @@ class Coordinator {
     j.revision = m.revision;
     j.source_cluster_name = m.cluster_name;
     j.source_member = m.member_name;
-    // The agents refuse a downgrade only once etcd is stopped; the server that took the backup
-    // tells it here, before anything changes.
-    if (!j.target_version.empty() && !m.etcd_version.empty()) {
-      LB_ASSIGN_OR_RETURN(int target, snapshot::ParseTargetVersion(j.target_version));
-      auto from = snapshot::ParseTargetVersion(m.etcd_version);
-      if (from.ok() && *from > target) {
-        return Status::InvalidArgument(fmt::format(
-            "backup {} was taken from etcd {}: restoring it for etcd {} would downgrade it, which etcd refuses (its "
-            "rule: no downgrade below the snapshot's cluster version); use --target-version 3.{} or newer",
-            m.object_key, m.etcd_version, j.target_version, *from));
-      }
+  }
+
+  // The agents refuse a downgrade only once etcd is stopped; the server that took the backup
+  // tells it here, before anything changes.
+  Status RefuseDowngrade(const catalog::Manifest& m) const {
+    const RestoreJournal& j = r_.journal;
+    if (j.target_version.empty() || m.etcd_version.empty()) return Status::OK();
+    LB_ASSIGN_OR_RETURN(int target, snapshot::ParseTargetVersion(j.target_version));
+    auto from = snapshot::ParseTargetVersion(m.etcd_version);
+    if (from.ok() && *from > target) {
+      return Status::InvalidArgument(fmt::format(
+          "backup {} was taken from etcd {}: restoring it for etcd {} would downgrade it, which etcd refuses (its "
+          "rule: no downgrade below the snapshot's cluster version); use --target-version 3.{} or newer",
+          m.object_key, m.etcd_version, j.target_version, *from));
     }
-    backup_etcd_version_ = m.etcd_version;
-    if (pitr_) {  // what the agents' staging reports otherwise
-      j.revision = pitr_->revision;
-      j.live_keys = pitr_->live_keys;
-    }
-    live_ = ProbeLive(o_.client, fleet_.ClientUrls());
+    return Status::OK();
+  }
+
+  // A backup of another cluster (by name, or else by the running members' cluster id) is
+  // restored only with --allow-other-cluster, and then with a warning.
+  Status CheckSameCluster(const catalog::Manifest& m) {
     std::string other;
     if (!o_.cluster_name.empty() && m.cluster_name != o_.cluster_name) {
       other = "backup " + m.object_key + " is of cluster '" + m.cluster_name + "', not '" + o_.cluster_name + "'";
@@ -523,32 +562,24 @@ class Coordinator {
       other = "backup " + m.object_key + " is of cluster id " + etcd::IdHex(m.cluster_id) +
               " but the running members report " + etcd::IdHex(live_.cluster_id);
     }
-    if (!other.empty()) {
-      if (!o_.allow_other_cluster) {
-        return Status::FailedPrecondition(other + " (pick a backup of this cluster, or pass --allow-other-cluster)");
-      }
-      Log("warning: " + other + "; restoring it anyway (--allow-other-cluster)");
+    if (other.empty()) return Status::OK();
+    if (!o_.allow_other_cluster) {
+      return Status::FailedPrecondition(other + " (pick a backup of this cluster, or pass --allow-other-cluster)");
     }
-    const size_t answering = live_.answering.size();
-    detail_ = m.object_key + " (revision " + std::to_string(m.revision) + ", " + std::to_string(m.size) +
-              " bytes, taken " + m.finished_at + "); " +
-              (answering == 0 ? std::string("no member answers now")
-                              : std::to_string(answering) + (answering == 1 ? " member answers" : " members answer") +
-                                    " now");
+    Log("warning: " + other + "; restoring it anyway (--allow-other-cluster)");
     return Status::OK();
   }
 
-  Status CheckDisk() {
+  StepOutcome CheckDisk() {
     const uint64_t size = r_.journal.size;
     std::vector<Status> out;
     for (const auto& m : fleet_.members()) {
       if (Status s = CheckHostDisk(m.status, m.address, size, r_.journal.sha256); !s.ok()) out.push_back(s);
     }
-    detail_ = "every host has room";
-    return Combine(out);
+    return {Combine(out), "every host has room"};
   }
 
-  Status Fetch() {
+  StepOutcome Fetch() {
     RestoreJournal& j = r_.journal;
     std::vector<agent::FetchResponse> got(fleet_.members().size());
     auto res = ParallelFor(got.size(), [&](size_t i) -> Status {
@@ -577,16 +608,15 @@ class Coordinator {
     }
     backup_cluster_version_ = got[0].cluster_version;
     backup_members_ = got[0].members;
-    detail_ = fmt::format("staged on {} hosts ({} already there, {} checked in place), sha256 {}…, revision {}, {} keys",
-                          got.size(), cached, in_place, j.sha256.substr(0, 12), j.revision, j.live_keys);
-    return Status::OK();
+    return StepOutcome::Done(fmt::format("staged on {} hosts ({} already there, {} checked in place), sha256 {}…, revision {}, {} keys",
+                          got.size(), cached, in_place, j.sha256.substr(0, 12), j.revision, j.live_keys));
   }
 
   // One etcd version on every host, and none older than the backup's cluster: a member of another
   // version would join a cluster it cannot serve, and etcd refuses data of a newer cluster version.
   // The staged snapshot's cluster/clusterVersion when known; for a point-in-time state (staged
   // only after the confirmation) the version of the member the base backup was taken from.
-  Status CheckVersions() {
+  StepOutcome CheckVersions() {
     const auto& ms = fleet_.members();
     std::string first, all;
     bool mixed = false;
@@ -610,9 +640,8 @@ class Coordinator {
       out.push_back(CheckCanServe(r_.journal.members[i].name + " (agent " + ms[i].address + ")",
                                   ms[i].status.etcd_version, data));
     }
-    detail_ = "etcd " + (first.empty() ? std::string("unknown") : first) + " on every host; backup's cluster " +
-              (data.empty() ? std::string("unknown") : data);
-    return Combine(out);
+    return {Combine(out), "etcd " + (first.empty() ? std::string("unknown") : first) + " on every host; backup's cluster " +
+              (data.empty() ? std::string("unknown") : data)};
   }
 
   // A new restore must not start over an unfinished one: that one is to be resumed.
@@ -628,18 +657,17 @@ class Coordinator {
   // How the safety and point-in-time backups are stored: like every backup of this configuration.
   codec::EncodeOptions Encode() const { return codec::EncodeOptions{o_.zstd_level, 0, o_.keys, o_.signing}; }
 
-  Status StorePitr() {
+  StepOutcome StorePitr() {
     LB_ASSIGN_OR_RETURN(auto store, store::OpenStore(o_.store_url));
     LB_ASSIGN_OR_RETURN(catalog::BackupEntry e, StorePointInTime(*store, *pitr_, Encode()));
     if (e.manifest.object_key != r_.journal.backup_key) {
       return Status::Internal("stored the point-in-time backup as " + e.manifest.object_key + ", planned " +
                               r_.journal.backup_key);
     }
-    detail_ = e.manifest.object_key;
-    return Status::OK();
+    return StepOutcome::Done(e.manifest.object_key);
   }
 
-  Status StartJournal() {
+  StepOutcome StartJournal() {
     std::error_code ec;
     if (std::filesystem::exists(o_.journal_path, ec)) {
       LB_RETURN_IF_ERROR(RefuseUnfinishedJournal());
@@ -650,11 +678,10 @@ class Coordinator {
     }
     journal_started_ = true;
     r_.journaled = true;
-    detail_ = o_.journal_path;
-    return Save();
+    return {Save(), o_.journal_path};
   }
 
-  Status SafetyBackup() {
+  StepOutcome SafetyBackup() {
     RestoreJournal& j = r_.journal;
     auto record = [&](std::string what) {
       std::lock_guard<std::mutex> l(journal_mu_);
@@ -662,14 +689,12 @@ class Coordinator {
     };
     if (!o_.safety_backup) {
       record("skipped (--skip-safety-backup)");
-      detail_ = j.safety_backup;
-      return Status::OK();
+      return StepOutcome::Done(j.safety_backup);
     }
     live_ = ProbeLive(o_.client, fleet_.ClientUrls());
     if (live_.answering.empty()) {
       record("none: no member answered");
-      detail_ = j.safety_backup;
-      return Status::OK();
+      return StepOutcome::Done(j.safety_backup);
     }
     if (o_.safety_stores.empty()) return Status::InvalidArgument("no store for the safety backup");
     etcd::ClientOptions c = o_.client;
@@ -692,8 +717,7 @@ class Coordinator {
       if (!copy.status.ok()) return copy.status.Annotate("safety backup to " + copy.store);
     }
     record(b->copies.front().object_key);
-    detail_ = j.safety_backup + " from " + b->manifest.member_name;
-    return Status::OK();
+    return StepOutcome::Done(j.safety_backup + " from " + b->manifest.member_name);
   }
 
   // Runs fn for each member in parallel, saving the journal after each member's success.
@@ -711,7 +735,7 @@ class Coordinator {
 
   // Followers first, then the leader: a leader stopped while its followers run first tries to
   // hand over leadership, which takes seconds when they are stopping too; alone, it just stops.
-  Status StopAll() {
+  StepOutcome StopAll() {
     // A member left out must still be gone: one that came back would keep the old cluster.
     for (const auto& w : r_.journal.without) {
       LB_RETURN_IF_ERROR(StillSilent(w.name, w.urls));
@@ -727,8 +751,7 @@ class Coordinator {
         return Status::OK();
       }));
     }
-    detail_ = "every member stopped" + (leader.empty() ? std::string() : " (the leader last)");
-    return Status::OK();
+    return StepOutcome::Done("every member stopped" + (leader.empty() ? std::string() : " (the leader last)"));
   }
 
   // Moves the member's data dir aside when there is one (absent after a disk loss: fine).
@@ -743,15 +766,14 @@ class Coordinator {
     return moved.status();
   }
 
-  Status MoveAllAside() {
+  StepOutcome MoveAllAside() {
     LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) { return MoveAside(i, mj); }));
     int n = 0;
     for (const auto& m : r_.journal.members) n += !m.moved_to.empty();
-    detail_ = std::to_string(n) + " data dirs moved aside, none deleted";
-    return Status::OK();
+    return StepOutcome::Done(std::to_string(n) + " data dirs moved aside, none deleted");
   }
 
-  Status RestoreAll() {
+  StepOutcome RestoreAll() {
     RestoreJournal& j = r_.journal;
     LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
       if (mj.restored) return Status::OK();
@@ -785,16 +807,16 @@ class Coordinator {
       }
       return Status::OK();
     }));
-    detail_ = "every member from sha256 " + j.sha256.substr(0, 12) + "…, cluster id " + etcd::IdHex(j.cluster_id) +
+    std::string detail = "every member from sha256 " + j.sha256.substr(0, 12) + "…, cluster id " + etcd::IdHex(j.cluster_id) +
               ", token " + j.cluster_token;
     if (j.bump_revision > 0) {
-      detail_ += fmt::format("; revision {} -> {} (bumped by {}, marked compacted)", j.revision, j.restored_revision,
+      detail += fmt::format("; revision {} -> {} (bumped by {}, marked compacted)", j.revision, j.restored_revision,
                              j.bump_revision);
     }
-    return Status::OK();
+    return StepOutcome::Done(detail);
   }
 
-  Status StartAll() {
+  StepOutcome StartAll() {
     RestoreJournal& j = r_.journal;
     LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
       if (mj.started) return Status::OK();
@@ -804,8 +826,7 @@ class Coordinator {
       mj.started = true;
       return Status::OK();
     }));
-    detail_ = j.quarantine ? "every member answers on its quarantine URL" : "every member answers";
-    return Status::OK();
+    return StepOutcome::Done(j.quarantine ? "every member answers on its quarantine URL" : "every member answers");
   }
 
   // The restored cluster's start: its membership and token, state "new" (ignored by etcd once
@@ -822,7 +843,7 @@ class Coordinator {
 
   // Restarts every verified member on its client URL: followers stopped first, then the leader
   // (see StopAll), then all started at once.
-  Status OpenToClients() {
+  StepOutcome OpenToClients() {
     std::string leader = ProbeLive(o_.client, ServedUrls()).leader;
     for (bool leader_wave : {false, true}) {
       LB_RETURN_IF_ERROR(ForEachMember([&](size_t i, MemberJournal& mj) -> Status {
@@ -837,12 +858,11 @@ class Coordinator {
       mj.opened = true;
       return Status::OK();
     }));
-    LB_RETURN_IF_ERROR(Verify(ServedUrls()));
-    detail_ = "every member restarted on its client URL and verified again";
-    return Status::OK();
+    LB_RETURN_IF_ERROR(Verify(ServedUrls()).status);
+    return StepOutcome::Done("every member restarted on its client URL and verified again");
   }
 
-  Status Verify(const std::vector<std::string>& urls) {
+  StepOutcome Verify(const std::vector<std::string>& urls) {
     etcd::ClientOptions c = o_.client;
     c.endpoints = urls;
     SurveyOptions so;
@@ -868,9 +888,8 @@ class Coordinator {
       }
       std::this_thread::sleep_for(milliseconds(300));
     }
-    detail_ = fmt::format("{} members, leader, revision {}, HashKV equal, {} keys", r_.journal.members.size(),
-                          ExpectedRevision(r_.journal), r_.journal.live_keys);
-    return Status::OK();
+    return StepOutcome::Done(fmt::format("{} members, leader, revision {}, HashKV equal, {} keys", r_.journal.members.size(),
+                          ExpectedRevision(r_.journal), r_.journal.live_keys));
   }
 
   const RestoreClusterOptions& o_;
@@ -879,13 +898,13 @@ class Coordinator {
   Fleet fleet_;
   std::unique_ptr<RecoveryLease> lease_;  // released before the fleet's connections close
   LiveProbe live_;
-  std::string detail_;
   std::unique_ptr<PointInTimeBuild> pitr_;  // --to-revision/--to-time: built, stored after confirmation
   std::string backup_etcd_version_;      // the manifest's: the backed-up member's server version
   std::string backup_cluster_version_;  // the staged snapshot's cluster/clusterVersion
   std::vector<agent::StoredMember> backup_members_;  // the staged snapshot's membership
   std::mutex journal_mu_;
   bool journal_started_ = false;
+  StepRunner runner_{&r_, o_.log, o_.step_done};
 };
 
 }  // namespace

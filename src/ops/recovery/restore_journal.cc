@@ -95,68 +95,88 @@ std::string ToJson(const RestoreJournal& j) {
   return out.dump(2) + "\n";
 }
 
+namespace {
+
+// The fields below read a journal written by this or an older version (fields added since have
+// defaults); each throws json::exception on a missing or mistyped one, which the caller reports
+// as damage.
+
+// The plan's own fields.
+void ReadPlan(const json& in, RestoreJournal& j) {
+  j.store = in.at("store").get<std::string>();
+  j.backup_key = in.at("backup_key").get<std::string>();
+  j.sha256 = in.at("sha256").get<std::string>();
+  j.size = in.at("size").get<uint64_t>();
+  j.revision = in.at("revision").get<int64_t>();
+  j.live_keys = in.at("live_keys").get<uint64_t>();
+  j.source_cluster_name = in.at("source_cluster_name").get<std::string>();
+  j.source_member = in.at("source_member").get<std::string>();
+  j.cluster_token = in.at("cluster_token").get<std::string>();
+  j.initial_cluster = in.at("initial_cluster").get<std::string>();
+  j.cluster_id = in.at("cluster_id").get<uint64_t>();
+  j.safety_backup = in.at("safety_backup").get<std::string>();
+  j.last_error = in.at("last_error").get<std::string>();
+  j.quarantine = in.value("quarantine", false);  // absent in journals of older versions
+  j.lease_owner = in.value("lease_owner", "");
+  j.target_version = in.value("target_version", "");  // absent in journals of older versions
+  j.bump_revision = in.value("bump_revision", uint64_t{0});
+  j.mark_compacted = in.value("mark_compacted", false);
+  j.restored_revision = in.value("restored_revision", int64_t{0});
+}
+
+MemberJournal ReadMember(const json& m) {
+  MemberJournal mj;
+  mj.name = m.at("name").get<std::string>();
+  mj.agent = m.at("agent").get<std::string>();
+  mj.client_url = m.at("client_url").get<std::string>();
+  mj.peer_url = m.at("peer_url").get<std::string>();
+  mj.data_dir = m.at("data_dir").get<std::string>();
+  mj.staged_path = m.at("staged_path").get<std::string>();
+  mj.stopped = m.at("stopped").get<bool>();
+  mj.moved_to = m.at("moved_to").get<std::vector<std::string>>();
+  mj.restored = m.at("restored").get<bool>();
+  mj.restored_sha256 = m.at("restored_sha256").get<std::string>();
+  mj.member_id = m.at("member_id").get<uint64_t>();
+  mj.started = m.at("started").get<bool>();
+  mj.quarantine_client_url = m.value("quarantine_client_url", "");
+  mj.opened = m.value("opened", false);
+  mj.lease_epoch = m.value("lease_epoch", uint64_t{0});
+  return mj;
+}
+
+// The journal, once its format and phase are known to be ones this version reads.
+Status ReadJournal(const json& in, RestoreJournal& j) {
+  j.format_version = in.at("format_version").get<int>();
+  if (j.format_version != 1 && j.format_version != 2) {
+    return Status::InvalidArgument("restore journal format " + std::to_string(j.format_version) +
+                                   " is not supported by this lifeboat (resume with the version that wrote it)");
+  }
+  j.created_at = in.at("created_at").get<std::string>();
+  std::string phase = in.at("phase").get<std::string>();
+  bool known = false;
+  for (RestorePhase p : kPhases) {
+    if (phase == PhaseName(p)) {
+      j.phase = p;
+      known = true;
+    }
+  }
+  if (!known) return Status::Corruption("restore journal: unknown phase '" + phase + "'");
+  ReadPlan(in, j);
+  for (const auto& m : in.at("members")) j.members.push_back(ReadMember(m));
+  for (const auto& w : in.value("without", json::array())) {
+    j.without.push_back({w.at("name").get<std::string>(), w.value("peer_url", ""), w.value("why", ""),
+                         w.value("urls", std::vector<std::string>{})});
+  }
+  j.membership_source = in.value("membership_source", "");
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<RestoreJournal> ParseRestoreJournal(const std::string& text) {
   RestoreJournal j;
   try {
-    json in = json::parse(text);
-    j.format_version = in.at("format_version").get<int>();
-    if (j.format_version != 1 && j.format_version != 2) {
-      return Status::InvalidArgument("restore journal format " + std::to_string(j.format_version) +
-                                     " is not supported by this lifeboat (resume with the version that wrote it)");
-    }
-    j.created_at = in.at("created_at").get<std::string>();
-    std::string phase = in.at("phase").get<std::string>();
-    bool known = false;
-    for (RestorePhase p : kPhases) {
-      if (phase == PhaseName(p)) {
-        j.phase = p;
-        known = true;
-      }
-    }
-    if (!known) return Status::Corruption("restore journal: unknown phase '" + phase + "'");
-    j.store = in.at("store").get<std::string>();
-    j.backup_key = in.at("backup_key").get<std::string>();
-    j.sha256 = in.at("sha256").get<std::string>();
-    j.size = in.at("size").get<uint64_t>();
-    j.revision = in.at("revision").get<int64_t>();
-    j.live_keys = in.at("live_keys").get<uint64_t>();
-    j.source_cluster_name = in.at("source_cluster_name").get<std::string>();
-    j.source_member = in.at("source_member").get<std::string>();
-    j.cluster_token = in.at("cluster_token").get<std::string>();
-    j.initial_cluster = in.at("initial_cluster").get<std::string>();
-    j.cluster_id = in.at("cluster_id").get<uint64_t>();
-    j.safety_backup = in.at("safety_backup").get<std::string>();
-    j.last_error = in.at("last_error").get<std::string>();
-    j.quarantine = in.value("quarantine", false);  // absent in journals of older versions
-    j.lease_owner = in.value("lease_owner", "");
-    j.target_version = in.value("target_version", "");  // absent in journals of older versions
-    j.bump_revision = in.value("bump_revision", uint64_t{0});
-    j.mark_compacted = in.value("mark_compacted", false);
-    j.restored_revision = in.value("restored_revision", int64_t{0});
-    for (const auto& m : in.at("members")) {
-      MemberJournal mj;
-      mj.name = m.at("name").get<std::string>();
-      mj.agent = m.at("agent").get<std::string>();
-      mj.client_url = m.at("client_url").get<std::string>();
-      mj.peer_url = m.at("peer_url").get<std::string>();
-      mj.data_dir = m.at("data_dir").get<std::string>();
-      mj.staged_path = m.at("staged_path").get<std::string>();
-      mj.stopped = m.at("stopped").get<bool>();
-      mj.moved_to = m.at("moved_to").get<std::vector<std::string>>();
-      mj.restored = m.at("restored").get<bool>();
-      mj.restored_sha256 = m.at("restored_sha256").get<std::string>();
-      mj.member_id = m.at("member_id").get<uint64_t>();
-      mj.started = m.at("started").get<bool>();
-      mj.quarantine_client_url = m.value("quarantine_client_url", "");
-      mj.opened = m.value("opened", false);
-      mj.lease_epoch = m.value("lease_epoch", uint64_t{0});
-      j.members.push_back(std::move(mj));
-    }
-    for (const auto& w : in.value("without", json::array())) {
-      j.without.push_back({w.at("name").get<std::string>(), w.value("peer_url", ""), w.value("why", ""),
-                           w.value("urls", std::vector<std::string>{})});
-    }
-    j.membership_source = in.value("membership_source", "");
+    LB_RETURN_IF_ERROR(ReadJournal(json::parse(text), j));
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("restore journal is damaged: ") + e.what() +
                               " (inspect it; the data dirs it names are never deleted)");
