@@ -340,8 +340,28 @@ class Recovery {
     return StepOutcome::Done(r_.name + " votes");
   }
 
+  // A HashKV round reads every member's whole keyspace, so it runs once the recovered member
+  // has applied what the others had when the wait began (status alone, polled cheaply), not on
+  // every poll of the catch-up. At the deadline it returns, and the hashed round says why.
+  void WaitForRevision(Clock::time_point until) {
+    int64_t target = 0;
+    for (; Clock::now() < until; std::this_thread::sleep_for(milliseconds(100))) {
+      auto rep = SurveyMembers(/*hashes=*/false);
+      if (!rep.ok()) continue;
+      int64_t own = -1, others = 0;
+      for (const auto& rr : rep->reports) {
+        if (!rr.reachable) continue;
+        if (rr.name == r_.name) own = rr.status.header.revision;
+        else others = std::max(others, rr.status.header.revision);
+      }
+      if (target == 0) target = others;
+      if (own >= target && target > 0) return;
+    }
+  }
+
   StepOutcome WaitConsistent() {
     auto until = Clock::now() + o_.timeout;
+    WaitForRevision(until);
     std::string why;
     for (;;) {
       auto rep = SurveyMembers();
