@@ -122,9 +122,13 @@ Result<std::string> PrivateRoot(const std::string& parent) {
 
 }  // namespace
 
+std::string DefaultTempParent() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+}
+
 std::string TempRoot(const std::string& parent) {
-  std::string dir = parent;
-  if (dir.empty()) dir = std::getenv("TMPDIR") && *std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  const std::string dir = parent.empty() ? DefaultTempParent() : parent;
   return dir + "/lifeboat-" + std::to_string(getuid());
 }
 

@@ -20,7 +20,7 @@ namespace lifeboat {
 
 class TempDir {
  public:
-  // "<parent>/lifeboat-<uid>/<prefix><pid>-XXXXXX"; an empty parent means $TMPDIR, else /tmp.
+  // "<parent>/lifeboat-<uid>/<prefix><pid>-XXXXXX"; an empty parent means DefaultTempParent().
   // Removes the stale dirs of dead processes in that root first.
   static Result<std::unique_ptr<TempDir>> Create(const std::string& parent, const std::string& prefix);
   ~TempDir();
@@ -34,7 +34,11 @@ class TempDir {
   int slot_;  // in the signal handler's table; -1: not there
 };
 
-// The per-user root TempDirs of `parent` (empty: $TMPDIR, else /tmp) live in.
+// The directory throwaway files go in when the caller names none: $TMPDIR when it is set and
+// not empty, else /tmp. Every "empty means the default temp dir" in lifeboat resolves here.
+std::string DefaultTempParent();
+
+// The per-user root TempDirs of `parent` (empty: DefaultTempParent()) live in.
 std::string TempRoot(const std::string& parent);
 
 // Removes the TempDirs in TempRoot(parent) whose process is gone; returns what it removed.

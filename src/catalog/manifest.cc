@@ -163,18 +163,10 @@ std::string ToJson(const Manifest& m) {
 
 nlohmann::json ToJsonValue(const Manifest& m) { return Build<nlohmann::json>(m); }
 
-Result<Manifest> ParseManifest(std::string_view json) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::exception& e) {
-    return Status::Corruption(fmt::format("manifest is not valid JSON: {} {}", e.what(), kFix));
-  }
-  if (!j.is_object()) return Status::Corruption(fmt::format("manifest is not a JSON object {}", kFix));
+namespace {
 
-  Manifest m;
-  FieldReader r(j);
-  // The format comes first: a newer format may have changed any other field.
+// The format comes first: a newer format may have changed any other field.
+Status ReadFormatVersion(FieldReader& r, Manifest* m) {
   int64_t format = 0;
   r.Int("format_version", &format);
   LB_RETURN_IF_ERROR(r.status());
@@ -182,52 +174,64 @@ Result<Manifest> ParseManifest(std::string_view json) {
     return Status::Corruption(fmt::format("manifest format {} is newer than this lifeboat (upgrade lifeboat)", format));
   }
   if (format < 1) return Status::Corruption(fmt::format("manifest format {} is not valid {}", format, kFix));
-  m.format_version = static_cast<int>(format);
+  m->format_version = static_cast<int>(format);
+  return Status::OK();
+}
 
-  r.String("object_key", &m.object_key);
-  r.Sha256Hex("sha256", &m.sha256);
-  r.Sha256Hex("db_sha256", &m.db_sha256);
-  r.Uint("size", &m.size);
-  r.Int("revision", &m.revision);
-  r.Id("cluster_id", &m.cluster_id);
-  r.String("cluster_name", &m.cluster_name);
-  r.String("member_name", &m.member_name);
-  r.Id("member_id", &m.member_id);
-  r.String("member_endpoint", &m.member_endpoint);
-  r.String("leader_name", &m.leader_name);
-  r.Id("leader_id", &m.leader_id);
-  r.Bool("source_is_leader", &m.source_is_leader);
-  r.String("etcd_version", &m.etcd_version);
-  r.Uint("raft_term", &m.raft_term);
-  r.Uint("raft_index", &m.raft_index);
-  r.Uint("raft_applied_index", &m.raft_applied_index);
-  r.Time("started_at", &m.started_at);
-  r.Time("finished_at", &m.finished_at);
-  r.String("tool_version", &m.tool_version);
-  r.String("tier", &m.tier);
-  r.String("store", &m.store);
-  if (m.format_version >= 2) {
-    r.String("compression", &m.compression);
-    r.String("encryption", &m.encryption);
-    r.String("key_id", &m.key_id);
-    r.Uint("object_size", &m.object_size);
-    r.Sha256Hex("object_sha256", &m.object_sha256);
+// The flat fields of m's format; the first one missing or of the wrong type is in r.status().
+void ReadFields(FieldReader& r, Manifest* m) {
+  r.String("object_key", &m->object_key);
+  r.Sha256Hex("sha256", &m->sha256);
+  r.Sha256Hex("db_sha256", &m->db_sha256);
+  r.Uint("size", &m->size);
+  r.Int("revision", &m->revision);
+  r.Id("cluster_id", &m->cluster_id);
+  r.String("cluster_name", &m->cluster_name);
+  r.String("member_name", &m->member_name);
+  r.Id("member_id", &m->member_id);
+  r.String("member_endpoint", &m->member_endpoint);
+  r.String("leader_name", &m->leader_name);
+  r.Id("leader_id", &m->leader_id);
+  r.Bool("source_is_leader", &m->source_is_leader);
+  r.String("etcd_version", &m->etcd_version);
+  r.Uint("raft_term", &m->raft_term);
+  r.Uint("raft_index", &m->raft_index);
+  r.Uint("raft_applied_index", &m->raft_applied_index);
+  r.Time("started_at", &m->started_at);
+  r.Time("finished_at", &m->finished_at);
+  r.String("tool_version", &m->tool_version);
+  r.String("tier", &m->tier);
+  r.String("store", &m->store);
+  if (m->format_version >= 2) {
+    r.String("compression", &m->compression);
+    r.String("encryption", &m->encryption);
+    r.String("key_id", &m->key_id);
+    r.Uint("object_size", &m->object_size);
+    r.Sha256Hex("object_sha256", &m->object_sha256);
   }
-  LB_RETURN_IF_ERROR(r.status());
-  if (auto it = j.find("source_hashkv"); it != j.end()) {
-    if (!it->is_object()) return Status::Corruption(fmt::format("manifest field \"source_hashkv\" is not an object {}", kFix));
-    FieldReader h(*it);
-    KvHashRecord rec;
-    uint64_t hash = 0;
-    h.Int("revision", &rec.revision);
-    h.Uint("hash", &hash);
-    h.Int("compact_revision", &rec.compact_revision);
-    h.Id("member_id", &rec.member_id);
-    LB_RETURN_IF_ERROR(h.status().Annotate("source_hashkv"));
-    if (hash > UINT32_MAX) return Status::Corruption(fmt::format("manifest source_hashkv.hash is not 32 bits {}", kFix));
-    rec.hash = static_cast<uint32_t>(hash);
-    m.source_hashkv = rec;
-  }
+}
+
+// The optional source_hashkv object: the member's HashKV taken with the backup.
+Status ReadSourceHashKV(const nlohmann::json& j, Manifest* m) {
+  auto it = j.find("source_hashkv");
+  if (it == j.end()) return Status::OK();
+  if (!it->is_object()) return Status::Corruption(fmt::format("manifest field \"source_hashkv\" is not an object {}", kFix));
+  FieldReader h(*it);
+  KvHashRecord rec;
+  uint64_t hash = 0;
+  h.Int("revision", &rec.revision);
+  h.Uint("hash", &hash);
+  h.Int("compact_revision", &rec.compact_revision);
+  h.Id("member_id", &rec.member_id);
+  LB_RETURN_IF_ERROR(h.status().Annotate("source_hashkv"));
+  if (hash > UINT32_MAX) return Status::Corruption(fmt::format("manifest source_hashkv.hash is not 32 bits {}", kFix));
+  rec.hash = static_cast<uint32_t>(hash);
+  m->source_hashkv = rec;
+  return Status::OK();
+}
+
+// Values this lifeboat could not act on: an encoding it does not know, a key it would not use.
+Status CheckUsable(const Manifest& m) {
   if (m.encryption != "none" && m.encryption != "aes-256-gcm") {
     return Status::Corruption(fmt::format("manifest encryption \"{}\" is not known to this lifeboat (upgrade lifeboat)",
                                           m.encryption));
@@ -240,6 +244,27 @@ Result<Manifest> ParseManifest(std::string_view json) {
     return Status::Corruption(
         fmt::format("manifest field \"object_key\" is not a valid key: \"{}\" {}", m.object_key, kFix));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Manifest> ParseManifest(std::string_view json) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(fmt::format("manifest is not valid JSON: {} {}", e.what(), kFix));
+  }
+  if (!j.is_object()) return Status::Corruption(fmt::format("manifest is not a JSON object {}", kFix));
+
+  Manifest m;
+  FieldReader r(j);
+  LB_RETURN_IF_ERROR(ReadFormatVersion(r, &m));
+  ReadFields(r, &m);
+  LB_RETURN_IF_ERROR(r.status());
+  LB_RETURN_IF_ERROR(ReadSourceHashKV(j, &m));
+  LB_RETURN_IF_ERROR(CheckUsable(m));
   m.auth = ParseAuth(j);
   return m;
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -161,9 +162,16 @@ struct Client::Impl {
   }
 
   // Turns a gRPC failure into a one-line message that names the member, what failed and the fix.
+  // etcd's message names the cause more precisely than the code does, so it is read first.
   lifeboat::Status Map(const grpc::Status& s, const std::string& what) const {
-    const std::string& m = s.error_message();
     const std::string at = ep.url + ": " + what;
+    if (std::optional<lifeboat::Status> known = MapEtcdMessage(s.error_message(), at)) return *known;
+    return MapCode(s, at);
+  }
+
+  // The failures etcd names in its message (auth, membership, leader, compaction); nullopt when
+  // the message is none of them.
+  std::optional<lifeboat::Status> MapEtcdMessage(const std::string& m, const std::string& at) const {
     if (Contains(m, "authentication failed")) {
       return lifeboat::Status::Unauthenticated(at + ": wrong user name or password for user '" + opts.user +
                                                "' (check --user/--password)");
@@ -196,29 +204,18 @@ struct Client::Impl {
     if (Contains(m, "required revision has been compacted")) {
       return lifeboat::Status::FailedPrecondition(at + ": required revision has been compacted");
     }
+    return std::nullopt;
+  }
+
+  // A failure etcd did not name: the gRPC code says which fix to suggest.
+  lifeboat::Status MapCode(const grpc::Status& s, const std::string& at) const {
+    const std::string& m = s.error_message();
     switch (s.error_code()) {
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         return lifeboat::Status::DeadlineExceeded(at + ": no answer within " + Seconds(opts.command_timeout) +
                                                   " (raise --command-timeout or check the member)");
       case grpc::StatusCode::UNAVAILABLE:
-        if (Contains(m, "andshake") || Contains(m, "CERTIFICATE") || Contains(m, "certificate") ||
-            Contains(m, "SSL") || Contains(m, "ssl")) {
-          return lifeboat::Status::Unauthenticated(
-              at + ": TLS handshake failed: " + m +
-              " (check that --cacert is the CA that signed etcd's certificate and that --cert/--key are a pair "
-              "etcd trusts)");
-        }
-        if (ep.tls && (Contains(m, "Endpoint read failed") || Contains(m, "Socket closed") ||
-                       Contains(m, "Connection reset by peer"))) {
-          // The server hangs up mid-handshake when it rejects our client certificate; which of
-          // these the first failed attempt reports depends on timing.
-          return lifeboat::Status::Unauthenticated(
-              at + ": the server closed the TLS connection: " + m +
-              " (it probably rejected the client certificate: check that --cert/--key are signed by a CA etcd "
-              "trusts)");
-        }
-        return lifeboat::Status::Unavailable(at + ": unreachable: " + TidyConnectError(m) +
-                                             " (check that etcd runs there and that --endpoints is right)");
+        return MapUnavailable(m, at);
       case grpc::StatusCode::UNAUTHENTICATED:
         return lifeboat::Status::Unauthenticated(at + ": " + m + " (check --user/--password)");
       case grpc::StatusCode::PERMISSION_DENIED:
@@ -228,6 +225,44 @@ struct Client::Impl {
       default:
         return lifeboat::Status::Unavailable(at + ": " + m);
     }
+  }
+
+  // UNAVAILABLE covers a refused port and a failed TLS handshake alike; the message tells them
+  // apart, and each has a different fix.
+  lifeboat::Status MapUnavailable(const std::string& m, const std::string& at) const {
+    if (Contains(m, "andshake") || Contains(m, "CERTIFICATE") || Contains(m, "certificate") || Contains(m, "SSL") ||
+        Contains(m, "ssl")) {
+      return lifeboat::Status::Unauthenticated(
+          at + ": TLS handshake failed: " + m +
+          " (check that --cacert is the CA that signed etcd's certificate and that --cert/--key are a pair "
+          "etcd trusts)");
+    }
+    if (ep.tls && (Contains(m, "Endpoint read failed") || Contains(m, "Socket closed") ||
+                   Contains(m, "Connection reset by peer"))) {
+      // The server hangs up mid-handshake when it rejects our client certificate; which of
+      // these the first failed attempt reports depends on timing.
+      return lifeboat::Status::Unauthenticated(
+          at + ": the server closed the TLS connection: " + m +
+          " (it probably rejected the client certificate: check that --cert/--key are signed by a CA etcd "
+          "trusts)");
+    }
+    return lifeboat::Status::Unavailable(at + ": unreachable: " + TidyConnectError(m) +
+                                         " (check that etcd runs there and that --endpoints is right)");
+  }
+
+  // Why the channel did not become ready: a fail-fast call on a failed channel returns gRPC's
+  // reason (refused, TLS handshake, ...); one that times out means the dial was too slow.
+  lifeboat::Status DialFailure() const {
+    pb::StatusRequest req;
+    pb::StatusResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::Status s = maintenance->Status(&ctx, req, &resp);
+    if (s.ok() || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return lifeboat::Status::Unavailable(ep.url + ": cannot connect within " + Seconds(opts.dial_timeout) +
+                                           " (check that etcd runs there, or raise --dial-timeout)");
+    }
+    return Map(s, "connect");
   }
 
   static bool TokenExpired(const grpc::Status& s) {
@@ -271,30 +306,25 @@ Client::~Client() = default;
 
 const Endpoint& Client::endpoint() const { return impl_->ep; }
 
-Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, const ClientOptions& options) {
-  QuietGrpcLogs();
-  bool have_tls_files = !options.cacert.empty() || !options.cert.empty() || !options.key.empty();
-  LB_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(endpoint, have_tls_files));
-  if (options.cert.empty() != options.key.empty()) {
-    return Status::InvalidArgument("--cert and --key go together (pass both, or neither)");
-  }
+namespace {
 
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (ep.tls) {
-    grpc::SslCredentialsOptions ssl;
-    if (!options.cacert.empty()) {
-      LB_ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                          ReadPem(options.cacert, "--cacert", "the CA certificate that signed etcd's certificate"));
-    }
-    if (!options.cert.empty()) {
-      LB_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(options.cert, "--cert", "a client certificate"));
-      LB_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(options.key, "--key", "the client certificate's key"));
-    }
-    creds = grpc::SslCredentials(ssl);
-  } else {
-    creds = grpc::InsecureChannelCredentials();
+// The channel's credentials: TLS with the given CA and client pair when the endpoint is
+// https, plain text otherwise.
+Result<std::shared_ptr<grpc::ChannelCredentials>> Credentials(const Endpoint& ep, const ClientOptions& options) {
+  if (!ep.tls) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  if (!options.cacert.empty()) {
+    LB_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                        ReadPem(options.cacert, "--cacert", "the CA certificate that signed etcd's certificate"));
   }
+  if (!options.cert.empty()) {
+    LB_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(options.cert, "--cert", "a client certificate"));
+    LB_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(options.key, "--key", "the client certificate's key"));
+  }
+  return grpc::SslCredentials(ssl);
+}
 
+grpc::ChannelArguments ChannelArgs(const ClientOptions& options) {
   grpc::ChannelArguments args;
   // Reconnect fast: members restart during recovery and we poll them with short deadlines.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
@@ -312,11 +342,37 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, con
   // One channel per member: never share a subchannel between two Clients of the same endpoint,
   // so a stalled snapshot stream cannot block another client's calls.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return args;
+}
+
+// Waits for the channel to be ready, but gives up at the first failed attempt: a refused port
+// fails in microseconds, and waiting out the whole dial timeout would make every dead member
+// cost seconds.
+bool WaitUntilReady(grpc::Channel& channel, std::chrono::milliseconds dial_timeout) {
+  const auto deadline = std::chrono::system_clock::now() + dial_timeout;
+  for (grpc_connectivity_state st = channel.GetState(true);;) {
+    if (st == GRPC_CHANNEL_READY) return true;
+    if (st == GRPC_CHANNEL_TRANSIENT_FAILURE || st == GRPC_CHANNEL_SHUTDOWN) return false;
+    if (!channel.WaitForStateChange(st, deadline)) return false;
+    st = channel.GetState(true);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, const ClientOptions& options) {
+  QuietGrpcLogs();
+  bool have_tls_files = !options.cacert.empty() || !options.cert.empty() || !options.key.empty();
+  LB_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(endpoint, have_tls_files));
+  if (options.cert.empty() != options.key.empty()) {
+    return Status::InvalidArgument("--cert and --key go together (pass both, or neither)");
+  }
+  LB_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds, Credentials(ep, options));
 
   auto impl = std::make_unique<Impl>();
   impl->ep = ep;
   impl->opts = options;
-  impl->channel = grpc::CreateCustomChannel(ep.target, creds, args);
+  impl->channel = grpc::CreateCustomChannel(ep.target, creds, ChannelArgs(options));
   impl->kv = pb::KV::NewStub(impl->channel);
   impl->cluster = pb::Cluster::NewStub(impl->channel);
   impl->maintenance = pb::Maintenance::NewStub(impl->channel);
@@ -324,32 +380,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, con
   impl->lease = pb::Lease::NewStub(impl->channel);
   impl->watch = pb::Watch::NewStub(impl->channel);
 
-  // Wait for the connection, but give up at the first failed attempt (a refused port fails in
-  // microseconds; waiting out the whole dial timeout made every dead member cost seconds).
-  auto dial_deadline = std::chrono::system_clock::now() + options.dial_timeout;
-  bool connected = false;
-  for (grpc_connectivity_state st = impl->channel->GetState(true);;) {
-    if (st == GRPC_CHANNEL_READY) {
-      connected = true;
-      break;
-    }
-    if (st == GRPC_CHANNEL_TRANSIENT_FAILURE || st == GRPC_CHANNEL_SHUTDOWN) break;
-    if (!impl->channel->WaitForStateChange(st, dial_deadline)) break;
-    st = impl->channel->GetState(true);
-  }
-  if (!connected) {
-    // A fail-fast call on a failed channel returns gRPC's reason (refused, TLS handshake, ...).
-    pb::StatusRequest req;
-    pb::StatusResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-    grpc::Status s = impl->maintenance->Status(&ctx, req, &resp);
-    if (s.ok() || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      return Status::Unavailable(ep.url + ": cannot connect within " + Seconds(options.dial_timeout) +
-                                 " (check that etcd runs there, or raise --dial-timeout)");
-    }
-    return impl->Map(s, "connect");
-  }
+  if (!WaitUntilReady(*impl->channel, options.dial_timeout)) return impl->DialFailure();
   if (!options.user.empty()) LB_RETURN_IF_ERROR(impl->Authenticate());
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
@@ -434,7 +465,7 @@ Result<KvHash> Client::HashKV(int64_t revision) {
   req.set_revision(revision);
   pb::HashKVResponse resp;
   // HashKV reads the member's whole key space: etcd 3.4's first one on a GB-sized db takes longer
-  // than etcdctl's 5 s default (measured), so it gets at least a minute.
+  // than etcdctl's 5 s default, so it gets at least a minute.
   auto timeout = std::max(impl_->opts.command_timeout, std::chrono::milliseconds(60000));
   LB_RETURN_IF_ERROR(impl_->Call(
       "hashkv", [&](grpc::ClientContext& ctx) { return impl_->maintenance->HashKV(&ctx, req, &resp); }, timeout));
@@ -586,6 +617,61 @@ void AppendEvents(const pb::WatchResponse& resp, WatchBatch& batch) {
   }
 }
 
+pb::WatchRequest CreateRequest(const std::string& key, const std::string& range_end, int64_t start_revision,
+                               const WatchOptions& options) {
+  pb::WatchRequest create;
+  auto* cr = create.mutable_create_request();
+  cr->set_key(key);
+  cr->set_range_end(range_end);
+  cr->set_start_revision(start_revision);
+  cr->set_prev_kv(options.prev_kv);
+  cr->set_progress_notify(true);
+  // etcd splits a response larger than its max request size (1.5 MiB by default) into
+  // fragments: a catch-up batch of large values could otherwise exceed our 64 MiB receive limit.
+  // ReadWatch joins the fragments again, so the sink always sees whole responses.
+  cr->set_fragment(true);
+  return create;
+}
+
+// The end a response announces (a compaction past the start revision, or a cancel by the
+// member); nullopt while the watch goes on.
+std::optional<lifeboat::Status> EndAnnounced(const pb::WatchResponse& resp, const std::string& at,
+                                             int64_t* compact_revision) {
+  if (resp.compact_revision() > 0) {
+    if (compact_revision != nullptr) *compact_revision = resp.compact_revision();
+    return lifeboat::Status::FailedPrecondition(at + " is impossible: compacted at " +
+                                                std::to_string(resp.compact_revision()) +
+                                                " (start from a newer full backup)");
+  }
+  if (resp.canceled()) {
+    return lifeboat::Status::Unavailable(at + ": canceled by the member: " + resp.cancel_reason());
+  }
+  return std::nullopt;
+}
+
+using WatchStream = grpc::ClientReaderWriter<pb::WatchRequest, pb::WatchResponse>;
+
+// Reads responses into whole batches for the sink until the stream ends. Returns the status
+// the watch ends with when it ends here (by the sink or by a response that ends the watch);
+// nullopt when the stream ended on its own (closed, broken or cancelled by the guard).
+std::optional<lifeboat::Status> ReadWatch(WatchStream& stream, StreamGuard& guard, const std::string& at,
+                                          const WatchSink& sink, int64_t* compact_revision) {
+  pb::WatchResponse resp;
+  WatchBatch pending;
+  while (stream.Read(&resp)) {
+    guard.Touch();
+    if (std::optional<lifeboat::Status> end = EndAnnounced(resp, at, compact_revision)) return end;
+    if (resp.created() && resp.events_size() == 0) continue;
+    AppendEvents(resp, pending);
+    if (resp.fragment()) continue;  // more of this response follows
+    pending.header_revision = resp.header().revision();
+    Result<bool> more = sink(pending);
+    pending = WatchBatch{};
+    if (!more.ok() || !*more) return more.status();
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 lifeboat::Status Client::Watch(const std::string& key, const std::string& range_end, int64_t start_revision,
@@ -594,17 +680,9 @@ lifeboat::Status Client::Watch(const std::string& key, const std::string& range_
   if (!impl_->token.empty()) ctx.AddMetadata("token", impl_->token);
   if (options.require_leader) ctx.AddMetadata("hasleader", "true");  // etcd's WithRequireLeader
   auto stream = impl_->watch->Watch(&ctx);
-  pb::WatchRequest create;
-  auto* cr = create.mutable_create_request();
-  cr->set_key(key);
-  cr->set_range_end(range_end);
-  cr->set_start_revision(start_revision);
-  cr->set_prev_kv(options.prev_kv);
-  cr->set_progress_notify(true);
-  // Responses larger than the member's max request size (1.5 MiB by default) come in pieces: a
-  // catch-up batch of large values would otherwise exceed any receive limit.
-  cr->set_fragment(true);
-  if (!stream->Write(create)) return impl_->Map(stream->Finish(), "watch");
+  if (!stream->Write(CreateRequest(key, range_end, start_revision, options))) {
+    return impl_->Map(stream->Finish(), "watch");
+  }
 
   // The only writer after the create request: progress requests.
   StreamGuard guard(ctx, options.stall_timeout, options.progress_every, [&] {
@@ -613,48 +691,20 @@ lifeboat::Status Client::Watch(const std::string& key, const std::string& range_
     return stream->Write(req);
   });
   const std::string at = impl_->ep.url + ": watch from revision " + std::to_string(start_revision);
-  lifeboat::Status result = lifeboat::Status::Unavailable(at + ": the member closed the stream");
-  bool ended_here = false;  // by the sink or by a response that ends the watch
-  pb::WatchResponse resp;
-  WatchBatch pending;
-  while (stream->Read(&resp)) {
-    guard.Touch();
-    if (resp.compact_revision() > 0) {
-      if (compact_revision != nullptr) *compact_revision = resp.compact_revision();
-      result = lifeboat::Status::FailedPrecondition(at + " is impossible: compacted at " +
-                                                    std::to_string(resp.compact_revision()) +
-                                                    " (start from a newer full backup)");
-      ended_here = true;
-      break;
-    }
-    if (resp.canceled()) {
-      result = lifeboat::Status::Unavailable(at + ": canceled by the member: " + resp.cancel_reason());
-      ended_here = true;
-      break;
-    }
-    if (resp.created() && resp.events_size() == 0) continue;
-    AppendEvents(resp, pending);
-    if (resp.fragment()) continue;
-    pending.header_revision = resp.header().revision();
-    Result<bool> more = sink(pending);
-    pending = WatchBatch{};
-    if (!more.ok() || !*more) {
-      result = more.status();
-      ended_here = true;
-      break;
-    }
-  }
+  std::optional<lifeboat::Status> ended_here = ReadWatch(*stream, guard, at, sink, compact_revision);
   guard.Stop();
   if (ended_here) ctx.TryCancel();
   grpc::Status s = stream->Finish();
-  if (ended_here) return result;
+  if (ended_here) return *ended_here;
   if (guard.stalled()) {
     return lifeboat::Status::Unavailable(at + ": stalled: nothing received for " + Seconds(options.stall_timeout) +
                                          " (cut off from the member, or the member hangs)");
   }
   // Every other end is the member's or the network's: CANCELLED here is a server that went away
   // (etcd shutting down), never our own cancel.
-  if (s.ok() || s.error_code() == grpc::StatusCode::CANCELLED) return result;
+  if (s.ok() || s.error_code() == grpc::StatusCode::CANCELLED) {
+    return lifeboat::Status::Unavailable(at + ": the member closed the stream");
+  }
   return impl_->Map(s, "watch from revision " + std::to_string(start_revision));
 }
 

@@ -66,8 +66,8 @@ struct WatchEvent {
   KeyValue prev;  // with prev_kv: the pair before the change
 };
 
-// One WatchResponse: events (possibly none: a progress notification) and the revision the
-// member has reached (every change up to header_revision has been delivered).
+// One WatchResponse, its fragments joined: events (possibly none: a progress notification) and
+// the revision the member has reached (every change up to header_revision has been delivered).
 struct WatchBatch {
   int64_t header_revision = 0;
   std::vector<WatchEvent> events;

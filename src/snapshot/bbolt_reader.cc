@@ -88,8 +88,8 @@ struct BboltReader::Walker {
     if (kPageHeaderSize + uint64_t{h.count} * kElementSize > buf.size()) {
       return r.PageError(id, fmt::format("{} branch elements do not fit in the page", h.count));
     }
-    // Copy the children out first: the buffer of this level is reused by nothing deeper, but
-    // keeping (pgid) apart from key checks keeps the loop simple.
+    // Each child is walked as soon as its key is checked: deeper levels read into buffers of
+    // their own, so this page's image stays valid across the recursion.
     std::string prev;
     for (uint16_t i = 0; i < h.count; ++i) {
       const uint8_t* e = buf.data() + kPageHeaderSize + size_t{i} * kElementSize;
@@ -155,6 +155,83 @@ struct BboltReader::Walker {
     return Tree(b, depth, from, [&](std::string_view, std::string_view v, uint32_t flags, int d) {
       return (flags & kBucketLeafFlag) ? CheckNested(v, from, d) : Status::OK();
     });
+  }
+
+  // The pages the synced freelist names, each marked as reachable from the meta (the freelist
+  // page itself) or as free; a page freed twice or out of range is corruption.
+  Result<std::unique_ptr<Bitmap>> ReadFreelist() {
+    const auto& meta = r.meta_;
+    auto freed = std::make_unique<Bitmap>(meta.pgid);
+    std::vector<uint8_t>& buf = bufs[0];
+    LB_RETURN_IF_ERROR(r.ReadPage(meta.freelist, &buf));
+    const PageHeader h = ParsePageHeader(buf.data());
+    if (!(h.flags & kFreelistPage)) {
+      return r.PageError(meta.freelist, fmt::format("flags 0x{:x} where the meta's freelist page belongs", h.flags));
+    }
+    LB_RETURN_IF_ERROR(Mark(meta.freelist, h.overflow, 0));
+    uint64_t count = h.count, first = kPageHeaderSize;
+    if (h.count == kFreelistCountOverflow) {
+      if (buf.size() < kPageHeaderSize + 8) return r.PageError(meta.freelist, "freelist count missing");
+      count = Load<uint64_t>(buf.data() + kPageHeaderSize);
+      first += 8;
+    }
+    if (count > (buf.size() - first) / 8)
+      return r.PageError(meta.freelist, fmt::format("{} free ids do not fit", count));
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint64_t id = Load<uint64_t>(buf.data() + first + i * 8);
+      if (id < 2 || id >= meta.pgid) {
+        return r.PageError(meta.freelist, fmt::format("free page {} is out of range", id));
+      }
+      if (freed->Get(id)) return r.PageError(id, "freed twice");
+      freed->Set(id);
+      ++stats.pages_free;
+    }
+    return freed;
+  }
+
+  // Walks every top-level bucket for the visitor: its own entries are reported, nested
+  // buckets are only checked.
+  Status Buckets(BboltVisitor& visitor) {
+    const uint64_t meta_root = r.meta_.root;
+    BucketRoot root{meta_root, {}};
+    return Tree(root, 0, meta_root, [&](std::string_view name, std::string_view value, uint32_t flags, int depth) {
+      if (!(flags & kBucketLeafFlag)) {
+        return Status::Corruption(fmt::format("{}: the root bucket holds a plain key \"{}\" where only buckets belong",
+                                              r.file_->path(), name));
+      }
+      LB_ASSIGN_OR_RETURN(BucketRoot b, r.ParseBucketValue(value, meta_root));
+      ++stats.buckets;
+      const uint64_t seq = Load<uint64_t>(reinterpret_cast<const uint8_t*>(value.data()) + 8);
+      LB_RETURN_IF_ERROR(visitor.BeginBucket(name, seq));
+      leaf_pages = &visitor;
+      auto entry = [&](std::string_view k, std::string_view v, uint32_t f, int d) {
+        if (f & kBucketLeafFlag) {
+          LB_RETURN_IF_ERROR(visitor.Entry(k, {}, true));
+          return CheckNested(v, b.root, d);
+        }
+        return visitor.Entry(k, v, false);
+      };
+      Status s = Tree(b, depth, b.root ? b.root : meta_root, entry);
+      leaf_pages = nullptr;
+      if (!s.ok()) return s.Annotate(fmt::format("bucket \"{}\"", name));
+      return visitor.EndBucket();
+    });
+  }
+
+  // With a synced freelist every page past the metas is either in the tree or free, never
+  // both and never neither (bbolt's tx.Check()).
+  Status CheckAllAccounted(const Bitmap& freed) const {
+    uint64_t unreachable = 0, first_unreachable = 0;
+    for (uint64_t id = 2; id < r.meta_.pgid; ++id) {
+      const bool in_tree = reachable.Get(id), is_free = freed.Get(id);
+      if (in_tree && is_free) return r.PageError(id, "reachable from the tree but listed as free");
+      if (!in_tree && !is_free && unreachable++ == 0) first_unreachable = id;
+    }
+    if (unreachable > 0) {
+      return r.PageError(first_unreachable,
+                         fmt::format("unreachable and not free ({} such pages in all)", unreachable));
+    }
+    return Status::OK();
   }
 };
 
@@ -263,67 +340,10 @@ Status BboltReader::Walk(BboltVisitor& visitor, BboltWalkStats* stats) {
   // one (etcd on Linux) bbolt rebuilds it from the tree, so anything unreachable is free.
   std::unique_ptr<Bitmap> freed;
   if (meta_.freelist != kNoFreelist) {
-    freed = std::make_unique<Bitmap>(meta_.pgid);
-    std::vector<uint8_t>& buf = w.bufs[0];
-    LB_RETURN_IF_ERROR(ReadPage(meta_.freelist, &buf));
-    const PageHeader h = ParsePageHeader(buf.data());
-    if (!(h.flags & kFreelistPage)) {
-      return PageError(meta_.freelist, fmt::format("flags 0x{:x} where the meta's freelist page belongs", h.flags));
-    }
-    LB_RETURN_IF_ERROR(w.Mark(meta_.freelist, h.overflow, 0));
-    uint64_t count = h.count, first = kPageHeaderSize;
-    if (h.count == kFreelistCountOverflow) {
-      if (buf.size() < kPageHeaderSize + 8) return PageError(meta_.freelist, "freelist count missing");
-      count = Load<uint64_t>(buf.data() + kPageHeaderSize);
-      first += 8;
-    }
-    if (count > (buf.size() - first) / 8)
-      return PageError(meta_.freelist, fmt::format("{} free ids do not fit", count));
-    for (uint64_t i = 0; i < count; ++i) {
-      const uint64_t id = Load<uint64_t>(buf.data() + first + i * 8);
-      if (id < 2 || id >= meta_.pgid) return PageError(meta_.freelist, fmt::format("free page {} is out of range", id));
-      if (freed->Get(id)) return PageError(id, "freed twice");
-      freed->Set(id);
-      ++w.stats.pages_free;
-    }
+    LB_ASSIGN_OR_RETURN(freed, w.ReadFreelist());
   }
-
-  BucketRoot root{meta_.root, {}};
-  LB_RETURN_IF_ERROR(
-      w.Tree(root, 0, meta_.root, [&](std::string_view name, std::string_view value, uint32_t flags, int depth) {
-        if (!(flags & kBucketLeafFlag)) {
-          return Status::Corruption(fmt::format(
-              "{}: the root bucket holds a plain key \"{}\" where only buckets belong", file_->path(), name));
-        }
-        LB_ASSIGN_OR_RETURN(BucketRoot b, ParseBucketValue(value, meta_.root));
-        ++w.stats.buckets;
-        const uint64_t seq = Load<uint64_t>(reinterpret_cast<const uint8_t*>(value.data()) + 8);
-        LB_RETURN_IF_ERROR(visitor.BeginBucket(name, seq));
-        w.leaf_pages = &visitor;
-        Status s = w.Tree(b, depth, b.root ? b.root : meta_.root,
-                          [&](std::string_view k, std::string_view v, uint32_t f, int d) {
-                            if (f & kBucketLeafFlag) {
-                              LB_RETURN_IF_ERROR(visitor.Entry(k, {}, true));
-                              return w.CheckNested(v, b.root, d);
-                            }
-                            return visitor.Entry(k, v, false);
-                          });
-        w.leaf_pages = nullptr;
-        if (!s.ok()) return s.Annotate(fmt::format("bucket \"{}\"", name));
-        return visitor.EndBucket();
-      }));
-
-  if (freed) {
-    uint64_t unreachable = 0, first_unreachable = 0;
-    for (uint64_t id = 2; id < meta_.pgid; ++id) {
-      const bool in_tree = w.reachable.Get(id), is_free = freed->Get(id);
-      if (in_tree && is_free) return PageError(id, "reachable from the tree but listed as free");
-      if (!in_tree && !is_free && unreachable++ == 0) first_unreachable = id;
-    }
-    if (unreachable > 0) {
-      return PageError(first_unreachable, fmt::format("unreachable and not free ({} such pages in all)", unreachable));
-    }
-  }
+  LB_RETURN_IF_ERROR(w.Buckets(visitor));
+  if (freed) LB_RETURN_IF_ERROR(w.CheckAllAccounted(*freed));
   if (stats) *stats = w.stats;
   return Status::OK();
 }

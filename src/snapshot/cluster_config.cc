@@ -105,11 +105,14 @@ std::string MemberJson(const ClusterMember& m) {
   return j;
 }
 
-Result<ClusterConfig> PlanCluster(std::string_view name, std::string_view initial_cluster, std::string_view token,
-                                  std::string_view advertise_peer_urls) {
-  // types.NewURLsMap: items split on ',', empty items skipped, name=url at the first '='; a
-  // repeated name collects several URLs.
-  std::map<std::string, std::vector<std::string>> raw;
+namespace {
+
+using UrlsMap = std::map<std::string, std::vector<std::string>>;
+
+// types.NewURLsMap: items split on ',', empty items skipped, name=url at the first '='; a
+// repeated name collects several URLs. Each member's URLs come back canonical and sorted.
+Result<UrlsMap> ParseInitialCluster(std::string_view initial_cluster) {
+  UrlsMap raw;
   for (const std::string& item : Split(initial_cluster, ',')) {
     if (item.empty()) continue;
     const size_t eq = item.find('=');
@@ -119,13 +122,18 @@ Result<ClusterConfig> PlanCluster(std::string_view name, std::string_view initia
       raw[item.substr(0, eq)].push_back(item.substr(eq + 1));
     }
   }
-  std::map<std::string, std::vector<std::string>> urls;
+  UrlsMap urls;
   for (auto& [n, us] : raw) {
     auto c = CanonicalUrls(us);
     if (!c.ok()) return c.status().Annotate("--initial-cluster");
     urls[n] = std::move(*c);
   }
-  // VerifyBootstrap, in etcd's order.
+  return urls;
+}
+
+// etcd's VerifyBootstrap, its checks in etcd's order, so the first error is the one etcd names.
+Status VerifyBootstrap(const UrlsMap& urls, std::string_view name, std::string_view initial_cluster,
+                       std::string_view advertise_peer_urls) {
   auto local = urls.find(std::string(name));
   if (local == urls.end()) {
     return Status::InvalidArgument(fmt::format(
@@ -151,7 +159,12 @@ Result<ClusterConfig> PlanCluster(std::string_view name, std::string_view initia
     }
   }
   if (urls.empty()) return Status::InvalidArgument("--initial-cluster is empty");
+  return Status::OK();
+}
 
+// The members with etcd's ids (SHA-1 of the peer URLs and the token), in ascending id order,
+// and the local member's id.
+Result<ClusterConfig> AssignIds(const UrlsMap& urls, std::string_view name, std::string_view token) {
   ClusterConfig cfg;
   std::set<uint64_t> ids;
   for (const auto& [n, us] : urls) {
@@ -170,11 +183,26 @@ Result<ClusterConfig> PlanCluster(std::string_view name, std::string_view initia
     cfg.members.push_back(std::move(m));
   }
   std::sort(cfg.members.begin(), cfg.members.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return cfg;
+}
+
+// etcd's cluster id: SHA-1 of the member ids, big-endian, in ascending order.
+uint64_t ClusterId(const std::vector<ClusterMember>& members) {
   std::string idbuf;
-  for (const auto& m : cfg.members) {
+  for (const auto& m : members) {
     for (int i = 7; i >= 0; --i) idbuf.push_back(static_cast<char>((m.id >> (8 * i)) & 0xff));
   }
-  cfg.cluster_id = Sha1Prefix(idbuf);
+  return Sha1Prefix(idbuf);
+}
+
+}  // namespace
+
+Result<ClusterConfig> PlanCluster(std::string_view name, std::string_view initial_cluster, std::string_view token,
+                                  std::string_view advertise_peer_urls) {
+  LB_ASSIGN_OR_RETURN(UrlsMap urls, ParseInitialCluster(initial_cluster));
+  LB_RETURN_IF_ERROR(VerifyBootstrap(urls, name, initial_cluster, advertise_peer_urls));
+  LB_ASSIGN_OR_RETURN(ClusterConfig cfg, AssignIds(urls, name, token));
+  cfg.cluster_id = ClusterId(cfg.members);
   return cfg;
 }
 

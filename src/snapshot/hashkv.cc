@@ -57,91 +57,113 @@ Result<int64_t> MetaRevision(BboltReader& db, std::string_view name) {
   return main;
 }
 
-}  // namespace
+// The compact revision C the hash is taken against: the caller's, else the db's own (the later
+// of the finished and the scheduled compaction).
+Result<int64_t> CompactRevision(BboltReader& db, std::optional<int64_t> compact_revision) {
+  if (compact_revision) return *compact_revision;
+  LB_ASSIGN_OR_RETURN(int64_t finished, MetaRevision(db, "finishedCompactRev"));
+  LB_ASSIGN_OR_RETURN(int64_t scheduled, MetaRevision(db, "scheduledCompactRev"));
+  return std::max(finished, scheduled);
+}
 
-Result<KvHashResult> ComputeHashKV(BboltReader& db, int64_t revision, std::optional<int64_t> compact_revision) {
-  KvHashResult r;
-  if (compact_revision) {
-    r.compact_revision = *compact_revision;
-  } else {
-    LB_ASSIGN_OR_RETURN(int64_t finished, MetaRevision(db, "finishedCompactRev"));
-    LB_ASSIGN_OR_RETURN(int64_t scheduled, MetaRevision(db, "scheduledCompactRev"));
-    r.compact_revision = std::max(finished, scheduled);
-  }
-  if (revision > 0 && revision <= r.compact_revision) {
-    return Status::FailedPrecondition(
-        fmt::format("revision {} is compacted (compact revision {}): hash a later revision", revision, r.compact_revision));
-  }
-
-  // Pass 1, needed only below the compact revision C (etcd 3.4 mvcc/kvstore.go HashByRev): an
-  // entry <= C counts when it is in kvindex.Keep(revision), i.e. it is its key's newest entry
-  // <= the hashed revision and not a tombstone. When Keep is empty altogether (no key is live
-  // at the revision), etcd counts every entry <= C its bucket still holds: after the compaction,
-  // the entries kept at C.
-  // Entries are numbered in bucket order (revision order), so those <= C are a prefix and a
-  // bitmap over their numbers says which count; each key's newest entry comes from NewestByKey,
-  // whose memory is bounded whatever the number of keys.
-  const int64_t upper = revision > 0 ? revision : INT64_MAX;
-  std::vector<uint64_t> counted;  // bit n: entry n (<= C) counts
-  auto count = [&counted](uint64_t newest) {
-    if ((newest & 1) == 0) return false;  // a tombstone
+// Which entries <= C count, by entry number: entries are numbered in bucket order (revision
+// order), so those <= C are a prefix and a bitmap over their numbers is enough.
+class CountedEntries {
+ public:
+  void Size(uint64_t entries) { bits_.assign((entries + 63) / 64, 0); }
+  // Marks the entry `newest` names (entry number << 1 | "is a put") when it is a put; false for
+  // a tombstone.
+  bool Count(uint64_t newest) {
+    if ((newest & 1) == 0) return false;
     const uint64_t n = newest >> 1;
-    if (n / 64 < counted.size()) counted[n / 64] |= uint64_t{1} << (n % 64);
+    if (n / 64 < bits_.size()) bits_[n / 64] |= uint64_t{1} << (n % 64);
     return true;
-  };
-  if (r.compact_revision > 0) {
-    // value: entry number << 1 | "is a put"
-    auto newest_below = [&](int64_t limit, NewestByKey& newest, uint64_t* at_or_below_c) -> Status {
-      uint64_t number = 0;
-      std::string user_key;
-      return WalkKeyBucket(db, [&](int64_t main, int64_t sub, bool tombstone, std::string_view,
-                                   std::string_view value) -> Status {
+  }
+  bool Counts(uint64_t n) const { return n / 64 < bits_.size() && (bits_[n / 64] >> (n % 64) & 1) != 0; }
+
+ private:
+  std::vector<uint64_t> bits_;
+};
+
+// Feeds `newest` each entry of revision <= limit as (user key, entry number << 1 | "is a put"),
+// and sets *at_or_below_c to the number of entries <= C.
+Status NewestUpTo(BboltReader& db, int64_t limit, int64_t compact, NewestByKey& newest, uint64_t* at_or_below_c) {
+  uint64_t number = 0;
+  std::string user_key;
+  return WalkKeyBucket(
+      db, [&](int64_t main, int64_t sub, bool tombstone, std::string_view, std::string_view value) -> Status {
         const uint64_t n = number++;
         if (main > limit) return Status::OK();
         if (!ParseKeyValueKey(value, &user_key)) {
           return Status::Corruption(fmt::format("key bucket: the value at revision {}_{} is not a KeyValue", main, sub));
         }
-        if (main <= r.compact_revision) *at_or_below_c = n + 1;
+        if (main <= compact) *at_or_below_c = n + 1;
         return newest.Set(user_key, n << 1 | (tombstone ? 0 : 1));
       });
-    };
-    uint64_t at_or_below_c = 0;
-    bool keep_empty = true;
-    {
-      NewestByKey at_rev;
-      LB_RETURN_IF_ERROR(newest_below(upper, at_rev, &at_or_below_c));
-      counted.assign((at_or_below_c + 63) / 64, 0);
-      LB_RETURN_IF_ERROR(at_rev.ForEachNewest([&](uint64_t newest) {
-        if (count(newest)) keep_empty = false;
-        return Status::OK();
-      }));
-    }
-    if (keep_empty) {  // what the compaction kept at C: each key's newest entry <= C, if a put
-      NewestByKey at_c;
-      LB_RETURN_IF_ERROR(newest_below(r.compact_revision, at_c, &at_or_below_c));
-      LB_RETURN_IF_ERROR(at_c.ForEachNewest([&](uint64_t newest) {
-        count(newest);
-        return Status::OK();
-      }));
-    }
-  }
+}
 
-  // Pass 2: the hash, in bucket order.
-  uint32_t crc = Crc32c(0, std::string_view("key"));
+// Pass 1, needed only below the compact revision C (etcd 3.4 mvcc/kvstore.go HashByRev): an
+// entry <= C counts when it is in kvindex.Keep(revision), i.e. it is its key's newest entry
+// <= the hashed revision and not a tombstone. When Keep is empty altogether (no key is live
+// at the revision), etcd counts every entry <= C its bucket still holds: after the compaction,
+// the entries kept at C. Each key's newest entry comes from NewestByKey, whose memory is
+// bounded whatever the number of keys.
+Result<CountedEntries> CountBelowCompaction(BboltReader& db, int64_t upper, int64_t compact) {
+  CountedEntries counted;
+  if (compact <= 0) return counted;
+  uint64_t at_or_below_c = 0;
+  bool keep_empty = true;
+  {
+    NewestByKey at_rev;
+    LB_RETURN_IF_ERROR(NewestUpTo(db, upper, compact, at_rev, &at_or_below_c));
+    counted.Size(at_or_below_c);
+    LB_RETURN_IF_ERROR(at_rev.ForEachNewest([&](uint64_t newest) {
+      if (counted.Count(newest)) keep_empty = false;
+      return Status::OK();
+    }));
+  }
+  if (keep_empty) {  // what the compaction kept at C: each key's newest entry <= C, if a put
+    NewestByKey at_c;
+    LB_RETURN_IF_ERROR(NewestUpTo(db, compact, compact, at_c, &at_or_below_c));
+    LB_RETURN_IF_ERROR(at_c.ForEachNewest([&](uint64_t newest) {
+      counted.Count(newest);
+      return Status::OK();
+    }));
+  }
+  return counted;
+}
+
+// Pass 2: the CRC-32C of every counted entry <= upper, in bucket order, as etcd hashes them;
+// *last_main is the newest revision in the bucket.
+Status HashEntries(BboltReader& db, int64_t upper, int64_t compact, const CountedEntries& counted, uint32_t* crc,
+                   int64_t* last_main) {
+  *crc = Crc32c(0, std::string_view("key"));
   uint64_t number = 0;
-  int64_t last_main = 0;
-  LB_RETURN_IF_ERROR(WalkKeyBucket(db, [&](int64_t main, int64_t, bool, std::string_view key,
-                                           std::string_view value) -> Status {
+  return WalkKeyBucket(db, [&](int64_t main, int64_t, bool, std::string_view key, std::string_view value) -> Status {
     const uint64_t n = number++;
-    last_main = main;
+    *last_main = main;
     if (main > upper) return Status::OK();
-    if (main <= r.compact_revision) {
-      if (n / 64 >= counted.size() || (counted[n / 64] >> (n % 64) & 1) == 0) return Status::OK();
-    }
-    crc = Crc32c(crc, key);
-    crc = Crc32c(crc, value);
+    if (main <= compact && !counted.Counts(n)) return Status::OK();
+    *crc = Crc32c(*crc, key);
+    *crc = Crc32c(*crc, value);
     return Status::OK();
-  }));
+  });
+}
+
+}  // namespace
+
+Result<KvHashResult> ComputeHashKV(BboltReader& db, int64_t revision, std::optional<int64_t> compact_revision) {
+  KvHashResult r;
+  LB_ASSIGN_OR_RETURN(r.compact_revision, CompactRevision(db, compact_revision));
+  if (revision > 0 && revision <= r.compact_revision) {
+    return Status::FailedPrecondition(
+        fmt::format("revision {} is compacted (compact revision {}): hash a later revision", revision, r.compact_revision));
+  }
+  const int64_t upper = revision > 0 ? revision : INT64_MAX;
+  LB_ASSIGN_OR_RETURN(CountedEntries counted, CountBelowCompaction(db, upper, r.compact_revision));
+  uint32_t crc = 0;
+  int64_t last_main = 0;
+  LB_RETURN_IF_ERROR(HashEntries(db, upper, r.compact_revision, counted, &crc, &last_main));
   // An empty store is at revision 1, as etcd starts one.
   const int64_t current = std::max({last_main, r.compact_revision, int64_t{1}});
   if (revision > current) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/errno_status.h"
+#include "base/temp_dir.h"
 
 namespace lifeboat::snapshot {
 namespace {
@@ -186,7 +187,7 @@ using Fn = std::function<Status(uint64_t)>;
 class NewestByKey::Impl {
  public:
   Impl(size_t max_slots, std::string dir) : max_slots_(max_slots), dir_(std::move(dir)), table_(max_slots_) {
-    if (dir_.empty()) dir_ = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+    if (dir_.empty()) dir_ = DefaultTempParent();
   }
 
   Status Set(const Pair& p) {

@@ -9,8 +9,8 @@
 // many keys. A key's pairs always land in one file in the order they came, so the last still wins.
 //
 // Memory: max_slots x 16 bytes (x1.5 while the table grows) plus 64 x 64 KiB of write buffers per
-// split level. Disk: 16 bytes per pair after the table filled, in `spill_dir` (empty: $TMPDIR,
-// else /tmp), in files unlinked at creation, so nothing outlives the process.
+// split level. Disk: 16 bytes per pair after the table filled, in `spill_dir` (empty: $TMPDIR
+// when set and not empty, else /tmp), in files unlinked at creation, so nothing outlives the process.
 #pragma once
 
 #include <cstdint>

@@ -422,6 +422,23 @@ Result<CopiedDb> CopyDb(BboltReader& src, const std::string& path, std::map<std:
   return out;
 }
 
+// The snapshot file, opened and checked, and the etcd minor version the restore writes for.
+struct Source {
+  SnapshotFileInfo info;
+  bool check_hash = false;  // it has a trailer and the caller did not skip the check
+  std::unique_ptr<BboltReader> db;
+  SnapshotVersion version;
+  int minor = 0;
+};
+
+// Where the restored data dir and WAL dir are built before they are renamed into place.
+struct Staging {
+  std::string dir;      // becomes the data dir
+  std::string member;   // dir + "/member"
+  std::string snapdir;  // member + "/snap"
+  std::string waldir;   // member + "/wal", or a temp dir next to --wal-dir
+};
+
 }  // namespace
 
 std::string SnapshotVersion::Describe() const {
@@ -470,6 +487,134 @@ Status CheckBumpFlags(uint64_t bump_revision, bool mark_compacted) {
   return Status::OK();
 }
 
+namespace {
+
+// The data dir, the WAL dir and the db path the restore writes; refused when one exists
+// already, before anything is read.
+Status PlanTargets(const RestoreOptions& o, RestoreResult* result) {
+  result->data_dir = o.data_dir.empty() ? o.name + ".etcd" : o.data_dir;
+  const bool separate_wal = !o.wal_dir.empty();
+  result->wal_dir = separate_wal ? o.wal_dir : result->data_dir + "/member/wal";
+  result->db_path = result->data_dir + "/member/snap/db";
+  LB_RETURN_IF_ERROR(CheckTarget(result->data_dir, "--data-dir"));
+  if (separate_wal) LB_RETURN_IF_ERROR(CheckTarget(result->wal_dir, "--wal-dir"));
+  return Status::OK();
+}
+
+// Opens the snapshot and picks the version to write for, refusing the downgrade etcd would
+// refuse. A damaged image fails here when its first pages are bad: the trailer's verdict then
+// names the cause better than the page that failed.
+Result<Source> OpenSource(const RestoreOptions& o, int forced_minor) {
+  Source src;
+  LB_ASSIGN_OR_RETURN(src.info, InspectSnapshotFile(o.snapshot_path));
+  if (!src.info.has_trailer && !o.skip_hash_check) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: snapshot missing hash but --skip-hash-check=false ({} bytes: no SHA-256 trailer; a db copied from a "
+        "data dir needs --skip-hash-check)",
+        o.snapshot_path, src.info.file_size));
+  }
+  src.check_hash = src.info.has_trailer && !o.skip_hash_check;
+  auto damaged = [&](Status s) {
+    Status h = src.check_hash ? VerifySnapshotTrailer(src.info) : Status::OK();
+    return h.ok() ? s : h;
+  };
+  auto db = BboltReader::Open(o.snapshot_path, src.info.image_size);
+  if (!db.ok()) return damaged(db.status());
+  src.db = std::move(*db);
+  auto detected = DetectSnapshotVersion(*src.db);
+  if (!detected.ok()) return damaged(detected.status());
+  src.version = *detected;
+  LB_ASSIGN_OR_RETURN(src.minor, ChooseMinor(src.version, forced_minor, o.snapshot_path));
+  return src;
+}
+
+// The revision bump asked for, with the source's finished compaction, which the bump's
+// compaction mark must not go below.
+Result<RevisionBump> PlanBump(const RestoreOptions& o, BboltReader& db) {
+  RevisionBump bump{o.bump_revision, o.mark_compacted};
+  if (o.bump_revision > 0) {
+    LB_ASSIGN_OR_RETURN(auto fin, db.Get("meta", "finishedCompactRev"));
+    int64_t sub = 0;
+    bool t = false;
+    if (fin) ParseRevisionKey(*fin, &bump.finished_compaction, &sub, &t);
+  }
+  return bump;
+}
+
+// The data dir is built in a temp dir next to the target (and the WAL dir next to --wal-dir
+// when it is separate), so a rename puts each into place whole; `temps` removes them on failure.
+Result<Staging> MakeStaging(const RestoreResult& result, bool separate_wal, TempDirs& temps) {
+  Staging st;
+  LB_ASSIGN_OR_RETURN(st.dir, MakeTempDir(Parent(result.data_dir), Base(result.data_dir)));
+  temps.Add(st.dir);
+  st.member = st.dir + "/member";
+  st.snapdir = st.member + "/snap";
+  LB_RETURN_IF_ERROR(Mkdir(st.member));
+  LB_RETURN_IF_ERROR(Mkdir(st.snapdir));
+  st.waldir = st.member + "/wal";
+  if (separate_wal) {
+    LB_ASSIGN_OR_RETURN(st.waldir, MakeTempDir(Parent(result.wal_dir), Base(result.wal_dir)));
+    temps.Add(st.waldir);
+  } else {
+    LB_RETURN_IF_ERROR(Mkdir(st.waldir));
+  }
+  return st;
+}
+
+// Writes the db into the staging dir while the trailer is hashed on a second thread: the
+// target is renamed into place only once it matched. A damaged image usually also fails the
+// walk; the hash's verdict is the one reported then, as it names the cause.
+Result<CopiedDb> WriteDb(Source& src, const Staging& st, std::map<std::string, BucketEdit> edits,
+                         ChangeStream* replay, RevisionBump bump) {
+  std::future<Status> hashed;
+  if (src.check_hash) {
+    hashed = std::async(std::launch::async, [&info = src.info] { return VerifySnapshotTrailer(info); });
+  }
+  auto copied = CopyDb(*src.db, st.snapdir + "/db", std::move(edits), replay, bump);
+  Status h = hashed.valid() ? hashed.get() : Status::OK();
+  if (!h.ok()) return h;
+  return copied;
+}
+
+// The raft side of the new member, in 3.4's order after the db: the WAL, then the .snap file;
+// then every staging dir is synced so the renames publish complete files.
+Status WriteRaftFiles(const Staging& st, const ClusterConfig& cluster, int minor) {
+  LB_RETURN_IF_ERROR(WriteWal(st.waldir + "/" + wal::kFirstSegmentName, cluster, minor));
+  LB_RETURN_IF_ERROR(WriteSnapFile(st.snapdir, cluster, 1, cluster.members.size(), raftmsg::MarshalOf(minor)));
+  LB_RETURN_IF_ERROR(FsyncDir(st.snapdir));
+  LB_RETURN_IF_ERROR(FsyncDir(st.waldir));
+  LB_RETURN_IF_ERROR(FsyncDir(st.member));
+  return FsyncDir(st.dir);
+}
+
+// Into place: the WAL dir first, so that a data dir never appears without its WAL.
+Status MoveIntoPlace(const Staging& st, const RestoreResult& result, bool separate_wal, TempDirs& temps) {
+  if (separate_wal) LB_RETURN_IF_ERROR(RenameInto(st.waldir, result.wal_dir));
+  Status s = RenameInto(st.dir, result.data_dir);
+  if (!s.ok()) {
+    if (separate_wal) temps.Add(result.wal_dir);
+    return s;
+  }
+  temps.Release();
+  return Status::OK();
+}
+
+// What the restore wrote: the new member and cluster ids, and the revision and keys the db holds.
+void FillResult(const ClusterConfig& cluster, const CopiedDb& copied, RestoreResult* result) {
+  result->member_id = cluster.local_id;
+  result->cluster_id = cluster.cluster_id;
+  result->members = cluster.members.size();
+  result->revision = copied.source.current_revision;
+  result->live_keys = copied.source.live_keys;  // with a replay: the result's (see CopyVisitor::Entry)
+  result->source_members = copied.source.members;
+  result->replayed = copied.replayed;
+  result->leases = copied.leases;
+  if (result->replayed > 0) result->revision = std::max(result->revision, copied.replayed_to);
+  if (copied.bumped_to > 0) result->revision = copied.bumped_to;
+}
+
+}  // namespace
+
 Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   // 1. Everything that can be refused is refused before a byte is written.
   LB_RETURN_IF_ERROR(CheckBumpFlags(o.bump_revision, o.mark_compacted));
@@ -480,106 +625,31 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   LB_ASSIGN_OR_RETURN(ClusterConfig cluster,
                       PlanCluster(o.name, o.initial_cluster, o.initial_cluster_token, o.initial_advertise_peer_urls));
   RestoreResult result;
-  result.data_dir = o.data_dir.empty() ? o.name + ".etcd" : o.data_dir;
-  const bool separate_wal = !o.wal_dir.empty();
-  result.wal_dir = separate_wal ? o.wal_dir : result.data_dir + "/member/wal";
-  result.db_path = result.data_dir + "/member/snap/db";
-  LB_RETURN_IF_ERROR(CheckTarget(result.data_dir, "--data-dir"));
-  if (separate_wal) LB_RETURN_IF_ERROR(CheckTarget(result.wal_dir, "--wal-dir"));
-
-  LB_ASSIGN_OR_RETURN(SnapshotFileInfo info, InspectSnapshotFile(o.snapshot_path));
-  if (!info.has_trailer && !o.skip_hash_check) {
-    return Status::FailedPrecondition(fmt::format(
-        "{}: snapshot missing hash but --skip-hash-check=false ({} bytes: no SHA-256 trailer; a db copied from a "
-        "data dir needs --skip-hash-check)",
-        o.snapshot_path, info.file_size));
-  }
-  // A damaged image: the trailer's verdict names the cause better than the page that failed.
-  const bool check_hash = info.has_trailer && !o.skip_hash_check;
-  auto damaged = [&](Status s) {
-    Status h = check_hash ? VerifySnapshotTrailer(info) : Status::OK();
-    return h.ok() ? s : h;
-  };
-  auto src = BboltReader::Open(o.snapshot_path, info.image_size);
-  if (!src.ok()) return damaged(src.status());
-
-  // The version to write for, and the downgrade etcd would refuse.
-  auto detected = DetectSnapshotVersion(**src);
-  if (!detected.ok()) return damaged(detected.status());
-  const SnapshotVersion& version = *detected;
-  LB_ASSIGN_OR_RETURN(const int minor, ChooseMinor(version, forced_minor, o.snapshot_path));
-  result.source_version = version.Describe();
-  result.target_version = fmt::format("3.{}", minor);
+  LB_RETURN_IF_ERROR(PlanTargets(o, &result));
+  LB_ASSIGN_OR_RETURN(Source src, OpenSource(o, forced_minor));
+  result.source_version = src.version.Describe();
+  result.target_version = fmt::format("3.{}", src.minor);
 
   // 2. The edits: only the new members; consistent_index = N (raft index of the last
   // ConfChange); optionally a higher revision, marked compacted.
-  const uint64_t n = cluster.members.size();
-  std::map<std::string, BucketEdit> edits = MembershipEdits(cluster, minor >= 5 || version.layout_minor >= 5);
-  RevisionBump bump{o.bump_revision, o.mark_compacted};
-  if (o.bump_revision > 0) {
-    LB_ASSIGN_OR_RETURN(auto fin, (*src)->Get("meta", "finishedCompactRev"));
-    int64_t sub = 0;
-    bool t = false;
-    if (fin) ParseRevisionKey(*fin, &bump.finished_compaction, &sub, &t);
-  }
+  std::map<std::string, BucketEdit> edits =
+      MembershipEdits(cluster, src.minor >= 5 || src.version.layout_minor >= 5);
+  LB_ASSIGN_OR_RETURN(RevisionBump bump, PlanBump(o, *src.db));
 
   // 3. Build the data dir in a temp dir next to the target.
+  const bool separate_wal = !o.wal_dir.empty();
   TempDirs temps;
-  LB_ASSIGN_OR_RETURN(std::string tmp, MakeTempDir(Parent(result.data_dir), Base(result.data_dir)));
-  temps.Add(tmp);
-  const std::string member = tmp + "/member", snapdir = member + "/snap";
-  LB_RETURN_IF_ERROR(Mkdir(member));
-  LB_RETURN_IF_ERROR(Mkdir(snapdir));
-  std::string waltmp = member + "/wal";
-  if (separate_wal) {
-    LB_ASSIGN_OR_RETURN(waltmp, MakeTempDir(Parent(result.wal_dir), Base(result.wal_dir)));
-    temps.Add(waltmp);
-  } else {
-    LB_RETURN_IF_ERROR(Mkdir(waltmp));
+  LB_ASSIGN_OR_RETURN(Staging st, MakeStaging(result, separate_wal, temps));
+  auto copied = WriteDb(src, st, std::move(edits), o.replay, bump);
+  if (!copied.ok()) {
+    return copied.status().Annotate(
+        fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));
   }
+  LB_RETURN_IF_ERROR(WriteRaftFiles(st, cluster, src.minor));
 
-  // The trailer is hashed on a second thread while the db is written into the temp dir: the
-  // target is renamed into place only once it matched. A damaged image usually also fails the
-  // walk; the hash's verdict is the one reported then, as it names the cause.
-  std::future<Status> hashed;
-  if (check_hash) {
-    hashed = std::async(std::launch::async, [&info] { return VerifySnapshotTrailer(info); });
-  }
-  auto hash_verdict = [&hashed]() -> Status { return hashed.valid() ? hashed.get() : Status::OK(); };
-
-  auto copied = CopyDb(**src, snapdir + "/db", std::move(edits), o.replay, bump);
-  Status h = hash_verdict();
-  Status written = h.ok() ? copied.status() : h;
-  if (!written.ok()) {
-    return written.Annotate(fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));
-  }
-  // 3.4 order: db, WAL, .snap.
-  LB_RETURN_IF_ERROR(WriteWal(waltmp + "/" + wal::kFirstSegmentName, cluster, minor));
-  LB_RETURN_IF_ERROR(WriteSnapFile(snapdir, cluster, 1, n, raftmsg::MarshalOf(minor)));
-  LB_RETURN_IF_ERROR(FsyncDir(snapdir));
-  LB_RETURN_IF_ERROR(FsyncDir(waltmp));
-  LB_RETURN_IF_ERROR(FsyncDir(member));
-  LB_RETURN_IF_ERROR(FsyncDir(tmp));
-
-  // 4. Into place: the WAL dir first, so that a data dir never appears without its WAL.
-  if (separate_wal) LB_RETURN_IF_ERROR(RenameInto(waltmp, result.wal_dir));
-  Status s = RenameInto(tmp, result.data_dir);
-  if (!s.ok()) {
-    if (separate_wal) temps.Add(result.wal_dir);
-    return s;
-  }
-  temps.Release();
-
-  result.member_id = cluster.local_id;
-  result.cluster_id = cluster.cluster_id;
-  result.members = n;
-  result.revision = copied->source.current_revision;
-  result.live_keys = copied->source.live_keys;  // with a replay: the result's (see CopyVisitor::Entry)
-  result.source_members = copied->source.members;
-  result.replayed = copied->replayed;
-  result.leases = copied->leases;
-  if (result.replayed > 0) result.revision = std::max(result.revision, copied->replayed_to);
-  if (copied->bumped_to > 0) result.revision = copied->bumped_to;
+  // 4. Into place, then what was written.
+  LB_RETURN_IF_ERROR(MoveIntoPlace(st, result, separate_wal, temps));
+  FillResult(cluster, *copied, &result);
   return result;
 }
 

@@ -102,13 +102,10 @@ HttpClient::~HttpClient() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-Status HttpClient::Do(const HttpRequest& request, const BodySink* sink, HttpResponse* response) {
-  *response = HttpResponse();
-  CURL* c = static_cast<CURL*>(curl_);
-  if (c == nullptr) return Status::Internal("libcurl could not be initialised (out of memory?)");
-  curl_easy_reset(c);  // keeps the connection cache, drops the previous request's options
-  Transfer t{&request, sink, response, request.cancel, 0, Status::OK()};
+namespace {
 
+// The request's headers as libcurl takes them; the caller frees the list.
+curl_slist* CurlHeaders(const HttpRequest& request) {
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : request.headers) {
     headers = curl_slist_append(headers, (name + ": " + value).c_str());
@@ -119,36 +116,71 @@ Status HttpClient::Do(const HttpRequest& request, const BodySink* sink, HttpResp
   bool has_type = std::any_of(request.headers.begin(), request.headers.end(),
                               [](const auto& h) { return strcasecmp(h.first.c_str(), "content-type") == 0; });
   if (!has_type) headers = curl_slist_append(headers, "Content-Type:");
+  return headers;
+}
 
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+// The options every request shares: timeouts that catch a stalled peer, and the callbacks
+// that move the body through `t`.
+void SetCommonOptions(CURL* c, const HttpOptions& options, const std::string& url, curl_slist* headers, Transfer* t) {
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options_.low_speed_time_s);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options.low_speed_time_s);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+}
 
+// The method, and for PUT and POST the body read from the request through `t` (seekable, so
+// libcurl can resend it).
+void SetMethod(CURL* c, const HttpRequest& request, Transfer* t) {
   if (request.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT" || request.method == "POST") {
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    curl_easy_setopt(c, CURLOPT_READDATA, t);
     curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, OnSeek);
-    curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, t);
     if (request.method == "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
   } else if (request.method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
+}
+
+// A transport failure is a response, not an error: the caller decides whether it retries, and
+// the flags say which kind it was.
+void RecordTransportError(CURLcode rc, const char* error, HttpResponse* response) {
+  response->status = 0;  // a half-received response is no response
+  response->transport_code = rc;
+  response->transport_error = error[0] != '\0' ? error : curl_easy_strerror(rc);
+  response->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+  response->connect_failed = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
+  response->tls_failed = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+                         rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE;
+}
+
+}  // namespace
+
+Status HttpClient::Do(const HttpRequest& request, const BodySink* sink, HttpResponse* response) {
+  *response = HttpResponse();
+  CURL* c = static_cast<CURL*>(curl_);
+  if (c == nullptr) return Status::Internal("libcurl could not be initialised (out of memory?)");
+  curl_easy_reset(c);  // keeps the connection cache, drops the previous request's options
+  Transfer t{&request, sink, response, request.cancel, 0, Status::OK()};
+
+  curl_slist* headers = CurlHeaders(request);
+  SetCommonOptions(c, options_, request.url, headers, &t);
+  SetMethod(c, request, &t);
 
   char error[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
@@ -164,13 +196,7 @@ Status HttpClient::Do(const HttpRequest& request, const BodySink* sink, HttpResp
   }
   if (!t.sink_status.ok()) return t.sink_status;
   if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Aborted("transfer cancelled");
-  response->status = 0;  // a half-received response is no response
-  response->transport_code = rc;
-  response->transport_error = error[0] != '\0' ? error : curl_easy_strerror(rc);
-  response->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-  response->connect_failed = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
-  response->tls_failed = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
-                         rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE;
+  RecordTransportError(rc, error, response);
   return Status::OK();
 }
 

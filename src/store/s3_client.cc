@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <ctime>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -88,22 +89,22 @@ void S3Client::Release(std::unique_ptr<HttpClient> http) {
   pool_.push_back(std::move(http));
 }
 
-Status S3Client::ErrorStatus(const Call& call, const HttpResponse& r, std::string_view code,
-                             std::string_view message) const {
-  const std::string target =
-      call.key.empty() ? "s3://" + location_.bucket : fmt::format("s3://{}/{}", location_.bucket, call.key);
-  const std::string& id = credentials_.access_key_id;
-  const std::string detail = fmt::format("HTTP {}{}{}{}", r.status, code.empty() ? "" : " ", code,
-                                         message.empty() ? "" : ": " + std::string(message));
+namespace {
+
+// Refusals whose fix is on this machine: the keys, the session token or the clock. nullopt
+// when `code` is none of them.
+std::optional<Status> CredentialError(std::string_view code, const Credentials& credentials,
+                                      const std::string& endpoint, int64_t clock_offset_s) {
+  const std::string& id = credentials.access_key_id;
   if (code == "SignatureDoesNotMatch") {
     return Status::Unauthenticated(fmt::format(
         "S3 rejected the signature for access key {} (check AWS_SECRET_ACCESS_KEY / the profile; keys from {})", id,
-        credentials_.source));
+        credentials.source));
   }
   if (code == "InvalidAccessKeyId") {
     return Status::Unauthenticated(fmt::format(
         "S3 at {} does not know access key {} (check AWS_ACCESS_KEY_ID / the profile; keys from {})",
-        location_.Endpoint(), id, credentials_.source));
+        endpoint, id, credentials.source));
   }
   if (code == "ExpiredToken" || code == "InvalidToken" || code == "TokenRefreshRequired") {
     return Status::Unauthenticated(fmt::format(
@@ -114,35 +115,66 @@ Status S3Client::ErrorStatus(const Call& call, const HttpResponse& r, std::strin
   if (code == "RequestTimeTooSkewed") {
     return Status::FailedPrecondition(fmt::format(
         "S3 rejected the request time: this machine's clock is about {} s off the server's (sync it with NTP)",
-        clock_offset_s_.load()));
+        clock_offset_s));
   }
+  return std::nullopt;
+}
+
+// Refusals whose fix is in the store URL: the bucket's region, its endpoint, the bucket
+// itself. nullopt when the reply is none of them.
+std::optional<Status> AddressError(const S3Location& location, const HttpResponse& r, std::string_view code,
+                                   const std::string& detail) {
   std::string region = Header(r, "x-amz-bucket-region");
   if (region.empty()) region = XmlText(r.body, "Region");
   if ((r.status == 301 || code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed") && !region.empty() &&
-      region != location_.region) {
+      region != location.region) {
     return Status::InvalidArgument(fmt::format(
-        "bucket {} is in region {}, not {} (add region={} to the store URL or set AWS_REGION)", location_.bucket,
-        region, location_.region, region));
+        "bucket {} is in region {}, not {} (add region={} to the store URL or set AWS_REGION)", location.bucket,
+        region, location.region, region));
   }
   if (r.status == 301 || code == "PermanentRedirect") {
     return Status::InvalidArgument(fmt::format(
         "S3 says bucket {} must be addressed through another endpoint than {} ({}; fix endpoint=/region= in the "
         "store URL)",
-        location_.bucket, location_.Endpoint(), detail));
+        location.bucket, location.Endpoint(), detail));
   }
   if (code == "NoSuchBucket") {
     return Status::NotFound(fmt::format("bucket {} does not exist at {} (create it, or fix the bucket in --store)",
-                                        location_.bucket, location_.Endpoint()));
+                                        location.bucket, location.Endpoint()));
   }
-  if (code == "NoSuchKey" || (r.status == 404 && call.method == "HEAD")) {
+  return std::nullopt;
+}
+
+// Something the request names that does not exist (the object, the upload, the lifecycle
+// configuration). nullopt when the reply is none of them.
+std::optional<Status> MissingError(const S3Location& location, std::string_view method, const HttpResponse& r,
+                                   std::string_view code, const std::string& target) {
+  if (code == "NoSuchKey" || (r.status == 404 && method == "HEAD")) {
     return Status::NotFound(fmt::format("no object {} (run `lifeboat list` to see what exists)", target));
   }
   if (code == "NoSuchUpload") {
     return Status::NotFound(fmt::format("the multipart upload of {} no longer exists (aborted or expired)", target));
   }
   if (code == "NoSuchLifecycleConfiguration") {
-    return Status::NotFound(fmt::format("bucket {} has no lifecycle configuration", location_.bucket));
+    return Status::NotFound(fmt::format("bucket {} has no lifecycle configuration", location.bucket));
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Turns a refused request into a message that names the fix: the credentials, the store URL,
+// what is missing, then the quota, the permissions and the server, in that order.
+Status S3Client::ErrorStatus(const Call& call, const HttpResponse& r, std::string_view code,
+                             std::string_view message) const {
+  const std::string target =
+      call.key.empty() ? "s3://" + location_.bucket : fmt::format("s3://{}/{}", location_.bucket, call.key);
+  const std::string& id = credentials_.access_key_id;
+  const std::string detail = fmt::format("HTTP {}{}{}{}", r.status, code.empty() ? "" : " ", code,
+                                         message.empty() ? "" : ": " + std::string(message));
+  if (auto s = CredentialError(code, credentials_, location_.Endpoint(), clock_offset_s_.load())) return *s;
+  if (auto s = AddressError(location_, r, code, detail)) return *s;
+  if (auto s = MissingError(location_, call.method, r, code, target)) return *s;
   if (code == "QuotaExceeded") {
     return Status::FailedPrecondition(fmt::format(
         "S3 refused to {} {}: the quota of access key {} (or of the bucket) is used up (free space or raise it)",
