@@ -862,13 +862,38 @@ class Coordinator {
     return StepOutcome::Done("every member restarted on its client URL and verified again");
   }
 
+  // Whether a status-only survey shows every planned member answering, one leader, and each at
+  // the restored revision or later: the state in which the HashKV round can pass.
+  bool ReadyToHash(const ClusterReport& rep) const {
+    if (rep.members.size() != r_.journal.members.size() || rep.reports.empty()) return false;
+    for (const auto& rr : rep.reports) {
+      if (!rr.reachable || rr.status.leader == 0 || rr.status.leader != rep.reports[0].status.leader) return false;
+      if (rr.status.header.revision < ExpectedRevision(r_.journal)) return false;
+    }
+    return true;
+  }
+
+  // A HashKV round reads every member's whole keyspace, so it runs once the members are ready
+  // for it (status alone, polled cheaply), not on every poll while they start. At the deadline
+  // it returns, and the hashed round says what is wrong.
+  void WaitReadyToHash(const etcd::ClientOptions& c, Clock::time_point until) {
+    SurveyOptions so;
+    so.whole_cluster = false;
+    so.hashes = false;
+    for (; Clock::now() < until; std::this_thread::sleep_for(milliseconds(100))) {
+      auto rep = Survey(c, so);
+      if (rep.ok() && ReadyToHash(*rep)) return;
+    }
+  }
+
   StepOutcome Verify(const std::vector<std::string>& urls) {
     etcd::ClientOptions c = o_.client;
     c.endpoints = urls;
+    const auto until = Clock::now() + o_.verify_timeout;
+    WaitReadyToHash(c, until);
     SurveyOptions so;
     so.whole_cluster = false;
     so.hashes = true;
-    auto until = Clock::now() + o_.verify_timeout;
     for (;;) {
       auto rep = Survey(c, so);
       if (rep.ok()) {
