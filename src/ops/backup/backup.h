@@ -1,5 +1,5 @@
 // Backup: snapshot one member into one or more stores and tiers. Picks the source
-// (ops/source.h), streams Maintenance.Snapshot straight into one writer per (store, tier) while
+// (ops/backup/source.h), streams Maintenance.Snapshot straight into one writer per (store, tier) while
 // checking etcd's SHA-256 trailer, and commits each copy only when the trailer matches; each
 // manifest is written after its object, so a copy is listed only once it is whole. A copy whose
 // store fails is aborted on its own; the others go on. A copy that fails before its object is

@@ -47,7 +47,7 @@ bool Pause(milliseconds d, const std::atomic<bool>& stop) {
   return !stop.load();
 }
 
-std::string Ms(milliseconds d) { return fmt::format("{:.1f}s", static_cast<double>(d.count()) / 1000.0); }
+std::string Seconds(milliseconds d) { return fmt::format("{:.1f}s", static_cast<double>(d.count()) / 1000.0); }
 
 }  // namespace
 
@@ -153,7 +153,7 @@ Status ChangeLogger::Run() {
     next = index + 1;
     if (hooks_.on_watch_error) hooks_.on_watch_error(ended);
     log_.Warn("change log: {}; reopening the watch from revision {} on the next member in {}", ended.message(),
-              reached_ + 1, Ms(backoff));
+              reached_ + 1, Seconds(backoff));
   }
   return StoreRetrying([&] { return Flush(conn_ != nullptr); });
 }
@@ -273,7 +273,7 @@ Status ChangeLogger::StoreRetrying(const std::function<Status()>& write) {
     if (s.ok()) return s;
     if (hooks_.on_store_error) hooks_.on_store_error(s);
     if (stop_.load()) return s;
-    log_.Error("change log: {} (changes up to revision {} kept; retrying in {})", s.message(), reached_, Ms(pause));
+    log_.Error("change log: {} (changes up to revision {} kept; retrying in {})", s.message(), reached_, Seconds(pause));
     if (!Pause(pause, stop_)) return s;
   }
 }

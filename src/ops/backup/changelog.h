@@ -2,11 +2,12 @@
 // cluster from a revision on (etcd::Client::Watch, with progress requests) and writes segments
 // (catalog/change_segment.h) to a store: when the oldest unwritten change is `flush_interval`
 // old, when the buffer reaches `max_segment_bytes`, at every `idle_flush` while nothing changes
-// (an empty segment that proves the log alive), and on stop. Segments are contiguous: each starts
-// at the previous end + 1 and ends at the last change received (every revision of the whole key
-// space has one), so a range with no segment is a gap that point-in-time restore refuses. Every `hash_interval` a segment
-// also records the watched member's HashKV at its end revision (a checkpoint), which
-// point-in-time restore compares its result with.
+// (an empty segment that proves the log alive), when a watch ends, and on stop. Segments are
+// contiguous: each starts at the previous end + 1 and ends at the last change received (every
+// revision of the whole key space has one), so a range with no segment is a gap that
+// point-in-time restore refuses. Every `hash_interval` a segment also records the watched
+// member's HashKV at its end revision (a checkpoint), which point-in-time restore compares its
+// result with.
 // The log never ends on its own while etcd keeps the history it needs: a watch that ends for
 // any reason (the member cancelled it, restarted, lost its leader, or stopped answering) is
 // reopened from the revision after the last one received, on the next endpoint, with backoff.
@@ -36,7 +37,7 @@ struct ChangeLogOptions {
   std::chrono::milliseconds idle_flush{30000};
   uint64_t max_segment_bytes = 8 << 20;
   // 0: no checkpoints. HashKV reads the member's whole key space (seconds on a GB db), so not
-  // every second; the first segment always gets one.
+  // every second; the first segment flushed while a watch runs asks for one.
   std::chrono::milliseconds hash_interval{std::chrono::minutes(5)};
   // How segments are stored: the backups' compression and encryption (codec/object_codec.h).
   codec::EncodeOptions encode;

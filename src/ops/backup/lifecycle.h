@@ -1,5 +1,5 @@
 // Bucket lifecycle rules that express the tiers' retention, for operators who want the bucket
-// itself to expire old backups (as the runbook's `a` and `b` folders did). One rule per tier:
+// itself to expire old backups (docs/object-stores.md). One rule per tier:
 // objects under "<bucket prefix>/<store prefix>/<tier folder>/" expire after keep rounded UP to
 // whole days (S3 counts days), and unfinished multipart uploads are aborted after a day.
 // Unlike `prune`, a bucket rule also expires a tier's newest backup: docs/object-stores.md.
@@ -32,7 +32,8 @@ std::vector<LifecycleRule> RulesForTiers(const std::string& prefix, const std::v
 // bucket's current document, may be empty) whose ID does not start with "lifeboat-", unchanged.
 std::string LifecycleXml(const std::vector<LifecycleRule>& rules, const std::string& existing);
 
-// The rules of a LifecycleConfiguration document (ID, prefix, expiration days; 0 when absent).
+// The rules of a LifecycleConfiguration document (ID, prefix, expiration and noncurrent-version
+// expiration days; 0 when absent).
 std::vector<LifecycleRule> ParseLifecycleRules(const std::string& xml);
 
 }  // namespace lifeboat::ops

@@ -1,7 +1,8 @@
 // Retention: which backups of each tier have expired, and deleting exactly those. A backup
 // expires when its manifest's finished_at + the tier's keep is before `now`. Never deleted: the
 // newest backup of a tier (however old), anything whose manifest is missing or unreadable
-// (reported instead), and anything outside the tiers' folders. Besides the configured tiers,
+// (reported instead), anything outside the tiers' folders, and an object under an Object Lock
+// that has not ended (kept, saying until when). Besides the configured tiers,
 // the two that restores write (safety backups "pre-restore", point-in-time states "pitr") are
 // kept `restore_keep` (7 days by default), by the same rules.
 #pragma once
@@ -46,8 +47,9 @@ Result<std::vector<PruneItem>> PlanPrune(store::Store& store, const std::string&
 // its cluster that the plan keeps is newer than the segment's end revision. PlanPrune calls it.
 Status PlanSegmentPrune(store::Store& store, const std::string& prefix, std::vector<PruneItem>* plan);
 
-// Deletes every kDelete item: manifest first (so it stops being listed as a backup), then the
-// object. Fills each item's result; returns the first failure, after trying them all.
+// Deletes every kDelete item: for a backup its drill record, then its manifest (so it stops
+// being listed as a backup), then the object; for a change segment its manifest, then the
+// segment. Fills each item's result; returns the first failure, after trying them all.
 Status ApplyPrune(store::Store& store, std::vector<PruneItem>& plan);
 
 }  // namespace lifeboat::ops

@@ -20,7 +20,8 @@ struct SourcePolicy {
 // Index into report.reports of the chosen member, or FailedPrecondition explaining why none fits.
 Result<size_t> ChooseSource(const ClusterReport& report, const SourcePolicy& policy);
 
-// InvalidArgument unless mode is one of the words above or a plausible member name.
+// InvalidArgument when mode is empty. Any other word is taken as a mode above or a member name;
+// ChooseSource checks the name against the cluster.
 Status ValidateSourceMode(const std::string& mode);
 
 }  // namespace lifeboat::ops

@@ -16,11 +16,15 @@ namespace lifeboat::ops {
 struct CheckResult {
   enum class Verdict { kConsistent, kDivergent, kIncomplete, kCannotJudge };
   Verdict verdict = Verdict::kCannotJudge;
-  std::vector<std::vector<size_t>> groups;  // indexes into ClusterReport::reports, largest first
+  // Indexes into ClusterReport::reports of members that agree; the reference group first.
+  std::vector<std::vector<size_t>> groups;
   std::vector<size_t> divergent;            // indexes of members outside the reference group
   std::vector<std::string> findings;        // one line each
 };
 
+// kCannotJudge when fewer than 2 of several members can be compared (learners and unreachable
+// members cannot), kDivergent when there is more than one group, kIncomplete when some member
+// was not compared, kConsistent otherwise.
 CheckResult Judge(const ClusterReport& report);
 
 const char* VerdictName(CheckResult::Verdict v);

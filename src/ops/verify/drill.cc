@@ -24,6 +24,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr char kClusterToken[] = "lifeboat-drill";
+
 // n ports the kernel considers free on 127.0.0.1 (bound together, then released).
 Result<std::vector<int>> FreeLoopbackPorts(int n) {
   std::vector<int> fds, ports;
@@ -57,7 +59,7 @@ class Drill {
     manifest_ = sel.entry->manifest;
     rec_.object_key = manifest_.object_key;
     auto t0 = Clock::now();
-    Status s = Steps();
+    Status s = RunInScratchDir();
     rec_.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     rec_.ok = s.ok();
     rec_.error = s.ok() ? "" : s.message();
@@ -75,44 +77,62 @@ class Drill {
     if (o_.log) o_.log(line);
   }
 
-  Status Steps() {
-    // The throwaway copy is ours alone: removing it loses nothing (the backup is in the store).
+  // The throwaway copy is ours alone: removing it loses nothing (the backup is in the store).
+  Status RunInScratchDir() {
     LB_ASSIGN_OR_RETURN(auto tmp, TempDir::Create(o_.work_dir, "lifeboat-drill-"));
     dir_ = tmp->path();
-    Status s = InDir();
+    Status s = FetchRestoreAndServe();
     if (controller_) controller_->Stop(std::chrono::seconds(30));  // before its data dir goes
     return s;
   }
 
-  Status InDir() {
-    // 1. Fetch, verified against the manifest and etcd's trailer.
-    std::string snap = dir_ + "/snapshot.db";
-    LB_RETURN_IF_ERROR(catalog::FetchToFile(store_, manifest_, snap, o_.keys).Annotate("fetch"));
+  // The drill inside the scratch dir: the backup fetched, restored and served by a real etcd,
+  // whose answers must match what the snapshot file holds.
+  Status FetchRestoreAndServe() {
+    LB_RETURN_IF_ERROR(Fetch());
+    LB_RETURN_IF_ERROR(ReadExpected());
+    LB_RETURN_IF_ERROR(Restore());
+    LB_RETURN_IF_ERROR(StartEtcd());
+    LB_ASSIGN_OR_RETURN(auto client, WaitUntilServing());
+    LB_RETURN_IF_ERROR(ReadBack(*client));
+    return CompareWithSnapshot();
+  }
+
+  // The backup, verified against the manifest and etcd's trailer.
+  Status Fetch() {
+    snap_ = dir_ + "/snapshot.db";
+    LB_RETURN_IF_ERROR(catalog::FetchToFile(store_, manifest_, snap_, o_.keys).Annotate("fetch"));
     Log("fetched and verified " + manifest_.object_key);
-    // 2. What the file says etcd must serve after a restore.
-    LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap));
+    return Status::OK();
+  }
+
+  // What the file says etcd must serve after a restore; the throwaway etcd must be able to
+  // serve the snapshot's cluster version.
+  Status ReadExpected() {
+    LB_ASSIGN_OR_RETURN(auto st, snapshot::StatusOfFile(snap_));
     rec_.expected_revision = st.current_revision;
     rec_.expected_keys = st.live_keys;
-    // The throwaway etcd must be able to serve the snapshot's cluster version.
-    LB_RETURN_IF_ERROR(CheckCanServe("the drill's etcd (" + o_.etcd_binary + ")", host::EtcdVersion(o_.etcd_binary),
-                                     st.cluster_version,
-                                     "set drill.etcd-binary (or --etcd-binary) to an etcd of the backup's version"));
-    // 3. Native restore into a one-member cluster on free loopback ports.
+    return CheckCanServe("the drill's etcd (" + o_.etcd_binary + ")", host::EtcdVersion(o_.etcd_binary),
+                         st.cluster_version,
+                         "set drill.etcd-binary (or --etcd-binary) to an etcd of the backup's version");
+  }
+
+  // Native restore into a one-member cluster on free loopback ports.
+  Status Restore() {
     LB_ASSIGN_OR_RETURN(auto ports, FreeLoopbackPorts(2));
-    host::AgentConfig c;
-    c.member_name = "drill";
-    c.data_dir = dir_ + "/drill.etcd";
-    c.client_url = fmt::format("http://127.0.0.1:{}", ports[0]);
-    c.peer_url = fmt::format("http://127.0.0.1:{}", ports[1]);
-    c.etcd_binary = o_.etcd_binary;
-    c.etcd_log_file = dir_ + "/etcd.log";
+    member_.member_name = "drill";
+    member_.data_dir = dir_ + "/drill.etcd";
+    member_.client_url = fmt::format("http://127.0.0.1:{}", ports[0]);
+    member_.peer_url = fmt::format("http://127.0.0.1:{}", ports[1]);
+    member_.etcd_binary = o_.etcd_binary;
+    member_.etcd_log_file = dir_ + "/etcd.log";
     snapshot::RestoreOptions ro;
-    ro.snapshot_path = snap;
-    ro.name = c.member_name;
-    ro.initial_cluster = c.member_name + "=" + c.peer_url;
-    ro.initial_advertise_peer_urls = c.peer_url;
-    ro.initial_cluster_token = "lifeboat-drill";
-    ro.data_dir = c.data_dir;
+    ro.snapshot_path = snap_;
+    ro.name = member_.member_name;
+    ro.initial_cluster = member_.member_name + "=" + member_.peer_url;
+    ro.initial_advertise_peer_urls = member_.peer_url;
+    ro.initial_cluster_token = kClusterToken;
+    ro.data_dir = member_.data_dir;
     ro.skip_hash_check = true;  // checked while fetching
     ro.bump_revision = o_.bump_revision;
     ro.mark_compacted = o_.mark_compacted;
@@ -120,11 +140,21 @@ class Drill {
     if (!restored.ok()) return restored.status().Annotate("restore");
     rec_.expected_revision = restored->revision;  // the snapshot's, or the bumped one
     rec_.bump_revision = o_.bump_revision;
-    // 4. A real etcd on it.
-    controller_ = host::NewProcessController(c);
-    LB_RETURN_IF_ERROR(controller_->Start({ro.initial_cluster, "new", ro.initial_cluster_token}).Annotate("start etcd"));
+    return Status::OK();
+  }
+
+  // A real etcd on the restored data dir.
+  Status StartEtcd() {
+    controller_ = host::NewProcessController(member_);
+    const std::string initial_cluster = member_.member_name + "=" + member_.peer_url;
+    return controller_->Start({initial_cluster, "new", kClusterToken}).Annotate("start etcd");
+  }
+
+  // A client of the restored etcd once it has a leader; fails fast when etcd exits, and after
+  // start_timeout otherwise.
+  Result<std::unique_ptr<etcd::Client>> WaitUntilServing() {
     etcd::ClientOptions co;
-    co.endpoints = {c.client_url};
+    co.endpoints = {member_.client_url};
     co.dial_timeout = std::chrono::milliseconds(500);
     co.command_timeout = std::chrono::milliseconds(2000);
     auto until = Clock::now() + o_.start_timeout;
@@ -134,20 +164,10 @@ class Drill {
       if (running.ok() && !*running) {
         return Status::Unavailable("etcd exited during the drill; its log ends with:\n" + controller_->LogTail(10));
       }
-      auto client = etcd::Client::Connect(c.client_url, co);
+      auto client = etcd::Client::Connect(member_.client_url, co);
       if (client.ok()) {
         auto ms = (*client)->Status();
-        if (ms.ok() && ms->leader != 0) {
-          // 5. Read back what it serves.
-          const std::string all(1, '\0');
-          LB_ASSIGN_OR_RETURN(rec_.keys, (*client)->Count(all, all, 0, false));
-          LB_ASSIGN_OR_RETURN(auto again, (*client)->Status());
-          rec_.revision = again.header.revision;
-          rec_.etcd_version = again.version;
-          LB_RETURN_IF_ERROR(CheckBumpedAndCompacted(**client));
-          LB_RETURN_IF_ERROR(CompareWithSource(**client, snap));
-          break;
-        }
+        if (ms.ok() && ms->leader != 0) return std::move(*client);
         last = ms.ok() ? "no leader yet" : ms.status().message();
       } else {
         last = client.status().message();
@@ -158,6 +178,23 @@ class Drill {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  }
+
+  // What the restored etcd serves: its key count, revision and version, its compaction after a
+  // bump, and its HashKV against the cluster's.
+  Status ReadBack(etcd::Client& client) {
+    const std::string all(1, '\0');
+    LB_ASSIGN_OR_RETURN(rec_.keys, client.Count(all, all, 0, false));
+    LB_ASSIGN_OR_RETURN(auto again, client.Status());
+    rec_.revision = again.header.revision;
+    rec_.etcd_version = again.version;
+    LB_RETURN_IF_ERROR(CheckBumpedAndCompacted(client));
+    return CompareWithSource(client, snap_);
+  }
+
+  // The restored etcd must serve exactly the snapshot's revision and keys, and no less than the
+  // manifest's revision.
+  Status CompareWithSnapshot() {
     Log(fmt::format("etcd {} serves revision {} with {} keys", rec_.etcd_version, rec_.revision, rec_.keys));
     if (rec_.revision != rec_.expected_revision || static_cast<uint64_t>(rec_.keys) != rec_.expected_keys) {
       return Status::Corruption(fmt::format("the restored etcd serves revision {} with {} keys, the snapshot holds "
@@ -185,9 +222,10 @@ class Drill {
   }
 
   // The restored etcd's own HashKV against the one a member of the cluster gave when the backup
-  // was taken (manifest source_hashkv): the drill then proves the restore serves the member's data byte for byte, not only
-  // the same revision and key count. When the member had compacted further by then, the file is
-  // hashed natively under that compaction instead (a member hashes by its own compact revision).
+  // was taken (manifest source_hashkv): the drill then proves the restore serves the member's
+  // data byte for byte, not only the same revision and key count. When the member had compacted
+  // further by then, the file is hashed natively under that compaction instead (a member hashes
+  // by its own compact revision).
   Status CompareWithSource(etcd::Client& client, const std::string& snap) {
     const auto& want = manifest_.source_hashkv;
     if (!want) return Status::OK();
@@ -219,7 +257,9 @@ class Drill {
   const DrillOptions& o_;
   catalog::Manifest manifest_;
   catalog::DrillRecord rec_;
-  std::string dir_;
+  std::string dir_;   // the scratch dir
+  std::string snap_;  // the fetched snapshot in it
+  host::AgentConfig member_;  // the throwaway etcd
   std::unique_ptr<host::EtcdController> controller_;
 };
 

@@ -1,7 +1,9 @@
 // Drill: prove that a backup restores. Fetch it (SHA-256 against the manifest, etcd's trailer),
 // restore it natively into a throwaway data dir, start a real single-member etcd on free
 // loopback ports, read back its revision and key count, compare them with the snapshot file's,
-// and tear everything down. The outcome is recorded beside the backup (catalog/drill_record.h).
+// compare its HashKV with the one a member of the cluster gave when the backup was taken (when
+// the manifest has it), and tear everything down. The outcome is recorded beside the backup
+// (catalog/drill_record.h).
 #pragma once
 
 #include <chrono>
@@ -36,8 +38,9 @@ struct DrillOptions {
   std::function<void(const std::string&)> log;
 };
 
-// Fails (without a record) only when no backup matches `ref` or the store cannot be listed;
-// otherwise returns the record, ok or not, with what failed in `error`.
+// Fails (without a record) only when `ref` does not resolve to one backup (catalog::ResolveBackup:
+// none or several match, it is untrusted, or the store cannot be listed); otherwise returns the
+// record, ok or not, with what failed in `error`. A record that cannot be stored is logged.
 Result<catalog::DrillRecord> RunDrill(store::Store& store, const DrillOptions& options);
 
 }  // namespace lifeboat::ops

@@ -81,7 +81,7 @@ class Surveyor {
     if (!options_.hashes) return std::move(report_);
 
     for (size_t i = 0; i < report_.reports.size(); ++i) {
-      if (report_.reports[i].reachable) live_.push_back(i);
+      if (report_.reports[i].reachable) reachable_.push_back(i);
     }
     Settle();
     ReadHashesAndCounts();
@@ -233,30 +233,30 @@ class Surveyor {
     const auto deadline = std::chrono::steady_clock::now() + options_.settle_timeout;
     for (;;) {
       uint64_t lo = UINT64_MAX, hi = 0;
-      for (size_t i : live_) {
+      for (size_t i : reachable_) {
         lo = std::min(lo, report_.reports[i].status.raft_applied_index);
         hi = std::max(hi, report_.reports[i].status.raft_applied_index);
       }
       report_.settled = lo == hi;
       if (report_.settled || std::chrono::steady_clock::now() >= deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      ParallelFor(live_.size(), [&](size_t k) {
-        MemberReport& r = report_.reports[live_[k]];
+      ParallelFor(reachable_.size(), [&](size_t k) {
+        MemberReport& r = report_.reports[reachable_[k]];
         if (auto st = ClientOf(r)->Status(); st.ok()) r.status = *st;
         return Status::OK();
       });
     }
   }
 
-  // HashKV and key counts at the lowest revision every live member has.
+  // HashKV and key counts at the lowest revision every reachable member has.
   void ReadHashesAndCounts() {
     report_.common_revision = INT64_MAX;
-    for (size_t i : live_) {
+    for (size_t i : reachable_) {
       report_.common_revision = std::min(report_.common_revision, report_.reports[i].status.header.revision);
     }
-    if (live_.empty()) report_.common_revision = 0;
-    ParallelFor(live_.size(), [&](size_t k) {
-      MemberReport& r = report_.reports[live_[k]];
+    if (reachable_.empty()) report_.common_revision = 0;
+    ParallelFor(reachable_.size(), [&](size_t k) {
+      MemberReport& r = report_.reports[reachable_[k]];
       etcd::Client* c = ClientOf(r);
       ReadHash(r, *c);
       if (auto n = c->Count(kAllKeys, kAllKeys, 0, true); n.ok()) r.keys = *n;
@@ -292,7 +292,7 @@ class Surveyor {
   const SurveyOptions& options_;
   std::vector<Probe> probes_;
   std::map<std::string, size_t> by_url_;  // normalised URL -> probe index
-  std::vector<size_t> live_;              // indexes of reachable reports
+  std::vector<size_t> reachable_;         // indexes of reachable reports
   ClusterReport report_;
 };
 

@@ -1,7 +1,7 @@
 // Survey: one concurrent pass over a cluster's members that gathers what status and check print:
 // each member's Status, the member list, alarms and, optionally, HashKV and key counts at one
-// common revision. Unreachable members are reported, not fatal; the survey fails only when no
-// endpoint answers at all.
+// common revision. Unreachable members are reported, not fatal; the survey fails only when there
+// is no endpoint, or when no member answers with the member list.
 #pragma once
 
 #include <chrono>
@@ -41,7 +41,9 @@ struct ClusterReport {
   uint64_t cluster_id = 0;
   uint64_t leader_id = 0;
   std::vector<etcd::Member> members;
-  std::vector<MemberReport> reports;   // one per queried endpoint, in member-list order when known
+  // One per member (with whole_cluster; else per member queried) and per endpoint that matched
+  // no member: in the order of the endpoints given, then the others in member-list order.
+  std::vector<MemberReport> reports;
   int64_t common_revision = 0;         // min revision over reachable members (hash/count point)
   bool settled = false;                // every reachable member had the same applied index
   std::vector<std::string> notes;      // things the reader should know (e.g. members not queried)
