@@ -382,8 +382,9 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--backup", a->backup, "latest (default), an object key or a backup name (see `lifeboat list`)");
   cmd->add_option("--at", a->at, "the newest backup finished at or before this RFC 3339 time");
   a->point.AddTo(*cmd);
-  cmd->add_flag("--dry-run", a->dry_run, "preflight and print the plan: stages the backup on each agent (removed at the end unless --keep-staged), "
-                "but never stops etcd or moves data");
+  cmd->add_flag("--dry-run", a->dry_run,
+                "preflight and print the plan: stages the backup on each agent (removed at the end unless "
+                "--keep-staged), but never stops etcd or moves data");
   cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");
   cmd->add_flag("--force", a->force,

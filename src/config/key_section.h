@@ -28,7 +28,9 @@ Status ReadKeySection(const YAML::Node& n, const std::string& origin, const std:
   auto not_mapping = [&](const std::string& section) {
     return Status::InvalidArgument(origin + ": '" + section + "' must be a mapping");
   };
-  auto not_list = [&] { return Status::InvalidArgument(origin + ": '" + old_name + "' must be a list of {id, file|env}"); };
+  auto not_list = [&] {
+    return Status::InvalidArgument(origin + ": '" + old_name + "' must be a list of {id, file|env}");
+  };
   if (!n.IsMap()) return not_mapping(name);
   YAML::Node old = Absent();
   YamlSection s(origin, name);
