@@ -158,7 +158,7 @@ class Service final : public pb::Agent::Service {
 
   Status LoadLease() {
     LB_RETURN_IF_ERROR(lease_.Load());
-    if (auto l = lease_.Live(UnixMillisNow()); !l.empty()) log_.Warn("recovery lease kept from before: {}", DescribeLease(l));
+    if (auto l = lease_.LiveLease(UnixMillisNow()); !l.empty()) log_.Warn("recovery lease kept from before: {}", DescribeLease(l));
     return Status::OK();
   }
 
@@ -166,7 +166,7 @@ class Service final : public pb::Agent::Service {
 
   grpc::Status GetStatus(grpc::ServerContext* ctx, const pb::GetStatusRequest*, pb::GetStatusResponse* out) override {
     if (auto a = Authorize(ctx, Need::kObserve, "GetStatus"); !a.ok()) return a;
-    auto live = Live();
+    auto live = EtcdLiveness();
     if (!live.ok()) return ToGrpc(live.status());
     out->set_etcd_running(live->live);
     out->set_pid(live->pid);
@@ -191,7 +191,7 @@ class Service final : public pb::Agent::Service {
       copy->set_bytes(bytes);
     }
     out->set_quarantine_client_url(c_.quarantine_client_url);
-    ToProto(lease_.Live(UnixMillisNow()), out->mutable_lease());
+    ToProto(lease_.LiveLease(UnixMillisNow()), out->mutable_lease());
     ToProto(lease_.LastRecovery(), out->mutable_last_recovery());
     for (const auto& s : c_.stores) out->add_stores(s);
     return grpc::Status::OK;
@@ -254,7 +254,7 @@ class Service final : public pb::Agent::Service {
   grpc::Status StopEtcd(grpc::ServerContext* ctx, const pb::StopEtcdRequest* req, pb::StopEtcdResponse* out) override {
     if (auto a = Authorize(ctx, Need::kRecover, "StopEtcd"); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
-    if (auto a = Admit(ctx, "StopEtcd"); !a.ok()) return a;
+    if (auto a = AdmitUnderLiveLease(ctx, "StopEtcd"); !a.ok()) return a;
     milliseconds deadline = OrDefault(req->timeout_ms(), std::chrono::seconds(30));
     auto was = ctl_->Stop(deadline);
     if (!was.ok()) return ToGrpc(was.status());
@@ -276,7 +276,7 @@ class Service final : public pb::Agent::Service {
       return ToGrpc(Status::InvalidArgument("initial_cluster_state must be new or existing, not '" + state + "'"));
     }
     std::lock_guard<std::mutex> l(op_mu_);
-    if (auto a = Admit(ctx, "StartEtcd"); !a.ok()) return a;
+    if (auto a = AdmitUnderLiveLease(ctx, "StartEtcd"); !a.ok()) return a;
     if (Status st = RefuseWhileRunning("start another etcd"); !st.ok()) return ToGrpc(st);
     if (req->quarantine() && c_.quarantine_client_url.empty()) {
       return ToGrpc(Status::FailedPrecondition("no member.quarantine-client-url in the agent config of " +
@@ -297,7 +297,7 @@ class Service final : public pb::Agent::Service {
                              pb::MoveDataAsideResponse* out) override {
     if (auto a = Authorize(ctx, Need::kRecover, "MoveDataAside"); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
-    if (auto a = Admit(ctx, "MoveDataAside"); !a.ok()) return a;
+    if (auto a = AdmitUnderLiveLease(ctx, "MoveDataAside"); !a.ok()) return a;
     if (Status st = RefuseWhileRunning("move the data dir aside"); !st.ok()) return ToGrpc(st);
     auto moved = MoveAside(c_.data_dir, std::chrono::system_clock::now());
     if (!moved.ok()) return ToGrpc(moved.status());
@@ -310,7 +310,7 @@ class Service final : public pb::Agent::Service {
                                pb::RestoreSnapshotResponse* out) override {
     if (auto a = Authorize(ctx, Need::kRecover, "RestoreSnapshot"); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
-    if (auto a = Admit(ctx, "RestoreSnapshot"); !a.ok()) return a;
+    if (auto a = AdmitUnderLiveLease(ctx, "RestoreSnapshot"); !a.ok()) return a;
     if (Status st = host::AllowSnapshotPath(c_, req->snapshot_path()); !st.ok()) {
       log_.Warn("RestoreSnapshot refused: {}", st.message());
       return ToGrpc(st);
@@ -358,7 +358,7 @@ class Service final : public pb::Agent::Service {
                                 pb::ChangeMembershipResponse* out) override {
     if (auto a = Authorize(ctx, Need::kRecover, "ChangeMembership"); !a.ok()) return a;
     std::lock_guard<std::mutex> l(op_mu_);
-    if (auto a = Admit(ctx, "ChangeMembership"); !a.ok()) return a;
+    if (auto a = AdmitUnderLiveLease(ctx, "ChangeMembership"); !a.ok()) return a;
     auto client = MemberClient();
     if (!client.ok()) return ToGrpc(client.status());
     Status s;
@@ -465,14 +465,14 @@ class Service final : public pb::Agent::Service {
   // coordinator's lease, whose restore may read them.
   Status MayChangeStaging(grpc::ServerContext* ctx) {
     const int64_t now = UnixMillisNow();
-    if (lease_.Live(now).empty()) return Status::OK();
+    if (lease_.LiveLease(now).empty()) return Status::OK();
     CallLease call = LeaseOf(ctx);
-    return lease_.Admit(call.owner, call.epoch, now);
+    return lease_.CheckFencedCall(call.owner, call.epoch, now);
   }
 
-  grpc::Status Admit(grpc::ServerContext* ctx, const char* rpc) {
+  grpc::Status AdmitUnderLiveLease(grpc::ServerContext* ctx, const char* rpc) {
     CallLease call = LeaseOf(ctx);
-    Status s = lease_.Admit(call.owner, call.epoch, UnixMillisNow());
+    Status s = lease_.CheckFencedCall(call.owner, call.epoch, UnixMillisNow());
     if (s.ok()) {
       log_.Info("{} under the recovery lease of owner {} epoch {}", rpc, call.owner, call.epoch);
       return grpc::Status::OK;
@@ -484,7 +484,7 @@ class Service final : public pb::Agent::Service {
 
   // Running as etcd sees it: the controller's own view, or the data dir's lock held or a member
   // URL answering (an etcd an earlier agent process started, or one started by hand).
-  Result<Liveness> Live() {
+  Result<Liveness> EtcdLiveness() {
     auto running = ctl_->IsRunning();
     if (!running.ok()) return running.status();
     if (*running) {
@@ -495,7 +495,7 @@ class Service final : public pb::Agent::Service {
   }
 
   Status RefuseWhileRunning(const std::string& what) {
-    auto live = Live();
+    auto live = EtcdLiveness();
     if (!live.ok()) return live.status();
     if (live->live) {
       return Status::FailedPrecondition("etcd is running on this host (" + live->reason + "): cannot " + what +

@@ -1,6 +1,7 @@
 #include "cli/config.h"
 
 #include "codec/aead_stream.h"
+#include "config/key_section.h"
 #include "config/yaml_section.h"
 
 #include <yaml-cpp/yaml.h>
@@ -63,35 +64,6 @@ struct FileConfig {
   std::vector<codec::KeySource> sign_old_keys;
 };
 
-Result<codec::KeySource> ParseKeySource(const YAML::Node& n, const std::string& where, const std::string& path) {
-  if (!n.IsMap()) return Status::InvalidArgument("config " + path + ": '" + where + "' must be a mapping");
-  codec::KeySource k;
-  YAML::Node old_keys;  // read by the caller
-  config::YamlSection s("config " + path, where);
-  s.String("key-file", &k.file).String("file", &k.file);
-  s.String("key-env", &k.env).String("env", &k.env);
-  s.String("key-id", &k.id).String("id", &k.id);
-  if (where == "encryption" || where == "signing") s.Node("old-keys", &old_keys);
-  LB_RETURN_IF_ERROR(s.Read(n));
-  return k;
-}
-
-// A key section (`encryption:` or `signing:`): the current key and its old-keys.
-Status ParseKeys(const YAML::Node& n, const std::string& where, const std::string& path, codec::KeySource* current,
-                 std::vector<codec::KeySource>* old_keys) {
-  LB_ASSIGN_OR_RETURN(*current, ParseKeySource(n, where, path));
-  if (YAML::Node old = n["old-keys"]) {
-    if (!old.IsSequence()) {
-      return Status::InvalidArgument("config " + path + ": '" + where + ".old-keys' must be a list of {id, file|env}");
-    }
-    for (const auto& o : old) {
-      LB_ASSIGN_OR_RETURN(auto ks, ParseKeySource(o, where + ".old-keys", path));
-      old_keys->push_back(ks);
-    }
-  }
-  return Status::OK();
-}
-
 // Every key that authenticates manifests: the encryption keys (the current one signs) and the
 // signing keys (their current one signs only without encryption).
 Result<std::shared_ptr<codec::KeyRing>> AuthKeys(const FileConfig& fc) {
@@ -150,23 +122,27 @@ Result<std::vector<catalog::Tier>> ParseTiers(const YAML::Node& n, const std::st
   return out;
 }
 
-Result<FileConfig> LoadConfig(const std::string& path) {
-  FileConfig fc;
-  if (path.empty()) return fc;
-  YAML::Node root;
+Result<YAML::Node> ReadYamlFile(const std::string& path) {
   try {
-    root = YAML::LoadFile(path);
+    return YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     return Status::InvalidArgument("cannot read config file " + path + " (check the --config path)");
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument("config " + path + " is not valid YAML: line " + std::to_string(e.mark.line + 1) +
                                    ": " + e.msg + " (fix the file)");
   }
-  const std::string origin = "config " + path;
+}
+
+// The nested sections, captured by the top level and read by ReadSections.
+struct Sections {
   YAML::Node backup = config::Absent(), daemon = config::Absent(), drill = config::Absent(),
              encryption = config::Absent(), changelog = config::Absent(), check = config::Absent(),
              signing = config::Absent();
-  config::YamlSection top(origin, "");
+};
+
+// The top level: etcd's connection (etcdctl's names), the store, the agents, the tiers.
+Status ReadTop(const YAML::Node& root, const std::string& path, FileConfig& fc, Sections& n) {
+  config::YamlSection top("config " + path, "");
   top.StringOrList("endpoints", &fc.endpoints)
       .String("cacert", &fc.cacert)
       .String("cert", &fc.cert)
@@ -190,19 +166,22 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       .String("agent-key", &fc.agent_key)
       .String("timezone", &fc.timezone)
       .Custom("tiers",
-              [&](const YAML::Node& n, const std::string&) -> Status {
-                LB_ASSIGN_OR_RETURN(fc.tiers, ParseTiers(n, path));
+              [&](const YAML::Node& t, const std::string&) -> Status {
+                LB_ASSIGN_OR_RETURN(fc.tiers, ParseTiers(t, path));
                 return Status::OK();
               })
-      .Node("backup", &backup)
-      .Node("daemon", &daemon)
-      .Node("drill", &drill)
-      .Node("encryption", &encryption)
-      .Node("signing", &signing)
-      .Node("changelog", &changelog)
-      .Node("check", &check);
-  LB_RETURN_IF_ERROR(top.Read(root));
+      .Node("backup", &n.backup)
+      .Node("daemon", &n.daemon)
+      .Node("drill", &n.drill)
+      .Node("encryption", &n.encryption)
+      .Node("signing", &n.signing)
+      .Node("changelog", &n.changelog)
+      .Node("check", &n.check);
+  return top.Read(root);
+}
 
+Status ReadSections(const Sections& n, const std::string& path, FileConfig& fc) {
+  const std::string origin = "config " + path;
   config::YamlSection b(origin, "backup");
   b.String("source", &fc.source)
       .String("max-lag", &fc.max_lag)
@@ -211,31 +190,43 @@ Result<FileConfig> LoadConfig(const std::string& path) {
       .String("tier", &fc.tier)
       .String("compression", &fc.compression)
       .String("zstd-level", &fc.zstd_level);
-  LB_RETURN_IF_ERROR(b.Read(backup));
+  LB_RETURN_IF_ERROR(b.Read(n.backup));
   config::YamlSection d(origin, "daemon");
   d.String("jitter", &fc.jitter).String("metrics-listen", &fc.metrics_listen).Bool("prune", &fc.prune);
-  LB_RETURN_IF_ERROR(d.Read(daemon));
+  LB_RETURN_IF_ERROR(d.Read(n.daemon));
   config::YamlSection dr(origin, "drill");
   dr.String("schedule", &fc.drill_schedule).String("etcd-binary", &fc.etcd_binary);
-  LB_RETURN_IF_ERROR(dr.Read(drill));
+  LB_RETURN_IF_ERROR(dr.Read(n.drill));
   config::YamlSection cl(origin, "changelog");
   cl.Bool("enabled", &fc.changelog_enabled)
       .String("flush-interval", &fc.changelog_flush)
       .String("idle-flush", &fc.changelog_idle)
       .String("max-segment", &fc.changelog_max)
       .String("hash-interval", &fc.changelog_hash);
-  LB_RETURN_IF_ERROR(cl.Read(changelog));
+  LB_RETURN_IF_ERROR(cl.Read(n.changelog));
   config::YamlSection ck(origin, "check");
   ck.Bool("enabled", &fc.check_enabled).String("schedule", &fc.check_schedule).String("settle-timeout", &fc.check_settle);
-  LB_RETURN_IF_ERROR(ck.Read(check));
-  if (config::Given(encryption)) {
-    LB_RETURN_IF_ERROR(ParseKeys(encryption, "encryption", path, &fc.enc_key, &fc.old_keys));
+  LB_RETURN_IF_ERROR(ck.Read(n.check));
+  if (config::Given(n.encryption)) {
+    LB_RETURN_IF_ERROR(config::ReadKeySection(n.encryption, origin, "encryption", config::KeySpelling::kCoordinator,
+                                              &fc.enc_key, &fc.old_keys));
     fc.has_encryption = true;
   }
-  if (config::Given(signing)) {
-    LB_RETURN_IF_ERROR(ParseKeys(signing, "signing", path, &fc.sign_key, &fc.sign_old_keys));
+  if (config::Given(n.signing)) {
+    LB_RETURN_IF_ERROR(config::ReadKeySection(n.signing, origin, "signing", config::KeySpelling::kCoordinator,
+                                              &fc.sign_key, &fc.sign_old_keys));
     fc.has_signing = true;
   }
+  return Status::OK();
+}
+
+Result<FileConfig> LoadConfig(const std::string& path) {
+  FileConfig fc;
+  if (path.empty()) return fc;
+  LB_ASSIGN_OR_RETURN(YAML::Node root, ReadYamlFile(path));
+  Sections n;
+  LB_RETURN_IF_ERROR(ReadTop(root, path, fc, n));
+  LB_RETURN_IF_ERROR(ReadSections(n, path, fc));
   return fc;
 }
 
@@ -328,10 +319,10 @@ void AddGlobalFlags(CLI::App& app, Flags& f) {
                "send the agents' token in plain text to agents off loopback (default: refused without agent-cacert)");
 }
 
-Result<Settings> Resolve(const Flags& flags) {
-  Settings s;
-  LB_ASSIGN_OR_RETURN(FileConfig fc, LoadConfig(Pick(flags.config, "LIFEBOAT_CONFIG", "")));
+namespace {
 
+// etcd's client settings, etcdctl's way: flag, then environment, then config.
+Status ResolveClient(const Flags& flags, const FileConfig& fc, Settings& s) {
   std::string endpoints = Pick(flags.endpoints, "ETCDCTL_ENDPOINTS", fc.endpoints);
   s.client.endpoints = SplitComma(endpoints.empty() ? "127.0.0.1:2379" : endpoints);
   s.client.cacert = Pick(flags.cacert, "ETCDCTL_CACERT", fc.cacert);
@@ -363,7 +354,12 @@ Result<Settings> Resolve(const Flags& flags) {
   if (std::string d = Pick(flags.command_timeout, "ETCDCTL_COMMAND_TIMEOUT", fc.command_timeout); !d.empty()) {
     LB_ASSIGN_OR_RETURN(s.client.command_timeout, ParseDuration(d, "--command-timeout"));
   }
-  s.write_out = flags.write_out;
+  return Status::OK();
+}
+
+// The store (the first of `stores:` when several are listed; an explicit one wins alone), and
+// the names lifeboat's objects carry in it.
+Status ResolveStores(const Flags& flags, FileConfig& fc, Settings& s) {
   if (!fc.store.empty() && !fc.stores.empty()) {
     return Status::InvalidArgument("config has both 'store' and 'stores' (keep one)");
   }
@@ -373,6 +369,13 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (std::string v = Pick(flags.store, "LIFEBOAT_STORE", fc.store); !v.empty()) s.store = v;
   if (!flags.store.empty() || !Env("LIFEBOAT_STORE").empty()) s.extra_stores.clear();  // an explicit store wins
+  if (std::string v = Pick(flags.prefix, "LIFEBOAT_PREFIX", fc.prefix); !v.empty()) s.prefix = v;
+  s.cluster_name = Pick(flags.cluster_name, "LIFEBOAT_CLUSTER_NAME", fc.cluster_name);
+  return Status::OK();
+}
+
+// The daemon's schedule settings and the backup's source and pace.
+Status ResolveBackup(const FileConfig& fc, Settings& s) {
   if (!fc.tiers.empty()) s.tiers = fc.tiers;
   if (!fc.timezone.empty()) s.timezone = fc.timezone;
   if (!fc.jitter.empty()) {
@@ -380,8 +383,6 @@ Result<Settings> Resolve(const Flags& flags) {
   }
   if (!fc.metrics_listen.empty()) s.metrics_listen = fc.metrics_listen;
   if (fc.prune) s.prune_after_backup = *fc.prune;
-  if (std::string v = Pick(flags.prefix, "LIFEBOAT_PREFIX", fc.prefix); !v.empty()) s.prefix = v;
-  s.cluster_name = Pick(flags.cluster_name, "LIFEBOAT_CLUSTER_NAME", fc.cluster_name);
   if (!fc.source.empty()) s.source = fc.source;
   if (!fc.tier.empty()) s.tier = fc.tier;
   if (!fc.max_lag.empty()) {
@@ -397,6 +398,10 @@ Result<Settings> Resolve(const Flags& flags) {
   if (!fc.max_rate.empty()) {
     LB_ASSIGN_OR_RETURN(s.max_rate, ParseBytes(fc.max_rate, "backup.max-rate"));
   }
+  return Status::OK();
+}
+
+Status ResolveChangeLog(const FileConfig& fc, Settings& s) {
   if (fc.changelog_enabled) s.changelog = *fc.changelog_enabled;
   if (!fc.changelog_flush.empty()) {
     LB_ASSIGN_OR_RETURN(s.changelog_flush, ParseDuration(fc.changelog_flush, "changelog.flush-interval"));
@@ -410,6 +415,11 @@ Result<Settings> Resolve(const Flags& flags) {
   if (!fc.changelog_hash.empty()) {
     LB_ASSIGN_OR_RETURN(s.changelog_hash, ParseDuration(fc.changelog_hash, "changelog.hash-interval"));
   }
+  return Status::OK();
+}
+
+// How backups are encoded: the keys that encrypt and authenticate them, and the compression.
+Status ResolveEncoding(const FileConfig& fc, Settings& s) {
   if (fc.has_encryption) {
     auto ring = codec::LoadKeyRing(fc.enc_key, fc.old_keys);
     if (!ring.ok()) return ring.status().Annotate("config encryption");
@@ -432,6 +442,11 @@ Result<Settings> Resolve(const Flags& flags) {
       return Status::InvalidArgument("config backup.zstd-level '" + fc.zstd_level + "' must be 1..19");
     }
   }
+  return Status::OK();
+}
+
+// The drill's and the consistency check's schedules.
+Status ResolveVerification(const FileConfig& fc, Settings& s) {
   if (!fc.drill_schedule.empty()) {
     auto cron = catalog::CronSchedule::Parse(fc.drill_schedule);
     if (!cron.ok()) return cron.status().Annotate("config drill.schedule");
@@ -450,6 +465,11 @@ Result<Settings> Resolve(const Flags& flags) {
   if (!fc.check_settle.empty()) {
     LB_ASSIGN_OR_RETURN(s.check_settle_timeout, ParseDuration(fc.check_settle, "check.settle-timeout"));
   }
+  return Status::OK();
+}
+
+// The agents, how the coordinator reaches them, its tokens and its restore journal.
+Status ResolveAgents(const Flags& flags, const FileConfig& fc, Settings& s) {
   s.agents = SplitComma(Pick(flags.agents, "LIFEBOAT_AGENTS", fc.agents));
   s.agent_tls.cacert = fc.agent_cacert;
   s.agent_tls.cert = fc.agent_cert;
@@ -466,6 +486,22 @@ Result<Settings> Resolve(const Flags& flags) {
   if (std::string v = Pick(flags.journal, "LIFEBOAT_RESTORE_JOURNAL", fc.restore_journal); !v.empty()) {
     s.restore_journal = v;
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Settings> Resolve(const Flags& flags) {
+  Settings s;
+  LB_ASSIGN_OR_RETURN(FileConfig fc, LoadConfig(Pick(flags.config, "LIFEBOAT_CONFIG", "")));
+  LB_RETURN_IF_ERROR(ResolveClient(flags, fc, s));
+  s.write_out = flags.write_out;
+  LB_RETURN_IF_ERROR(ResolveStores(flags, fc, s));
+  LB_RETURN_IF_ERROR(ResolveBackup(fc, s));
+  LB_RETURN_IF_ERROR(ResolveChangeLog(fc, s));
+  LB_RETURN_IF_ERROR(ResolveEncoding(fc, s));
+  LB_RETURN_IF_ERROR(ResolveVerification(fc, s));
+  LB_RETURN_IF_ERROR(ResolveAgents(flags, fc, s));
   return s;
 }
 

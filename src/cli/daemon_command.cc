@@ -53,68 +53,72 @@ void ServeHealth(httplib::Server& http, daemon::Metrics& metrics, daemon::Health
   });
 }
 
-void RunDaemon(Context& ctx, const std::string& listen_flag) {
-  // Every tick starts short-lived threads (one per member surveyed, the source-hash connection,
-  // the snapshot watchdog, gRPC's pollers), and glibc gives threads arenas of their own, up to 8
-  // per core, each keeping the pages of what was freed in it. The daemon's RSS then grew by about
-  // 100 KB per backup while its live heap stayed under 2 MB (bench/soak.sh, heaptrack). One
-  // arena, set before any thread starts, keeps it flat; the daemon's few concurrent allocations
-  // do not contend for it measurably.
-  mallopt(M_ARENA_MAX, 1);
-  auto settings = Resolve(ctx.flags);
-  if (!settings.ok()) return ctx.Fail(settings.status());
-  // Logs go to stderr (journald and kubectl logs read it); stdout stays free for output.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("lifeboat"));
-  // Schedules are read in the configured zone ("00:00 and 12:00" are the operators' local times).
-  if (settings->timezone != "UTC" && !std::filesystem::exists("/usr/share/zoneinfo/" + settings->timezone)) {
-    return ctx.Fail(Status::InvalidArgument("unknown timezone '" + settings->timezone +
-                                            "' (use a name from /usr/share/zoneinfo, e.g. Asia/Shanghai)"));
+// Schedules are read in the configured zone ("00:00 and 12:00" are the operators' local times).
+Status UseTimezone(const std::string& timezone) {
+  if (timezone != "UTC" && !std::filesystem::exists("/usr/share/zoneinfo/" + timezone)) {
+    return Status::InvalidArgument("unknown timezone '" + timezone +
+                                   "' (use a name from /usr/share/zoneinfo, e.g. Asia/Shanghai)");
   }
-  setenv("TZ", settings->timezone.c_str(), 1);
+  setenv("TZ", timezone.c_str(), 1);
   tzset();
+  return Status::OK();
+}
 
-  daemon::DaemonConfig dc;
-  dc.client = settings->client;
-  dc.store_urls = {settings->store};
-  dc.store_urls.insert(dc.store_urls.end(), settings->extra_stores.begin(), settings->extra_stores.end());
-  dc.prefix = settings->prefix;
-  dc.cluster_name = settings->cluster_name;
-  dc.tiers = settings->tiers;
-  dc.source.mode = settings->source;
-  dc.source.max_lag = settings->max_lag;
-  dc.stall_timeout = settings->stall_timeout;
-  dc.max_rate = settings->max_rate;
-  dc.zstd_level = settings->compression == "zstd" ? settings->zstd_level : 0;
-  dc.keys = settings->keys;
-  dc.auth_keys = settings->auth_keys;
-  dc.changelog = settings->changelog;
-  dc.changelog_options = ChangeLogOptionsOf(*settings);
-  dc.jitter = settings->jitter;
-  dc.prune = settings->prune_after_backup;
-  if (!settings->drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(settings->drill_schedule);
-  dc.etcd_binary = settings->etcd_binary;
-  if (!settings->check_schedule.empty()) dc.check_schedule = *catalog::CronSchedule::Parse(settings->check_schedule);
-  dc.check_settle_timeout = settings->check_settle_timeout;
-  if (!settings->agents.empty()) {
-    // The daemon only reads the agents' status: the observe token is all it needs.
-    const std::string& file = settings->agent_observe_token_file.empty() ? settings->agent_token_file
-                                                                         : settings->agent_observe_token_file;
-    if (file.empty()) {
-      return ctx.Fail(Status::InvalidArgument(
-          "'agents:' is set but 'agent-observe-token-file:' is not: the daemon asks the agents whether a recovery "
-          "runs (set agent-observe-token-file, or agent-token-file)"));
-    }
-    auto token = agent::ReadTokenFile(file);
-    if (!token.ok()) return ctx.Fail(token.status());
-    dc.agents = settings->agents;
-    dc.agent_token = *token;
-    dc.agent_tls = settings->agent_tls;
+// The agents the daemon asks whether a recovery runs. It only reads their status: the observe
+// token is all it needs.
+Status AddAgents(const Settings& s, daemon::DaemonConfig* dc) {
+  if (s.agents.empty()) return Status::OK();
+  const std::string& file = s.agent_observe_token_file.empty() ? s.agent_token_file : s.agent_observe_token_file;
+  if (file.empty()) {
+    return Status::InvalidArgument(
+        "'agents:' is set but 'agent-observe-token-file:' is not: the daemon asks the agents whether a recovery "
+        "runs (set agent-observe-token-file, or agent-token-file)");
   }
+  LB_ASSIGN_OR_RETURN(dc->agent_token, agent::ReadTokenFile(file));
+  dc->agents = s.agents;
+  dc->agent_tls = s.agent_tls;
+  return Status::OK();
+}
+
+// The daemon's configuration from the resolved settings; its identity names this process in the
+// tick claims it writes to etcd.
+Result<daemon::DaemonConfig> DaemonConfigOf(const Settings& s) {
+  daemon::DaemonConfig dc;
+  dc.client = s.client;
+  dc.store_urls = {s.store};
+  dc.store_urls.insert(dc.store_urls.end(), s.extra_stores.begin(), s.extra_stores.end());
+  dc.prefix = s.prefix;
+  dc.cluster_name = s.cluster_name;
+  dc.tiers = s.tiers;
+  dc.source.mode = s.source;
+  dc.source.max_lag = s.max_lag;
+  dc.stall_timeout = s.stall_timeout;
+  dc.max_rate = s.max_rate;
+  dc.zstd_level = s.compression == "zstd" ? s.zstd_level : 0;
+  dc.keys = s.keys;
+  dc.auth_keys = s.auth_keys;
+  dc.changelog = s.changelog;
+  dc.changelog_options = ChangeLogOptionsOf(s);
+  dc.jitter = s.jitter;
+  dc.prune = s.prune_after_backup;
+  if (!s.drill_schedule.empty()) dc.drill_schedule = *catalog::CronSchedule::Parse(s.drill_schedule);
+  dc.etcd_binary = s.etcd_binary;
+  if (!s.check_schedule.empty()) dc.check_schedule = *catalog::CronSchedule::Parse(s.check_schedule);
+  dc.check_settle_timeout = s.check_settle_timeout;
+  LB_RETURN_IF_ERROR(AddAgents(s, &dc));
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   dc.identity = std::string(host) + ":" + std::to_string(getpid());
+  return dc;
+}
 
-  std::string listen = listen_flag.empty() ? settings->metrics_listen : listen_flag;
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+
+// --metrics-listen (or the config's metrics-listen) as HOST:PORT.
+Result<ListenAddress> ParseListen(const std::string& listen) {
   auto colon = listen.rfind(':');
   int port = 0;
   try {
@@ -123,15 +127,32 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
     port = -1;
   }
   if (port < 0 || port > 65535) {
-    return ctx.Fail(Status::InvalidArgument("--metrics-listen '" + listen + "' is not HOST:PORT (e.g. 127.0.0.1:9437)"));
+    return Status::InvalidArgument("--metrics-listen '" + listen + "' is not HOST:PORT (e.g. 127.0.0.1:9437)");
   }
+  return ListenAddress{listen.substr(0, colon), port};
+}
+
+void RunDaemon(Context& ctx, const std::string& listen_flag) {
+  // One malloc arena, set before any thread starts: every tick starts short-lived threads, and
+  // glibc would give them arenas of their own that keep the pages freed in them, so the RSS
+  // would creep up with each backup. The daemon's few concurrent allocations do not contend.
+  mallopt(M_ARENA_MAX, 1);
+  auto settings = Resolve(ctx.flags);
+  if (!settings.ok()) return ctx.Fail(settings.status());
+  // Logs go to stderr (journald and kubectl logs read it); stdout stays free for output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lifeboat"));
+  if (Status st = UseTimezone(settings->timezone); !st.ok()) return ctx.Fail(st);
+  auto dc = DaemonConfigOf(*settings);
+  if (!dc.ok()) return ctx.Fail(dc.status());
+  std::string listen = listen_flag.empty() ? settings->metrics_listen : listen_flag;
+  auto address = ParseListen(listen);
+  if (!address.ok()) return ctx.Fail(address.status());
 
   daemon::Metrics metrics;
-  daemon::Health health(HealthLimits(dc), std::chrono::system_clock::now());
+  daemon::Health health(HealthLimits(*dc), std::chrono::system_clock::now());
   httplib::Server http;
   ServeHealth(http, metrics, health);
-  std::string host_part = listen.substr(0, colon);
-  if (!http.bind_to_port(host_part.c_str(), port)) {
+  if (!http.bind_to_port(address->host.c_str(), address->port)) {
     return ctx.Fail(Status::Unavailable("cannot listen on " + listen + " for /metrics (is the port taken? set --metrics-listen)"));
   }
   std::thread server([&] { http.listen_after_bind(); });
@@ -141,10 +162,10 @@ void RunDaemon(Context& ctx, const std::string& listen_flag) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  spdlog::info("lifeboat daemon {} started: {} tier(s), {} store(s), metrics on {}", dc.identity, dc.tiers.size(),
-               dc.store_urls.size(), listen);
+  spdlog::info("lifeboat daemon {} started: {} tier(s), {} store(s), metrics on {}", dc->identity, dc->tiers.size(),
+               dc->store_urls.size(), listen);
   SpdlogLogger log;
-  daemon::Daemon d(dc, metrics, health, log);
+  daemon::Daemon d(*dc, metrics, health, log);
   Status st = d.Run(g_stop);
   http.stop();
   server.join();

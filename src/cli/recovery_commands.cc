@@ -145,15 +145,9 @@ struct RestoreClusterRun {
   std::vector<std::unique_ptr<store::Store>> owned;
 };
 
-Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings& agents, const RestoreArgs& a,
-                                  RestoreClusterRun& run) {
-  ops::RestoreClusterOptions& o = run.o;
-  o.agents = agents.agents;
-  o.agent_token = agents.token;
-  o.agent_tls = settings.agent_tls;
-  o.client = settings.client;
-  o.store_url = settings.store;
-  o.prefix = settings.prefix;
+// Which backup to restore: --backup, --at, or the one a point in time (--to-revision,
+// --to-time) needs; the point in time chooses it alone.
+Status ChooseBackup(const RestoreArgs& a, ops::RestoreClusterOptions& o) {
   o.backup_ref = a.backup;
   if (!a.at.empty()) {
     if (a.backup != "latest") return Status::InvalidArgument("give --backup or --at, not both");
@@ -163,19 +157,19 @@ Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings&
     }
     o.at = *t;
   }
-  o.cluster_name = settings.cluster_name;
   LB_ASSIGN_OR_RETURN(auto point, a.point.Parse());
   o.to_revision = point.revision;
   o.to_time = point.time;
   o.source_cluster_id = point.cluster_id;
-  o.keys = settings.keys.get();
-  o.signing = settings.auth_keys.get();
-  o.trust = TrustOf(settings, a.allow_untrusted);
-  o.keep_staged = a.keep_staged;
-  o.zstd_level = settings.compression == "zstd" ? settings.zstd_level : 0;
   if ((o.to_revision > 0 || o.to_time) && (a.backup != "latest" || !a.at.empty() || a.resume)) {
     return Status::InvalidArgument("--to-revision/--to-time choose the backup themselves: drop --backup/--at");
   }
+  return Status::OK();
+}
+
+// How the restore runs: dry run, safety backup, quarantine, the data's shape (target version,
+// revision bump), the journal, who is left out, the timeouts and the lease.
+Status ApplyRestoreFlags(const RestoreArgs& a, ops::RestoreClusterOptions& o) {
   o.allow_other_cluster = a.allow_other;
   o.dry_run = a.dry_run;
   o.safety_backup = !a.skip_safety;
@@ -185,7 +179,6 @@ Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings&
   LB_ASSIGN_OR_RETURN(auto bump, a.bump.Parse());
   o.bump_revision = bump.amount;
   o.mark_compacted = bump.mark_compacted;
-  o.journal_path = settings.restore_journal;
   o.resume = a.resume;
   o.force = a.force;
   if (a.force && !a.resume) return Status::InvalidArgument("--force goes with --resume (resume despite a later recovery)");
@@ -199,14 +192,40 @@ Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings&
   LB_ASSIGN_OR_RETURN(o.start_timeout, ParseDuration(a.start_timeout, "--start-timeout"));
   LB_ASSIGN_OR_RETURN(o.lease_ttl, a.lease.Ttl());
   o.break_lease = a.lease.break_lease;
+  return Status::OK();
+}
+
+// The safety backup goes to every configured store.
+Status OpenSafetyStores(const Settings& settings, RestoreClusterRun& run) {
   std::vector<std::string> urls = {settings.store};
   urls.insert(urls.end(), settings.extra_stores.begin(), settings.extra_stores.end());
   for (const auto& u : urls) {
     LB_ASSIGN_OR_RETURN(auto st, store::OpenStore(u));
-    o.safety_stores.push_back(st.get());
+    run.o.safety_stores.push_back(st.get());
     run.owned.push_back(std::move(st));
   }
   return Status::OK();
+}
+
+Status BuildRestoreClusterOptions(const Settings& settings, const AgentSettings& agents, const RestoreArgs& a,
+                                  RestoreClusterRun& run) {
+  ops::RestoreClusterOptions& o = run.o;
+  o.agents = agents.agents;
+  o.agent_token = agents.token;
+  o.agent_tls = settings.agent_tls;
+  o.client = settings.client;
+  o.store_url = settings.store;
+  o.prefix = settings.prefix;
+  o.cluster_name = settings.cluster_name;
+  o.keys = settings.keys.get();
+  o.signing = settings.auth_keys.get();
+  o.trust = TrustOf(settings, a.allow_untrusted);
+  o.keep_staged = a.keep_staged;
+  o.zstd_level = settings.compression == "zstd" ? settings.zstd_level : 0;
+  o.journal_path = settings.restore_journal;
+  LB_RETURN_IF_ERROR(ChooseBackup(a, o));
+  LB_RETURN_IF_ERROR(ApplyRestoreFlags(a, o));
+  return OpenSafetyStores(settings, run);
 }
 
 // The result on stdout: JSON, or the members' table and one summary line (the steps went to
@@ -284,34 +303,28 @@ struct RecoverArgs {
   LeaseFlags lease;
 };
 
-void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
-  auto settings = Resolve(ctx.flags);
-  if (!settings.ok()) return ctx.Fail(settings.status());
-  if (a.name.empty() == !a.auto_pick) {
-    return ctx.Fail(Status::InvalidArgument("give the member's NAME or --auto (one of them)"));
-  }
-  auto agents = LoadAgents(*settings);
-  if (!agents.ok()) return ctx.Fail(agents.status());
+Result<ops::RecoverMemberOptions> RecoverMemberOptionsOf(const Settings& settings, const AgentSettings& agents,
+                                                          const RecoverArgs& a) {
   ops::RecoverMemberOptions o;
-  o.agents = agents->agents;
-  o.agent_token = agents->token;
-  o.agent_tls = settings->agent_tls;
-  o.client = settings->client;
+  o.agents = agents.agents;
+  o.agent_token = agents.token;
+  o.agent_tls = settings.agent_tls;
+  o.client = settings.client;
   o.name = a.name;
   o.auto_pick = a.auto_pick;
   o.force = a.force;
   o.learner = !a.no_learner;
-  auto t = ParseDuration(a.timeout, "--timeout");
-  if (!t.ok()) return ctx.Fail(t.status());
-  o.timeout = *t;
-  auto ttl = a.lease.Ttl();
-  if (!ttl.ok()) return ctx.Fail(ttl.status());
-  o.lease_ttl = *ttl;
+  LB_ASSIGN_OR_RETURN(o.timeout, ParseDuration(a.timeout, "--timeout"));
+  LB_ASSIGN_OR_RETURN(o.lease_ttl, a.lease.Ttl());
   o.break_lease = a.lease.break_lease;
   o.log = LogLine;
   o.step_done = PrintStep;
-  ops::RecoverMemberResult r = ops::RecoverMember(o);
-  const std::string& w = settings->write_out;
+  return o;
+}
+
+// The result on stdout: JSON, or the members' table and one summary line (the steps went to
+// stderr as they ended).
+void PrintRecoverMemberResult(const ops::RecoverMemberResult& r, const std::string& w) {
   if (w == "json") {
     json out = {{"ok", r.status.ok()},
                 {"nothing_to_do", r.nothing_to_do},
@@ -327,20 +340,34 @@ void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
                 {"steps", StepsJson(r.steps)}};
     if (r.report) out["cluster"] = ReportToJson(*r.report);
     std::cout << out.dump(2) << "\n";
-  } else {
-    if (r.report && r.status.ok()) PrintMembers(*r.report, w);
-    if (r.nothing_to_do) {
-      std::cout << "nothing to recover: every member is healthy and consistent\n";
-    } else if (r.status.ok()) {
-      std::string kept;
-      for (const auto& d : r.moved_to) kept += (kept.empty() ? "" : ", ") + d;
-      std::string ids = r.finished_learner ? fmt::format("learner {} promoted", etcd::IdHex(r.new_id))
-                        : r.old_id != 0   ? fmt::format("member {} replaced by {}", etcd::IdHex(r.old_id), etcd::IdHex(r.new_id))
-                                          : fmt::format("added as member {}", etcd::IdHex(r.new_id));
-      std::cout << fmt::format("recovered {}: {} in {:.1f}s; {}\n", r.name, ids, TotalSeconds(r.steps),
-                               kept.empty() ? "it had no data dir left" : "old data dir kept: " + kept);
-    }
+    return;
   }
+  if (r.report && r.status.ok()) PrintMembers(*r.report, w);
+  if (r.nothing_to_do) {
+    std::cout << "nothing to recover: every member is healthy and consistent\n";
+  } else if (r.status.ok()) {
+    std::string kept;
+    for (const auto& d : r.moved_to) kept += (kept.empty() ? "" : ", ") + d;
+    std::string ids = r.finished_learner ? fmt::format("learner {} promoted", etcd::IdHex(r.new_id))
+                      : r.old_id != 0   ? fmt::format("member {} replaced by {}", etcd::IdHex(r.old_id), etcd::IdHex(r.new_id))
+                                        : fmt::format("added as member {}", etcd::IdHex(r.new_id));
+    std::cout << fmt::format("recovered {}: {} in {:.1f}s; {}\n", r.name, ids, TotalSeconds(r.steps),
+                             kept.empty() ? "it had no data dir left" : "old data dir kept: " + kept);
+  }
+}
+
+void RunRecoverMember(Context& ctx, const RecoverArgs& a) {
+  auto settings = Resolve(ctx.flags);
+  if (!settings.ok()) return ctx.Fail(settings.status());
+  if (a.name.empty() == !a.auto_pick) {
+    return ctx.Fail(Status::InvalidArgument("give the member's NAME or --auto (one of them)"));
+  }
+  auto agents = LoadAgents(*settings);
+  if (!agents.ok()) return ctx.Fail(agents.status());
+  auto o = RecoverMemberOptionsOf(*settings, *agents, a);
+  if (!o.ok()) return ctx.Fail(o.status());
+  ops::RecoverMemberResult r = ops::RecoverMember(*o);
+  PrintRecoverMemberResult(r, settings->write_out);
   if (!r.status.ok()) {
     std::string hint = r.lease_lost ? " (another coordinator owns this cluster now)" : "";
     ctx.Fail(r.status.WithMessage("recover-member failed at " + r.failed_step + ": " + r.status.message() + hint));
@@ -355,7 +382,9 @@ void AddRestoreClusterCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--backup", a->backup, "latest (default), an object key or a backup name (see `lifeboat list`)");
   cmd->add_option("--at", a->at, "the newest backup finished at or before this RFC 3339 time");
   a->point.AddTo(*cmd);
-  cmd->add_flag("--dry-run", a->dry_run, "preflight and print the plan; change nothing");
+  cmd->add_flag("--dry-run", a->dry_run,
+                "preflight and print the plan: stages the backup on each agent (removed at the end unless "
+                "--keep-staged), but never stops etcd or moves data");
   cmd->add_flag("--yes", a->yes, "do not ask for confirmation");
   cmd->add_flag("--resume", a->resume, "finish the restore recorded in the journal");
   cmd->add_flag("--force", a->force,

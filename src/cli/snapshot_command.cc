@@ -28,48 +28,53 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
+// `-w json`: etcdutl's fields first, under etcdutl's names, then lifeboat's own.
+nlohmann::ordered_json StatusJson(const snapshot::SnapshotStatus& s) {
+  nlohmann::ordered_json j;
+  j["hash"] = s.hash;
+  j["revision"] = s.revision;
+  j["totalKey"] = s.total_keys;
+  j["totalSize"] = s.total_size;
+  j["version"] = s.storage_version;
+  j["totalKeyCounts"] = s.status_minor >= 6 ? "live keys" : "bucket entries";
+  j["statusOf"] = fmt::format("etcdutl 3.{}", s.status_minor);
+  j["bucketEntries"] = s.bucket_entries;
+  j["currentRevision"] = s.current_revision;
+  j["liveKeys"] = s.live_keys;
+  j["keyEntries"] = s.key_entries;
+  j["tombstones"] = s.tombstones;
+  j["compactedRevision"] = s.compacted_revision ? nlohmann::ordered_json(*s.compacted_revision) : nullptr;
+  j["scheduledCompactRevision"] = s.scheduled_compaction ? nlohmann::ordered_json(*s.scheduled_compaction) : nullptr;
+  j["consistentIndex"] = s.consistent_index ? nlohmann::ordered_json(*s.consistent_index) : nullptr;
+  j["term"] = s.term ? nlohmann::ordered_json(*s.term) : nullptr;
+  j["clusterVersion"] = s.cluster_version;
+  j["authEnabled"] = s.auth_enabled;
+  j["leases"] = s.leases;
+  auto members = nlohmann::ordered_json::array();
+  for (const auto& m : s.members) {
+    nlohmann::ordered_json mj;
+    mj["id"] = fmt::format("{:x}", m.id);
+    mj["name"] = m.name;
+    mj["peerURLs"] = m.peer_urls;
+    mj["clientURLs"] = m.client_urls;
+    mj["isLearner"] = m.is_learner;
+    members.push_back(mj);
+  }
+  j["members"] = members;
+  auto removed = nlohmann::ordered_json::array();
+  for (uint64_t id : s.removed_member_ids) removed.push_back(fmt::format("{:x}", id));
+  j["removedMembers"] = removed;
+  auto alarms = nlohmann::ordered_json::array();
+  for (const auto& a : s.alarms)
+    alarms.push_back({{"memberID", fmt::format("{:x}", a.member_id)}, {"alarm", a.alarm}});
+  j["alarms"] = alarms;
+  j["buckets"] = s.buckets;
+  return j;
+}
+
 void PrintStatus(const snapshot::SnapshotStatus& s, const std::string& format) {
   if (format == "json") {
-    nlohmann::ordered_json j;
-    j["hash"] = s.hash;
-    j["revision"] = s.revision;
-    j["totalKey"] = s.total_keys;
-    j["totalSize"] = s.total_size;
-    j["version"] = s.storage_version;
-    j["totalKeyCounts"] = s.status_minor >= 6 ? "live keys" : "bucket entries";
-    j["statusOf"] = fmt::format("etcdutl 3.{}", s.status_minor);
-    j["bucketEntries"] = s.bucket_entries;
-    j["currentRevision"] = s.current_revision;
-    j["liveKeys"] = s.live_keys;
-    j["keyEntries"] = s.key_entries;
-    j["tombstones"] = s.tombstones;
-    j["compactedRevision"] = s.compacted_revision ? nlohmann::ordered_json(*s.compacted_revision) : nullptr;
-    j["scheduledCompactRevision"] = s.scheduled_compaction ? nlohmann::ordered_json(*s.scheduled_compaction) : nullptr;
-    j["consistentIndex"] = s.consistent_index ? nlohmann::ordered_json(*s.consistent_index) : nullptr;
-    j["term"] = s.term ? nlohmann::ordered_json(*s.term) : nullptr;
-    j["clusterVersion"] = s.cluster_version;
-    j["authEnabled"] = s.auth_enabled;
-    j["leases"] = s.leases;
-    auto members = nlohmann::ordered_json::array();
-    for (const auto& m : s.members) {
-      nlohmann::ordered_json mj;
-      mj["id"] = fmt::format("{:x}", m.id);
-      mj["name"] = m.name;
-      mj["peerURLs"] = m.peer_urls;
-      mj["clientURLs"] = m.client_urls;
-      mj["isLearner"] = m.is_learner;
-      members.push_back(mj);
-    }
-    j["members"] = members;
-    auto removed = nlohmann::ordered_json::array();
-    for (uint64_t id : s.removed_member_ids) removed.push_back(fmt::format("{:x}", id));
-    j["removedMembers"] = removed;
-    auto alarms = nlohmann::ordered_json::array();
-    for (const auto& a : s.alarms)
-      alarms.push_back({{"memberID", fmt::format("{:x}", a.member_id)}, {"alarm", a.alarm}});
-    j["alarms"] = alarms;
-    j["buckets"] = s.buckets;
-    std::cout << j.dump() << "\n";
+    std::cout << StatusJson(s).dump() << "\n";
     return;
   }
   // etcdutl's columns first, unchanged (3.6+'s VERSION included), so `-w simple | cut -d, -f1-5`

@@ -12,6 +12,7 @@
 #include "base/atomic_file.h"
 #include "base/temp_dir.h"
 #include "catalog/catalog.h"
+#include "catalog/local_object.h"
 #include "cli/commands.h"
 #include "cli/printer.h"
 #include "fmt/format.h"
@@ -27,17 +28,18 @@ struct VerifyArgs {
 };
 
 // The snapshot file of a store backup, its bytes proven against the manifest on the way. A plain
-// object in a local-folder store is checked in place: the file check compares the db's SHA-256
-// with the manifest again, so no copy (as large as the db) is written. Anything else is copied
-// into a file readable by this user only, in a private dir (`dir`) that goes on every exit path
-// (base/temp_dir.h).
+// object in a local-folder store is checked in place (catalog/local_object.h), so no copy (as
+// large as the db) is written. Anything else is copied into a file readable by this user only,
+// in a private dir (`dir`) that goes on every exit path (base/temp_dir.h).
 Result<std::string> BackupFile(store::Store& store, const catalog::Manifest& m, const codec::KeyRing* keys,
                                std::unique_ptr<TempDir>* dir) {
-  const std::string local = store.LocalPath(m.object_key);
-  if (!local.empty() && catalog::EncodingOf(m).plain()) {
-    LB_RETURN_IF_ERROR(catalog::CopyVerified(store, m, [](std::span<const uint8_t>) { return Status::OK(); }, keys));
-    return local;
+  auto local = catalog::CheckedLocalObject(store, m);
+  if (!local.ok() && local.status().code() == Status::Code::kCorruption) {
+    return Status::Corruption(
+        fmt::format("backup {} is corrupt: {} (fetch another backup)", m.object_key, local.status().message()));
   }
+  if (!local.ok()) return local.status();
+  if (!local->empty()) return *local;
   LB_ASSIGN_OR_RETURN(*dir, TempDir::Create("", "lifeboat-verify-"));
   const std::string path = (*dir)->path() + "/snapshot.db";
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

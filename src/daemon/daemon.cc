@@ -86,10 +86,6 @@ bool Daemon::RecoveryHolds(const std::string& what, bool count) {
   return true;
 }
 
-namespace {
-constexpr const char* kDrillTick = "\x01drill";  // a pseudo-tier in the schedule; not a valid tier name
-}
-
 catalog::TrustPolicy Daemon::Trust() const {
   return catalog::TrustPolicy{config_.auth_keys.get(), config_.keys != nullptr, false};
 }
@@ -126,9 +122,8 @@ void Daemon::RunDrill(Clock::time_point at) {
   }
 }
 
-bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point at) {
-  std::string names;
-  for (const auto& t : tiers) names += (names.empty() ? "" : ",") + t.name;
+// A tick runs on one daemon only: the one that creates its claim key in etcd.
+bool Daemon::ClaimTick(const std::vector<catalog::Tier>& tiers, Clock::time_point at, const std::string& names) {
   if (RecoveryHolds("tick " + FormatRFC3339(at) + " (" + names + ")")) return false;
   auto won = Claim(ClaimKey(at));
   if (!won.ok()) {
@@ -140,12 +135,13 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
     return false;
   }
   metrics_.RecordTick(*won);
-  if (!*won) {
-    log_.Info("tick {} ({}): another daemon claimed it", FormatRFC3339(at), names);
-    return false;
-  }
+  if (!*won) log_.Info("tick {} ({}): another daemon claimed it", FormatRFC3339(at), names);
+  return *won;
+}
 
-  std::vector<std::unique_ptr<store::Store>> owned;
+// The stores that open; each that does not counts as a failed backup of every tier due.
+std::vector<store::Store*> Daemon::OpenStores(const std::vector<catalog::Tier>& tiers,
+                                              std::vector<std::unique_ptr<store::Store>>& owned) {
   std::vector<store::Store*> stores;
   for (const auto& url : config_.store_urls) {
     auto st = store::OpenStore(url);
@@ -158,8 +154,10 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
     stores.push_back(st->get());
     owned.push_back(std::move(*st));
   }
-  if (stores.empty()) return true;
+  return stores;
+}
 
+ops::BackupOptions Daemon::BackupOptionsFor(const std::vector<catalog::Tier>& tiers) const {
   ops::BackupOptions bo;
   bo.source = config_.source;
   bo.prefix = config_.prefix;
@@ -171,31 +169,51 @@ bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point 
   bo.signing = config_.auth_keys.get();
   bo.tiers.clear();
   for (const auto& t : tiers) bo.tiers.push_back(ops::TargetOf(t));
-  auto res = ops::RunBackup(config_.client, bo, stores, nullptr);
-  if (!res.ok()) {
-    log_.Error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, res.status().message());
-    metrics_.SetLastError(res.status().message());
-    for (auto* s : stores) {
-      for (const auto& t : tiers) metrics_.RecordBackup(t.name, s->Describe(), false, 0, 0);
-      // Nothing was stored: etcd's fault or the store's. A store that does not answer even a
-      // Stat is to blame; one that does is not counted either way.
-      const std::string folder = catalog::NormalizePrefix(config_.prefix);
-      Status probe = s->Stat((folder.empty() ? "" : folder + "/") + "lifeboat-store-probe").status();
-      if (!probe.ok() && probe.code() != Status::Code::kNotFound) StoreResult(s->Describe(), probe);
-    }
-    return true;
+  return bo;
+}
+
+// Nothing was stored: etcd's fault or the store's. A store that does not answer even a Stat is
+// to blame; one that does is not counted either way.
+void Daemon::ReportFailedBackup(const std::vector<catalog::Tier>& tiers, const std::vector<store::Store*>& stores,
+                                const Status& failure, Clock::time_point at, const std::string& names) {
+  log_.Error("tick {} ({}): backup failed: {}", FormatRFC3339(at), names, failure.message());
+  metrics_.SetLastError(failure.message());
+  for (auto* s : stores) {
+    for (const auto& t : tiers) metrics_.RecordBackup(t.name, s->Describe(), false, 0, 0);
+    const std::string folder = catalog::NormalizePrefix(config_.prefix);
+    Status probe = s->Stat((folder.empty() ? "" : folder + "/") + "lifeboat-store-probe").status();
+    if (!probe.ok() && probe.code() != Status::Code::kNotFound) StoreResult(s->Describe(), probe);
   }
-  for (const auto& c : res->copies) {
+}
+
+// Each copy's outcome, per tier and store.
+void Daemon::ReportCopies(const ops::BackupResult& res, Clock::time_point at) {
+  for (const auto& c : res.copies) {
     StoreResult(c.store, c.status);
-    metrics_.RecordBackup(c.tier, c.store, c.status.ok(), res->seconds, res->manifest.size);
+    metrics_.RecordBackup(c.tier, c.store, c.status.ok(), res.seconds, res.manifest.size);
     if (c.status.ok()) {
       log_.Info("tick {}: stored {} ({} bytes, revision {}, from {}) in {}", FormatRFC3339(at), c.object_key,
-                   res->manifest.size, res->manifest.revision, res->manifest.member_name, c.store);
+                   res.manifest.size, res.manifest.revision, res.manifest.member_name, c.store);
     } else {
       log_.Error("tick {}: copy to {} ({}) failed: {}", FormatRFC3339(at), c.store, c.tier, c.status.message());
       metrics_.SetLastError(c.status.message());
     }
   }
+}
+
+bool Daemon::RunTick(const std::vector<catalog::Tier>& tiers, Clock::time_point at) {
+  std::string names;
+  for (const auto& t : tiers) names += (names.empty() ? "" : ",") + t.name;
+  if (!ClaimTick(tiers, at, names)) return false;
+  std::vector<std::unique_ptr<store::Store>> owned;
+  std::vector<store::Store*> stores = OpenStores(tiers, owned);
+  if (stores.empty()) return true;
+  auto res = ops::RunBackup(config_.client, BackupOptionsFor(tiers), stores, nullptr);
+  if (!res.ok()) {
+    ReportFailedBackup(tiers, stores, res.status(), at, names);
+    return true;
+  }
+  ReportCopies(*res, at);
   if (config_.prune) Prune(stores);
   return true;
 }
@@ -246,12 +264,57 @@ void Daemon::SeedMetrics() {
   }
 }
 
-Status Daemon::Run(const std::atomic<bool>& stop) {
+Status Daemon::CheckConfig() const {
   LB_RETURN_IF_ERROR(catalog::ValidateTiers(config_.tiers));
   if (config_.store_urls.empty()) return Status::InvalidArgument("the daemon needs a store (--store or store:)");
   if (config_.changelog && config_.cluster_name.empty()) {
     return Status::InvalidArgument("changelog.enabled needs cluster-name (the log's folder in the store)");
   }
+  return Status::OK();
+}
+
+// Makes up a tick missed while no daemon ran (judged from the first store's newest backups).
+void Daemon::MakeUpMissedTick() {
+  auto st = store::OpenStore(config_.store_urls.front());
+  if (!st.ok()) return;
+  std::vector<Clock::time_point> newest;
+  for (const auto& t : config_.tiers) {
+    Clock::time_point n = Clock::time_point::min();
+    auto l = catalog::ListBackups(**st, config_.prefix, t.folder, Trust());
+    const catalog::Selection newest_backup = l.ok() ? catalog::NewestTrusted(*l) : catalog::Selection{};
+    for (const auto& why : newest_backup.skipped) log_.Warn("start-up: skipped untrusted backup {}", why);
+    if (const auto& b = newest_backup.entry) {
+      if (auto f = ParseRFC3339(b->manifest.finished_at); f.ok()) n = *f;
+    }
+    newest.push_back(n);
+  }
+  Tick missed = MissedTick(config_.tiers, newest, Clock::now());
+  if (!missed.tiers.empty()) {
+    log_.Info("start-up: the tick of {} was missed; running it now", FormatRFC3339(missed.at));
+    RunTick(missed.tiers, missed.at);
+  }
+}
+
+// A drill after a backup of the same tick drills that fresh backup; alone, it claims the tick.
+void Daemon::RunDue(const Tick& due, const std::atomic<bool>& stop) {
+  bool claimed = due.tiers.empty() ? false : RunTick(due.tiers, due.at);
+  if (due.drill) {
+    if (!due.tiers.empty() && !claimed) return;
+    if (due.tiers.empty()) {
+      if (RecoveryHolds("drill " + FormatRFC3339(due.at))) return;
+      auto won = Claim(ClaimKey(due.at));
+      claimed = won.ok() && *won;
+      if (won.ok()) metrics_.RecordTick(*won);
+    }
+    if (claimed && !stop.load()) RunDrill(due.at);
+  }
+  // Hand the freed heap of a backup or drill (gRPC buffers, a restored db's pages) back to the
+  // kernel between ticks: glibc keeps it otherwise, and a daemon's RSS would creep for weeks.
+  malloc_trim(0);
+}
+
+Status Daemon::Run(const std::atomic<bool>& stop) {
+  LB_RETURN_IF_ERROR(CheckConfig());
   SeedMetrics();
   // The log and the check run beside the ticks and stop when Run returns, however it returns.
   std::atomic<bool> log_stop{false};
@@ -270,35 +333,9 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
   } join{log_stop, changelog, check};
   std::mt19937_64 rng(std::random_device{}());
 
-  // Make up a tick missed while no daemon ran (judged from the first store's newest backups).
-  if (auto st = store::OpenStore(config_.store_urls.front()); st.ok()) {
-    std::vector<Clock::time_point> newest;
-    for (const auto& t : config_.tiers) {
-      Clock::time_point n = Clock::time_point::min();
-      auto l = catalog::ListBackups(**st, config_.prefix, t.folder, Trust());
-      const catalog::Selection newest_backup = l.ok() ? catalog::NewestTrusted(*l) : catalog::Selection{};
-      for (const auto& why : newest_backup.skipped) log_.Warn("start-up: skipped untrusted backup {}", why);
-      if (const auto& b = newest_backup.entry) {
-        if (auto f = ParseRFC3339(b->manifest.finished_at); f.ok()) n = *f;
-      }
-      newest.push_back(n);
-    }
-    Tick missed = MissedTick(config_.tiers, newest, Clock::now());
-    if (!missed.tiers.empty()) {
-      log_.Info("start-up: the tick of {} was missed; running it now", FormatRFC3339(missed.at));
-      RunTick(missed.tiers, missed.at);
-    }
-  }
-
-  std::vector<catalog::Tier> schedule = config_.tiers;
-  if (config_.drill_schedule) {
-    catalog::Tier drill;
-    drill.name = drill.folder = kDrillTick;
-    drill.schedule = *config_.drill_schedule;
-    schedule.push_back(drill);
-  }
+  MakeUpMissedTick();
   while (!stop.load()) {
-    Tick next = NextTick(schedule, Clock::now());
+    Tick next = NextTick(config_.tiers, config_.drill_schedule, Clock::now());
     if (next.at == Clock::time_point::max()) return Status::InvalidArgument("no tier schedule ever fires");
     auto delay = config_.jitter.count() > 0
                      ? std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, config_.jitter.count())(rng))
@@ -306,21 +343,8 @@ Status Daemon::Run(const std::atomic<bool>& stop) {
     health_.TickDue(next.at + delay);
     if (!SleepUntil(next.at + delay, stop)) break;
     // While this tick runs, the scheduler's next duty is the one after it.
-    health_.TickDue(NextTick(schedule, next.at).at);
-    bool drill = std::erase_if(next.tiers, [](const catalog::Tier& t) { return t.name == kDrillTick; }) > 0;
-    // A drill after a backup of the same tick drills that fresh backup; alone, it claims the tick.
-    bool claimed = next.tiers.empty() ? false : RunTick(next.tiers, next.at);
-    if (drill && !next.tiers.empty() && !claimed) continue;
-    if (drill && next.tiers.empty()) {
-      if (RecoveryHolds("drill " + FormatRFC3339(next.at))) continue;
-      auto won = Claim(ClaimKey(next.at));
-      claimed = won.ok() && *won;
-      if (won.ok()) metrics_.RecordTick(*won);
-    }
-    if (drill && claimed && !stop.load()) RunDrill(next.at);
-    // Hand the freed heap of a backup or drill (gRPC buffers, a restored db's pages) back to the
-    // kernel between ticks: glibc keeps it otherwise, and a daemon's RSS would creep for weeks.
-    malloc_trim(0);
+    health_.TickDue(NextTick(config_.tiers, config_.drill_schedule, next.at).at);
+    RunDue(next, stop);
   }
   log_.Info("stopping: no backup in progress");
   return Status::OK();

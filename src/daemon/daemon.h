@@ -23,6 +23,8 @@
 #include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "etcd/options.h"
+#include "daemon/scheduler.h"
+#include "ops/backup/backup.h"
 #include "ops/backup/changelog.h"
 #include "ops/backup/source.h"
 
@@ -97,6 +99,20 @@ class Daemon {
   Result<bool> Claim(const std::string& key);
   // Returns whether this daemon claimed the tick.
   bool RunTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at);
+  // RunTick's steps; `names` lists the tiers for the log.
+  bool ClaimTick(const std::vector<catalog::Tier>& tiers, std::chrono::system_clock::time_point at,
+                 const std::string& names);
+  std::vector<store::Store*> OpenStores(const std::vector<catalog::Tier>& tiers,
+                                        std::vector<std::unique_ptr<store::Store>>& owned);
+  ops::BackupOptions BackupOptionsFor(const std::vector<catalog::Tier>& tiers) const;
+  void ReportFailedBackup(const std::vector<catalog::Tier>& tiers, const std::vector<store::Store*>& stores,
+                          const Status& failure, std::chrono::system_clock::time_point at, const std::string& names);
+  void ReportCopies(const ops::BackupResult& res, std::chrono::system_clock::time_point at);
+  // Run's steps.
+  Status CheckConfig() const;
+  void MakeUpMissedTick();
+  // The tiers' backup and the drill due at `due.at`.
+  void RunDue(const Tick& due, const std::atomic<bool>& stop);
   // Each store's retention after a tick's backup.
   void Prune(const std::vector<store::Store*>& stores);
   void RunDrill(std::chrono::system_clock::time_point at);

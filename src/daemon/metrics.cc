@@ -150,9 +150,10 @@ std::string Metrics::LastError() const {
   return last_error_;
 }
 
-std::string Metrics::Render() const {
-  std::lock_guard lk(mu_);
-  std::string out;
+// Each Render* appends one group of families to `out`; mu_ is held.
+
+// Per tier and store: the backups this daemon stored.
+void Metrics::RenderBackups(std::string& out) const {
   auto family = [&](const char* name, const char* type, const char* help, auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     for (const auto& [key, s] : series_) {
@@ -172,6 +173,9 @@ std::string Metrics::Render() const {
          [](const Series& s) { return std::to_string(s.successes); });
   family("lifeboat_backup_failures_total", "counter", "Backups that failed.",
          [](const Series& s) { return std::to_string(s.failures); });
+}
+
+void Metrics::RenderDrills(std::string& out) const {
   out += fmt::format(
       "# HELP lifeboat_last_verified_restore_timestamp_seconds Unix time of the last successful restore drill (0: none).\n"
       "# TYPE lifeboat_last_verified_restore_timestamp_seconds gauge\n"
@@ -184,6 +188,9 @@ std::string Metrics::Render() const {
       "lifeboat_drills_total{{result=\"ok\"}} {}\n"
       "lifeboat_drills_total{{result=\"failed\"}} {}\n",
       last_verified_restore_, drill_duration_, drills_ok_, drills_failed_);
+}
+
+void Metrics::RenderChangeLog(std::string& out) const {
   out += fmt::format(
       "# HELP lifeboat_changelog_revision Revision up to which every change is in the store.\n"
       "# TYPE lifeboat_changelog_revision gauge\nlifeboat_changelog_revision {}\n"
@@ -201,6 +208,10 @@ std::string Metrics::Render() const {
       "# HELP lifeboat_changelog_enabled 1 when this daemon keeps the change log.\n"
       "# TYPE lifeboat_changelog_enabled gauge\nlifeboat_changelog_enabled {}\n",
       changelog_enabled_ ? 1 : 0);
+}
+
+// How often each duty is scheduled: alert rules compare ages with it.
+void Metrics::RenderSchedules(std::string& out) const {
   out += "# HELP lifeboat_backup_interval_seconds Longest gap between two scheduled backups of the tier.\n"
          "# TYPE lifeboat_backup_interval_seconds gauge\n";
   for (const auto& [tier, seconds] : tier_interval_) {
@@ -212,6 +223,10 @@ std::string Metrics::Render() const {
       "# HELP lifeboat_check_interval_seconds Longest gap between two scheduled consistency checks (0: none).\n"
       "# TYPE lifeboat_check_interval_seconds gauge\nlifeboat_check_interval_seconds {:.0f}\n",
       drill_interval_, check_interval_);
+}
+
+// The consistency check's verdict (once there is one) and its runs.
+void Metrics::RenderCheck(std::string& out) const {
   if (consistent_ >= 0) {
     out += fmt::format(
         "# HELP lifeboat_cluster_consistent 1 when the last consistency check found every member holding the same "
@@ -234,6 +249,10 @@ std::string Metrics::Render() const {
       "# TYPE lifeboat_checks_total counter\nlifeboat_checks_total{{result=\"verdict\"}} {}\n"
       "lifeboat_checks_total{{result=\"failed\"}} {}\n",
       check_last_run_, check_duration_, checks_ok_, checks_failed_);
+}
+
+// The daemon itself: its cluster, its ticks, and whether a recovery holds it back.
+void Metrics::RenderDaemon(std::string& out) const {
   out += fmt::format(
       "# HELP lifeboat_daemon_info The daemon's cluster name (empty: none configured).\n"
       "# TYPE lifeboat_daemon_info gauge\nlifeboat_daemon_info{{cluster=\"{}\"}} 1\n",
@@ -248,6 +267,17 @@ std::string Metrics::Render() const {
       "# HELP lifeboat_recovery_in_progress 1 while an agent of the cluster holds a recovery lease: backups and "
       "drills are skipped.\n# TYPE lifeboat_recovery_in_progress gauge\nlifeboat_recovery_in_progress {}\n",
       recovery_in_progress_ ? 1 : 0);
+}
+
+std::string Metrics::Render() const {
+  std::lock_guard lk(mu_);
+  std::string out;
+  RenderBackups(out);
+  RenderDrills(out);
+  RenderChangeLog(out);
+  RenderSchedules(out);
+  RenderCheck(out);
+  RenderDaemon(out);
   return out;
 }
 

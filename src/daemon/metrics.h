@@ -51,6 +51,12 @@ class Metrics {
   std::string Render() const;
 
  private:
+  void RenderBackups(std::string& out) const;
+  void RenderDrills(std::string& out) const;
+  void RenderChangeLog(std::string& out) const;
+  void RenderSchedules(std::string& out) const;
+  void RenderCheck(std::string& out) const;
+  void RenderDaemon(std::string& out) const;
   struct Series {
     double last_success = 0;  // unix seconds
     double duration = 0;

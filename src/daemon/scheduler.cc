@@ -19,6 +19,16 @@ Tick NextTick(const std::vector<catalog::Tier>& tiers, Clock::time_point after) 
   return t;
 }
 
+Tick NextTick(const std::vector<catalog::Tier>& tiers, const std::optional<catalog::CronSchedule>& drill_schedule,
+              Clock::time_point after) {
+  Tick t = NextTick(tiers, after);
+  if (!drill_schedule) return t;
+  auto n = drill_schedule->Next(after);
+  if (n < t.at) t = Tick{n, {}};
+  t.drill = n == t.at && n != Clock::time_point::max();
+  return t;
+}
+
 double LongestGap(const catalog::CronSchedule& schedule, Clock::time_point from) {
   // A week holds every pattern of minute, hour and weekday; 10000 fires bound the work for
   // schedules every second (their gap is found long before).

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/key_section.h"
 #include "config/yaml_section.h"
 
 namespace lifeboat::host {
@@ -22,29 +23,33 @@ Status CheckUrl(const std::string& url, const std::string& key, const std::strin
   return Status::OK();
 }
 
-Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
-  AgentConfig c;
-  // Unknown keys are errors: a misspelt "token_file" must not silently disable authentication.
+// The nested sections, captured by the top level and read by the steps below.
+struct Sections {
+  YAML::Node member = config::Absent(), encryption = config::Absent(), tls = config::Absent(),
+             etcd = config::Absent(), systemd = config::Absent(), commands = config::Absent();
+  std::string mode = "process";
+};
+
+// The top level: where to listen, who may call, and which stores FetchBackup may read.
+// Unknown keys are errors: a misspelt "token_file" must not silently disable authentication.
+Status ReadTop(const YAML::Node& root, const std::string& origin, AgentConfig& c, Sections& n) {
   const std::string where = "agent config " + origin;
   if (!root.IsMap()) return Bad(origin, "the file must be a mapping of key: value");
-  YAML::Node m = config::Absent(), encryption = config::Absent(), tls = config::Absent(), etcd = config::Absent(),
-             systemd = config::Absent(), commands = config::Absent();
-  std::string mode = "process";
   config::YamlSection top(where, "");
   top.String("listen", &c.listen)
       .String("token-file", &c.token_file)
       .String("observe-token-file", &c.observe_token_file)
       .StringList("stores", &c.stores)
       .Bool("insecure-no-auth", &c.insecure_no_auth)
-      .Node("member", &m)
-      .String("mode", &mode)
-      .Node("etcd", &etcd)
-      .Node("systemd", &systemd)
-      .Node("commands", &commands)
+      .Node("member", &n.member)
+      .String("mode", &n.mode)
+      .Node("etcd", &n.etcd)
+      .Node("systemd", &n.systemd)
+      .Node("commands", &n.commands)
       .String("staging-dir", &c.staging_dir)
       .Uint64("min-free-bytes", &c.min_free_bytes)
-      .Node("encryption", &encryption)
-      .Node("tls", &tls);
+      .Node("encryption", &n.encryption)
+      .Node("tls", &n.tls);
   LB_RETURN_IF_ERROR(top.Read(root));
   auto colon = c.listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == c.listen.size()) {
@@ -54,7 +59,6 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
     return Bad(origin, "'token-file' is required (a file holding the bearer token; or set insecure-no-auth: true "
                        "for a test setup)");
   }
-
   if (!c.observe_token_file.empty() && c.observe_token_file == c.token_file) {
     return Bad(origin, "'observe-token-file' must be another file than 'token-file' (the observe token only reads "
                        "status; give it a token of its own)");
@@ -64,9 +68,13 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
       return Bad(origin, "'stores' must list store URLs (file:///path or s3://bucket/prefix?...), got '" + s + "'");
     }
   }
+  return Status::OK();
+}
 
+// The one member this host runs, and where its backups are staged.
+Status ReadMember(const YAML::Node& m, const std::string& origin, AgentConfig& c) {
   if (!config::Given(m)) return Bad(origin, "'member' is required (name, data-dir, client-url, peer-url)");
-  config::YamlSection member(where, "member");
+  config::YamlSection member("agent config " + origin, "member");
   member.String("name", &c.member_name)
       .String("data-dir", &c.data_dir)
       .String("client-url", &c.client_url)
@@ -89,47 +97,40 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
                          "peer URL");
     }
   }
-
   if (c.staging_dir.empty()) c.staging_dir = c.data_dir + ".lifeboat-staging";
   if (c.staging_dir.front() != '/') return Bad(origin, "'staging-dir' must be an absolute path");
+  return Status::OK();
+}
 
-  if (config::Given(encryption)) {
-    config::YamlSection e(where, "encryption");
-    YAML::Node old = config::Absent();
-    e.String("key-file", &c.key.file).String("key-env", &c.key.env).String("key-id", &c.key.id).Node("old-keys", &old);
-    if (!encryption.IsMap()) return Bad(origin, "'encryption' must be a mapping");
-    LB_RETURN_IF_ERROR(e.Read(encryption));
+// The keys that decrypt backups this agent stages, and the agent's own TLS.
+Status ReadSecrets(const Sections& n, const std::string& origin, AgentConfig& c) {
+  const std::string where = "agent config " + origin;
+  if (config::Given(n.encryption)) {
+    LB_RETURN_IF_ERROR(config::ReadKeySection(n.encryption, where, "encryption", config::KeySpelling::kAgent, &c.key,
+                                              &c.old_keys));
     c.has_encryption = true;
-    if (config::Given(old)) {
-      if (!old.IsSequence()) return Bad(origin, "'encryption.old-keys' must be a list of {id, file|env}");
-      for (const auto& o : old) {
-        codec::KeySource k;
-        config::YamlSection ok(where, "encryption.old-keys");
-        ok.String("id", &k.id).String("file", &k.file).String("env", &k.env);
-        if (!o.IsMap()) return Bad(origin, "'encryption.old-keys' must be a list of {id, file|env}");
-        LB_RETURN_IF_ERROR(ok.Read(o));
-        c.old_keys.push_back(k);
-      }
-    }
   }
-
-  if (config::Given(tls)) {
+  if (config::Given(n.tls)) {
     config::YamlSection t(where, "tls");
     t.String("cert", &c.tls_cert).String("key", &c.tls_key).String("client-ca", &c.tls_client_ca);
-    LB_RETURN_IF_ERROR(t.Read(tls));
+    LB_RETURN_IF_ERROR(t.Read(n.tls));
     if (c.tls_cert.empty() || c.tls_key.empty()) return Bad(origin, "'tls' needs both 'cert' and 'key'");
   }
+  return Status::OK();
+}
 
-  if (mode == "process") {
+// How this host's etcd is run and reached: the mode and what it needs.
+Status ReadControl(const Sections& n, const std::string& origin, AgentConfig& c) {
+  const std::string where = "agent config " + origin;
+  if (n.mode == "process") {
     c.mode = ControlMode::kProcess;
-  } else if (mode == "systemd") {
+  } else if (n.mode == "systemd") {
     c.mode = ControlMode::kSystemd;
-  } else if (mode == "commands") {
+  } else if (n.mode == "commands") {
     c.mode = ControlMode::kCommands;
   } else {
-    return Bad(origin, "'mode' must be process, systemd or commands (got '" + mode + "')");
+    return Bad(origin, "'mode' must be process, systemd or commands (got '" + n.mode + "')");
   }
-
   config::YamlSection e(where, "etcd");
   e.String("binary", &c.etcd_binary)
       .StringList("extra-args", &c.etcd_extra_args)
@@ -139,15 +140,14 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
       .String("cacert", &c.etcd_cacert)
       .String("cert", &c.etcd_cert)
       .String("key", &c.etcd_key);
-  LB_RETURN_IF_ERROR(e.Read(etcd));
+  LB_RETURN_IF_ERROR(e.Read(n.etcd));
   if (c.etcd_log_file.empty()) c.etcd_log_file = c.data_dir + ".log";
-
   config::YamlSection sd(where, "systemd");
   sd.String("unit", &c.systemd_unit);
-  LB_RETURN_IF_ERROR(sd.Read(systemd));
+  LB_RETURN_IF_ERROR(sd.Read(n.systemd));
   config::YamlSection cmd(where, "commands");
   cmd.String("start", &c.command_start).String("stop", &c.command_stop).String("status", &c.command_status);
-  LB_RETURN_IF_ERROR(cmd.Read(commands));
+  LB_RETURN_IF_ERROR(cmd.Read(n.commands));
   if (c.mode == ControlMode::kSystemd && c.systemd_unit.empty()) {
     return Bad(origin, "mode systemd needs 'systemd.unit' (e.g. etcd.service)");
   }
@@ -155,6 +155,16 @@ Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
       (c.command_start.empty() || c.command_stop.empty() || c.command_status.empty())) {
     return Bad(origin, "mode commands needs 'commands.start', 'commands.stop' and 'commands.status'");
   }
+  return Status::OK();
+}
+
+Result<AgentConfig> Parse(const YAML::Node& root, const std::string& origin) {
+  AgentConfig c;
+  Sections n;
+  LB_RETURN_IF_ERROR(ReadTop(root, origin, c, n));
+  LB_RETURN_IF_ERROR(ReadMember(n.member, origin, c));
+  LB_RETURN_IF_ERROR(ReadSecrets(n, origin, c));
+  LB_RETURN_IF_ERROR(ReadControl(n, origin, c));
   return c;
 }
 

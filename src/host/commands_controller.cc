@@ -68,7 +68,8 @@ class CommandsController : public EtcdController {
   }
 
   std::string LogTail(int lines) override {
-    // The agent knows etcd's log only when the operator told it where it is.
+    // etcd.log-file (default "<data-dir>.log") when the operator's start command writes there;
+    // otherwise the start command's own output is all the agent has.
     if (!c_.etcd_log_file.empty()) {
       auto r = RunShell("tail -n " + std::to_string(lines) + " \"$F\"", {{"F", c_.etcd_log_file}},
                         std::chrono::seconds(5));

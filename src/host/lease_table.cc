@@ -128,7 +128,7 @@ Status LeaseTable::Persist() {
   return f->Commit();
 }
 
-LeaseInfo LeaseTable::Live(int64_t now_ms) const {
+LeaseInfo LeaseTable::LiveLease(int64_t now_ms) const {
   std::lock_guard<std::mutex> g(mu_);
   if (lease_.empty() || lease_.expires_ms <= now_ms) return {};
   return lease_;
@@ -224,7 +224,7 @@ Result<bool> LeaseTable::Release(const std::string& owner_id, uint64_t epoch, co
   return true;
 }
 
-Status LeaseTable::Admit(const std::string& owner_id, uint64_t epoch, int64_t now_ms) const {
+Status LeaseTable::CheckFencedCall(const std::string& owner_id, uint64_t epoch, int64_t now_ms) const {
   std::lock_guard<std::mutex> g(mu_);
   bool live = !lease_.empty() && lease_.expires_ms > now_ms;
   if (live && owner_id == lease_.owner_id && epoch == lease_.epoch) return Status::OK();

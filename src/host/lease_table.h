@@ -66,9 +66,9 @@ class LeaseTable {
   Result<bool> Release(const std::string& owner_id, uint64_t epoch, const RecoveryRecord* finished, int64_t now_ms);
   // OK when a mutating call made under (`owner_id`, `epoch`) may proceed now: only the live
   // lease's owner and epoch may change this member.
-  Status Admit(const std::string& owner_id, uint64_t epoch, int64_t now_ms) const;
+  Status CheckFencedCall(const std::string& owner_id, uint64_t epoch, int64_t now_ms) const;
   // The live lease; empty when none.
-  LeaseInfo Live(int64_t now_ms) const;
+  LeaseInfo LiveLease(int64_t now_ms) const;
   // The last recovery that finished on this member; empty when none did.
   RecoveryRecord LastRecovery() const;
 

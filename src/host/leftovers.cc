@@ -71,7 +71,7 @@ Result<std::vector<std::string>> SweepStaleStaged(const std::string& staging_dir
     const std::string name = e.path().filename().string();
     if (name.rfind("recovery-lease-", 0) != 0 || !name.ends_with(".json")) continue;
     LeaseTable lease(e.path().string());
-    if (!lease.Load().ok() || !lease.Live(now_ms).empty()) return std::vector<std::string>{};
+    if (!lease.Load().ok() || !lease.LiveLease(now_ms).empty()) return std::vector<std::string>{};
   }
   LB_ASSIGN_OR_RETURN(Dropped dropped, DropStaged(staging_dir, {}));
   return dropped.paths;

@@ -8,6 +8,7 @@
 #include "base/file_chunks.h"
 #include "base/sha256.h"
 #include "catalog/catalog.h"
+#include "catalog/local_object.h"
 #include "snapshot/digest.h"
 #include "snapshot/snapshot.h"
 #include "store/store.h"
@@ -114,21 +115,19 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
     return Status::Corruption("the manifest of " + req.object_key + " now says sha256 " + manifest->sha256 +
                               ", not the planned " + req.sha256 + " (the store changed; plan the restore again)");
   }
-  // A plain snapshot already on this host: checked in place (SHA-256 and trailer in one read),
-  // which spares writing and syncing the whole snapshot once more before the restore reads it.
-  // The restore hashes it again, so a file replaced in between is still caught.
-  const std::string local = (*store)->LocalPath(req.object_key);
-  if (!local.empty() && manifest->compression == "none" && manifest->encryption == "none" &&
-      std::filesystem::is_regular_file(local, ec)) {
-    const std::string damaged = "the stored copy of " + req.object_key + " in " + (*store)->Describe() +
-                                " is damaged (restore another backup): ";
-    auto sha = CheckSnapshotFile(local);
-    if (!sha.ok()) {
-      if (sha.status().code() == Status::Code::kCorruption) return Status::Corruption(damaged + sha.status().message());
-      return sha.status().Annotate("check " + req.object_key + " in " + (*store)->Describe());
+  // A plain snapshot already on this host: checked in place, which spares writing and syncing
+  // the whole snapshot once more before the restore reads it. The restore hashes it again, so a
+  // file replaced in between is still caught.
+  auto local = catalog::CheckedLocalObject(**store, *manifest);
+  if (!local.ok()) {
+    if (local.status().code() == Status::Code::kCorruption) {
+      return Status::Corruption("the stored copy of " + req.object_key + " in " + (*store)->Describe() +
+                                " is damaged (restore another backup): " + local.status().message());
     }
-    if (*sha != req.sha256) return Status::Corruption(damaged + "sha256 " + *sha + ", its manifest says " + req.sha256);
-    out.path = local;
+    return local.status().Annotate("check " + req.object_key + " in " + (*store)->Describe());
+  }
+  if (!local->empty()) {
+    out.path = *local;
     out.in_place = true;
     LB_RETURN_IF_ERROR(Describe(&out));
     return out;

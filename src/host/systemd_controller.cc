@@ -6,12 +6,11 @@
 // data dir and URLs only where the unit gives none), named by a runtime drop-in /run/systemd/system/<unit>.d/
 // zz-lifeboat.conf (`EnvironmentFile=`). systemd reads EnvironmentFile= entries in order and the
 // later one wins, and drop-ins are read after the unit (in file name order, hence "zz-"), so this
-// file overrides Debian's /etc/default/etcd. `systemctl set-environment` does not: the manager's
-// environment loses to every EnvironmentFile=, so a restore's --initial-cluster-state existing
-// never reached an etcd configured the Debian way. The file stays after the start: systemd
-// re-reads it when it restarts the unit by itself, and a member that joined with `existing` must
-// not come back with the unit file's `new`. Both live in /run, so a reboot forgets them; by then
-// the data dir exists and etcd ignores initial-cluster settings.
+// file overrides Debian's /etc/default/etcd. The manager's environment (`systemctl
+// set-environment`) would not: every EnvironmentFile= overrides it (docs/agent.md). The file
+// stays after the start: systemd re-reads it when it restarts the unit by itself, and a member
+// that joined with `existing` must not come back with the unit file's `new`. Both live in /run,
+// so a reboot forgets them; by then the data dir exists and etcd ignores initial-cluster settings.
 #include <sys/stat.h>
 
 #include <thread>

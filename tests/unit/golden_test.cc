@@ -402,14 +402,14 @@ TEST(GoldenFiles, V1RestoreJournalAndLeaseFileReadBack) {
 
   host::LeaseTable lease(kV1 + "/recovery-lease-m1.json");
   ASSERT_TRUE(lease.Load().ok());
-  const host::LeaseInfo l = lease.Live(kLeaseMs + 1000);
+  const host::LeaseInfo l = lease.LiveLease(kLeaseMs + 1000);
   EXPECT_EQ(l.owner_id, "owner-1");
   EXPECT_EQ(l.holder, "alice@ws1");
   EXPECT_EQ(l.operation, "restore-cluster");
   EXPECT_EQ(l.journal, "ws1:/var/lib/lifeboat/restore-journal.json");
   EXPECT_EQ(l.acquired_ms, kLeaseMs);
   EXPECT_EQ(l.expires_ms, kLeaseMs + 600000);
-  EXPECT_TRUE(lease.Live(kLeaseMs + 600000).empty()) << "expired ten minutes after it was taken";
+  EXPECT_TRUE(lease.LiveLease(kLeaseMs + 600000).empty()) << "expired ten minutes after it was taken";
 }
 
 TEST(GoldenFiles, V2RestoreJournalAndLeaseFileReadBack) {
@@ -431,7 +431,7 @@ TEST(GoldenFiles, V2RestoreJournalAndLeaseFileReadBack) {
 
   host::LeaseTable lease(kV2 + "/recovery-lease-m1.json");
   ASSERT_TRUE(lease.Load().ok());
-  const host::LeaseInfo l = lease.Live(kLeaseMs + 1000);
+  const host::LeaseInfo l = lease.LiveLease(kLeaseMs + 1000);
   EXPECT_EQ(l.owner_id, "owner-1");
   EXPECT_EQ(l.holder, "alice@ws1");
   EXPECT_EQ(l.epoch, 2u) << "the second lease this member granted";

@@ -63,9 +63,9 @@ TEST(LeaseTableTest, OneOwnerAtATimeUntilReleasedOrExpired) {
   // Release by someone else, or by the owner under another epoch, changes nothing.
   EXPECT_FALSE(*t.Release("a", 1, nullptr, T0 + 91000));
   EXPECT_FALSE(*t.Release("b", 1, nullptr, T0 + 91000));
-  EXPECT_FALSE(t.Live(T0 + 91000).empty());
+  EXPECT_FALSE(t.LiveLease(T0 + 91000).empty());
   EXPECT_TRUE(*t.Release("b", 2, nullptr, T0 + 91000));
-  EXPECT_TRUE(t.Live(T0 + 91000).empty());
+  EXPECT_TRUE(t.LiveLease(T0 + 91000).empty());
 }
 
 TEST(LeaseTableTest, ARenewalNeverAcquires) {
@@ -80,9 +80,9 @@ TEST(LeaseTableTest, ARenewalNeverAcquires) {
   ASSERT_EQ(r.status().code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("was broken by restore-cluster by bob@ws2"), std::string::npos)
       << r.status().message();
-  EXPECT_TRUE(t.Live(T0 + 30).empty()) << "the refused renewal took nothing";
+  EXPECT_TRUE(t.LiveLease(T0 + 30).empty()) << "the refused renewal took nothing";
   // Its mutating calls are refused too, naming who broke it.
-  Status s = t.Admit("a", 1, T0 + 30);
+  Status s = t.CheckFencedCall("a", 1, T0 + 30);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(s.message().find("bob@ws2"), std::string::npos) << s.message();
 
@@ -92,7 +92,7 @@ TEST(LeaseTableTest, ARenewalNeverAcquires) {
   auto e = u.Renew("a", 1, kTtl, T0 + 60000);
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.status().message().find("expired at"), std::string::npos) << e.status().message();
-  EXPECT_FALSE(u.Admit("a", 1, T0 + 60000).ok());
+  EXPECT_FALSE(u.CheckFencedCall("a", 1, T0 + 60000).ok());
 }
 
 TEST(LeaseTableTest, TheSameOwnerFromAnotherHolderWaits) {
@@ -105,8 +105,8 @@ TEST(LeaseTableTest, TheSameOwnerFromAnotherHolderWaits) {
   auto again = t.Acquire(Want("a", "alice@ws1"), kTtl, false, T0 + 2);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->lease.epoch, 2u);
-  EXPECT_FALSE(t.Admit("a", 1, T0 + 3).ok());
-  EXPECT_TRUE(t.Admit("a", 2, T0 + 3).ok());
+  EXPECT_FALSE(t.CheckFencedCall("a", 1, T0 + 3).ok());
+  EXPECT_TRUE(t.CheckFencedCall("a", 2, T0 + 3).ok());
   EXPECT_FALSE(t.Renew("a", 1, kTtl, T0 + 3).ok());
 }
 
@@ -117,28 +117,28 @@ TEST(LeaseTableTest, BreakingTakesOverAndReportsTheHolder) {
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->previous.owner_id, "a");
   EXPECT_EQ(b->previous.holder, "alice@ws1");
-  EXPECT_EQ(t.Live(T0 + 6).owner_id, "b");
+  EXPECT_EQ(t.LiveLease(T0 + 6).owner_id, "b");
   // The old owner's calls are refused from now on.
-  Status s = t.Admit("a", 1, T0 + 6);
+  Status s = t.CheckFencedCall("a", 1, T0 + 6);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(s.message().find("bob@ws2"), std::string::npos) << s.message();
 }
 
 TEST(LeaseTableTest, AdmitsOnlyTheLiveOwnerAndEpoch) {
   LeaseTable t("");
-  EXPECT_EQ(t.Admit("", 0, T0).code(), Status::Code::kFailedPrecondition) << "no lease: no change";
-  EXPECT_EQ(t.Admit("a", 1, T0).code(), Status::Code::kFailedPrecondition) << "a call under a lease not held here";
+  EXPECT_EQ(t.CheckFencedCall("", 0, T0).code(), Status::Code::kFailedPrecondition) << "no lease: no change";
+  EXPECT_EQ(t.CheckFencedCall("a", 1, T0).code(), Status::Code::kFailedPrecondition) << "a call under a lease not held here";
   ASSERT_TRUE(t.Acquire(Want("a"), kTtl, false, T0).ok());
-  EXPECT_TRUE(t.Admit("a", 1, T0 + 1).ok());
-  EXPECT_EQ(t.Admit("a", 0, T0 + 1).code(), Status::Code::kFailedPrecondition) << "the owner without its epoch";
-  EXPECT_EQ(t.Admit("a", 2, T0 + 1).code(), Status::Code::kFailedPrecondition) << "an epoch not granted";
-  EXPECT_EQ(t.Admit("", 0, T0 + 1).code(), Status::Code::kFailedPrecondition);
-  EXPECT_EQ(t.Admit("b", 1, T0 + 1).code(), Status::Code::kFailedPrecondition);
+  EXPECT_TRUE(t.CheckFencedCall("a", 1, T0 + 1).ok());
+  EXPECT_EQ(t.CheckFencedCall("a", 0, T0 + 1).code(), Status::Code::kFailedPrecondition) << "the owner without its epoch";
+  EXPECT_EQ(t.CheckFencedCall("a", 2, T0 + 1).code(), Status::Code::kFailedPrecondition) << "an epoch not granted";
+  EXPECT_EQ(t.CheckFencedCall("", 0, T0 + 1).code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(t.CheckFencedCall("b", 1, T0 + 1).code(), Status::Code::kFailedPrecondition);
   // Lapsed: its owner is refused (it must re-acquire), and so is everyone else.
-  Status lapsed = t.Admit("a", 1, T0 + 60000);
+  Status lapsed = t.CheckFencedCall("a", 1, T0 + 60000);
   EXPECT_EQ(lapsed.code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(lapsed.message().find("expired"), std::string::npos) << lapsed.message();
-  EXPECT_FALSE(t.Admit("", 0, T0 + 60000).ok());
+  EXPECT_FALSE(t.CheckFencedCall("", 0, T0 + 60000).ok());
 }
 
 TEST(LeaseTableTest, EpochsNeverRepeatAcrossReleasesAndRestarts) {
@@ -199,14 +199,14 @@ TEST(LeaseTableTest, SurvivesARestartThroughItsFile) {
   }
   LeaseTable again(path);
   ASSERT_TRUE(again.Load().ok());
-  EXPECT_EQ(again.Live(T0 + 1).holder, "alice@ws1");
-  EXPECT_EQ(again.Live(T0 + 1).epoch, 1u);
-  EXPECT_FALSE(again.Admit("", 0, T0 + 1).ok());
-  EXPECT_TRUE(again.Admit("a", 1, T0 + 1).ok());
+  EXPECT_EQ(again.LiveLease(T0 + 1).holder, "alice@ws1");
+  EXPECT_EQ(again.LiveLease(T0 + 1).epoch, 1u);
+  EXPECT_FALSE(again.CheckFencedCall("", 0, T0 + 1).ok());
+  EXPECT_TRUE(again.CheckFencedCall("a", 1, T0 + 1).ok());
   ASSERT_TRUE(*again.Release("a", 1, nullptr, T0 + 2));
   LeaseTable third(path);
   ASSERT_TRUE(third.Load().ok());
-  EXPECT_TRUE(third.Live(T0 + 3).empty());
+  EXPECT_TRUE(third.LiveLease(T0 + 3).empty());
 
   std::ofstream(path) << "{not json";
   LeaseTable damaged(path);
@@ -222,8 +222,8 @@ TEST(LeaseTableTest, ReadsTheFormatWithoutEpochs) {
                       << T0 << R"(, "renewed_ms": )" << T0 << R"(, "expires_ms": )" << T0 + 60000 << "}";
   LeaseTable t(path);
   ASSERT_TRUE(t.Load().ok());
-  EXPECT_EQ(t.Live(T0 + 1).owner_id, "a");
-  EXPECT_EQ(t.Live(T0 + 1).epoch, 0u);
+  EXPECT_EQ(t.LiveLease(T0 + 1).owner_id, "a");
+  EXPECT_EQ(t.LiveLease(T0 + 1).epoch, 0u);
   auto g = t.Acquire(Want("b", "bob@ws2"), kTtl, true, T0 + 2);
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(g->lease.epoch, 1u);
@@ -236,8 +236,8 @@ TEST(LeaseTableTest, AnUnwritableFileStillGrantsInMemoryAndSaysWhy) {
   auto g = t.Acquire(Want("a"), kTtl, false, T0);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_FALSE(g->not_kept.ok());
-  EXPECT_EQ(t.Live(T0 + 1).owner_id, "a");
-  EXPECT_FALSE(t.Admit("", 0, T0 + 1).ok()) << "enforced all the same";
+  EXPECT_EQ(t.LiveLease(T0 + 1).owner_id, "a");
+  EXPECT_FALSE(t.CheckFencedCall("", 0, T0 + 1).ok()) << "enforced all the same";
 }
 
 TEST(FileLockTest, HeldUntilReleasedAndNamesTheHolder) {

@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "catalog/change_segment.h"
 #include "catalog/layout.h"
+#include "catalog/local_object.h"
 #include "ops/recovery/restore_cluster.h"
 #include "snapshot/hashkv.h"
 #include "snapshot/snapshot.h"
@@ -210,11 +211,11 @@ Status ReplayOnto(store::Store& store, const PitrOptions& o, const catalog::Segm
   return checked;
 }
 
-// A plain snapshot in a local-folder store is read where it is instead of copied: at 8 GB the
-// copy and its sync were most of the point-in-time restore. Its trailer must be the manifest's
-// image SHA-256, and the restore then hashes the image as it reads (`hash_checked` false), so
-// the file is the manifest's, byte for byte, or nothing is restored. Anything else is fetched
-// into `dir` and checked as it streams.
+// A plain snapshot in a local-folder store is read where it is instead of copied (the copy and
+// its sync would be most of the point-in-time restore), once checked against the manifest
+// (catalog/local_object.h). The restore then hashes the image again as it reads (`hash_checked`
+// false), so a file replaced in between is still caught. Anything else is fetched into `dir` and
+// checked as it streams.
 struct SourceFile {
   std::string path;
   bool hash_checked = false;
@@ -222,20 +223,13 @@ struct SourceFile {
 
 Result<SourceFile> FetchOrUseInPlace(store::Store& store, const catalog::Manifest& m, const std::string& dir,
                                      const codec::KeyRing* keys) {
-  const std::string local = store.LocalPath(m.object_key);
-  std::error_code ec;
-  if (!local.empty() && m.compression == "none" && m.encryption == "none" && !m.db_sha256.empty() &&
-      std::filesystem::is_regular_file(local, ec)) {
-    LB_ASSIGN_OR_RETURN(auto info, snapshot::InspectSnapshotFile(local));
-    if (!info.has_trailer || info.file_size != m.size || HexEncode(info.trailer) != m.db_sha256) {
-      return Status::Corruption(fmt::format(
-          "the stored copy of {} is damaged (restore from another backup): {} bytes{}, its manifest says {} bytes "
-          "with image SHA-256 {}",
-          m.object_key, info.file_size, info.has_trailer ? " trailer " + HexEncode(info.trailer) : " and no trailer",
-          m.size, m.db_sha256));
-    }
-    return SourceFile{local, false};
+  auto local = catalog::CheckedLocalObject(store, m);
+  if (!local.ok() && local.status().code() == Status::Code::kCorruption) {
+    return Status::Corruption(fmt::format("the stored copy of {} is damaged (restore from another backup): {}",
+                                          m.object_key, local.status().message()));
   }
+  if (!local.ok()) return local.status();
+  if (!local->empty()) return SourceFile{*local, false};
   std::string path = dir + "/" + std::to_string(m.revision) + ".db";
   LB_RETURN_IF_ERROR(catalog::FetchToFile(store, m, path, keys));
   return SourceFile{path, true};
