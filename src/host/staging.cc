@@ -5,7 +5,6 @@
 #include <filesystem>
 
 #include "base/atomic_file.h"
-#include "base/file_chunks.h"
 #include "base/sha256.h"
 #include "catalog/catalog.h"
 #include "catalog/local_object.h"
@@ -71,14 +70,8 @@ Result<Dropped> DropStaged(const std::string& staging_dir, const std::vector<std
 }
 
 Result<std::string> CheckSnapshotFile(const std::string& path) {
-  snapshot::SnapshotDigest digest;
-  LB_RETURN_IF_ERROR(ReadFileChunks(path, [&](std::span<const uint8_t> c) {
-    digest.Update(c);
-    return Status::OK();
-  }));
-  auto d = digest.Finish();
-  if (!d.ok()) return d.status().Annotate(path);
-  return HexEncode(d->file_sha256);
+  LB_ASSIGN_OR_RETURN(snapshot::SnapshotDigests d, snapshot::DigestSnapshotFile(path));
+  return HexEncode(d.file_sha256);
 }
 
 Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir,

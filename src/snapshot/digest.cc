@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "base/file_chunks.h"
 #include "base/sha256.h"
 
 namespace lifeboat::snapshot {
@@ -46,6 +47,7 @@ Result<SnapshotDigests> SnapshotDigest::Finish() {
   }
   SnapshotDigests d;
   d.image_size = bytes_ - tail_.size();
+  d.file_size = bytes_;
   if (d.image_size % 512 != 0) {
     return Status::Corruption("snapshot image is " + std::to_string(d.image_size) +
                               " bytes, not a whole number of 512-byte blocks: truncated or not an etcd snapshot");
@@ -61,6 +63,17 @@ Result<SnapshotDigests> SnapshotDigest::Finish() {
     return Status::Corruption("snapshot SHA-256 mismatch: the image hashes to " + HexEncode(d.image_sha256) +
                               " but etcd's trailer says " + HexEncode(tail_) + " (the data was damaged in transit)");
   }
+  return d;
+}
+
+Result<SnapshotDigests> DigestSnapshotFile(const std::string& path) {
+  SnapshotDigest digest;
+  LB_RETURN_IF_ERROR(ReadFileChunks(path, [&](std::span<const uint8_t> c) {
+    digest.Update(c);
+    return Status::OK();
+  }));
+  auto d = digest.Finish();
+  if (!d.ok()) return d.status().Annotate(path);
   return d;
 }
 

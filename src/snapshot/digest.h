@@ -19,6 +19,7 @@ struct SnapshotDigests {
   std::array<uint8_t, 32> image_sha256;  // as computed; equals the trailer when Finish() is OK
   std::array<uint8_t, 32> file_sha256;   // SHA-256 of image || trailer
   uint64_t image_size = 0;
+  uint64_t file_size = 0;                // image_size + the 32-byte trailer
 };
 
 class SnapshotDigest {
@@ -41,5 +42,9 @@ class SnapshotDigest {
   size_t tail_len_ = 0;
   uint64_t bytes_ = 0;
 };
+
+// Reads the snapshot file at `path` once through a SnapshotDigest: its digests, or the read's
+// error or Finish()'s Corruption, annotated with the path.
+Result<SnapshotDigests> DigestSnapshotFile(const std::string& path);
 
 }  // namespace lifeboat::snapshot
