@@ -187,6 +187,10 @@ t0=$(now)
   { cat "$WORK/restore.out" "$WORK/restore.err" >&2; die "lifeboat restore-cluster failed"; }
 L_RTO=$(secs "$t0" "$(now)")
 sed 's/^/  /' "$WORK/restore.out"
+steps() {  # the step table lifeboat prints on stderr ("  NAME  SECONDS s  DETAIL")
+  grep -E '^  [a-z][a-z -]{1,16} +[0-9]+\.[0-9]s  ' "$1" | sed 's/^/  step/' || true
+}
+steps "$WORK/restore.err"
 grep -q "safety backup.*none: no member answered" "$WORK/restore.err" || die "restore-cluster took a safety backup: members answered"
 echo "lifeboat RTO: ${L_RTO}s"
 
@@ -204,6 +208,7 @@ t0=$(now)
   { cat "$WORK/recover.out" "$WORK/recover.err" >&2; die "lifeboat recover-member failed"; }
 L_REC=$(secs "$t0" "$(now)")
 sed 's/^/  /' "$WORK/recover.out"
+steps "$WORK/recover.err"
 echo "lifeboat recover-member: ${L_REC}s"
 
 stop_agents  # SIGTERM: each leaves its etcd running (a next agent would adopt it)
