@@ -299,6 +299,8 @@ struct Client::Impl {
       return Map(s, what);
     }
   }
+
+  lifeboat::Status AlarmList(pb::AlarmResponse& resp);
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -446,13 +448,28 @@ lifeboat::Status Client::MemberPromote(uint64_t id) {
   });
 }
 
-Result<std::vector<Alarm>> Client::Alarms() {
+// etcd answers an alarm list through raft. A member that still follows a leader that just died
+// forwards the proposal to it, where it is lost, and the call would wait out its whole
+// deadline although a new leader is elected within about a second. So the call is tried with
+// growing deadlines (1 s, 2 s, then what is left of the command timeout), each try a new
+// proposal that the new leader commits.
+lifeboat::Status Client::Impl::AlarmList(pb::AlarmResponse& resp) {
   pb::AlarmRequest req;
   req.set_action(pb::AlarmRequest::GET);
+  const auto until = std::chrono::steady_clock::now() + opts.command_timeout;
+  for (std::chrono::milliseconds attempt(1000);; attempt *= 2) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    const bool last = left <= attempt;
+    lifeboat::Status s = Call("alarm list", [&](grpc::ClientContext& ctx) {
+      return maintenance->Alarm(&ctx, req, &resp);
+    }, last ? std::max(left, std::chrono::milliseconds(1)) : attempt);
+    if (s.ok() || last || s.code() != lifeboat::Status::Code::kDeadlineExceeded) return s;
+  }
+}
+
+Result<std::vector<Alarm>> Client::Alarms() {
   pb::AlarmResponse resp;
-  LB_RETURN_IF_ERROR(impl_->Call("alarm list", [&](grpc::ClientContext& ctx) {
-    return impl_->maintenance->Alarm(&ctx, req, &resp);
-  }));
+  LB_RETURN_IF_ERROR(impl_->AlarmList(resp));
   std::vector<Alarm> out;
   for (const auto& a : resp.alarms()) {
     out.push_back(Alarm{a.memberid(), pb::AlarmType_Name(a.alarm())});
