@@ -30,6 +30,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/temp_dir.h"
+
 #ifndef LB_BINARY
 #error "LB_BINARY must name the lifeboat binary (tests/CMakeLists.txt defines it)"
 #endif
@@ -412,8 +414,7 @@ bool Bindable(int port) {
 
 // Holds port's lock file for the rest of this process; false when another process holds it.
 bool Reserve(int port) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/lifeboat-test-ports";
+  std::string dir = DefaultTempParent() + "/lifeboat-test-ports";
   mkdir(dir.c_str(), 0777);
   int fd = open((dir + "/" + std::to_string(port)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) return false;
