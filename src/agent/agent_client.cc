@@ -225,6 +225,7 @@ Result<RestoreResponse> AgentClient::RestoreSnapshot(const RestoreRequest& in) {
   req.set_initial_cluster_token(in.initial_cluster_token);
   req.set_peer_url(in.peer_url);
   req.set_skip_hash_check(in.skip_hash_check);
+  req.set_expect_sha256(in.expect_sha256);
   req.set_target_version(in.target_version);
   req.set_bump_revision(in.bump_revision);
   req.set_mark_compacted(in.mark_compacted);

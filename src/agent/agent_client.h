@@ -63,6 +63,7 @@ struct RestoreRequest {
   std::string initial_cluster_token;  // empty: "etcd-cluster"
   std::string peer_url;               // empty: the agent's peer URL
   bool skip_hash_check = false;
+  std::string expect_sha256;   // hex SHA-256 the file must have; empty: any
   std::string target_version;  // "3.4" .. "3.7"; empty: the snapshot's own
   uint64_t bump_revision = 0;  // etcdutl's --bump-revision N --mark-compacted (both or neither)
   bool mark_compacted = false;

@@ -26,7 +26,6 @@ namespace lifeboat::agent {
 // The host layer this service is a thin gRPC face of.
 using host::AbsentOrEmpty;
 using host::AgentConfig;
-using host::CheckSnapshotFile;
 using host::ClipLog;
 using host::ControlMode;
 using host::ControlModeName;
@@ -320,10 +319,19 @@ class Service final : public pb::Agent::Service {
       return ToGrpc(Status::FailedPrecondition("data dir " + c_.data_dir +
                                                " exists and is not empty (MoveDataAside first)"));
     }
-    // Hashed before the restore reads it (the coordinator compares this across hosts); the same
-    // pass checks etcd's trailer, so the restore need not read the file twice.
-    auto sha = req->skip_hash_check() ? FileSha256(req->snapshot_path()) : CheckSnapshotFile(req->snapshot_path());
-    if (!sha.ok()) return ToGrpc(sha.status());
+    // The restore hashes the file on a second thread while it writes the db, and renames nothing
+    // into place unless the trailer and the expected SHA-256 matched: one read, not two in a row.
+    // Without the trailer check there is no such pass, and the file is hashed first.
+    std::string sha;
+    if (req->skip_hash_check()) {
+      auto whole = FileSha256(req->snapshot_path());
+      if (!whole.ok()) return ToGrpc(whole.status());
+      if (!req->expect_sha256().empty() && *whole != req->expect_sha256()) {
+        return ToGrpc(Status::Corruption(req->snapshot_path() + ": SHA-256 " + *whole + ", not the expected " +
+                                         req->expect_sha256()));
+      }
+      sha = *whole;
+    }
     snapshot::RestoreOptions o;
     o.snapshot_path = req->snapshot_path();
     o.name = req->name().empty() ? c_.member_name : req->name();
@@ -333,18 +341,20 @@ class Service final : public pb::Agent::Service {
                                                        : req->initial_cluster();
     if (!req->initial_cluster_token().empty()) o.initial_cluster_token = req->initial_cluster_token();
     o.data_dir = c_.data_dir;
-    o.skip_hash_check = true;  // checked above, unless the caller asked to skip it
+    o.skip_hash_check = req->skip_hash_check();
+    if (!o.skip_hash_check) o.expect_file_sha256 = req->expect_sha256();
     o.target_version = req->target_version();
     o.bump_revision = req->bump_revision();
     o.mark_compacted = req->mark_compacted();
     auto r = snapshot::RestoreSnapshot(o);
     if (!r.ok()) return ToGrpc(r.status());
+    if (!o.skip_hash_check) sha = r->file_sha256;
     auto owned = GiveToParentOwner(r->data_dir);
     if (!owned.ok()) return ToGrpc(owned.status());
     if (*owned) log_.Info("RestoreSnapshot: {} now belongs to the owner of its parent dir", r->data_dir);
     log_.Info("RestoreSnapshot: {} (sha256 {}) -> {} at revision {} for etcd {} (snapshot from {})", o.snapshot_path,
-                 *sha, r->data_dir, r->revision, r->target_version, r->source_version);
-    out->set_sha256(*sha);
+                 sha, r->data_dir, r->revision, r->target_version, r->source_version);
+    out->set_sha256(sha);
     out->set_revision(r->revision);
     out->set_member_id(r->member_id);
     out->set_cluster_id(r->cluster_id);

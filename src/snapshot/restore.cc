@@ -15,10 +15,12 @@
 
 #include "base/atomic_file.h"
 #include "base/errno_status.h"
+#include "base/sha256.h"
 #include "fmt/format.h"
 #include "snapshot/bbolt_reader.h"
 #include "snapshot/bbolt_writer.h"
 #include "snapshot/cluster_config.h"
+#include "snapshot/digest.h"
 #include "snapshot/raft_messages.h"
 #include "snapshot/snap_file.h"
 #include "snapshot/snapshot_file.h"
@@ -561,18 +563,38 @@ Result<Staging> MakeStaging(const RestoreResult& result, bool separate_wal, Temp
   return st;
 }
 
-// Writes the db into the staging dir while the trailer is hashed on a second thread: the
-// target is renamed into place only once it matched. A damaged image usually also fails the
-// walk; the hash's verdict is the one reported then, as it names the cause.
+// The trailer and the whole file's SHA-256, in one pass over the file as it is now: Corruption
+// when the trailer does not match, the size changed since it was opened, or the file is not the
+// one expected (`expect`, hex; empty: any). Returns the file's hex SHA-256.
+Result<std::string> CheckWholeFile(const SnapshotFileInfo& info, const std::string& expect) {
+  LB_ASSIGN_OR_RETURN(SnapshotDigests d, DigestSnapshotFile(info.path));
+  if (d.file_size != info.file_size) {
+    return Status::Corruption(
+        fmt::format("{} changed size while being read ({} -> {} bytes)", info.path, info.file_size, d.file_size));
+  }
+  std::string sha = HexEncode(d.file_sha256);
+  if (!expect.empty() && sha != expect) {
+    return Status::Corruption(fmt::format("{}: SHA-256 {}, not the expected {}: a different or damaged file",
+                                          info.path, sha, expect));
+  }
+  return sha;
+}
+
+// Writes the db into the staging dir while the file is hashed on a second thread: the target is
+// renamed into place only once the trailer (and the expected SHA-256) matched. A damaged image
+// usually also fails the walk; the hash's verdict is the one reported then, as it names the cause.
 Result<CopiedDb> WriteDb(Source& src, const Staging& st, std::map<std::string, BucketEdit> edits,
-                         ChangeStream* replay, RevisionBump bump) {
-  std::future<Status> hashed;
+                         ChangeStream* replay, RevisionBump bump, const std::string& expect_sha256,
+                         std::string* file_sha256) {
+  std::future<Result<std::string>> hashed;
   if (src.check_hash) {
-    hashed = std::async(std::launch::async, [&info = src.info] { return VerifySnapshotTrailer(info); });
+    hashed = std::async(std::launch::async,
+                        [&info = src.info, &expect_sha256] { return CheckWholeFile(info, expect_sha256); });
   }
   auto copied = CopyDb(*src.db, st.snapdir + "/db", std::move(edits), replay, bump);
-  Status h = hashed.valid() ? hashed.get() : Status::OK();
-  if (!h.ok()) return h;
+  if (hashed.valid()) {
+    LB_ASSIGN_OR_RETURN(*file_sha256, hashed.get());
+  }
   return copied;
 }
 
@@ -618,6 +640,9 @@ void FillResult(const ClusterConfig& cluster, const CopiedDb& copied, RestoreRes
 Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   // 1. Everything that can be refused is refused before a byte is written.
   LB_RETURN_IF_ERROR(CheckBumpFlags(o.bump_revision, o.mark_compacted));
+  if (o.skip_hash_check && !o.expect_file_sha256.empty()) {
+    return Status::InvalidArgument("an expected SHA-256 is checked with the trailer: drop --skip-hash-check");
+  }
   int forced_minor = 0;
   if (!o.target_version.empty()) {
     LB_ASSIGN_OR_RETURN(forced_minor, ParseTargetVersion(o.target_version));
@@ -640,7 +665,7 @@ Result<RestoreResult> RestoreSnapshot(const RestoreOptions& o) {
   const bool separate_wal = !o.wal_dir.empty();
   TempDirs temps;
   LB_ASSIGN_OR_RETURN(Staging st, MakeStaging(result, separate_wal, temps));
-  auto copied = WriteDb(src, st, std::move(edits), o.replay, bump);
+  auto copied = WriteDb(src, st, std::move(edits), o.replay, bump, o.expect_file_sha256, &result.file_sha256);
   if (!copied.ok()) {
     return copied.status().Annotate(
         fmt::format("restore of {} failed, {} not created", o.snapshot_path, result.data_dir));

@@ -53,6 +53,9 @@ struct RestoreOptions {
   std::string data_dir;                                               // empty: "<name>.etcd"
   std::string wal_dir;                                                // empty: "<data-dir>/member/wal"
   bool skip_hash_check = false;
+  // Hex SHA-256 the whole file (trailer included) must have; empty: any. Checked in the pass that
+  // checks the trailer, while the db is written, and before anything is renamed into place.
+  std::string expect_file_sha256;
   std::string target_version;  // "3.4" .. "3.7"; empty: the snapshot's own
   // etcdutl 3.5.10+'s --bump-revision N --mark-compacted (both or neither): an empty-valued
   // entry at N above the latest revision (the replay's included), scheduled for compaction, so
@@ -68,6 +71,7 @@ struct RestoreOptions {
 struct RestoreResult {
   std::string data_dir, wal_dir;
   std::string db_path;  // the restored bbolt file: <data-dir>/member/snap/db
+  std::string file_sha256;  // hex SHA-256 of the whole snapshot file as read; empty with skip_hash_check
   uint64_t member_id = 0, cluster_id = 0;
   size_t members = 0;
   int64_t revision = 0;  // the revision etcd will resume at (the bumped one after a bump)

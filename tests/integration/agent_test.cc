@@ -198,10 +198,23 @@ TEST_F(AgentFixture, ProcessModeRestoreStartStopMoveAside) {
   }
   EXPECT_FALSE(fs::exists(data_dir_));
 
-  // Restore: the whole file's sha256 and the snapshot's revision.
-  auto restored = Restore();
   auto sha = harness::Run({"sha256sum", std::string(LB_TEST_DATA) + "/small-snapshot.db"});
   ASSERT_TRUE(sha.ok());
+  {
+    // Not the backup the coordinator planned: refused, and no data dir appears.
+    agent::RestoreRequest other;
+    other.snapshot_path = Staged();
+    other.initial_cluster = "m1=" + peer_url_;
+    other.expect_sha256 = std::string(64, '0');
+    auto r = client_->RestoreSnapshot(other);
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("not the expected " + other.expect_sha256), std::string::npos)
+        << r.status().ToString();
+    EXPECT_FALSE(fs::exists(data_dir_));
+  }
+
+  // Restore: the whole file's sha256 and the snapshot's revision.
+  auto restored = Restore();
   EXPECT_EQ(restored.sha256, sha.out.substr(0, 64));
   EXPECT_EQ(restored.revision, 307);
   EXPECT_EQ(restored.data_dir, data_dir_);

@@ -255,6 +255,22 @@ TEST_F(RestoreRefusalTest, FlippedByteInTheImage) {
   ExpectRefused(o, Status::Code::kCorruption, "SHA-256 mismatch");
 }
 
+TEST_F(RestoreRefusalTest, NotTheExpectedFile) {
+  // A whole, valid snapshot, but not the one the caller planned: refused in the same pass, and
+  // nothing is renamed into place.
+  RestoreOptions o = Defaults(dir_.Join("d"));
+  o.expect_file_sha256 = Sha(std::string("another backup"));
+  ExpectRefused(o, Status::Code::kCorruption, "not the expected " + o.expect_file_sha256);
+  o.skip_hash_check = true;
+  ExpectRefused(o, Status::Code::kInvalidArgument, "drop --skip-hash-check");
+  // The planned one passes, and the result names what was read.
+  o.skip_hash_check = false;
+  o.expect_file_sha256 = Sha(ReadFile(kVector));
+  auto r = RestoreSnapshot(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->file_sha256, o.expect_file_sha256);
+}
+
 TEST_F(RestoreRefusalTest, TruncatedFile) {
   std::string v = ReadFile(kVector);
   WriteFile(dir_.Join("t.db"), v.substr(0, 30000));  // 30000 % 512 != 32: no trailer

@@ -784,6 +784,7 @@ class Coordinator {
       if (st.data_dir_present) LB_RETURN_IF_ERROR(MoveAside(i, mj));
       agent::RestoreRequest req;
       req.snapshot_path = mj.staged_path;
+      req.expect_sha256 = j.sha256;
       req.name = mj.name;
       req.initial_cluster = j.initial_cluster;
       req.initial_cluster_token = j.cluster_token;
