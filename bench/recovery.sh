@@ -2,7 +2,7 @@
 # Benchmark: recovery time of `lifeboat restore-cluster` and `lifeboat recover-member` vs the
 # manual etcdctl procedure (scripted the seed's way: one shell job per host, as Ansible would),
 # same hosts, ports, backup and disk, same run.
-# Usage: bench/recovery.sh [MB=1000]. Loads a 3-member cluster with ~MB MiB of values
+# Usage: bench/recovery.sh [--etcd 3.4|3.5.30|3.6.14|3.7.1] [MB=1000]. Loads a 3-member cluster with ~MB MiB of values
 # (scripts/etcd-cluster load), takes one `lifeboat backup` into a local store, stops that cluster.
 # Then, on three fresh "hosts" (loopback ports, one `lifeboat agent` each, process mode, no data:
 # every member is lost):
@@ -19,7 +19,8 @@
 #                    etcd's catch-up time = caught up - m3 started; manual total = kill -> caught up
 # Prints each step's time, lifeboat's step tables, and the ratios. Targets: RTO <= 30 s on this
 # machine at 1.4 GB; recover-member <= 1.2x etcd's own catch-up time.
-# Both sides run etcd 3.4 with the same flags (etcd's default heartbeat/election timing, an 8 GiB
+# Both sides run the same etcd (3.4 by default; another version's etcd, etcdctl and etcdutl from
+# build/etcd/VERSION, scripts/fetch-etcd or the etcd 3.6/3.7 pass) with the same flags (etcd's default heartbeat/election timing, an 8 GiB
 # quota) and every wait polls with a deadline. Order: lifeboat runs first
 # on its hosts (the agents do not start etcd by themselves, so recover-member must follow its
 # restore before the agents go away), then the manual procedure on the same ports. The manual
@@ -30,7 +31,16 @@
 # BENCH_KEEP_WORK=1 keeps the work dir (logs, data dirs) for a post-mortem.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+VERSION=3.4
+if [ "${1:-}" = "--etcd" ]; then VERSION=${2:?--etcd needs a version}; shift 2; fi
 MB=${1:-1000}
+RESTORE_TOOL=etcdctl  # 3.4's; etcdutl from 3.5 on, as etcdctl's restore is deprecated there
+if [ "$VERSION" != 3.4 ]; then
+  BIN=$ROOT/build/etcd/$VERSION/usr/bin
+  [ -x "$BIN/etcd" ] || { echo "bench: no etcd $VERSION in $BIN (scripts/fetch-etcd, or the etcd 3.6/3.7 test pass)" >&2; exit 2; }
+  export PATH=$BIN:$PATH LB_ETCD=$BIN/etcd LB_ETCDCTL=$BIN/etcdctl
+  RESTORE_TOOL=etcdutl
+fi
 
 # ETCD_*/ETCDCTL_* from the caller would reconfigure every etcd and etcdctl below.
 while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^ETCD(CTL)?_' || true)
@@ -97,7 +107,7 @@ bash scripts/etcd-cluster start "$WORK/cluster" --quota-bytes "$QUOTA" >/dev/nul
 # shellcheck disable=SC1091
 source "$WORK/cluster/cluster.env"
 SRC_ENDPOINTS=$ENDPOINTS
-echo "loading ~${MB} MiB of keys ..."
+echo "$(etcd --version | head -1); loading ~${MB} MiB of keys ..."
 t0=$(now)
 bash scripts/etcd-cluster load "$WORK/cluster" "$MB"
 echo "load took $(secs "$t0" "$(now)")s"
@@ -269,14 +279,14 @@ wait_verified() {  # WHAT -> prints "LEADER_URL REVISION"
 }
 
 echo
-echo "== manual restore (etcdctl snapshot restore on every host, then start, then poll)"
+echo "== manual restore ($RESTORE_TOOL snapshot restore on every host, then start, then poll)"
 declare -a MPID JOBS
 t0=$(now)
 for k in 1 2 3; do
   (
     mkdir -p "$WORK/manual/host$k"
     cp "$BACKUP" "$WORK/manual/host$k/backup.db"
-    etcdctl snapshot restore "$WORK/manual/host$k/backup.db" --name "m$k" --initial-cluster "$INITIAL_CLUSTER" \
+    "$RESTORE_TOOL" snapshot restore "$WORK/manual/host$k/backup.db" --name "m$k" --initial-cluster "$INITIAL_CLUSTER" \
       --initial-cluster-token "$MTOKEN" --initial-advertise-peer-urls "${PEER[k]}" \
       --data-dir "$WORK/manual/m$k.etcd" >"$WORK/manual/restore-m$k.log" 2>&1 ||
       { cat "$WORK/manual/restore-m$k.log" >&2; exit 1; }

@@ -20,6 +20,7 @@
 #include "snapshot/bbolt_reader.h"
 #include "snapshot/bbolt_writer.h"
 #include "snapshot/cluster_config.h"
+#include "snapshot/db_clone.h"
 #include "snapshot/digest.h"
 #include "snapshot/raft_messages.h"
 #include "snapshot/snap_file.h"
@@ -58,12 +59,6 @@ std::string KeyValueBytes(const MvccChange& c) {
   if (c.lease) proto::AppendVarintField(&out, 6, static_cast<uint64_t>(c.lease));
   return out;
 }
-
-// A bucket's changes: new values (nullopt deletes), and whether every source entry is dropped.
-struct BucketEdit {
-  bool drop_source = false;
-  std::map<std::string, std::optional<std::string>> puts;
-};
 
 // The replayed changes as `key` bucket entries, pulled one at a time: the next one's key and
 // value, checked to come in strictly increasing key order.
@@ -580,6 +575,39 @@ Result<std::string> CheckWholeFile(const SnapshotFileInfo& info, const std::stri
   return sha;
 }
 
+// The source's status from a walk that checks every page, as the rebuild's copy does; a nested
+// bucket is refused there too.
+class CheckedStatus : public StatusCollector {
+ public:
+  CheckedStatus() : StatusCollector(/*hash=*/false) {}
+  Status Entry(std::string_view key, std::string_view value, bool is_bucket) override {
+    if (is_bucket) {
+      return Status::Corruption(
+          fmt::format("nested bucket \"{}\": etcd never writes one, so this is not an etcd db", key));
+    }
+    return StatusCollector::Entry(key, value, false);
+  }
+};
+
+// Without a replay or a bump, only small buckets change: the db is cloned and edited where its
+// shape allows (db_clone.h) while a walk of the source checks every page and collects its status;
+// otherwise it is rebuilt.
+Result<CopiedDb> CloneOrRebuild(Source& src, const std::string& path, std::map<std::string, BucketEdit> edits) {
+  auto walked = std::async(std::launch::async, [&db = *src.db]() -> Result<SnapshotStatus> {
+    CheckedStatus status;
+    LB_RETURN_IF_ERROR(db.Walk(status));
+    return status.Finish();
+  });
+  auto cloned = CloneDb(CloneSource{src.info.path, src.info.image_size, src.db->meta()}, path, edits, kRequiredBuckets);
+  auto status = walked.get();
+  if (!status.ok()) return status.status();  // the damage, named; the staging dir goes with it
+  if (!cloned.ok()) return cloned.status();
+  if (!*cloned) return CopyDb(*src.db, path, std::move(edits), nullptr, RevisionBump{});
+  CopiedDb out;
+  out.source = std::move(*status);
+  return out;
+}
+
 // Writes the db into the staging dir while the file is hashed on a second thread: the target is
 // renamed into place only once the trailer (and the expected SHA-256) matched. A damaged image
 // usually also fails the walk; the hash's verdict is the one reported then, as it names the cause.
@@ -591,7 +619,9 @@ Result<CopiedDb> WriteDb(Source& src, const Staging& st, std::map<std::string, B
     hashed = std::async(std::launch::async,
                         [&info = src.info, &expect_sha256] { return CheckWholeFile(info, expect_sha256); });
   }
-  auto copied = CopyDb(*src.db, st.snapdir + "/db", std::move(edits), replay, bump);
+  const std::string db = st.snapdir + "/db";
+  auto copied = replay == nullptr && bump.amount == 0 ? CloneOrRebuild(src, db, std::move(edits))
+                                                      : CopyDb(*src.db, db, std::move(edits), replay, bump);
   if (hashed.valid()) {
     LB_ASSIGN_OR_RETURN(*file_sha256, hashed.get());
   }
