@@ -18,9 +18,10 @@
 #                    its revision equals the leader's and HashKV is equal on all 3.
 #                    etcd's catch-up time = caught up - m3 started; manual total = kill -> caught up
 # Prints each step's time, lifeboat's step tables, and the ratios. Targets: RTO <= 30 s on this
-# machine at 1.4 GB; recover-member <= 1.2x etcd's own catch-up time.
+# machine at 1.4 GB and <= 1.2x etcd's own start; recover-member <= 1.0x etcd's own catch-up time.
 # Both sides run the same etcd (3.4 by default; another version's etcd, etcdctl and etcdutl from
-# build/etcd/VERSION, scripts/fetch-etcd or the etcd 3.6/3.7 pass) with the same flags (etcd's default heartbeat/election timing, an 8 GiB
+# build/etcd/VERSION: scripts/fetch-etcd, or the etcd 3.6/3.7 test pass) with the same flags
+# (etcd's default heartbeat/election timing, an 8 GiB
 # quota) and every wait polls with a deadline. Order: lifeboat runs first
 # on its hosts (the agents do not start etcd by themselves, so recover-member must follow its
 # restore before the agents go away), then the manual procedure on the same ports. The manual
@@ -195,7 +196,8 @@ t0=$(now)
 # shellcheck disable=SC2086  # RESTORE_FLAGS: extra flags, e.g. --quarantine
 "$LB" restore-cluster --config "$WORK/lifeboat.yaml" --yes ${RESTORE_FLAGS:-} >"$WORK/restore.out" 2>"$WORK/restore.err" ||
   { cat "$WORK/restore.out" "$WORK/restore.err" >&2; die "lifeboat restore-cluster failed"; }
-L_RTO=$(secs "$t0" "$(now)")
+T_L_UP=$(now)
+L_RTO=$(secs "$t0" "$T_L_UP")
 sed 's/^/  /' "$WORK/restore.out"
 steps() {  # the step table lifeboat prints on stderr ("  NAME  SECONDS s  DETAIL")
   grep -E '^  [a-z][a-z -]{1,16} +[0-9]+\.[0-9]s  ' "$1" | sed 's/^/  step/' || true
@@ -205,8 +207,18 @@ grep -q "safety backup.*none: no member answered" "$WORK/restore.err" || die "re
 echo "lifeboat RTO: ${L_RTO}s"
 
 # ---- 5. lifeboat recover-member ------------------------------------------------------------
+# etcd refuses membership changes until its members have been connected for 5 s (3.4's
+# "unhealthy cluster", 3.5+'s learner checks); a cluster that loses a member in production has
+# been up far longer. Both sides therefore wait until their cluster has been up 6 s, so that the
+# comparison measures the recovery, not that rule.
+settle() {  # T_UP: the time the cluster was verified
+  local left
+  left=$(awk -v a="$1" -v b="$(now)" 'BEGIN {d = 6 - (b - a); print (d > 0 ? d : 0)}')
+  sleep "$left"
+}
 echo
 echo "== lifeboat recover-member m3"
+settle "$T_L_UP"
 pid=$(etcd_pids "$WORK/agents/m3\.etcd")
 [[ $pid =~ ^[0-9]+$ ]] || die "no single etcd runs for m3 under its agent: '$pid'"
 kill -KILL "$pid"
@@ -301,7 +313,8 @@ read -r _ M_REV <<<"$out"
 t_verified=$(now)
 M_RTO=$(secs "$t0" "$t_verified")
 echo "  copy + snapshot restore (3 hosts in parallel): $(secs "$t0" "$t_restored")s"
-echo "  start -> leader + equal HashKV:                $(secs "$t_restored" "$t_verified")s (revision $M_REV)"
+M_START=$(secs "$t_restored" "$t_verified")
+echo "  start -> leader + equal HashKV:                ${M_START}s (revision $M_REV)"
 echo "manual RTO: ${M_RTO}s"
 ((M_REV == SNAP_REV)) || echo "bench: warning: manual cluster at revision $M_REV, the snapshot's $SNAP_REV" >&2
 
@@ -309,6 +322,7 @@ echo "manual RTO: ${M_RTO}s"
 echo
 echo "== manual recover m3 (member remove, member add, start existing, wait for catch-up)"
 OTHERS=${CLIENT[1]},${CLIENT[2]}
+settle "$t_verified"
 t_kill=$(now)
 kill -KILL "${MPID[3]}"
 wait_gone 10 "${MPID[3]}" || die "manual m3 survived SIGKILL"
@@ -349,13 +363,15 @@ echo "manual recover-member total: ${M_REC}s"
 
 # ---- 7. results -----------------------------------------------------------------------------
 echo
-awk -v s="$SIZE" -v lr="$L_RTO" -v mr="$M_RTO" -v lm="$L_REC" -v mm="$M_REC" -v cu="$M_CATCHUP" 'BEGIN {
+awk -v s="$SIZE" -v lr="$L_RTO" -v mr="$M_RTO" -v lm="$L_REC" -v mm="$M_REC" -v cu="$M_CATCHUP" -v ms="$M_START" 'BEGIN {
   printf "db size (backup object): %.1f MB (%.2f GiB)\n", s/1e6, s/2^30
   printf "whole-cluster RTO: lifeboat %.2fs, manual etcdctl %.2fs: ratio lifeboat/manual %.2fx\n", lr, mr, lr/mr
+  printf "  vs etcd'"'"'s own start (manual start -> leader + equal HashKV) %.2fs: %.2fx (target <= 1.2x): %s\n",
+    ms, lr/ms, (lr/ms <= 1.2 ? "met" : "MISSED")
   printf "  RTO target <= 30 s at 1.4 GB: %s (%.2fs at %.2f GB; scaled linearly to 1.4 GB: %.1fs)\n",
     (lr <= 30 ? "met" : "MISSED"), lr, s/1e9, lr * 1.4e9 / s
   printf "recover-member: lifeboat %.2fs, manual total %.2fs, etcd catch-up %.2fs\n", lm, mm, cu
-  printf "  ratio lifeboat/catch-up %.2fx (target <= 1.2x): %s; ratio lifeboat/manual total %.2fx\n",
-    lm/cu, (lm/cu <= 1.2 ? "met" : "MISSED"), lm/mm
+  printf "  ratio lifeboat/catch-up %.2fx (target <= 1.0x): %s; ratio lifeboat/manual total %.2fx\n",
+    lm/cu, (lm/cu <= 1.0 ? "met" : "MISSED"), lm/mm
 }'
 echo "bench wall time: $(secs "$T_BEGIN" "$(now)")s"
