@@ -8,15 +8,16 @@
 # every member is lost):
 #   lifeboat RTO     `restore-cluster --yes`, command start -> exit 0 (it exits only once the
 #                    cluster verified: one cluster id, a leader, equal revision/HashKV, key count)
-#   lifeboat recover m3's etcd SIGKILLed and its data dir deleted; `recover-member m3`, command
+#   lifeboat recover a follower's etcd (m3 unless it leads) SIGKILLed and its data dir deleted;
+#                    `recover-member` of it, command
 #                    start -> exit 0 (remove, add as learner, start, promote, HashKV equal)
 #   manual RTO       agents stopped; per host in parallel: cp the backup object out of the store,
 #                    `etcdctl snapshot restore`; then start the 3 etcds; poll until `endpoint
 #                    status` shows one leader on all 3 and `endpoint hashkv` is equal (copy -> verified)
-#   manual recover   on that cluster: kill -9 m3, move its data dir aside, `member remove`,
-#                    `member add` (retried while refused), start m3 with state existing, poll until
+#   manual recover   on that cluster: kill -9 a follower, move its data dir aside, `member remove`,
+#                    `member add` (retried while refused), start it with state existing, poll until
 #                    its revision equals the leader's and HashKV is equal on all 3.
-#                    etcd's catch-up time = caught up - m3 started; manual total = kill -> caught up
+#                    etcd's catch-up time = caught up - it started; manual total = kill -> caught up
 # Prints each step's time, lifeboat's step tables, and the ratios. Targets: RTO <= 30 s on this
 # machine at 1.4 GB and <= 1.2x etcd's own start; recover-member <= 1.0x etcd's own catch-up time.
 # Both sides run the same etcd (3.4 by default; another version's etcd, etcdctl and etcdutl from
@@ -216,17 +217,29 @@ settle() {  # T_UP: the time the cluster was verified
   left=$(awk -v a="$1" -v b="$(now)" 'BEGIN {d = 6 - (b - a); print (d > 0 ? d : 0)}')
   sleep "$left"
 }
+# The member replaced is a follower on both sides (the highest-numbered one): losing the leader
+# adds an election, which would make the two sides differ by where the election put the leader.
+follower() {  # prints k (1..3) of the highest-numbered member that is not the leader
+  local k st
+  for k in 3 2 1; do
+    st=$(etcdctl --dial-timeout=1s --command-timeout=2s --endpoints "${CLIENT[k]}" endpoint status -w json 2>/dev/null) || continue
+    "$PY" -c 'import json,sys; s=json.load(sys.stdin)[0]["Status"]; sys.exit(0 if s["header"]["member_id"] != s["leader"] else 1)' \
+      <<<"$st" && { echo "$k"; return 0; }
+  done
+  return 1
+}
 echo
-echo "== lifeboat recover-member m3"
 settle "$T_L_UP"
-pid=$(etcd_pids "$WORK/agents/m3\.etcd")
-[[ $pid =~ ^[0-9]+$ ]] || die "no single etcd runs for m3 under its agent: '$pid'"
+V=$(follower) || die "no follower answers endpoint status"
+echo "== lifeboat recover-member m$V (a follower)"
+pid=$(etcd_pids "$WORK/agents/m$V\.etcd")
+[[ $pid =~ ^[0-9]+$ ]] || die "no single etcd runs for m$V under its agent: '$pid'"
 kill -KILL "$pid"
-wait_gone 10 "$pid" || die "m3's etcd (pid $pid) survived SIGKILL"
-rm -rf "$WORK/agents/m3.etcd"
+wait_gone 10 "$pid" || die "m$V's etcd (pid $pid) survived SIGKILL"
+rm -rf "$WORK/agents/m$V.etcd"
 t0=$(now)
 # shellcheck disable=SC2086  # RECOVER_FLAGS: extra flags, e.g. --no-learner to compare
-"$LB" recover-member m3 --config "$WORK/lifeboat.yaml" ${RECOVER_FLAGS:-} >"$WORK/recover.out" 2>"$WORK/recover.err" ||
+"$LB" recover-member "m$V" --config "$WORK/lifeboat.yaml" ${RECOVER_FLAGS:-} >"$WORK/recover.out" 2>"$WORK/recover.err" ||
   { cat "$WORK/recover.out" "$WORK/recover.err" >&2; die "lifeboat recover-member failed"; }
 L_REC=$(secs "$t0" "$(now)")
 sed 's/^/  /' "$WORK/recover.out"
@@ -250,7 +263,7 @@ start_manual() {  # k STATE INITIAL_CLUSTER ; sets MPID[k]
     "${ETCD_FLAGS[@]}" </dev/null >>"$WORK/manual/m$k.log" 2>&1 &
   MPID[k]=$!
   MANUAL_PIDS+=($!)
-  disown "$!"  # no "Killed" job notices when m3 is killed on purpose
+  disown "$!"  # no "Killed" job notices when a member is killed on purpose
 }
 # 0 when every member answers `endpoint status` (short timeout: a member still applying a
 # snapshot does not answer) with one common non-zero leader and one revision, and then
@@ -320,16 +333,18 @@ echo "manual RTO: ${M_RTO}s"
 
 # ---- 6. manual recover-member ----------------------------------------------------------------
 echo
-echo "== manual recover m3 (member remove, member add, start existing, wait for catch-up)"
-OTHERS=${CLIENT[1]},${CLIENT[2]}
 settle "$t_verified"
+V=$(follower) || die "no follower answers endpoint status"
+echo "== manual recover m$V, a follower (member remove, member add, start existing, wait for catch-up)"
+OTHERS=$(for k in 1 2 3; do ((k == V)) || printf '%s,' "${CLIENT[k]}"; done)
+OTHERS=${OTHERS%,}
 t_kill=$(now)
-kill -KILL "${MPID[3]}"
-wait_gone 10 "${MPID[3]}" || die "manual m3 survived SIGKILL"
-MPID[3]=""
-mv "$WORK/manual/m3.etcd" "$WORK/manual/m3.etcd.aside"
-id=$("${CTL[@]}" --endpoints "$OTHERS" member list -w simple | awk -F', ' '$3 == "m3" {print $1}')
-[[ -n $id ]] || die "m3 is not in the member list"
+kill -KILL "${MPID[V]}"
+wait_gone 10 "${MPID[V]}" || die "manual m$V survived SIGKILL"
+MPID[V]=""
+mv "$WORK/manual/m$V.etcd" "$WORK/manual/m$V.etcd.aside"
+id=$("${CTL[@]}" --endpoints "$OTHERS" member list -w simple | awk -F', ' -v n="m$V" '$3 == n {print $1}')
+[[ -n $id ]] || die "m$V is not in the member list"
 # etcd 3.4 refuses membership changes ("unhealthy cluster") until the members have been
 # connected for 5 s: retry those refusals, as an operator would, up to the deadline.
 retry_ctl() {  # OUTVAR etcdctl-args...
@@ -345,14 +360,14 @@ retry_ctl() {  # OUTVAR etcdctl-args...
 removed="" add=""
 retry_ctl removed member remove "$id"
 t_removed=$(now)
-retry_ctl add member add m3 --peer-urls="${PEER[3]}"
+retry_ctl add member add "m$V" --peer-urls="${PEER[V]}"
 ic=$(sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p' <<<"$add")
 [[ -n $ic ]] || die "member add printed no ETCD_INITIAL_CLUSTER: $add"
 t_start=$(now)
-start_manual 3 existing "$ic"
-out=$(wait_verified "manual recover m3")
+start_manual "$V" existing "$ic"
+out=$(wait_verified "manual recover m$V")
 read -r _ rev <<<"$out"
-((rev == M_REV)) || die "manual recover m3: the cluster moved from revision $M_REV to $rev"
+((rev == M_REV)) || die "manual recover m$V: the cluster moved from revision $M_REV to $rev"
 t_caught=$(now)
 M_CATCHUP=$(secs "$t_start" "$t_caught")
 M_REC=$(secs "$t_kill" "$t_caught")
