@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <future>
 
 #include "base/atomic_file.h"
 #include "base/sha256.h"
@@ -15,8 +16,7 @@
 namespace lifeboat::host {
 namespace {
 
-Status Describe(StagedBackup* out) {
-  auto st = snapshot::StatusOfFile(out->path);
+Status Describe(StagedBackup* out, Result<snapshot::SnapshotStatus> st) {
   if (!st.ok()) return st.status().Annotate("staged backup " + out->path);
   out->revision = st->current_revision;
   out->live_keys = st->live_keys;
@@ -24,6 +24,8 @@ Status Describe(StagedBackup* out) {
   out->members = st->members;
   return Status::OK();
 }
+
+Status Describe(StagedBackup* out) { return Describe(out, snapshot::StatusOfFile(out->path)); }
 
 // The SHA-256 a staged copy's name carries: "<64 hex>.db" or "<64 hex>.db.damaged"; "" for
 // anything else.
@@ -111,6 +113,13 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
   // A plain snapshot already on this host: checked in place, which spares writing and syncing
   // the whole snapshot once more before the restore reads it. The restore hashes it again, so a
   // file replaced in between is still caught.
+  // Its page walk (revision, members) runs beside the check's SHA-256 pass, so that the two
+  // reads overlap; the walk's result is used only once the check passed.
+  const std::string local_path = (*store)->LocalPath(req.object_key);
+  std::future<Result<snapshot::SnapshotStatus>> walked;
+  if (!local_path.empty() && manifest->compression == "none" && manifest->encryption == "none") {
+    walked = std::async(std::launch::async, [local_path] { return snapshot::StatusOfFile(local_path); });
+  }
   auto local = catalog::CheckedLocalObject(**store, *manifest);
   if (!local.ok()) {
     if (local.status().code() == Status::Code::kCorruption) {
@@ -122,7 +131,7 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
   if (!local->empty()) {
     out.path = *local;
     out.in_place = true;
-    LB_RETURN_IF_ERROR(Describe(&out));
+    LB_RETURN_IF_ERROR(walked.valid() && *local == local_path ? Describe(&out, walked.get()) : Describe(&out));
     return out;
   }
   if (local_store && use_staged()) return staged();
