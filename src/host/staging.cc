@@ -76,6 +76,36 @@ Result<std::string> CheckSnapshotFile(const std::string& path) {
   return HexEncode(d.file_sha256);
 }
 
+namespace {
+
+// A plain snapshot already on this host: checked in place, which spares writing and syncing
+// the whole snapshot once more before the restore reads it. The restore hashes it again, so a
+// file replaced in between is still caught. Its page walk (revision, members) runs beside the
+// check's SHA-256 pass, so that the two reads overlap; the walk's result is used only once the
+// check passed. False when the object cannot be read in place (nothing in `out` changed).
+Result<bool> CheckInPlace(store::Store& store, const catalog::Manifest& manifest, StagedBackup* out) {
+  const std::string local_path = store.LocalPath(manifest.object_key);
+  std::future<Result<snapshot::SnapshotStatus>> walked;
+  if (!local_path.empty() && manifest.compression == "none" && manifest.encryption == "none") {
+    walked = std::async(std::launch::async, [local_path] { return snapshot::StatusOfFile(local_path); });
+  }
+  auto local = catalog::CheckedLocalObject(store, manifest);
+  if (!local.ok()) {
+    if (local.status().code() == Status::Code::kCorruption) {
+      return Status::Corruption("the stored copy of " + manifest.object_key + " in " + store.Describe() +
+                                " is damaged (restore another backup): " + local.status().message());
+    }
+    return local.status().Annotate("check " + manifest.object_key + " in " + store.Describe());
+  }
+  if (local->empty()) return false;
+  out->path = *local;
+  out->in_place = true;
+  LB_RETURN_IF_ERROR(walked.valid() && *local == local_path ? Describe(out, walked.get()) : Describe(out));
+  return true;
+}
+
+}  // namespace
+
 Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& staging_dir,
                                  const codec::KeyRing* keys, bool drop_others) {
   if (req.sha256.size() != 64) return Status::InvalidArgument("FetchBackup needs the object's hex SHA-256");
@@ -110,30 +140,9 @@ Result<StagedBackup> StageBackup(const StageRequest& req, const std::string& sta
     return Status::Corruption("the manifest of " + req.object_key + " now says sha256 " + manifest->sha256 +
                               ", not the planned " + req.sha256 + " (the store changed; plan the restore again)");
   }
-  // A plain snapshot already on this host: checked in place, which spares writing and syncing
-  // the whole snapshot once more before the restore reads it. The restore hashes it again, so a
-  // file replaced in between is still caught.
-  // Its page walk (revision, members) runs beside the check's SHA-256 pass, so that the two
-  // reads overlap; the walk's result is used only once the check passed.
-  const std::string local_path = (*store)->LocalPath(req.object_key);
-  std::future<Result<snapshot::SnapshotStatus>> walked;
-  if (!local_path.empty() && manifest->compression == "none" && manifest->encryption == "none") {
-    walked = std::async(std::launch::async, [local_path] { return snapshot::StatusOfFile(local_path); });
-  }
-  auto local = catalog::CheckedLocalObject(**store, *manifest);
-  if (!local.ok()) {
-    if (local.status().code() == Status::Code::kCorruption) {
-      return Status::Corruption("the stored copy of " + req.object_key + " in " + (*store)->Describe() +
-                                " is damaged (restore another backup): " + local.status().message());
-    }
-    return local.status().Annotate("check " + req.object_key + " in " + (*store)->Describe());
-  }
-  if (!local->empty()) {
-    out.path = *local;
-    out.in_place = true;
-    LB_RETURN_IF_ERROR(walked.valid() && *local == local_path ? Describe(&out, walked.get()) : Describe(&out));
-    return out;
-  }
+  auto in_place = CheckInPlace(**store, *manifest, &out);
+  if (!in_place.ok()) return in_place.status();
+  if (*in_place) return out;
   if (local_store && use_staged()) return staged();
   // A decrypted database: its dir is the owner's alone (the file is 0600, AtomicFile's mode).
   LB_RETURN_IF_ERROR(MakeDirs(staging_dir, 0700));
