@@ -13,6 +13,7 @@
 
 #include "base/errno_status.h"
 #include "fmt/format.h"
+#include "snapshot/file_reader.h"
 
 namespace lifeboat::snapshot {
 
@@ -99,17 +100,6 @@ std::optional<std::string> InlineBucket(const std::string* source, const BucketE
   return header + LeafImage(els, 0);
 }
 
-Status ReadAt(int fd, uint64_t off, std::span<uint8_t> dst, const std::string& path) {
-  for (size_t done = 0; done < dst.size();) {
-    ssize_t n = pread(fd, dst.data() + done, dst.size() - done, static_cast<off_t>(off + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, "read", path);
-    if (n == 0) return Status::Corruption(fmt::format("{} ends at byte {}", path, off + done));
-    done += static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
-
 Status WriteAt(int fd, uint64_t off, std::string_view data, const std::string& path) {
   for (size_t done = 0; done < data.size();) {
     ssize_t n = pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
@@ -121,13 +111,13 @@ Status WriteAt(int fd, uint64_t off, std::string_view data, const std::string& p
 }
 
 // Page `id` and its overflow pages, checked to carry that id and one of `flags`.
-Result<std::vector<uint8_t>> ReadPageAt(int fd, const CloneSource& src, uint64_t id, uint16_t flags) {
+Result<std::vector<uint8_t>> ReadPageAt(const FileReader& in, const CloneSource& src, uint64_t id, uint16_t flags) {
   const uint32_t ps = src.meta.page_size;
   if ((id + 1) * ps > src.image_size) {
     return Status::Corruption(fmt::format("{}: page {} is past the end of the image", src.path, id));
   }
   std::vector<uint8_t> page(ps);
-  LB_RETURN_IF_ERROR(ReadAt(fd, id * ps, page, src.path));
+  LB_RETURN_IF_ERROR(in.ReadDirect(id * ps, page));
   const PageHeader h = ParsePageHeader(page.data());
   if (h.id != id || (h.flags & flags) == 0 || (id + h.overflow + 1) * ps > src.image_size) {
     return Status::Corruption(fmt::format("{}: page {} is not the {} page its meta names", src.path, id,
@@ -135,7 +125,7 @@ Result<std::vector<uint8_t>> ReadPageAt(int fd, const CloneSource& src, uint64_t
   }
   if (h.overflow > 0) {
     page.resize(size_t{ps} * (h.overflow + 1));
-    LB_RETURN_IF_ERROR(ReadAt(fd, (id + 1) * ps, {page.data() + ps, page.size() - ps}, src.path));
+    LB_RETURN_IF_ERROR(in.ReadDirect((id + 1) * ps, {page.data() + ps, page.size() - ps}));
   }
   return page;
 }
@@ -182,9 +172,9 @@ struct Commit {
 };
 
 // The new root page: every source bucket, the edited ones (and absent required ones) inline.
-Result<std::optional<std::string>> NewRoot(int fd, const CloneSource& src, const std::map<std::string, BucketEdit>& edits,
+Result<std::optional<std::string>> NewRoot(const FileReader& in, const CloneSource& src, const std::map<std::string, BucketEdit>& edits,
                                            std::span<const char* const> required, uint64_t id) {
-  LB_ASSIGN_OR_RETURN(auto page, ReadPageAt(fd, src, src.meta.root, kLeafPage | kBranchPage));
+  LB_ASSIGN_OR_RETURN(auto page, ReadPageAt(in, src, src.meta.root, kLeafPage | kBranchPage));
   const PageHeader h = ParsePageHeader(page.data());
   auto els = (h.flags & kLeafPage) != 0 && h.overflow == 0 ? LeafElements(page) : std::nullopt;
   if (!els) return std::optional<std::string>();
@@ -210,18 +200,18 @@ Result<std::optional<std::string>> NewRoot(int fd, const CloneSource& src, const
   return std::optional<std::string>(LeafImage(root, id, src.meta.page_size));
 }
 
-Result<std::optional<Commit>> PlanCommit(int fd, const CloneSource& src, const std::map<std::string, BucketEdit>& edits,
+Result<std::optional<Commit>> PlanCommit(const FileReader& in, const CloneSource& src, const std::map<std::string, BucketEdit>& edits,
                                          std::span<const char* const> required) {
   Commit c;
   c.meta = src.meta;
   const uint64_t high = src.meta.pgid;
-  LB_ASSIGN_OR_RETURN(auto root, NewRoot(fd, src, edits, required, high));
+  LB_ASSIGN_OR_RETURN(auto root, NewRoot(in, src, edits, required, high));
   if (!root) return std::optional<Commit>();
   c.root = std::move(*root);
   c.meta.root = high;
   c.meta.pgid = high + 1;
   if (src.meta.freelist != kNoFreelist) {
-    LB_ASSIGN_OR_RETURN(auto page, ReadPageAt(fd, src, src.meta.freelist, kFreelistPage));
+    LB_ASSIGN_OR_RETURN(auto page, ReadPageAt(in, src, src.meta.freelist, kFreelistPage));
     std::vector<uint64_t> ids = FreelistIds(page);
     ids.push_back(src.meta.root);
     for (uint64_t i = 0; i * src.meta.page_size < page.size(); ++i) ids.push_back(src.meta.freelist + i);
@@ -236,10 +226,11 @@ Result<std::optional<Commit>> PlanCommit(int fd, const CloneSource& src, const s
 
 // The source's first `bytes` into `out` at the same offsets: copy_file_range (page-cache to
 // page-cache in the kernel), or read/write where the kernel cannot.
-Status CopyImage(int in, int out, uint64_t bytes, const std::string& from, const std::string& to) {
+Status CopyImage(const FileReader& in, int out, uint64_t bytes, const std::string& to) {
+  const std::string& from = in.path();
   loff_t off_in = 0, off_out = 0;
   while (static_cast<uint64_t>(off_in) < bytes) {
-    ssize_t n = copy_file_range(in, &off_in, out, &off_out, bytes - static_cast<uint64_t>(off_in), 0);
+    ssize_t n = copy_file_range(in.fd(), &off_in, out, &off_out, bytes - static_cast<uint64_t>(off_in), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) break;
     if (n < 0) return ErrnoStatus(errno, "copy", from + " -> " + to);
@@ -248,7 +239,7 @@ Status CopyImage(int in, int out, uint64_t bytes, const std::string& from, const
   std::vector<uint8_t> buf(4 << 20);
   while (static_cast<uint64_t>(off_in) < bytes) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), bytes - static_cast<uint64_t>(off_in)));
-    LB_RETURN_IF_ERROR(ReadAt(in, static_cast<uint64_t>(off_in), {buf.data(), n}, from));
+    LB_RETURN_IF_ERROR(in.ReadDirect(static_cast<uint64_t>(off_in), {buf.data(), n}));
     LB_RETURN_IF_ERROR(WriteAt(out, static_cast<uint64_t>(off_out), {reinterpret_cast<char*>(buf.data()), n}, to));
     off_in += static_cast<loff_t>(n);
     off_out += static_cast<loff_t>(n);
@@ -272,11 +263,11 @@ Status WriteCommit(int out, const Commit& c, uint64_t src_txid, const std::strin
   return Status::OK();
 }
 
-struct Fds {
-  int in = -1, out = -1;
-  ~Fds() {
-    if (in >= 0) close(in);
-    if (out >= 0) close(out);
+// The clone's descriptor, closed on every path.
+struct OutFd {
+  int fd = -1;
+  ~OutFd() {
+    if (fd >= 0) close(fd);
   }
 };
 
@@ -284,16 +275,15 @@ struct Fds {
 
 Result<bool> CloneDb(const CloneSource& src, const std::string& path, const std::map<std::string, BucketEdit>& edits,
                      std::span<const char* const> required) {
-  Fds fd;
-  fd.in = open(src.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd.in < 0) return ErrnoStatus(errno, "open", src.path);
-  LB_ASSIGN_OR_RETURN(auto commit, PlanCommit(fd.in, src, edits, required));
+  LB_ASSIGN_OR_RETURN(auto in, FileReader::Open(src.path));
+  LB_ASSIGN_OR_RETURN(auto commit, PlanCommit(*in, src, edits, required));
   if (!commit) return false;
-  fd.out = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd.out < 0) return ErrnoStatus(errno, "create", path);
-  Status s = CopyImage(fd.in, fd.out, src.meta.pgid * src.meta.page_size, src.path, path);
-  if (s.ok()) s = WriteCommit(fd.out, *commit, src.meta.txid, path);
-  if (s.ok() && close(std::exchange(fd.out, -1)) != 0) s = ErrnoStatus(errno, "close", path);
+  OutFd out;
+  out.fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out.fd < 0) return ErrnoStatus(errno, "create", path);
+  Status s = CopyImage(*in, out.fd, src.meta.pgid * src.meta.page_size, path);
+  if (s.ok()) s = WriteCommit(out.fd, *commit, src.meta.txid, path);
+  if (s.ok() && close(std::exchange(out.fd, -1)) != 0) s = ErrnoStatus(errno, "close", path);
   if (!s.ok()) {
     unlink(path.c_str());
     return s;

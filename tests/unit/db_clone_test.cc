@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <tuple>
 #include <vector>
 
@@ -46,6 +47,17 @@ Dump DumpOf(BboltReader& db) {
   return v.out;
 }
 
+// The clone at `path`, opened and passed through bbolt's Check(); null (with the failure
+// recorded) otherwise.
+std::unique_ptr<BboltReader> OpenChecked(const std::string& path, BboltWalkStats* stats) {
+  auto db = BboltReader::Open(path);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return nullptr;
+  Status check = (*db)->Check(stats);
+  EXPECT_TRUE(check.ok()) << check.ToString();
+  return check.ok() ? std::move(*db) : nullptr;
+}
+
 class DbCloneTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -73,13 +85,11 @@ TEST_F(DbCloneTest, EditsLandAndEveryPageIsReachableOrFree) {
   auto cloned = CloneDb(src_, dir_.Join("db"), edits, kRequired);
   ASSERT_TRUE(cloned.ok()) << cloned.status().ToString();
   ASSERT_TRUE(*cloned);
-  auto db = BboltReader::Open(dir_.Join("db"));
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
   BboltWalkStats stats;
-  Status check = (*db)->Check(&stats);
-  ASSERT_TRUE(check.ok()) << check.ToString();
-  EXPECT_EQ((*db)->meta().txid, src_.meta.txid + 2);
-  EXPECT_EQ((*db)->meta().freelist, bbolt::kNoFreelist) << "etcd does not sync its freelist, nor does the clone";
+  auto db = OpenChecked(dir_.Join("db"), &stats);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->meta().txid, src_.meta.txid + 2);
+  EXPECT_EQ(db->meta().freelist, bbolt::kNoFreelist) << "etcd does not sync its freelist, nor does the clone";
 
   Dump want = before_;
   want["members"] = {{"abc", R"({"id":1})"}};
@@ -87,8 +97,8 @@ TEST_F(DbCloneTest, EditsLandAndEveryPageIsReachableOrFree) {
   want["meta"]["consistent_index"] = std::string("\0\0\0\0\0\0\0\3", 8);
   want["meta"].erase("term");
   want["zz-new"] = {};
-  EXPECT_EQ(DumpOf(**db), want);
-  EXPECT_EQ((*db)->Get("key", before_["key"].begin()->first).value(), before_["key"].begin()->second);
+  EXPECT_EQ(DumpOf(*db), want);
+  EXPECT_EQ(db->Get("key", before_["key"].begin()->first).value(), before_["key"].begin()->second);
 }
 
 // A source with a synced freelist (bbolt's default; etcd turns it off): the clone's new freelist
@@ -121,13 +131,11 @@ TEST_F(DbCloneTest, ASyncedFreelistListsTheReplacedPages) {
   auto cloned = CloneDb(src, dir_.Join("db"), edits, kRequired);
   ASSERT_TRUE(cloned.ok()) << cloned.status().ToString();
   ASSERT_TRUE(*cloned);
-  auto db = BboltReader::Open(dir_.Join("db"));
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
   BboltWalkStats stats;
-  Status check = (*db)->Check(&stats);
-  ASSERT_TRUE(check.ok()) << check.ToString();
+  auto db = OpenChecked(dir_.Join("db"), &stats);
+  ASSERT_NE(db, nullptr);
   EXPECT_EQ(stats.pages_free, 3u) << "page 2, the old root and the old freelist page";
-  EXPECT_EQ((*db)->Get("meta", "consistent_index").value(), std::string("\0\0\0\0\0\0\0\1", 8));
+  EXPECT_EQ(db->Get("meta", "consistent_index").value(), std::string("\0\0\0\0\0\0\0\1", 8));
 }
 
 TEST_F(DbCloneTest, ABucketThatIsNotInlineIsLeftToTheRebuild) {
